@@ -1,0 +1,95 @@
+//! `history`: deliveries newest first, as a table or JSON.
+
+use std::path::Path;
+
+use super::{CliError, load_config};
+use crate::config::FieldError;
+use crate::setup;
+use crate::store::{HistoryFilter, HistoryRow, Status};
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Only this schedule (`manual` for `send`).
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Only this status: pending, sent, failed, missed, dry_run, cancelled.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// One JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let status = match &args.status {
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            CliError::Invalid(vec![FieldError {
+                key: "--status".into(),
+                message: format!(
+                    "unknown status {s:?}; one of {}",
+                    Status::ALL.map(Status::as_str).join(", ")
+                ),
+            }])
+        })?),
+        None => None,
+    };
+    let store = setup::open_store(&config).await.map_err(anyhow::Error::from)?;
+    let filter = HistoryFilter {
+        schedule_id: args.schedule.clone(),
+        status,
+        limit: args.limit,
+    };
+    let rows = store.history(&filter).await.map_err(anyhow::Error::from)?;
+    store.close().await;
+    if args.json {
+        let json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+        println!("{}", serde_json::to_string_pretty(&json).expect("JSON values serialize"));
+    } else {
+        print_table(&rows);
+    }
+    Ok(())
+}
+
+fn row_json(r: &HistoryRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "due_at": r.due_at,
+        "status": r.status, "attempts": r.attempts, "job_id": r.job_id,
+        "http_status": r.http_status, "error_code": r.error_code, "error_msg": r.error_msg,
+        "request_id": r.request_id, "message": r.message, "created_at": r.created_at,
+        "finished_at": r.finished_at,
+    })
+}
+
+fn print_table(rows: &[HistoryRow]) {
+    if rows.is_empty() {
+        println!("no deliveries recorded");
+        return;
+    }
+    println!(
+        "{:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:>4}  ERROR",
+        "DUE (UTC)", "SCHEDULE", "POOL", "STATUS", "TRY", "JOB_ID", "HTTP"
+    );
+    for r in rows {
+        let error = match (&r.error_code, &r.error_msg) {
+            (Some(code), Some(msg)) => format!("{code}: {msg}"),
+            (None, Some(msg)) => msg.clone(),
+            (Some(code), None) => code.clone(),
+            (None, None) => String::new(),
+        };
+        println!(
+            "{:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:>4}  {}",
+            r.due_at,
+            r.schedule_id,
+            r.pool_id,
+            r.status,
+            r.attempts,
+            r.job_id.as_deref().unwrap_or("-"),
+            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            error.replace('\n', " ")
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! The command line: parses arguments, runs the command, maps errors to exit codes
+//! (0 ok, 1 failure, 2 usage, 78 invalid configuration). `main.rs` only calls [`main`].
+
+mod history;
+mod send;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{self, ConfigError, FieldError};
+use crate::logging::{self, LogFormat};
+use crate::setup::SetupError;
+
+/// EX_CONFIG from sysexits.h; the unit's `RestartPreventExitStatus=78` stops restart loops.
+pub const EXIT_CONFIG: u8 = 78;
+
+#[derive(Debug, Parser)]
+#[command(name = "workspace-notifier", version, about = "Scheduled notifications to Huawei Cloud Workspace desktop pools")]
+pub struct Cli {
+    /// Config file (TOML).
+    #[arg(long, global = true, env = "WORKSPACE_NOTIFIER_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Log format; `auto` drops timestamps when stderr is the systemd journal.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send one notification now, through the same path as the daemon (recorded, retried).
+    #[command(after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed.")]
+    Send(send::SendArgs),
+    /// Show deliveries, newest first.
+    #[command(after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json")]
+    History(history::HistoryArgs),
+}
+
+/// Why a command failed, and so its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid input:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// Already explained on stderr/stdout; only the exit code is left to give.
+    #[error("{0}")]
+    Reported(String),
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) | CliError::Invalid(_) => EXIT_CONFIG,
+            CliError::Setup(SetupError::Client(_)) => 1,
+            CliError::Setup(_) => EXIT_CONFIG,
+            CliError::Reported(_) | CliError::Failed(_) => 1,
+        }
+    }
+}
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format, "info");
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Reported(_)) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Send(args) => send::run(&cli.config, args).await,
+        Command::History(args) => history::run(&cli.config, args).await,
+    }
+}
+
+/// Loads the config named on the command line.
+pub(crate) fn load_config(path: &std::path::Path) -> Result<config::Config, CliError> {
+    Ok(config::load(path)?)
+}

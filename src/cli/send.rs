@@ -1,0 +1,111 @@
+//! `send`: one delivery now, claimed, attempted and recorded exactly like a scheduled one.
+
+use chrono::TimeDelta;
+use std::path::Path;
+
+use super::{CliError, load_config};
+use crate::clock::Clock;
+use crate::config::FieldError;
+use crate::delivery::{Outcome, Shutdown};
+use crate::domain::{PoolId, ScheduleId, manual_schedule_id};
+use crate::setup;
+use crate::store::{NewDelivery, Status};
+
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// Desktop pool id to notify.
+    #[arg(long)]
+    pub pool: String,
+    /// The text users see.
+    #[arg(long)]
+    pub message: String,
+    /// `schedule_id` recorded for this delivery (default `manual`).
+    #[arg(long)]
+    pub schedule_id: Option<String>,
+}
+
+pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let (pool, schedule_id) = validate(&args, config.workspace.max_message_chars)?;
+    let sender = setup::build_sender(&config, &setup::process_env)?;
+    let store = setup::open_store(&config).await.map_err(anyhow::Error::from)?;
+    let clock = Clock::system();
+    let now = clock.now();
+    let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
+    let new = NewDelivery {
+        schedule_id,
+        pool_id: pool,
+        due_at: now,
+        deadline_at: deadline,
+        message: args.message.clone(),
+        status: Status::Pending,
+        error_msg: None,
+    };
+    let claimed = store.claim_deliveries(&[new], &[], now).await.map_err(anyhow::Error::from)?;
+    let Some(delivery) = claimed.into_iter().next() else {
+        return Err(CliError::Failed(anyhow::anyhow!("a delivery for this pool at this instant already exists")));
+    };
+    let id = delivery.id;
+    let deliverer = setup::build_deliverer(&config, store.clone(), sender, clock);
+    let shutdown = Shutdown::default();
+    let stopper = shutdown.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop.cancel();
+            stopper.abort.cancel();
+        }
+    });
+    let outcome = deliverer.deliver(delivery, &shutdown).await.map_err(anyhow::Error::from)?;
+    ctrl_c.abort();
+    store.close().await;
+    match outcome {
+        Outcome::Sent { job_id: Some(job_id) } => {
+            println!("{job_id}");
+            Ok(())
+        }
+        Outcome::Sent { job_id: None } => {
+            println!("sent (delivery {id}), but the answer carried no job_id; see `history`");
+            Ok(())
+        }
+        Outcome::DryRun => {
+            println!("dry run: recorded as delivery {id}, not sent (daemon.dry_run = true)");
+            Ok(())
+        }
+        Outcome::Failed { reason } => {
+            eprintln!("error: delivery {id} failed: {reason}");
+            Err(CliError::Reported(reason))
+        }
+        Outcome::LeftPending => {
+            eprintln!("interrupted: delivery {id} is left pending; the daemon resumes it");
+            Err(CliError::Reported("interrupted".into()))
+        }
+        Outcome::AlreadyDone => Ok(()),
+    }
+}
+
+fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, ScheduleId), CliError> {
+    let mut errors = Vec::new();
+    let mut error = |key: &str, message: String| {
+        errors.push(FieldError {
+            key: key.to_owned(),
+            message,
+        })
+    };
+    let pool = PoolId::parse(&args.pool).map_err(|e| error("--pool", format!("{e}, got {:?}", args.pool))).ok();
+    let schedule_id = match &args.schedule_id {
+        Some(id) => ScheduleId::parse(id).map_err(|e| error("--schedule-id", format!("{e}, got {id:?}"))).ok(),
+        None => Some(manual_schedule_id()),
+    };
+    if args.message.trim().is_empty() {
+        error("--message", "must not be empty".to_owned());
+    } else if let Some(max) = max_chars.filter(|max| args.message.chars().count() > *max) {
+        error(
+            "--message",
+            format!("is {} characters, more than workspace.max_message_chars = {max}", args.message.chars().count()),
+        );
+    }
+    match (pool, schedule_id) {
+        (Some(pool), Some(id)) if errors.is_empty() => Ok((pool, id)),
+        _ => Err(CliError::Invalid(errors)),
+    }
+}

@@ -1,0 +1,254 @@
+//! Loads and validates the configuration: built-in defaults, then the TOML file, then
+//! `WORKSPACE_NOTIFIER__...` environment variables. Produces typed values only; it opens no
+//! database and makes no request. Every failing rule names its key path and value; the CLI
+//! turns [`ConfigError`] into exit code 78.
+
+mod fields;
+mod raw;
+mod schedules;
+
+use chrono_tz::Tz;
+use reqwest::Url;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use fields::{Errors, FieldError};
+pub use raw::{RawConfig, RawSchedule};
+pub use schedules::{DEFAULT_MISFIRE_GRACE, validate_schedule};
+
+use crate::domain::ProjectId;
+use crate::retry::RetryPolicy;
+use crate::schedule::{ScheduleSpec, Source};
+use crate::workspace::CredentialPaths;
+
+/// Where the config is read from when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/workspace-notifier/config.toml";
+
+/// Regions the official SDK knows for Workspace (HUAWEI-API.md).
+pub const REGIONS: &[&str] = &[
+    "cn-north-4", "cn-north-9", "cn-north-11", "cn-east-3", "cn-east-5", "cn-south-1",
+    "cn-southwest-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "af-south-1",
+    "af-north-1", "la-south-2", "la-north-2", "sa-brazil-1", "me-east-1", "tr-west-1",
+    "eu-west-101",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed, or a value had the wrong type.
+    #[error("{path}: {message}")]
+    Load { path: PathBuf, message: String },
+    /// The file parsed, but some values break the rules.
+    #[error("{path}: invalid configuration:\n  {}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Invalid {
+        path: PathBuf,
+        errors: Vec<FieldError>,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub daemon: DaemonConfig,
+    pub workspace: WorkspaceConfig,
+    pub retry: RetryPolicy,
+    pub schedules: Vec<ScheduleSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub database: PathBuf,
+    pub timezone: Tz,
+    pub dry_run: bool,
+    pub max_in_flight: usize,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceConfig {
+    pub endpoint: Url,
+    /// May also come from the SDK's variables or profile; see `workspace::credentials`.
+    pub project_id: Option<ProjectId>,
+    pub request_timeout: Duration,
+    pub max_message_chars: Option<usize>,
+    pub credentials: CredentialPaths,
+}
+
+/// Reads `path` and the environment, and validates the result.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let load_error = |err: config::ConfigError| ConfigError::Load {
+        path: path.to_owned(),
+        message: err.to_string(),
+    };
+    let built = config::Config::builder()
+        .add_source(config::File::from(path).format(config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix("WORKSPACE_NOTIFIER")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()
+        .map_err(load_error)?;
+    let raw: RawConfig = built.try_deserialize().map_err(load_error)?;
+    validate(raw).map_err(|errors| ConfigError::Invalid {
+        path: path.to_owned(),
+        errors,
+    })
+    .map(|mut config| {
+        config.path = path.to_owned();
+        config
+    })
+}
+
+/// Applies every rule to `raw`; returns all failures, not just the first.
+pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let d = &raw.daemon;
+    let timezone = errors.take("daemon.timezone", fields::timezone(&d.timezone));
+    let max_in_flight = errors.take("daemon.max_in_flight", fields::bounded(d.max_in_flight, 1..=1024));
+    let shutdown_grace = errors.take("daemon.shutdown_grace", fields::duration(&d.shutdown_grace));
+    if d.database.as_os_str().is_empty() {
+        errors.push("daemon.database", "must not be empty");
+    }
+    let workspace = validate_workspace(&raw.workspace, &mut errors);
+    let retry = validate_retry(&raw.retry, &mut errors);
+    let schedules = validate_schedules(&raw.schedules, timezone.unwrap_or(Tz::UTC), &mut errors);
+    if !errors.is_empty() {
+        return Err(errors.0);
+    }
+    Ok(Config {
+        path: PathBuf::new(),
+        daemon: DaemonConfig {
+            database: d.database.clone(),
+            timezone: timezone.expect("checked"),
+            dry_run: d.dry_run,
+            max_in_flight: max_in_flight.expect("checked") as usize,
+            shutdown_grace: shutdown_grace.expect("checked"),
+        },
+        workspace: workspace.expect("checked"),
+        retry: retry.expect("checked"),
+        schedules,
+    })
+}
+
+fn validate_workspace(w: &raw::RawWorkspace, errors: &mut Errors) -> Option<WorkspaceConfig> {
+    let endpoint = match &w.endpoint {
+        Some(endpoint) => errors.take("workspace.endpoint", parse_endpoint(endpoint)),
+        None => errors.take("workspace.region", region_endpoint(&w.region)),
+    };
+    let project_id = match &w.project_id {
+        Some(id) => Some(errors.take(
+            "workspace.project_id",
+            ProjectId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
+        )?),
+        None => None,
+    };
+    let request_timeout = errors.take("workspace.request_timeout", fields::positive_duration(&w.request_timeout));
+    let max_chars = errors.take(
+        "workspace.max_message_chars",
+        fields::bounded(w.max_message_chars, 0..=i64::from(u32::MAX)),
+    );
+    let c = &w.credentials;
+    if c.token_file.is_some() && (c.access_key_file.is_some() || c.secret_key_file.is_some()) {
+        errors.push(
+            "workspace.credentials.token_file",
+            "give either token_file or access_key_file + secret_key_file, not both",
+        );
+    }
+    if c.access_key_file.is_some() != c.secret_key_file.is_some() {
+        let missing = if c.access_key_file.is_none() { "access_key_file" } else { "secret_key_file" };
+        errors.push(
+            format!("workspace.credentials.{missing}"),
+            "access_key_file and secret_key_file go together; this one is missing",
+        );
+    }
+    Some(WorkspaceConfig {
+        endpoint: endpoint?,
+        project_id,
+        request_timeout: request_timeout?,
+        max_message_chars: max_chars.filter(|n| *n > 0).map(|n| n as usize),
+        credentials: CredentialPaths {
+            access_key_file: c.access_key_file.clone(),
+            secret_key_file: c.secret_key_file.clone(),
+            security_token_file: c.security_token_file.clone(),
+            token_file: c.token_file.clone(),
+        },
+    })
+}
+
+fn region_endpoint(region: &str) -> Result<Url, String> {
+    if !REGIONS.contains(&region) {
+        return Err(format!(
+            "unknown region {region:?}; known: {}; for another region or a private endpoint set workspace.endpoint",
+            REGIONS.join(", ")
+        ));
+    }
+    Url::parse(&format!("https://workspace.{region}.myhuaweicloud.com"))
+        .map_err(|e| format!("region {region:?} gives no valid endpoint: {e}"))
+}
+
+/// `https://` anywhere; `http://` only to a loopback host (local tests, a sidecar proxy).
+fn parse_endpoint(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("invalid URL {raw:?}: {e}"))?;
+    let Some(host) = url.host_str() else {
+        return Err(format!("{raw:?} has no host"));
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(format!("{raw:?} must use https:// (plain http is allowed only to a loopback host)")),
+        other => return Err(format!("{raw:?} has scheme {other:?}; use https://")),
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{raw:?} must be a bare base URL, without user, query or fragment"));
+    }
+    Ok(url)
+}
+
+fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {
+    let max_attempts = errors.take("retry.max_attempts", fields::bounded(r.max_attempts, 1..=100));
+    let initial_delay = errors.take("retry.initial_delay", fields::positive_duration(&r.initial_delay));
+    let max_delay = errors.take("retry.max_delay", fields::positive_duration(&r.max_delay));
+    let max_elapsed = errors.take("retry.max_elapsed", fields::positive_duration(&r.max_elapsed));
+    if let (Some(initial), Some(max)) = (initial_delay, max_delay) {
+        if initial > max {
+            errors.push(
+                "retry.initial_delay",
+                format!("{:?} is longer than retry.max_delay {:?}", r.initial_delay, r.max_delay),
+            );
+            return None;
+        }
+    }
+    Some(RetryPolicy {
+        max_attempts: max_attempts? as u32,
+        initial_delay: initial_delay?,
+        max_delay: max_delay?,
+        max_elapsed: max_elapsed?,
+    })
+}
+
+fn validate_schedules(raw: &[RawSchedule], default_tz: Tz, errors: &mut Errors) -> Vec<ScheduleSpec> {
+    let mut seen = HashSet::new();
+    let mut specs = Vec::new();
+    for (i, schedule) in raw.iter().enumerate() {
+        let prefix = format!("schedules[{i}]");
+        if !seen.insert(schedule.id.as_str()) {
+            errors.push(format!("{prefix}.id"), format!("duplicate schedule id {:?}", schedule.id));
+        }
+        if let Some(spec) = validate_schedule(schedule, &prefix, default_tz, Source::File, errors) {
+            specs.push(spec);
+        }
+    }
+    specs
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

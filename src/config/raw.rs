@@ -1,0 +1,109 @@
+//! The config file as written: plain serde structs with the built-in defaults. Durations, zones
+//! and times stay strings here so that validation can name the key and the bad value.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub daemon: RawDaemon,
+    pub workspace: RawWorkspace,
+    pub retry: RawRetry,
+    pub schedules: Vec<RawSchedule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDaemon {
+    pub database: PathBuf,
+    pub timezone: String,
+    pub dry_run: bool,
+    pub max_in_flight: i64,
+    pub shutdown_grace: String,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        Self {
+            database: PathBuf::from("/var/lib/workspace-notifier/state.db"),
+            timezone: "UTC".to_owned(),
+            dry_run: false,
+            max_in_flight: 16,
+            shutdown_grace: "10s".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWorkspace {
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub project_id: Option<String>,
+    pub request_timeout: String,
+    /// Longest message accepted, in characters; 0 means no limit (the API documents none).
+    pub max_message_chars: i64,
+    pub credentials: RawCredentials,
+}
+
+impl Default for RawWorkspace {
+    fn default() -> Self {
+        Self {
+            region: "cn-north-4".to_owned(),
+            endpoint: None,
+            project_id: None,
+            request_timeout: "15s".to_owned(),
+            max_message_chars: 0,
+            credentials: RawCredentials::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCredentials {
+    pub access_key_file: Option<PathBuf>,
+    pub secret_key_file: Option<PathBuf>,
+    pub security_token_file: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRetry {
+    pub max_attempts: i64,
+    pub initial_delay: String,
+    pub max_delay: String,
+    pub max_elapsed: String,
+}
+
+impl Default for RawRetry {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_delay: "2s".to_owned(),
+            max_delay: "2m".to_owned(),
+            max_elapsed: "30m".to_owned(),
+        }
+    }
+}
+
+/// One `[[schedules]]` entry, also what `schedule add` builds from its flags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    #[serde(default)]
+    pub id: String,
+    pub cron: Option<String>,
+    pub at: Option<String>,
+    pub every: Option<String>,
+    pub start: Option<String>,
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub pools: Vec<String>,
+    #[serde(default)]
+    pub message: String,
+    pub misfire_grace: Option<String>,
+    pub enabled: Option<bool>,
+}

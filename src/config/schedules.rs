@@ -1,0 +1,125 @@
+//! Validation of one schedule, shared by the config file (`schedules[N]`) and `schedule add`
+//! (`--cron`, `--at`, ...): the same rules and the same error style from both.
+
+use chrono_tz::Tz;
+use std::time::Duration;
+
+use super::fields::{self, Errors};
+use super::raw::RawSchedule;
+use crate::domain::{PoolId, ScheduleId};
+use crate::schedule::{ScheduleSpec, Source, Trigger, parse_cron};
+
+/// The misfire grace when a schedule names none.
+pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
+
+/// Validates `raw`, recording failures under `prefix` (e.g. `schedules[2]`).
+pub fn validate_schedule(
+    raw: &RawSchedule,
+    prefix: &str,
+    default_tz: Tz,
+    source: Source,
+    errors: &mut Errors,
+) -> Option<ScheduleSpec> {
+    let key = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let id = errors.take(
+        &key("id"),
+        ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
+    );
+    let timezone = match &raw.timezone {
+        Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
+        None => Some(default_tz),
+    };
+    let trigger = validate_trigger(raw, &key, errors);
+    let pools = validate_pools(&raw.pools, &key("pools"), errors);
+    if raw.message.trim().is_empty() {
+        errors.push(key("message"), "must not be empty");
+    }
+    let misfire_grace = match &raw.misfire_grace {
+        Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
+        None => Some(DEFAULT_MISFIRE_GRACE),
+    };
+    Some(ScheduleSpec {
+        id: id?,
+        trigger: trigger?,
+        timezone: timezone?,
+        pools: pools?,
+        message: raw.message.clone(),
+        misfire_grace: misfire_grace?,
+        enabled: raw.enabled.unwrap_or(true),
+        source,
+    })
+    .filter(|_| !raw.message.trim().is_empty())
+}
+
+fn validate_trigger(
+    raw: &RawSchedule,
+    key: &dyn Fn(&str) -> String,
+    errors: &mut Errors,
+) -> Option<Trigger> {
+    let given: Vec<&str> = [("cron", &raw.cron), ("at", &raw.at), ("every", &raw.every)]
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(name, _)| *name)
+        .collect();
+    if given.len() != 1 {
+        errors.push(
+            key("cron"),
+            format!(
+                "a schedule needs exactly one of cron, at, every; got {}",
+                if given.is_empty() { "none".to_owned() } else { given.join(", ") }
+            ),
+        );
+        return None;
+    }
+    if raw.start.is_some() && raw.every.is_none() {
+        errors.push(key("start"), "only an `every` schedule takes a start");
+        return None;
+    }
+    if let Some(expr) = &raw.cron {
+        let cron = errors.take(
+            &key("cron"),
+            parse_cron(expr).map_err(|e| format!("invalid cron expression {expr:?}: {e}")),
+        )?;
+        return Some(Trigger::Cron {
+            expr: expr.clone(),
+            cron: Box::new(cron),
+        });
+    }
+    if let Some(at) = &raw.at {
+        return errors.take(&key("at"), fields::instant(at)).map(Trigger::At);
+    }
+    let every = raw.every.as_deref().unwrap_or_default();
+    let period = errors.take(&key("every"), fields::positive_duration(every));
+    let start = match &raw.start {
+        Some(start) => Some(errors.take(&key("start"), fields::instant(start))?),
+        None => None,
+    };
+    Some(Trigger::Every {
+        period: period?,
+        start,
+    })
+}
+
+fn validate_pools(raw: &[String], key: &str, errors: &mut Errors) -> Option<Vec<PoolId>> {
+    if raw.is_empty() {
+        errors.push(key, "must list at least one pool id");
+        return None;
+    }
+    let mut pools = Vec::with_capacity(raw.len());
+    for (i, pool) in raw.iter().enumerate() {
+        let parsed = PoolId::parse(pool).map_err(|e| format!("{e}, got {pool:?}"));
+        pools.push(errors.take(&format!("{key}[{i}]"), parsed)?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = pools.iter().find(|p| !seen.insert(*p)) {
+        errors.push(key, format!("pool {:?} is listed twice", dup.as_str()));
+        return None;
+    }
+    Some(pools)
+}

@@ -1,0 +1,241 @@
+//! Carries one claimed delivery to its end: attempt, record, decide, wait, again. The one place
+//! that joins the Workspace client, the retry policy and the store.
+//!
+//! Durability: the row was committed `pending` before this starts; each attempt is committed
+//! when it ends, with the delivery's new state in the same transaction. A stop between
+//! attempts leaves the row `pending` for the next start to resume.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
+use crate::store::{AttemptRecord, Claimed, Status, Store, StoreError, format_time};
+use crate::workspace::{Accepted, ApiError, WorkspaceClient};
+
+/// Where messages go: the API, or nowhere (`dry_run = true`).
+pub enum Sender {
+    DryRun,
+    Api(WorkspaceClient),
+}
+
+/// The two stages of a stop: `stop` starts no new attempt; `abort` (after `shutdown_grace`)
+/// also drops attempts in flight.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    pub stop: CancellationToken,
+    pub abort: CancellationToken,
+}
+
+/// How a delivery ended, as far as this process is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent { job_id: Option<String> },
+    Failed { reason: String },
+    DryRun,
+    /// Stopped before the end; the row stays `pending`.
+    LeftPending,
+    /// The row had already ended (another process, or a cancellation).
+    AlreadyDone,
+}
+
+pub struct Deliverer {
+    store: Store,
+    sender: Sender,
+    policy: RetryPolicy,
+    limiter: Arc<Semaphore>,
+    clock: Clock,
+}
+
+impl Deliverer {
+    /// `max_in_flight` bounds concurrent HTTP requests, not deliveries: a delivery waiting
+    /// for its next retry holds no slot.
+    pub fn new(store: Store, sender: Sender, policy: RetryPolicy, max_in_flight: usize, clock: Clock) -> Self {
+        Self {
+            store,
+            sender,
+            policy,
+            limiter: Arc::new(Semaphore::new(max_in_flight)),
+            clock,
+        }
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
+    pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
+        let client = match &self.sender {
+            Sender::DryRun => return self.finish_dry_run(&d).await,
+            Sender::Api(client) => client,
+        };
+        let mut backoff = self.policy.backoff();
+        for _ in 0..d.attempts {
+            backoff.next();
+        }
+        let mut attempt = d.attempts;
+        loop {
+            let now = self.clock.now();
+            if now >= d.deadline_at {
+                let reason = format!(
+                    "deadline {} passed before attempt {} could start",
+                    format_time(d.deadline_at),
+                    attempt + 1
+                );
+                return self.finish_without_attempt(&d, Status::Failed, reason).await;
+            }
+            attempt += 1;
+            let Some((started, result)) = self.attempt(client, &d, shutdown).await else {
+                tracing::info!(attempt, "stopping: delivery left pending for the next start");
+                return Ok(Outcome::LeftPending);
+            };
+            let finished = self.clock.now();
+            let end = attempt_end(&result, client);
+            let decision = decide(end, attempt, &self.policy, backoff.next().unwrap_or_default(), finished, d.deadline_at);
+            let record = attempt_record(&d, attempt, started, finished, &result, decision);
+            self.store.record_attempt(&record).await?;
+            match decision {
+                Decision::Sent => return Ok(log_sent(attempt, &result)),
+                Decision::Failed(_) => {
+                    let reason = record.delivery_error.or(record.error_msg).unwrap_or_default();
+                    tracing::warn!(attempts = attempt, status = "failed", error = %reason, "delivery failed");
+                    return Ok(Outcome::Failed { reason });
+                }
+                Decision::Retry { after, refresh_token } => {
+                    tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
+                    if refresh_token {
+                        if let Err(err) = client.credentials().refresh_token() {
+                            tracing::warn!(error = %err, "cannot re-read the IAM token file");
+                        }
+                    }
+                    if !sleep_unless_stopped(after, &shutdown.stop).await {
+                        return Ok(Outcome::LeftPending);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One HTTP attempt within the in-flight limit. None if stopped before it could start,
+    /// or aborted while in flight (then nothing is recorded and the row stays pending).
+    async fn attempt(
+        &self,
+        client: &WorkspaceClient,
+        d: &Claimed,
+        shutdown: &Shutdown,
+    ) -> Option<(DateTime<Utc>, Result<Accepted, ApiError>)> {
+        let _permit = tokio::select! {
+            permit = self.limiter.acquire() => permit.ok()?,
+            () = shutdown.stop.cancelled() => return None,
+        };
+        let started = self.clock.now();
+        tokio::select! {
+            result = client.send_pool_notification(&d.pool_id, &d.message, Utc::now()) => Some((started, result)),
+            () = shutdown.abort.cancelled() => None,
+        }
+    }
+
+    async fn finish_dry_run(&self, d: &Claimed) -> Result<Outcome, StoreError> {
+        if !self.store.finish_delivery(d.id, Status::DryRun, None, self.clock.now()).await? {
+            return Ok(Outcome::AlreadyDone);
+        }
+        tracing::info!(status = "dry_run", message = %d.message, "dry run: recorded, not sent");
+        Ok(Outcome::DryRun)
+    }
+
+    async fn finish_without_attempt(&self, d: &Claimed, status: Status, reason: String) -> Result<Outcome, StoreError> {
+        if !self.store.finish_delivery(d.id, status, Some(&reason), self.clock.now()).await? {
+            return Ok(Outcome::AlreadyDone);
+        }
+        tracing::warn!(attempts = d.attempts, status = status.as_str(), error = %reason, "delivery ended without sending");
+        Ok(Outcome::Failed { reason })
+    }
+}
+
+fn attempt_end(result: &Result<Accepted, ApiError>, client: &WorkspaceClient) -> AttemptEnd {
+    match result {
+        Ok(_) => AttemptEnd::Accepted,
+        Err(err) if err.http_status() == Some(401) && client.credentials().is_token() => AttemptEnd::TokenExpired,
+        Err(err) if err.is_retryable() => AttemptEnd::Retryable {
+            retry_after: err.retry_after(),
+        },
+        Err(_) => AttemptEnd::Permanent,
+    }
+}
+
+fn attempt_record(
+    d: &Claimed,
+    attempt: u32,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    result: &Result<Accepted, ApiError>,
+    decision: Decision,
+) -> AttemptRecord {
+    let mut record = AttemptRecord {
+        delivery_id: d.id,
+        attempt,
+        started_at,
+        finished_at,
+        http_status: None,
+        error_code: None,
+        error_msg: None,
+        request_id: None,
+        job_id: None,
+        status: Status::Pending,
+        delivery_error: None,
+    };
+    match result {
+        Ok(accepted) => {
+            record.http_status = Some(200);
+            record.request_id = accepted.request_id.clone();
+            record.job_id = accepted.job_id.clone();
+            record.error_msg = accepted.malformed.clone();
+        }
+        Err(err) => {
+            record.http_status = err.http_status();
+            record.error_code = err.error_code().map(str::to_owned);
+            record.error_msg = Some(err.message());
+            record.request_id = err.request_id().map(str::to_owned);
+        }
+    }
+    let last = || record.error_msg.clone().unwrap_or_default();
+    (record.status, record.delivery_error) = match decision {
+        Decision::Sent => (Status::Sent, None),
+        Decision::Retry { .. } => (Status::Pending, None),
+        Decision::Failed(GiveUp::Permanent) => (Status::Failed, None),
+        Decision::Failed(GiveUp::AttemptsExhausted) => {
+            (Status::Failed, Some(format!("gave up after {attempt} attempts (retry.max_attempts): {}", last())))
+        }
+        Decision::Failed(GiveUp::Deadline) => (
+            Status::Failed,
+            Some(format!(
+                "gave up after {attempt} attempts: the next retry would start after the deadline {}: {}",
+                format_time(d.deadline_at),
+                last()
+            )),
+        ),
+    };
+    record
+}
+
+fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Outcome {
+    let accepted = result.as_ref().ok();
+    let job_id = accepted.and_then(|a| a.job_id.clone());
+    match accepted.and_then(|a| a.malformed.as_deref()) {
+        Some(problem) => tracing::warn!(attempts, status = "sent", job_id = "", problem, "sent, but the answer had no usable job_id"),
+        None => tracing::info!(attempts, status = "sent", job_id = job_id.as_deref().unwrap_or(""), "delivery sent"),
+    }
+    Outcome::Sent { job_id }
+}
+
+/// Sleeps for `delay`; false if `stop` fired first.
+pub async fn sleep_unless_stopped(delay: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => true,
+        () = stop.cancelled() => false,
+    }
+}

@@ -1,0 +1,106 @@
+//! Validated identifiers, parsed once at the config or CLI boundary. Past that boundary no raw
+//! `String` stands for a schedule, pool or project.
+
+use std::fmt;
+
+/// Why an identifier was refused; the caller adds the key path and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidId(pub &'static str);
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+                let check: fn(&str) -> Result<(), InvalidId> = $check;
+                check(raw)?;
+                Ok(Self(raw.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// `[A-Za-z0-9._-]{1,64}`, unique across the config file and the database.
+    ScheduleId,
+    |raw| {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if ok {
+            Ok(())
+        } else {
+            Err(InvalidId("must be 1 to 64 characters of A-Z a-z 0-9 . _ -"))
+        }
+    }
+);
+
+id_type!(
+    /// A desktop pool id as Workspace returns it (a UUID in practice). Anything printable is
+    /// accepted and percent-encoded in the request path.
+    PoolId,
+    |raw| {
+        if raw.trim().is_empty() || raw.len() > 128 {
+            Err(InvalidId("must be 1 to 128 characters"))
+        } else if raw != raw.trim() || raw.chars().any(char::is_control) {
+            Err(InvalidId("must not contain spaces at either end or control characters"))
+        } else {
+            Ok(())
+        }
+    }
+);
+
+id_type!(
+    /// A Huawei Cloud project id (32 hex digits in practice).
+    ProjectId,
+    |raw| {
+        let ok = (1..=64).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(())
+        } else {
+            Err(InvalidId("must be 1 to 64 characters of A-Z a-z 0-9 - _"))
+        }
+    }
+);
+
+/// The `schedule_id` of deliveries made with `send` when no `--schedule-id` is given.
+pub fn manual_schedule_id() -> ScheduleId {
+    ScheduleId("manual".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_ids_follow_the_documented_alphabet() {
+        assert!(ScheduleId::parse("friday-logoff.v2_x").is_ok());
+        assert!(ScheduleId::parse("").is_err());
+        assert!(ScheduleId::parse("has space").is_err());
+        assert!(ScheduleId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn pool_ids_refuse_blank_and_control_characters() {
+        assert!(PoolId::parse("a130ab3a-72bf-4b71-baa9-af4987c8e338").is_ok());
+        assert!(PoolId::parse("pool a/b").is_ok());
+        assert!(PoolId::parse(" ").is_err());
+        assert!(PoolId::parse("a\nb").is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! What a schedule is and when it fires. Pure: every function takes the instant it reasons
+//! about as an argument; nothing here reads a clock, a file or the database.
+//!
+//! Cron expressions are evaluated by `croner` in the schedule's IANA zone, which gives the
+//! DESIGN.md rules for daylight-saving changes: a local time inside a spring-forward gap fires at
+//! the first instant after the gap, and a local time that occurs twice fires once, at its first
+//! occurrence.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
+use std::time::Duration;
+
+use crate::domain::{PoolId, ScheduleId};
+
+/// How many missed occurrences are counted one by one before the count says "more than".
+pub const MISSED_COUNT_LIMIT: u64 = 10_000;
+
+/// When a schedule fires.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// A cron expression (6 fields with seconds, or 5) in the schedule's zone.
+    Cron { expr: String, cron: Box<Cron> },
+    /// Once, at this instant.
+    At(DateTime<Utc>),
+    /// Every `period`, anchored at `start` or, without one, at the first load (kept in the
+    /// database so that a restart does not move it).
+    Every {
+        period: Duration,
+        start: Option<DateTime<Utc>>,
+    },
+}
+
+/// Where a schedule was declared; only database schedules can be changed from the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    File,
+    Database,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::File => "file",
+            Source::Database => "database",
+        }
+    }
+}
+
+/// A validated schedule.
+#[derive(Debug, Clone)]
+pub struct ScheduleSpec {
+    pub id: ScheduleId,
+    pub trigger: Trigger,
+    pub timezone: Tz,
+    pub pools: Vec<PoolId>,
+    pub message: String,
+    pub misfire_grace: Duration,
+    pub enabled: bool,
+    pub source: Source,
+}
+
+/// Parses a cron expression with optional seconds, the way the config and CLI accept it.
+pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+    CronParser::builder()
+        .seconds(Seconds::Optional)
+        .build()
+        .parse(expr)
+        .map_err(|err| err.to_string())
+}
+
+impl Trigger {
+    /// The first fire time strictly after `after`. `anchor` is the persisted start of an
+    /// `every` schedule that names no `start`.
+    pub fn next_after(
+        &self,
+        tz: Tz,
+        after: DateTime<Utc>,
+        anchor: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match self {
+            Trigger::Cron { cron, .. } => cron
+                .find_next_occurrence(&after.with_timezone(&tz), false)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+            Trigger::At(at) => (*at > after).then_some(*at),
+            Trigger::Every { period, start } => {
+                let anchor = start.unwrap_or(anchor);
+                if after < anchor {
+                    return Some(anchor);
+                }
+                let period = TimeDelta::from_std(*period).ok()?;
+                let elapsed = (after - anchor).num_milliseconds();
+                let steps = elapsed / period.num_milliseconds().max(1) + 1;
+                Some(anchor + period * i32::try_from(steps).ok()?)
+            }
+        }
+    }
+}
+
+/// What to do about the occurrences from `from` up to `now`, found when the scheduler wakes up
+/// (on time, late, or at start after downtime).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchUp {
+    /// The one occurrence to deliver now (the latest, if it is within the misfire grace).
+    pub fire: Option<DateTime<Utc>>,
+    /// The most recent occurrence that is not delivered, and how many were skipped in all.
+    pub missed: Option<Missed>,
+    /// The next occurrence after `now`.
+    pub next: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missed {
+    pub due_at: DateTime<Utc>,
+    pub count: u64,
+    /// True when counting stopped at [`MISSED_COUNT_LIMIT`].
+    pub more: bool,
+}
+
+/// Applies DESIGN.md "Misfires" to the occurrences in `[first, now]`: the latest goes out if it
+/// is at most `grace` old; the rest are recorded once as missed, never replayed in a burst.
+pub fn catch_up(
+    spec: &ScheduleSpec,
+    first: DateTime<Utc>,
+    now: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> CatchUp {
+    let mut latest = None;
+    let mut before_latest = None;
+    let mut count = 0u64;
+    let mut more = false;
+    let mut t = Some(first);
+    while let Some(due) = t.filter(|due| *due <= now) {
+        if count == MISSED_COUNT_LIMIT {
+            more = true;
+            break;
+        }
+        count += 1;
+        before_latest = latest.replace(due);
+        t = spec.trigger.next_after(spec.timezone, due, anchor);
+    }
+    if more {
+        // Too many to walk: step back from `now` instead. Only the two latest matter.
+        (latest, before_latest) = latest_two(spec, count, now, anchor);
+    }
+    let next = spec.trigger.next_after(spec.timezone, now, anchor);
+    let Some(latest) = latest else {
+        return CatchUp {
+            fire: None,
+            missed: None,
+            next: t.or(next),
+        };
+    };
+    let grace = TimeDelta::from_std(spec.misfire_grace).unwrap_or(TimeDelta::MAX);
+    if now - latest <= grace {
+        let missed = before_latest.map(|due_at| Missed {
+            due_at,
+            count: count - 1,
+            more,
+        });
+        CatchUp {
+            fire: Some(latest),
+            missed,
+            next,
+        }
+    } else {
+        CatchUp {
+            fire: None,
+            missed: Some(Missed {
+                due_at: latest,
+                count,
+                more,
+            }),
+            next,
+        }
+    }
+}
+
+fn latest_two(
+    spec: &ScheduleSpec,
+    counted: u64,
+    now: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let prev = |t: DateTime<Utc>| previous_at_or_before(spec, t, anchor);
+    let latest = prev(now);
+    let before = latest.and_then(|l| prev(l - TimeDelta::milliseconds(1)));
+    debug_assert!(counted > 0);
+    (latest, before)
+}
+
+fn previous_at_or_before(
+    spec: &ScheduleSpec,
+    t: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match &spec.trigger {
+        Trigger::Cron { cron, .. } => cron
+            .find_previous_occurrence(&t.with_timezone(&spec.timezone), true)
+            .ok()
+            .map(|p| p.with_timezone(&Utc)),
+        Trigger::At(at) => (*at <= t).then_some(*at),
+        Trigger::Every { period, start } => {
+            let anchor = start.unwrap_or(anchor);
+            let period = TimeDelta::from_std(*period).ok()?;
+            if t < anchor {
+                return None;
+            }
+            let steps = (t - anchor).num_milliseconds() / period.num_milliseconds().max(1);
+            Some(anchor + period * i32::try_from(steps).ok()?)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;

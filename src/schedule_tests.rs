@@ -1,0 +1,151 @@
+use super::*;
+use chrono::TimeZone;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
+    ScheduleSpec {
+        id: ScheduleId::parse("s").unwrap(),
+        trigger: Trigger::Cron {
+            expr: expr.to_owned(),
+            cron: Box::new(parse_cron(expr).unwrap()),
+        },
+        timezone: tz,
+        pools: vec![PoolId::parse("p").unwrap()],
+        message: "m".to_owned(),
+        misfire_grace: Duration::from_secs(grace_secs),
+        enabled: true,
+        source: Source::File,
+    }
+}
+
+fn fires(expr: &str, tz: Tz, after: &str, n: usize) -> Vec<String> {
+    let spec = cron_spec(expr, tz, 0);
+    let mut t = utc(after);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        t = spec.trigger.next_after(tz, t, t).unwrap();
+        out.push(t.to_rfc3339());
+    }
+    out
+}
+
+#[test]
+fn berlin_spring_forward_gap_fires_at_the_first_instant_after_it() {
+    let got = fires("0 30 2 * * *", chrono_tz::Europe::Berlin, "2026-03-28T12:00:00Z", 3);
+    assert_eq!(
+        got,
+        [
+            "2026-03-29T01:00:00+00:00", // 03:00 CEST, the first instant after 02:00-03:00
+            "2026-03-30T00:30:00+00:00",
+            "2026-03-31T00:30:00+00:00",
+        ]
+    );
+}
+
+#[test]
+fn berlin_fall_back_repeated_time_fires_once_at_the_first_occurrence() {
+    let got = fires("0 30 2 * * *", chrono_tz::Europe::Berlin, "2026-10-24T12:00:00Z", 2);
+    assert_eq!(
+        got,
+        ["2026-10-25T00:30:00+00:00", "2026-10-26T01:30:00+00:00"]
+    );
+}
+
+#[test]
+fn new_york_spring_forward_gap_fires_at_the_first_instant_after_it() {
+    let got = fires("0 30 2 * * *", chrono_tz::America::New_York, "2026-03-07T12:00:00Z", 2);
+    assert_eq!(
+        got,
+        ["2026-03-08T07:00:00+00:00", "2026-03-09T06:30:00+00:00"]
+    );
+}
+
+#[test]
+fn new_york_fall_back_repeated_time_fires_once_at_the_first_occurrence() {
+    let got = fires("0 30 1 * * *", chrono_tz::America::New_York, "2026-10-31T12:00:00Z", 2);
+    assert_eq!(
+        got,
+        ["2026-11-01T05:30:00+00:00", "2026-11-02T06:30:00+00:00"]
+    );
+}
+
+#[test]
+fn five_field_cron_fires_at_second_zero() {
+    let got = fires("*/15 * * * *", chrono_tz::UTC, "2026-01-01T00:00:01Z", 2);
+    assert_eq!(got, ["2026-01-01T00:15:00+00:00", "2026-01-01T00:30:00+00:00"]);
+}
+
+#[test]
+fn every_is_anchored_at_its_start_not_at_the_question() {
+    let trigger = Trigger::Every {
+        period: Duration::from_secs(4 * 3600),
+        start: Some(utc("2026-01-01T01:00:00Z")),
+    };
+    let anchor = utc("2020-01-01T00:00:00Z");
+    let next = |t| trigger.next_after(chrono_tz::UTC, utc(t), anchor).unwrap();
+    assert_eq!(next("2025-12-31T00:00:00Z"), utc("2026-01-01T01:00:00Z"));
+    assert_eq!(next("2026-01-01T01:00:00Z"), utc("2026-01-01T05:00:00Z"));
+    assert_eq!(next("2026-01-02T06:59:59Z"), utc("2026-01-02T09:00:00Z"));
+}
+
+#[test]
+fn at_fires_once() {
+    let trigger = Trigger::At(utc("2026-12-01T01:00:00Z"));
+    let anchor = utc("2020-01-01T00:00:00Z");
+    let tz = chrono_tz::UTC;
+    assert_eq!(
+        trigger.next_after(tz, utc("2026-11-30T00:00:00Z"), anchor),
+        Some(utc("2026-12-01T01:00:00Z"))
+    );
+    assert_eq!(trigger.next_after(tz, utc("2026-12-01T01:00:00Z"), anchor), None);
+}
+
+#[test]
+fn catch_up_sends_the_latest_within_grace_and_records_the_rest_once() {
+    let spec = cron_spec("0 * * * * *", chrono_tz::UTC, 120);
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), utc("2026-01-01T00:10:30Z"), utc("2026-01-01T00:00:00Z"));
+    assert_eq!(plan.fire, Some(utc("2026-01-01T00:10:00Z")));
+    assert_eq!(
+        plan.missed,
+        Some(Missed { due_at: utc("2026-01-01T00:09:00Z"), count: 10, more: false })
+    );
+    assert_eq!(plan.next, Some(utc("2026-01-01T00:11:00Z")));
+}
+
+#[test]
+fn catch_up_past_the_grace_sends_nothing_stale() {
+    let spec = cron_spec("0 0 * * * *", chrono_tz::UTC, 300);
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), utc("2026-01-01T05:30:00Z"), utc("2026-01-01T00:00:00Z"));
+    assert_eq!(plan.fire, None);
+    assert_eq!(
+        plan.missed,
+        Some(Missed { due_at: utc("2026-01-01T05:00:00Z"), count: 6, more: false })
+    );
+}
+
+#[test]
+fn catch_up_on_time_is_just_a_fire() {
+    let spec = cron_spec("* * * * * *", chrono_tz::UTC, 300);
+    let now = utc("2026-01-01T00:00:00.003Z");
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now);
+    assert_eq!(plan.fire, Some(utc("2026-01-01T00:00:00Z")));
+    assert_eq!(plan.missed, None);
+    assert_eq!(plan.next, Some(utc("2026-01-01T00:00:01Z")));
+}
+
+#[test]
+fn catch_up_after_a_month_down_counts_without_walking_every_second() {
+    let spec = cron_spec("* * * * * *", chrono_tz::UTC, 0);
+    let second = chrono::Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
+    let now = second + TimeDelta::milliseconds(500);
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now);
+    let missed = plan.missed.unwrap();
+    assert!(missed.more);
+    assert_eq!(missed.count, MISSED_COUNT_LIMIT);
+    assert_eq!(missed.due_at, second);
+    assert_eq!(plan.fire, None);
+    assert_eq!(plan.next, Some(second + TimeDelta::seconds(1)));
+}

@@ -1,0 +1,73 @@
+//! Turns a validated config into the running parts: the sender (credentials, project id,
+//! client) and the deliverer. Shared by `send` and the daemon so both take the same path.
+
+use std::path::Path;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::delivery::{Deliverer, Sender};
+use crate::domain::ProjectId;
+use crate::store::{Store, StoreError};
+use crate::workspace::{ApiError, CredentialsError, WorkspaceClient, credentials};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// No usable credentials (a configuration problem: exit 78).
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// No project id in the config, the SDK variables or the profile.
+    #[error("workspace.project_id: not set, and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one")]
+    NoProjectId,
+    /// A project id from the environment or profile is malformed.
+    #[error("{place}: invalid project id {value:?}: {reason}")]
+    BadProjectId {
+        place: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] ApiError),
+}
+
+/// The sender for `config`: a no-op in dry run (no credentials needed), else a signed client.
+pub fn build_sender(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Sender, SetupError> {
+    if config.daemon.dry_run {
+        return Ok(Sender::DryRun);
+    }
+    let resolved = credentials::resolve(&config.workspace.credentials, env)?;
+    for warning in &resolved.warnings {
+        tracing::warn!("{warning}");
+    }
+    tracing::debug!(source = %resolved.source, "credentials found");
+    let project_id = match (&config.workspace.project_id, resolved.project_id) {
+        (Some(id), _) => id.clone(),
+        (None, Some(raw)) => ProjectId::parse(&raw).map_err(|e| SetupError::BadProjectId {
+            place: "HUAWEICLOUD_SDK_PROJECT_ID or SDK profile project_id",
+            value: raw.clone(),
+            reason: e.to_string(),
+        })?,
+        (None, None) => return Err(SetupError::NoProjectId),
+    };
+    let client = WorkspaceClient::new(
+        config.workspace.endpoint.clone(),
+        project_id,
+        resolved.credentials,
+        config.workspace.request_timeout,
+    )?;
+    Ok(Sender::Api(client))
+}
+
+/// Opens the database named by the config (creating and migrating it).
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
+    Store::open(Path::new(&config.daemon.database)).await
+}
+
+pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clock) -> Deliverer {
+    Deliverer::new(store, sender, config.retry, config.daemon.max_in_flight, clock)
+}
+
+/// Reads the process environment; the production `env` for [`build_sender`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

@@ -1,0 +1,260 @@
+//! Claiming deliveries and recording their attempts and outcomes.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::time::{format_time, parse_time};
+use super::{Store, StoreError};
+use crate::domain::{PoolId, ScheduleId};
+
+/// `deliveries.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Sent,
+    Failed,
+    Missed,
+    DryRun,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Pending,
+        Status::Sent,
+        Status::Failed,
+        Status::Missed,
+        Status::DryRun,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Sent => "sent",
+            Status::Failed => "failed",
+            Status::Missed => "missed",
+            Status::DryRun => "dry_run",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A delivery to claim (status `pending`), or to record at once (`missed`, with `error_msg`).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub schedule_id: ScheduleId,
+    pub pool_id: PoolId,
+    pub due_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub message: String,
+    pub status: Status,
+    pub error_msg: Option<String>,
+}
+
+/// A delivery this process now owns and must carry to an end.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub schedule_id: ScheduleId,
+    pub pool_id: PoolId,
+    pub due_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub message: String,
+    /// Attempts already made (non-zero when resuming after a restart).
+    pub attempts: u32,
+}
+
+/// One finished HTTP attempt and what it does to its delivery.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub attempt: u32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub http_status: Option<u16>,
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+    pub request_id: Option<String>,
+    pub job_id: Option<String>,
+    /// The delivery's new status: `Pending` while retries remain.
+    pub status: Status,
+    /// Set when the delivery ends with an explanation beyond the attempt's own error (e.g.
+    /// "gave up after 8 attempts: ..."); stored as the delivery's `error_msg`.
+    pub delivery_error: Option<String>,
+}
+
+/// A full `deliveries` row.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub schedule_id: String,
+    pub pool_id: String,
+    pub due_at: String,
+    pub message: String,
+    pub status: String,
+    pub attempts: i64,
+    pub job_id: Option<String>,
+    pub http_status: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+    pub request_id: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl Store {
+    /// Inserts every delivery in one transaction (one fsync for a whole burst) and records
+    /// each schedule's progress in the same commit. Rows that another process claimed first
+    /// conflict on the unique key and are skipped: that is a lost race, not an error.
+    /// Returns the `pending` rows this call inserted.
+    pub async fn claim_deliveries(
+        &self,
+        batch: &[NewDelivery],
+        progress: &[(ScheduleId, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let created_at = format_time(now);
+        let mut claimed = Vec::new();
+        for new in batch {
+            let finished_at = (new.status != Status::Pending).then(|| created_at.clone());
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO deliveries
+                   (schedule_id, pool_id, due_at, deadline_at, message, status, error_msg, created_at, finished_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (schedule_id, pool_id, due_at) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(new.schedule_id.as_str())
+            .bind(new.pool_id.as_str())
+            .bind(format_time(new.due_at))
+            .bind(format_time(new.deadline_at))
+            .bind(&new.message)
+            .bind(new.status.as_str())
+            .bind(&new.error_msg)
+            .bind(&created_at)
+            .bind(finished_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let (Some(id), Status::Pending) = (inserted, new.status) {
+                claimed.push(Claimed {
+                    id,
+                    schedule_id: new.schedule_id.clone(),
+                    pool_id: new.pool_id.clone(),
+                    due_at: new.due_at,
+                    deadline_at: new.deadline_at,
+                    message: new.message.clone(),
+                    attempts: 0,
+                });
+            }
+        }
+        for (schedule, last_due) in progress {
+            Self::mark_progress(&mut tx, schedule, *last_due, now).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Commits one attempt and its effect on the delivery together.
+    pub async fn record_attempt(&self, record: &AttemptRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO attempts
+               (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.delivery_id)
+        .bind(record.attempt)
+        .bind(format_time(record.started_at))
+        .bind(format_time(record.finished_at))
+        .bind(record.http_status)
+        .bind(&record.error_code)
+        .bind(&record.error_msg)
+        .bind(&record.request_id)
+        .execute(&mut *tx)
+        .await?;
+        let finished_at = (record.status != Status::Pending).then(|| format_time(record.finished_at));
+        sqlx::query(
+            "UPDATE deliveries SET
+               attempts = ?, http_status = ?, error_code = ?, error_msg = ?, request_id = ?,
+               job_id = COALESCE(?, job_id), status = ?, finished_at = ?
+             WHERE id = ?",
+        )
+        .bind(record.attempt)
+        .bind(record.http_status)
+        .bind(&record.error_code)
+        .bind(record.delivery_error.as_ref().or(record.error_msg.as_ref()))
+        .bind(&record.request_id)
+        .bind(&record.job_id)
+        .bind(record.status.as_str())
+        .bind(finished_at)
+        .bind(record.delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a delivery without an HTTP attempt (dry run, deadline passed while down,
+    /// cancelled). Only a `pending` row changes; returns false if it had already ended.
+    pub async fn finish_delivery(
+        &self,
+        id: i64,
+        status: Status,
+        error_msg: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = ?, error_msg = COALESCE(?, error_msg), finished_at = ?
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(error_msg)
+        .bind(format_time(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Rows left `pending` by a crash or a stop, oldest first.
+    pub async fn pending_deliveries(&self) -> Result<Vec<Claimed>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, schedule_id, pool_id, due_at, deadline_at, message, attempts
+             FROM deliveries WHERE status = 'pending' ORDER BY due_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(claimed_from_row).collect()
+    }
+
+    /// One delivery by id.
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
+        let row = sqlx::query(super::history::SELECT_DELIVERY_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| super::history::delivery_from_row(&r)))
+    }
+}
+
+fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
+    let text = |col: &'static str| -> String { row.get(col) };
+    let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
+    Ok(Claimed {
+        id: row.get("id"),
+        schedule_id: ScheduleId::parse(&text("schedule_id"))
+            .map_err(|_| corrupt("schedule_id", text("schedule_id")))?,
+        pool_id: PoolId::parse(&text("pool_id")).map_err(|_| corrupt("pool_id", text("pool_id")))?,
+        due_at: parse_time("due_at", &text("due_at"))?,
+        deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
+        message: text("message"),
+        attempts: row.get::<i64, _>("attempts").max(0) as u32,
+    })
+}

@@ -1,0 +1,78 @@
+//! Per-schedule progress: which occurrence was handled last, and the anchor of `every`
+//! schedules. Written in the same transaction as the claims it describes.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::HashMap;
+
+use super::time::{format_time, parse_time};
+use super::{Store, StoreError};
+use crate::domain::ScheduleId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleState {
+    /// When the schedule was first loaded: the anchor of an `every` without `start`.
+    pub anchor_at: DateTime<Utc>,
+    /// The last occurrence claimed or recorded missed.
+    pub last_due_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub(super) async fn mark_progress(
+        tx: &mut Transaction<'static, Sqlite>,
+        schedule: &ScheduleId,
+        last_due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO schedule_state (schedule_id, anchor_at, last_due_at) VALUES (?, ?, ?)
+             ON CONFLICT (schedule_id) DO UPDATE SET last_due_at = excluded.last_due_at",
+        )
+        .bind(schedule.as_str())
+        .bind(format_time(now))
+        .bind(format_time(last_due))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The state of every schedule that has one.
+    pub async fn schedule_states(&self) -> Result<HashMap<String, ScheduleState>, StoreError> {
+        let rows = sqlx::query("SELECT schedule_id, anchor_at, last_due_at FROM schedule_state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut states = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let last: Option<String> = row.get("last_due_at");
+            states.insert(
+                row.get("schedule_id"),
+                ScheduleState {
+                    anchor_at: parse_time("anchor_at", row.get("anchor_at"))?,
+                    last_due_at: last.map(|t| parse_time("last_due_at", &t)).transpose()?,
+                },
+            );
+        }
+        Ok(states)
+    }
+
+    /// Records `anchor` for schedules seen for the first time; existing rows keep theirs.
+    pub async fn ensure_states(
+        &self,
+        schedules: &[ScheduleId],
+        anchor: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for id in schedules {
+            sqlx::query(
+                "INSERT INTO schedule_state (schedule_id, anchor_at) VALUES (?, ?)
+                 ON CONFLICT (schedule_id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(format_time(anchor))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

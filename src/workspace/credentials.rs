@@ -1,0 +1,310 @@
+//! Where the AK/SK (or IAM token) comes from, in DESIGN.md's order; first hit wins. Secrets are
+//! held in `secrecy` types and never formatted: `Debug` is redacted, errors name files and
+//! variables, never contents.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+/// `[workspace.credentials]`: file paths only, never secrets themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialPaths {
+    pub access_key_file: Option<PathBuf>,
+    pub secret_key_file: Option<PathBuf>,
+    pub security_token_file: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// No place in the lookup chain had credentials.
+    #[error("no Workspace credentials found; tried, in order:\n  {}", .tried.join("\n  "))]
+    NotFound { tried: Vec<String> },
+    /// A file that was named (or found) could not be read.
+    #[error("cannot read credential file {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file was read but holds nothing.
+    #[error("credential file {} is empty", .path.display())]
+    Empty { path: PathBuf },
+    /// One half of a pair was found without the other.
+    #[error("{place} has {found} but not {missing}")]
+    Incomplete {
+        place: String,
+        found: &'static str,
+        missing: &'static str,
+    },
+}
+
+/// How requests are authenticated.
+pub enum Credentials {
+    /// AK/SK signing, with a security token for temporary credentials.
+    AkSk {
+        access_key: String,
+        secret_key: SecretString,
+        security_token: Option<SecretString>,
+    },
+    /// An IAM token sent as `X-Auth-Token`, re-read from its file after a 401.
+    Token { path: PathBuf, token: RwLock<SecretString> },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::AkSk { security_token, .. } => f
+                .debug_struct("AkSk")
+                .field("secret_key", &"[redacted]")
+                .field("temporary", &security_token.is_some())
+                .finish_non_exhaustive(),
+            Credentials::Token { path, .. } => f
+                .debug_struct("Token")
+                .field("path", path)
+                .field("token", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+impl Credentials {
+    /// Re-reads the IAM token file. Returns false for AK/SK, which has nothing to refresh.
+    pub fn refresh_token(&self) -> Result<bool, CredentialsError> {
+        match self {
+            Credentials::AkSk { .. } => Ok(false),
+            Credentials::Token { path, token } => {
+                let fresh = read_secret(path)?;
+                *token.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                Ok(true)
+            }
+        }
+    }
+
+    pub fn is_token(&self) -> bool {
+        matches!(self, Credentials::Token { .. })
+    }
+
+    /// The current IAM token, for the `X-Auth-Token` header only.
+    pub(crate) fn token_value(&self) -> Option<String> {
+        match self {
+            Credentials::Token { token, .. } => Some(
+                token
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expose_secret()
+                    .to_owned(),
+            ),
+            Credentials::AkSk { .. } => None,
+        }
+    }
+}
+
+/// What the lookup found, with where, a project id if the place had one, and warnings about
+/// file permissions for the caller to log.
+#[derive(Debug)]
+pub struct Resolved {
+    pub credentials: Credentials,
+    pub source: String,
+    pub project_id: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Walks the chain: config paths, `$CREDENTIALS_DIRECTORY`, `HUAWEICLOUD_SDK_*` variables, the
+/// SDK profile file. `env` reads a variable (injected so tests need not touch the process env).
+pub fn resolve(
+    paths: &CredentialPaths,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialsError> {
+    let mut tried = Vec::new();
+    let mut warnings = Vec::new();
+    let mut found = from_config(paths, &mut tried, &mut warnings)?;
+    if found.is_none() {
+        found = from_credentials_directory(env, &mut tried, &mut warnings)?;
+    }
+    if found.is_none() {
+        found = from_env(env, &mut tried);
+    }
+    if found.is_none() {
+        found = from_profile(env, &mut tried, &mut warnings)?;
+    }
+    let (credentials, source, project_id) = found.ok_or(CredentialsError::NotFound { tried })?;
+    Ok(Resolved {
+        credentials,
+        source,
+        project_id: project_id.or_else(|| env("HUAWEICLOUD_SDK_PROJECT_ID")),
+        warnings,
+    })
+}
+
+type Found = Option<(Credentials, String, Option<String>)>;
+
+fn from_config(
+    paths: &CredentialPaths,
+    tried: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Found, CredentialsError> {
+    tried.push("[workspace.credentials] access_key_file/secret_key_file or token_file in the config".to_owned());
+    if let Some(path) = &paths.token_file {
+        let token = read_checked(path, warnings)?;
+        let credentials = Credentials::Token {
+            path: path.clone(),
+            token: RwLock::new(token),
+        };
+        return Ok(Some((credentials, format!("token_file {}", path.display()), None)));
+    }
+    let (Some(ak_path), Some(sk_path)) = (&paths.access_key_file, &paths.secret_key_file) else {
+        return Ok(None);
+    };
+    let access_key = read_checked(ak_path, warnings)?.expose_secret().to_owned();
+    let secret_key = read_checked(sk_path, warnings)?;
+    let security_token = match &paths.security_token_file {
+        Some(path) => Some(read_checked(path, warnings)?),
+        None => None,
+    };
+    let credentials = Credentials::AkSk {
+        access_key,
+        secret_key,
+        security_token,
+    };
+    Ok(Some((credentials, "config file paths".to_owned(), None)))
+}
+
+fn from_credentials_directory(
+    env: &dyn Fn(&str) -> Option<String>,
+    tried: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Found, CredentialsError> {
+    let Some(dir) = env("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) else {
+        tried.push("systemd credentials: $CREDENTIALS_DIRECTORY is not set".to_owned());
+        return Ok(None);
+    };
+    let dir = PathBuf::from(dir);
+    tried.push(format!("systemd credentials: files ak, sk in {}", dir.display()));
+    let (ak, sk, token) = (dir.join("ak"), dir.join("sk"), dir.join("security_token"));
+    let place = format!("$CREDENTIALS_DIRECTORY ({})", dir.display());
+    match (ak.exists(), sk.exists()) {
+        (false, false) => return Ok(None),
+        (true, false) => return Err(incomplete(place, "ak", "sk")),
+        (false, true) => return Err(incomplete(place, "sk", "ak")),
+        (true, true) => {}
+    }
+    let credentials = Credentials::AkSk {
+        access_key: read_checked(&ak, warnings)?.expose_secret().to_owned(),
+        secret_key: read_checked(&sk, warnings)?,
+        security_token: match token.exists() {
+            true => Some(read_checked(&token, warnings)?),
+            false => None,
+        },
+    };
+    Ok(Some((credentials, place, None)))
+}
+
+fn from_env(env: &dyn Fn(&str) -> Option<String>, tried: &mut Vec<String>) -> Found {
+    tried.push("environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK".to_owned());
+    let get = |name: &str| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let (ak, sk) = (get("HUAWEICLOUD_SDK_AK")?, get("HUAWEICLOUD_SDK_SK")?);
+    let credentials = Credentials::AkSk {
+        access_key: ak,
+        secret_key: SecretString::from(sk),
+        security_token: get("HUAWEICLOUD_SDK_SECURITY_TOKEN").map(SecretString::from),
+    };
+    Some((credentials, "HUAWEICLOUD_SDK_* environment variables".to_owned(), None))
+}
+
+fn from_profile(
+    env: &dyn Fn(&str) -> Option<String>,
+    tried: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Found, CredentialsError> {
+    let path = match env("HUAWEICLOUD_SDK_CREDENTIALS_FILE").filter(|p| !p.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => match env("HOME").filter(|h| !h.is_empty()) {
+            Some(home) => Path::new(&home).join(".huaweicloud/credentials"),
+            None => {
+                tried.push("SDK profile: neither $HUAWEICLOUD_SDK_CREDENTIALS_FILE nor $HOME is set".to_owned());
+                return Ok(None);
+            }
+        },
+    };
+    tried.push(format!("SDK profile: [basic] ak, sk in {}", path.display()));
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read_checked(&path, warnings)?;
+    let basic = ini_section(text.expose_secret(), "basic");
+    let get = |key: &str| basic.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let place = format!("SDK profile {} [basic]", path.display());
+    let (ak, sk) = match (get("ak"), get("sk")) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => return Err(incomplete(place, "ak", "sk")),
+        (None, Some(_)) => return Err(incomplete(place, "sk", "ak")),
+        (Some(ak), Some(sk)) => (ak, sk),
+    };
+    let credentials = Credentials::AkSk {
+        access_key: ak,
+        secret_key: SecretString::from(sk),
+        security_token: get("security_token").map(SecretString::from),
+    };
+    Ok(Some((credentials, place, get("project_id"))))
+}
+
+fn incomplete(place: String, found: &'static str, missing: &'static str) -> CredentialsError {
+    CredentialsError::Incomplete {
+        place,
+        found,
+        missing,
+    }
+}
+
+/// `key = value` pairs of one `[section]` of an INI file; `#` and `;` start comments.
+fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
+    let mut current = String::new();
+    let mut pairs = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = name.trim().to_owned();
+        } else if current == section {
+            if let Some((k, v)) = line.split_once('=') {
+                pairs.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+    }
+    pairs
+}
+
+/// Reads a secret file and warns (through `warnings`) when group or others may read it.
+fn read_checked(path: &Path, warnings: &mut Vec<String>) -> Result<SecretString, CredentialsError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "secret file {} is readable by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    read_secret(path)
+}
+
+fn read_secret(path: &Path) -> Result<SecretString, CredentialsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(CredentialsError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    Ok(SecretString::from(trimmed.to_owned()))
+}
+
+#[cfg(test)]
+#[path = "credentials_tests.rs"]
+mod tests;
