@@ -1,7 +1,7 @@
 //! The wall clock, passed in rather than read globally, so tests can run the daemon "an hour
 //! later" without waiting an hour. Sleeping still uses tokio's monotonic clock.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Clock {
@@ -19,7 +19,8 @@ impl Clock {
         Self { offset }
     }
 
+    /// Milliseconds are the finest grain stored, so the clock gives no finer.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
+        (Utc::now() + self.offset).trunc_subsecs(3)
     }
 }

@@ -33,8 +33,12 @@ pub struct Shutdown {
 /// How a delivery ended, as far as this process is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Sent { job_id: Option<String> },
-    Failed { reason: String },
+    Sent {
+        job_id: Option<String>,
+    },
+    Failed {
+        reason: String,
+    },
     DryRun,
     /// Stopped before the end; the row stays `pending`.
     LeftPending,
@@ -53,7 +57,13 @@ pub struct Deliverer {
 impl Deliverer {
     /// `max_in_flight` bounds concurrent HTTP requests, not deliveries: a delivery waiting
     /// for its next retry holds no slot.
-    pub fn new(store: Store, sender: Sender, policy: RetryPolicy, max_in_flight: usize, clock: Clock) -> Self {
+    pub fn new(
+        store: Store,
+        sender: Sender,
+        policy: RetryPolicy,
+        max_in_flight: usize,
+        clock: Clock,
+    ) -> Self {
         Self {
             store,
             sender,
@@ -86,31 +96,47 @@ impl Deliverer {
                     format_time(d.deadline_at),
                     attempt + 1
                 );
-                return self.finish_without_attempt(&d, Status::Failed, reason).await;
+                return self
+                    .finish_without_attempt(&d, Status::Failed, reason)
+                    .await;
             }
             attempt += 1;
             let Some((started, result)) = self.attempt(client, &d, shutdown).await else {
-                tracing::info!(attempt, "stopping: delivery left pending for the next start");
+                tracing::info!(
+                    attempt,
+                    "stopping: delivery left pending for the next start"
+                );
                 return Ok(Outcome::LeftPending);
             };
             let finished = self.clock.now();
             let end = attempt_end(&result, client);
-            let decision = decide(end, attempt, &self.policy, backoff.next().unwrap_or_default(), finished, d.deadline_at);
+            let decision = decide(
+                end,
+                attempt,
+                &self.policy,
+                backoff.next().unwrap_or_default(),
+                finished,
+                d.deadline_at,
+            );
             let record = attempt_record(&d, attempt, started, finished, &result, decision);
             self.store.record_attempt(&record).await?;
             match decision {
                 Decision::Sent => return Ok(log_sent(attempt, &result)),
                 Decision::Failed(_) => {
-                    let reason = record.delivery_error.or(record.error_msg).unwrap_or_default();
+                    let reason = record
+                        .delivery_error
+                        .or(record.error_msg)
+                        .unwrap_or_default();
                     tracing::warn!(attempts = attempt, status = "failed", error = %reason, "delivery failed");
                     return Ok(Outcome::Failed { reason });
                 }
-                Decision::Retry { after, refresh_token } => {
+                Decision::Retry {
+                    after,
+                    refresh_token,
+                } => {
                     tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
-                    if refresh_token {
-                        if let Err(err) = client.credentials().refresh_token() {
-                            tracing::warn!(error = %err, "cannot re-read the IAM token file");
-                        }
+                    if refresh_token && let Err(err) = client.credentials().refresh_token() {
+                        tracing::warn!(error = %err, "cannot re-read the IAM token file");
                     }
                     if !sleep_unless_stopped(after, &shutdown.stop).await {
                         return Ok(Outcome::LeftPending);
@@ -140,15 +166,28 @@ impl Deliverer {
     }
 
     async fn finish_dry_run(&self, d: &Claimed) -> Result<Outcome, StoreError> {
-        if !self.store.finish_delivery(d.id, Status::DryRun, None, self.clock.now()).await? {
+        if !self
+            .store
+            .finish_delivery(d.id, Status::DryRun, None, self.clock.now())
+            .await?
+        {
             return Ok(Outcome::AlreadyDone);
         }
-        tracing::info!(status = "dry_run", message = %d.message, "dry run: recorded, not sent");
+        tracing::info!(status = "dry_run", text = %d.message, "dry run: recorded, not sent");
         Ok(Outcome::DryRun)
     }
 
-    async fn finish_without_attempt(&self, d: &Claimed, status: Status, reason: String) -> Result<Outcome, StoreError> {
-        if !self.store.finish_delivery(d.id, status, Some(&reason), self.clock.now()).await? {
+    async fn finish_without_attempt(
+        &self,
+        d: &Claimed,
+        status: Status,
+        reason: String,
+    ) -> Result<Outcome, StoreError> {
+        if !self
+            .store
+            .finish_delivery(d.id, status, Some(&reason), self.clock.now())
+            .await?
+        {
             return Ok(Outcome::AlreadyDone);
         }
         tracing::warn!(attempts = d.attempts, status = status.as_str(), error = %reason, "delivery ended without sending");
@@ -159,7 +198,9 @@ impl Deliverer {
 fn attempt_end(result: &Result<Accepted, ApiError>, client: &WorkspaceClient) -> AttemptEnd {
     match result {
         Ok(_) => AttemptEnd::Accepted,
-        Err(err) if err.http_status() == Some(401) && client.credentials().is_token() => AttemptEnd::TokenExpired,
+        Err(err) if err.http_status() == Some(401) && client.credentials().is_token() => {
+            AttemptEnd::TokenExpired
+        }
         Err(err) if err.is_retryable() => AttemptEnd::Retryable {
             retry_after: err.retry_after(),
         },
@@ -207,9 +248,13 @@ fn attempt_record(
         Decision::Sent => (Status::Sent, None),
         Decision::Retry { .. } => (Status::Pending, None),
         Decision::Failed(GiveUp::Permanent) => (Status::Failed, None),
-        Decision::Failed(GiveUp::AttemptsExhausted) => {
-            (Status::Failed, Some(format!("gave up after {attempt} attempts (retry.max_attempts): {}", last())))
-        }
+        Decision::Failed(GiveUp::AttemptsExhausted) => (
+            Status::Failed,
+            Some(format!(
+                "gave up after {attempt} attempts (retry.max_attempts): {}",
+                last()
+            )),
+        ),
         Decision::Failed(GiveUp::Deadline) => (
             Status::Failed,
             Some(format!(
@@ -226,8 +271,19 @@ fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Outcome {
     let accepted = result.as_ref().ok();
     let job_id = accepted.and_then(|a| a.job_id.clone());
     match accepted.and_then(|a| a.malformed.as_deref()) {
-        Some(problem) => tracing::warn!(attempts, status = "sent", job_id = "", problem, "sent, but the answer had no usable job_id"),
-        None => tracing::info!(attempts, status = "sent", job_id = job_id.as_deref().unwrap_or(""), "delivery sent"),
+        Some(problem) => tracing::warn!(
+            attempts,
+            status = "sent",
+            job_id = "",
+            problem,
+            "sent, but the answer had no usable job_id"
+        ),
+        None => tracing::info!(
+            attempts,
+            status = "sent",
+            job_id = job_id.as_deref().unwrap_or(""),
+            "delivery sent"
+        ),
     }
     Outcome::Sent { job_id }
 }

@@ -55,7 +55,10 @@ pub enum GiveUp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Sent,
-    Retry { after: Duration, refresh_token: bool },
+    Retry {
+        after: Duration,
+        refresh_token: bool,
+    },
     Failed(GiveUp),
 }
 
@@ -105,12 +108,17 @@ mod tests {
 
     #[test]
     fn the_decision_table_holds() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
         let later = now + TimeDelta::minutes(30);
         let soon = now + TimeDelta::seconds(5);
         let s = Duration::from_secs;
         let retryable = |retry_after| AttemptEnd::Retryable { retry_after };
-        let retry = |secs| Decision::Retry { after: s(secs), refresh_token: false };
+        let retry = |secs| Decision::Retry {
+            after: s(secs),
+            refresh_token: false,
+        };
         #[rustfmt::skip]
         let table = [
             // end,                       attempt, backoff, deadline, expected

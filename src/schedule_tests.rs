@@ -34,7 +34,12 @@ fn fires(expr: &str, tz: Tz, after: &str, n: usize) -> Vec<String> {
 
 #[test]
 fn berlin_spring_forward_gap_fires_at_the_first_instant_after_it() {
-    let got = fires("0 30 2 * * *", chrono_tz::Europe::Berlin, "2026-03-28T12:00:00Z", 3);
+    let got = fires(
+        "0 30 2 * * *",
+        chrono_tz::Europe::Berlin,
+        "2026-03-28T12:00:00Z",
+        3,
+    );
     assert_eq!(
         got,
         [
@@ -47,7 +52,12 @@ fn berlin_spring_forward_gap_fires_at_the_first_instant_after_it() {
 
 #[test]
 fn berlin_fall_back_repeated_time_fires_once_at_the_first_occurrence() {
-    let got = fires("0 30 2 * * *", chrono_tz::Europe::Berlin, "2026-10-24T12:00:00Z", 2);
+    let got = fires(
+        "0 30 2 * * *",
+        chrono_tz::Europe::Berlin,
+        "2026-10-24T12:00:00Z",
+        2,
+    );
     assert_eq!(
         got,
         ["2026-10-25T00:30:00+00:00", "2026-10-26T01:30:00+00:00"]
@@ -56,7 +66,12 @@ fn berlin_fall_back_repeated_time_fires_once_at_the_first_occurrence() {
 
 #[test]
 fn new_york_spring_forward_gap_fires_at_the_first_instant_after_it() {
-    let got = fires("0 30 2 * * *", chrono_tz::America::New_York, "2026-03-07T12:00:00Z", 2);
+    let got = fires(
+        "0 30 2 * * *",
+        chrono_tz::America::New_York,
+        "2026-03-07T12:00:00Z",
+        2,
+    );
     assert_eq!(
         got,
         ["2026-03-08T07:00:00+00:00", "2026-03-09T06:30:00+00:00"]
@@ -65,7 +80,12 @@ fn new_york_spring_forward_gap_fires_at_the_first_instant_after_it() {
 
 #[test]
 fn new_york_fall_back_repeated_time_fires_once_at_the_first_occurrence() {
-    let got = fires("0 30 1 * * *", chrono_tz::America::New_York, "2026-10-31T12:00:00Z", 2);
+    let got = fires(
+        "0 30 1 * * *",
+        chrono_tz::America::New_York,
+        "2026-10-31T12:00:00Z",
+        2,
+    );
     assert_eq!(
         got,
         ["2026-11-01T05:30:00+00:00", "2026-11-02T06:30:00+00:00"]
@@ -75,7 +95,10 @@ fn new_york_fall_back_repeated_time_fires_once_at_the_first_occurrence() {
 #[test]
 fn five_field_cron_fires_at_second_zero() {
     let got = fires("*/15 * * * *", chrono_tz::UTC, "2026-01-01T00:00:01Z", 2);
-    assert_eq!(got, ["2026-01-01T00:15:00+00:00", "2026-01-01T00:30:00+00:00"]);
+    assert_eq!(
+        got,
+        ["2026-01-01T00:15:00+00:00", "2026-01-01T00:30:00+00:00"]
+    );
 }
 
 #[test]
@@ -100,17 +123,29 @@ fn at_fires_once() {
         trigger.next_after(tz, utc("2026-11-30T00:00:00Z"), anchor),
         Some(utc("2026-12-01T01:00:00Z"))
     );
-    assert_eq!(trigger.next_after(tz, utc("2026-12-01T01:00:00Z"), anchor), None);
+    assert_eq!(
+        trigger.next_after(tz, utc("2026-12-01T01:00:00Z"), anchor),
+        None
+    );
 }
 
 #[test]
 fn catch_up_sends_the_latest_within_grace_and_records_the_rest_once() {
     let spec = cron_spec("0 * * * * *", chrono_tz::UTC, 120);
-    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), utc("2026-01-01T00:10:30Z"), utc("2026-01-01T00:00:00Z"));
+    let plan = catch_up(
+        &spec,
+        utc("2026-01-01T00:00:00Z"),
+        utc("2026-01-01T00:10:30Z"),
+        utc("2026-01-01T00:00:00Z"),
+    );
     assert_eq!(plan.fire, Some(utc("2026-01-01T00:10:00Z")));
     assert_eq!(
         plan.missed,
-        Some(Missed { due_at: utc("2026-01-01T00:09:00Z"), count: 10, more: false })
+        Some(Missed {
+            due_at: utc("2026-01-01T00:09:00Z"),
+            count: 10,
+            more: false
+        })
     );
     assert_eq!(plan.next, Some(utc("2026-01-01T00:11:00Z")));
 }
@@ -118,11 +153,20 @@ fn catch_up_sends_the_latest_within_grace_and_records_the_rest_once() {
 #[test]
 fn catch_up_past_the_grace_sends_nothing_stale() {
     let spec = cron_spec("0 0 * * * *", chrono_tz::UTC, 300);
-    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), utc("2026-01-01T05:30:00Z"), utc("2026-01-01T00:00:00Z"));
+    let plan = catch_up(
+        &spec,
+        utc("2026-01-01T00:00:00Z"),
+        utc("2026-01-01T05:30:00Z"),
+        utc("2026-01-01T00:00:00Z"),
+    );
     assert_eq!(plan.fire, None);
     assert_eq!(
         plan.missed,
-        Some(Missed { due_at: utc("2026-01-01T05:00:00Z"), count: 6, more: false })
+        Some(Missed {
+            due_at: utc("2026-01-01T05:00:00Z"),
+            count: 6,
+            more: false
+        })
     );
 }
 

@@ -16,7 +16,9 @@ pub enum SetupError {
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
     /// No project id in the config, the SDK variables or the profile.
-    #[error("workspace.project_id: not set, and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one")]
+    #[error(
+        "workspace.project_id: not set, and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one"
+    )]
     NoProjectId,
     /// A project id from the environment or profile is malformed.
     #[error("{place}: invalid project id {value:?}: {reason}")]
@@ -31,7 +33,10 @@ pub enum SetupError {
 }
 
 /// The sender for `config`: a no-op in dry run (no credentials needed), else a signed client.
-pub fn build_sender(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Sender, SetupError> {
+pub fn build_sender(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Sender, SetupError> {
     if config.daemon.dry_run {
         return Ok(Sender::DryRun);
     }
@@ -64,7 +69,13 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
 }
 
 pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clock) -> Deliverer {
-    Deliverer::new(store, sender, config.retry, config.daemon.max_in_flight, clock)
+    Deliverer::new(
+        store,
+        sender,
+        config.retry,
+        config.daemon.max_in_flight,
+        clock,
+    )
 }
 
 /// Reads the process environment; the production `env` for [`build_sender`].

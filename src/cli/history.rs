@@ -37,7 +37,9 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
         })?),
         None => None,
     };
-    let store = setup::open_store(&config).await.map_err(anyhow::Error::from)?;
+    let store = setup::open_store(&config)
+        .await
+        .map_err(anyhow::Error::from)?;
     let filter = HistoryFilter {
         schedule_id: args.schedule.clone(),
         status,
@@ -47,7 +49,10 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
     store.close().await;
     if args.json {
         let json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
-        println!("{}", serde_json::to_string_pretty(&json).expect("JSON values serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("JSON values serialize")
+        );
     } else {
         print_table(&rows);
     }
@@ -88,7 +93,9 @@ fn print_table(rows: &[HistoryRow]) {
             r.status,
             r.attempts,
             r.job_id.as_deref().unwrap_or("-"),
-            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
             error.replace('\n', " ")
         );
     }

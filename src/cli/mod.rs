@@ -16,7 +16,11 @@ use crate::setup::SetupError;
 pub const EXIT_CONFIG: u8 = 78;
 
 #[derive(Debug, Parser)]
-#[command(name = "workspace-notifier", version, about = "Scheduled notifications to Huawei Cloud Workspace desktop pools")]
+#[command(
+    name = "workspace-notifier",
+    version,
+    about = "Scheduled notifications to Huawei Cloud Workspace desktop pools"
+)]
 pub struct Cli {
     /// Config file (TOML).
     #[arg(long, global = true, env = "WORKSPACE_NOTIFIER_CONFIG", default_value = config::DEFAULT_PATH)]
@@ -31,10 +35,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send one notification now, through the same path as the daemon (recorded, retried).
-    #[command(after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed.")]
+    #[command(
+        after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed."
+    )]
     Send(send::SendArgs),
     /// Show deliveries, newest first.
-    #[command(after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json")]
+    #[command(
+        after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json"
+    )]
     History(history::HistoryArgs),
 }
 
@@ -69,7 +77,10 @@ impl CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format, "info");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");

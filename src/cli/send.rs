@@ -28,7 +28,9 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let (pool, schedule_id) = validate(&args, config.workspace.max_message_chars)?;
     let sender = setup::build_sender(&config, &setup::process_env)?;
-    let store = setup::open_store(&config).await.map_err(anyhow::Error::from)?;
+    let store = setup::open_store(&config)
+        .await
+        .map_err(anyhow::Error::from)?;
     let clock = Clock::system();
     let now = clock.now();
     let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
@@ -41,9 +43,14 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         status: Status::Pending,
         error_msg: None,
     };
-    let claimed = store.claim_deliveries(&[new], &[], now).await.map_err(anyhow::Error::from)?;
+    let claimed = store
+        .claim_deliveries(&[new], &[], now)
+        .await
+        .map_err(anyhow::Error::from)?;
     let Some(delivery) = claimed.into_iter().next() else {
-        return Err(CliError::Failed(anyhow::anyhow!("a delivery for this pool at this instant already exists")));
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "a delivery for this pool at this instant already exists"
+        )));
     };
     let id = delivery.id;
     let deliverer = setup::build_deliverer(&config, store.clone(), sender, clock);
@@ -55,11 +62,16 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
             stopper.abort.cancel();
         }
     });
-    let outcome = deliverer.deliver(delivery, &shutdown).await.map_err(anyhow::Error::from)?;
+    let outcome = deliverer
+        .deliver(delivery, &shutdown)
+        .await
+        .map_err(anyhow::Error::from)?;
     ctrl_c.abort();
     store.close().await;
     match outcome {
-        Outcome::Sent { job_id: Some(job_id) } => {
+        Outcome::Sent {
+            job_id: Some(job_id),
+        } => {
             println!("{job_id}");
             Ok(())
         }
@@ -91,9 +103,13 @@ fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, Schedu
             message,
         })
     };
-    let pool = PoolId::parse(&args.pool).map_err(|e| error("--pool", format!("{e}, got {:?}", args.pool))).ok();
+    let pool = PoolId::parse(&args.pool)
+        .map_err(|e| error("--pool", format!("{e}, got {:?}", args.pool)))
+        .ok();
     let schedule_id = match &args.schedule_id {
-        Some(id) => ScheduleId::parse(id).map_err(|e| error("--schedule-id", format!("{e}, got {id:?}"))).ok(),
+        Some(id) => ScheduleId::parse(id)
+            .map_err(|e| error("--schedule-id", format!("{e}, got {id:?}")))
+            .ok(),
         None => Some(manual_schedule_id()),
     };
     if args.message.trim().is_empty() {
@@ -101,7 +117,10 @@ fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, Schedu
     } else if let Some(max) = max_chars.filter(|max| args.message.chars().count() > *max) {
         error(
             "--message",
-            format!("is {} characters, more than workspace.max_message_chars = {max}", args.message.chars().count()),
+            format!(
+                "is {} characters, more than workspace.max_message_chars = {max}",
+                args.message.chars().count()
+            ),
         );
     }
     match (pool, schedule_id) {

@@ -43,8 +43,9 @@ impl Errors {
 
 /// A human duration such as `"90s"`, `"15m"`, `"2h"`, `"1h 30m"`.
 pub fn duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value.trim())
-        .map_err(|err| format!("invalid duration {value:?} ({err}); write e.g. \"90s\", \"15m\", \"2h\""))
+    humantime::parse_duration(value.trim()).map_err(|err| {
+        format!("invalid duration {value:?} ({err}); write e.g. \"90s\", \"15m\", \"2h\"")
+    })
 }
 
 /// A duration that must be above zero.

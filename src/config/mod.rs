@@ -27,9 +27,23 @@ pub const DEFAULT_PATH: &str = "/etc/workspace-notifier/config.toml";
 
 /// Regions the official SDK knows for Workspace (HUAWEI-API.md).
 pub const REGIONS: &[&str] = &[
-    "cn-north-4", "cn-north-9", "cn-north-11", "cn-east-3", "cn-east-5", "cn-south-1",
-    "cn-southwest-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "af-south-1",
-    "af-north-1", "la-south-2", "la-north-2", "sa-brazil-1", "me-east-1", "tr-west-1",
+    "cn-north-4",
+    "cn-north-9",
+    "cn-north-11",
+    "cn-east-3",
+    "cn-east-5",
+    "cn-south-1",
+    "cn-southwest-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "af-south-1",
+    "af-north-1",
+    "la-south-2",
+    "la-north-2",
+    "sa-brazil-1",
+    "me-east-1",
+    "tr-west-1",
     "eu-west-101",
 ];
 
@@ -92,14 +106,15 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         .build()
         .map_err(load_error)?;
     let raw: RawConfig = built.try_deserialize().map_err(load_error)?;
-    validate(raw).map_err(|errors| ConfigError::Invalid {
-        path: path.to_owned(),
-        errors,
-    })
-    .map(|mut config| {
-        config.path = path.to_owned();
-        config
-    })
+    validate(raw)
+        .map_err(|errors| ConfigError::Invalid {
+            path: path.to_owned(),
+            errors,
+        })
+        .map(|mut config| {
+            config.path = path.to_owned();
+            config
+        })
 }
 
 /// Applies every rule to `raw`; returns all failures, not just the first.
@@ -107,7 +122,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
     let mut errors = Errors::default();
     let d = &raw.daemon;
     let timezone = errors.take("daemon.timezone", fields::timezone(&d.timezone));
-    let max_in_flight = errors.take("daemon.max_in_flight", fields::bounded(d.max_in_flight, 1..=1024));
+    let max_in_flight = errors.take(
+        "daemon.max_in_flight",
+        fields::bounded(d.max_in_flight, 1..=1024),
+    );
     let shutdown_grace = errors.take("daemon.shutdown_grace", fields::duration(&d.shutdown_grace));
     if d.database.as_os_str().is_empty() {
         errors.push("daemon.database", "must not be empty");
@@ -145,7 +163,10 @@ fn validate_workspace(w: &raw::RawWorkspace, errors: &mut Errors) -> Option<Work
         )?),
         None => None,
     };
-    let request_timeout = errors.take("workspace.request_timeout", fields::positive_duration(&w.request_timeout));
+    let request_timeout = errors.take(
+        "workspace.request_timeout",
+        fields::positive_duration(&w.request_timeout),
+    );
     let max_chars = errors.take(
         "workspace.max_message_chars",
         fields::bounded(w.max_message_chars, 0..=i64::from(u32::MAX)),
@@ -158,7 +179,11 @@ fn validate_workspace(w: &raw::RawWorkspace, errors: &mut Errors) -> Option<Work
         );
     }
     if c.access_key_file.is_some() != c.secret_key_file.is_some() {
-        let missing = if c.access_key_file.is_none() { "access_key_file" } else { "secret_key_file" };
+        let missing = if c.access_key_file.is_none() {
+            "access_key_file"
+        } else {
+            "secret_key_file"
+        };
         errors.push(
             format!("workspace.credentials.{missing}"),
             "access_key_file and secret_key_file go together; this one is missing",
@@ -203,28 +228,50 @@ fn parse_endpoint(raw: &str) -> Result<Url, String> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => return Err(format!("{raw:?} must use https:// (plain http is allowed only to a loopback host)")),
+        "http" => {
+            return Err(format!(
+                "{raw:?} must use https:// (plain http is allowed only to a loopback host)"
+            ));
+        }
         other => return Err(format!("{raw:?} has scheme {other:?}; use https://")),
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("{raw:?} must be a bare base URL, without user, query or fragment"));
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(format!(
+            "{raw:?} must be a bare base URL, without user, query or fragment"
+        ));
     }
     Ok(url)
 }
 
 fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {
-    let max_attempts = errors.take("retry.max_attempts", fields::bounded(r.max_attempts, 1..=100));
-    let initial_delay = errors.take("retry.initial_delay", fields::positive_duration(&r.initial_delay));
+    let max_attempts = errors.take(
+        "retry.max_attempts",
+        fields::bounded(r.max_attempts, 1..=100),
+    );
+    let initial_delay = errors.take(
+        "retry.initial_delay",
+        fields::positive_duration(&r.initial_delay),
+    );
     let max_delay = errors.take("retry.max_delay", fields::positive_duration(&r.max_delay));
-    let max_elapsed = errors.take("retry.max_elapsed", fields::positive_duration(&r.max_elapsed));
-    if let (Some(initial), Some(max)) = (initial_delay, max_delay) {
-        if initial > max {
-            errors.push(
-                "retry.initial_delay",
-                format!("{:?} is longer than retry.max_delay {:?}", r.initial_delay, r.max_delay),
-            );
-            return None;
-        }
+    let max_elapsed = errors.take(
+        "retry.max_elapsed",
+        fields::positive_duration(&r.max_elapsed),
+    );
+    if let (Some(initial), Some(max)) = (initial_delay, max_delay)
+        && initial > max
+    {
+        errors.push(
+            "retry.initial_delay",
+            format!(
+                "{:?} is longer than retry.max_delay {:?}",
+                r.initial_delay, r.max_delay
+            ),
+        );
+        return None;
     }
     Some(RetryPolicy {
         max_attempts: max_attempts? as u32,
@@ -234,13 +281,20 @@ fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy>
     })
 }
 
-fn validate_schedules(raw: &[RawSchedule], default_tz: Tz, errors: &mut Errors) -> Vec<ScheduleSpec> {
+fn validate_schedules(
+    raw: &[RawSchedule],
+    default_tz: Tz,
+    errors: &mut Errors,
+) -> Vec<ScheduleSpec> {
     let mut seen = HashSet::new();
     let mut specs = Vec::new();
     for (i, schedule) in raw.iter().enumerate() {
         let prefix = format!("schedules[{i}]");
         if !seen.insert(schedule.id.as_str()) {
-            errors.push(format!("{prefix}.id"), format!("duplicate schedule id {:?}", schedule.id));
+            errors.push(
+                format!("{prefix}.id"),
+                format!("duplicate schedule id {:?}", schedule.id),
+            );
         }
         if let Some(spec) = validate_schedule(schedule, &prefix, default_tz, Source::File, errors) {
             specs.push(spec);

@@ -72,7 +72,11 @@ fn validate_trigger(
             key("cron"),
             format!(
                 "a schedule needs exactly one of cron, at, every; got {}",
-                if given.is_empty() { "none".to_owned() } else { given.join(", ") }
+                if given.is_empty() {
+                    "none".to_owned()
+                } else {
+                    given.join(", ")
+                }
             ),
         );
         return None;
@@ -92,7 +96,9 @@ fn validate_trigger(
         });
     }
     if let Some(at) = &raw.at {
-        return errors.take(&key("at"), fields::instant(at)).map(Trigger::At);
+        return errors
+            .take(&key("at"), fields::instant(at))
+            .map(Trigger::At);
     }
     let every = raw.every.as_deref().unwrap_or_default();
     let period = errors.take(&key("every"), fields::positive_duration(every));

@@ -179,7 +179,8 @@ impl Store {
         .bind(&record.request_id)
         .execute(&mut *tx)
         .await?;
-        let finished_at = (record.status != Status::Pending).then(|| format_time(record.finished_at));
+        let finished_at =
+            (record.status != Status::Pending).then(|| format_time(record.finished_at));
         sqlx::query(
             "UPDATE deliveries SET
                attempts = ?, http_status = ?, error_code = ?, error_msg = ?, request_id = ?,
@@ -251,7 +252,8 @@ fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
         id: row.get("id"),
         schedule_id: ScheduleId::parse(&text("schedule_id"))
             .map_err(|_| corrupt("schedule_id", text("schedule_id")))?,
-        pool_id: PoolId::parse(&text("pool_id")).map_err(|_| corrupt("pool_id", text("pool_id")))?,
+        pool_id: PoolId::parse(&text("pool_id"))
+            .map_err(|_| corrupt("pool_id", text("pool_id")))?,
         due_at: parse_time("due_at", &text("due_at"))?,
         deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
         message: text("message"),

@@ -6,7 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use super::deliveries::{DeliveryRow, Status};
 use super::{Store, StoreError};
 
-pub(super) const SELECT_DELIVERY_BY_ID: &str = "SELECT id, schedule_id, pool_id, due_at, message, status, attempts, job_id,
+pub(super) const SELECT_DELIVERY_BY_ID: &str =
+    "SELECT id, schedule_id, pool_id, due_at, message, status, attempts, job_id,
         http_status, error_code, error_msg, request_id, created_at, finished_at
  FROM deliveries WHERE id = ?";
 

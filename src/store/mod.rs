@@ -7,8 +7,8 @@ mod history;
 mod state;
 mod time;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
 
@@ -74,14 +74,19 @@ impl Store {
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migrate { path: shown, source })?;
+            .map_err(|source| StoreError::Migrate {
+                path: shown,
+                source,
+            })?;
         Ok(Self { pool })
     }
 
     /// SQLite's `PRAGMA data_version`: changes when another connection commits. Cheap enough
     /// to ask every second, so the daemon notices CLI changes without re-reading tables.
     pub async fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("PRAGMA data_version").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn close(&self) {

@@ -82,7 +82,12 @@ impl WorkspaceClient {
         self.post(&path, body, now).await
     }
 
-    async fn post(&self, path: &str, body: Vec<u8>, now: DateTime<Utc>) -> Result<Accepted, ApiError> {
+    async fn post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, ApiError> {
         let base = self.endpoint.as_str().trim_end_matches('/');
         let url = Url::parse(&format!("{base}{path}"))
             .map_err(|e| ApiError::Transport(format!("bad request URL: {e}")))?;
@@ -119,7 +124,13 @@ impl WorkspaceClient {
     }
 
     /// The request headers, `Authorization` (or `X-Auth-Token`) included.
-    fn signed_headers(&self, method: &str, url: &Url, body: &[u8], now: DateTime<Utc>) -> HeaderMap {
+    fn signed_headers(
+        &self,
+        method: &str,
+        url: &Url,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> HeaderMap {
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
@@ -140,7 +151,8 @@ impl WorkspaceClient {
                 if let Some(token) = security_token {
                     pairs.push(("X-Security-Token", token.expose_secret().to_owned()));
                 }
-                let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let borrowed: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let parts = RequestParts {
                     method,
                     path: url.path(),
@@ -148,17 +160,30 @@ impl WorkspaceClient {
                     headers: &borrowed,
                     body,
                 };
-                let auth = signer::authorization(&parts, access_key, secret_key.expose_secret().as_bytes(), &sdk_date);
+                let auth = signer::authorization(
+                    &parts,
+                    access_key,
+                    secret_key.expose_secret().as_bytes(),
+                    &sdk_date,
+                );
                 pairs.push(("Authorization", auth));
             }
             Credentials::Token { .. } => {
-                pairs.push(("X-Auth-Token", self.credentials.token_value().unwrap_or_default()));
+                pairs.push((
+                    "X-Auth-Token",
+                    self.credentials.token_value().unwrap_or_default(),
+                ));
             }
         }
         let mut map = HeaderMap::with_capacity(pairs.len());
         for (name, value) in pairs {
-            if let (Ok(name), Ok(mut value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-                if matches!(name.as_str(), "authorization" | "x-auth-token" | "x-security-token") {
+            if let (Ok(name), Ok(mut value)) =
+                (HeaderName::try_from(name), HeaderValue::try_from(value))
+            {
+                if matches!(
+                    name.as_str(),
+                    "authorization" | "x-auth-token" | "x-security-token"
+                ) {
                     value.set_sensitive(true);
                 }
                 map.insert(name, value);
@@ -210,7 +235,9 @@ pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Durat
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -224,8 +251,20 @@ fn parse_job_id(body: &[u8]) -> (Option<String>, Option<String>) {
         Ok(JobBody {
             job_id: Some(serde_json::Value::String(id)),
         }) if !id.trim().is_empty() => (Some(id), None),
-        Ok(_) => (None, Some(format!("200 answer without a usable job_id: {}", snippet(body)))),
-        Err(e) => (None, Some(format!("200 answer is not the expected JSON ({e}): {}", snippet(body)))),
+        Ok(_) => (
+            None,
+            Some(format!(
+                "200 answer without a usable job_id: {}",
+                snippet(body)
+            )),
+        ),
+        Err(e) => (
+            None,
+            Some(format!(
+                "200 answer is not the expected JSON ({e}): {}",
+                snippet(body)
+            )),
+        ),
     }
 }
 
@@ -250,10 +289,12 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
             ..
         }) => (Some(code), error_msg.unwrap_or_default()),
         Ok(Flat {
-            error: Some(nested), ..
+            error: Some(nested),
+            ..
         }) => (nested.code, nested.message.unwrap_or_default()),
         Ok(Flat {
-            error_msg: Some(msg), ..
+            error_msg: Some(msg),
+            ..
         }) => (None, msg),
         _ => (None, snippet(body)),
     }
@@ -277,7 +318,9 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
         assert_eq!(
             parse_retry_after("Thu, 01 Jan 2026 00:00:10 GMT", now),
@@ -289,17 +332,29 @@ mod tests {
     #[test]
     fn both_error_shapes_are_read() {
         let service = br#"{"error_code":"WKS.0001","error_msg":"bad pool","error_detail":"x","encoded_authorization_message":null}"#;
-        assert_eq!(parse_error_body(service), (Some("WKS.0001".into()), "bad pool".into()));
+        assert_eq!(
+            parse_error_body(service),
+            (Some("WKS.0001".into()), "bad pool".into())
+        );
         let gateway = br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"r1"}"#;
         assert_eq!(parse_error_body(gateway).0.as_deref(), Some("APIGW.0301"));
         let nested = br#"{"error":{"code":"X.1","message":"nested"}}"#;
-        assert_eq!(parse_error_body(nested), (Some("X.1".into()), "nested".into()));
-        assert_eq!(parse_error_body(b"<html>502</html>"), (None, "<html>502</html>".into()));
+        assert_eq!(
+            parse_error_body(nested),
+            (Some("X.1".into()), "nested".into())
+        );
+        assert_eq!(
+            parse_error_body(b"<html>502</html>"),
+            (None, "<html>502</html>".into())
+        );
     }
 
     #[test]
     fn a_200_without_a_job_id_is_flagged() {
-        assert_eq!(parse_job_id(br#"{"job_id":"j-1"}"#), (Some("j-1".into()), None));
+        assert_eq!(
+            parse_job_id(br#"{"job_id":"j-1"}"#),
+            (Some("j-1".into()), None)
+        );
         assert!(parse_job_id(br#"{"job_id":""}"#).1.is_some());
         assert!(parse_job_id(br#"{"jobid":"x"}"#).1.is_some());
         assert!(parse_job_id(b"not json").1.unwrap().contains("not json"));

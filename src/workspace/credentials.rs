@@ -47,7 +47,10 @@ pub enum Credentials {
         security_token: Option<SecretString>,
     },
     /// An IAM token sent as `X-Auth-Token`, re-read from its file after a 401.
-    Token { path: PathBuf, token: RwLock<SecretString> },
+    Token {
+        path: PathBuf,
+        token: RwLock<SecretString>,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -143,14 +146,21 @@ fn from_config(
     tried: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Found, CredentialsError> {
-    tried.push("[workspace.credentials] access_key_file/secret_key_file or token_file in the config".to_owned());
+    tried.push(
+        "[workspace.credentials] access_key_file/secret_key_file or token_file in the config"
+            .to_owned(),
+    );
     if let Some(path) = &paths.token_file {
         let token = read_checked(path, warnings)?;
         let credentials = Credentials::Token {
             path: path.clone(),
             token: RwLock::new(token),
         };
-        return Ok(Some((credentials, format!("token_file {}", path.display()), None)));
+        return Ok(Some((
+            credentials,
+            format!("token_file {}", path.display()),
+            None,
+        )));
     }
     let (Some(ak_path), Some(sk_path)) = (&paths.access_key_file, &paths.secret_key_file) else {
         return Ok(None);
@@ -179,7 +189,10 @@ fn from_credentials_directory(
         return Ok(None);
     };
     let dir = PathBuf::from(dir);
-    tried.push(format!("systemd credentials: files ak, sk in {}", dir.display()));
+    tried.push(format!(
+        "systemd credentials: files ak, sk in {}",
+        dir.display()
+    ));
     let (ak, sk, token) = (dir.join("ak"), dir.join("sk"), dir.join("security_token"));
     let place = format!("$CREDENTIALS_DIRECTORY ({})", dir.display());
     match (ak.exists(), sk.exists()) {
@@ -201,14 +214,22 @@ fn from_credentials_directory(
 
 fn from_env(env: &dyn Fn(&str) -> Option<String>, tried: &mut Vec<String>) -> Found {
     tried.push("environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK".to_owned());
-    let get = |name: &str| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let get = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let (ak, sk) = (get("HUAWEICLOUD_SDK_AK")?, get("HUAWEICLOUD_SDK_SK")?);
     let credentials = Credentials::AkSk {
         access_key: ak,
         secret_key: SecretString::from(sk),
         security_token: get("HUAWEICLOUD_SDK_SECURITY_TOKEN").map(SecretString::from),
     };
-    Some((credentials, "HUAWEICLOUD_SDK_* environment variables".to_owned(), None))
+    Some((
+        credentials,
+        "HUAWEICLOUD_SDK_* environment variables".to_owned(),
+        None,
+    ))
 }
 
 fn from_profile(
@@ -221,7 +242,10 @@ fn from_profile(
         None => match env("HOME").filter(|h| !h.is_empty()) {
             Some(home) => Path::new(&home).join(".huaweicloud/credentials"),
             None => {
-                tried.push("SDK profile: neither $HUAWEICLOUD_SDK_CREDENTIALS_FILE nor $HOME is set".to_owned());
+                tried.push(
+                    "SDK profile: neither $HUAWEICLOUD_SDK_CREDENTIALS_FILE nor $HOME is set"
+                        .to_owned(),
+                );
                 return Ok(None);
             }
         },
@@ -266,10 +290,10 @@ fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             current = name.trim().to_owned();
-        } else if current == section {
-            if let Some((k, v)) = line.split_once('=') {
-                pairs.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
+        } else if current == section
+            && let Some((k, v)) = line.split_once('=')
+        {
+            pairs.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
         }
     }
     pairs

@@ -26,7 +26,9 @@ fn secret_of(c: &Credentials) -> (String, String, Option<String>) {
         } => (
             access_key.clone(),
             secret_key.expose_secret().to_owned(),
-            security_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            security_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
         ),
         Credentials::Token { .. } => panic!("expected AK/SK"),
     }
@@ -41,7 +43,10 @@ fn config_paths_win_over_everything_else() {
         security_token_file: Some(write(dir.path(), "tok", "TOKEN", 0o600)),
         token_file: None,
     };
-    let env = env_of(&[("HUAWEICLOUD_SDK_AK", "ENVAK"), ("HUAWEICLOUD_SDK_SK", "ENVSK")]);
+    let env = env_of(&[
+        ("HUAWEICLOUD_SDK_AK", "ENVAK"),
+        ("HUAWEICLOUD_SDK_SK", "ENVSK"),
+    ]);
     let resolved = resolve(&paths, &env).unwrap();
     assert_eq!(
         secret_of(&resolved.credentials),
@@ -89,7 +94,10 @@ fn the_sdk_profile_basic_section_is_read_last() {
         "[other]\nak = NO\n\n[basic]\n# comment\nak = PROFAK\nsk = PROFSK\nproject_id = profproj\n",
         0o644,
     );
-    let env = env_of(&[("HUAWEICLOUD_SDK_CREDENTIALS_FILE", profile.to_str().unwrap())]);
+    let env = env_of(&[(
+        "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+        profile.to_str().unwrap(),
+    )]);
     let resolved = resolve(&CredentialPaths::default(), &env).unwrap();
     assert_eq!(secret_of(&resolved.credentials).0, "PROFAK");
     assert_eq!(resolved.project_id.as_deref(), Some("profproj"));
@@ -101,7 +109,9 @@ fn the_sdk_profile_basic_section_is_read_last() {
 fn nothing_found_lists_every_place_tried() {
     let dir = tempfile::tempdir().unwrap();
     let env = env_of(&[("HOME", dir.path().to_str().unwrap())]);
-    let err = resolve(&CredentialPaths::default(), &env).unwrap_err().to_string();
+    let err = resolve(&CredentialPaths::default(), &env)
+        .unwrap_err()
+        .to_string();
     for place in [
         "[workspace.credentials]",
         "CREDENTIALS_DIRECTORY",

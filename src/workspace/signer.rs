@@ -60,7 +60,8 @@ pub fn string_to_sign(sdk_date: &str, canonical: &str) -> String {
 
 /// Lower-case hex HMAC-SHA256 of `string_to_sign`, keyed with the secret key's bytes.
 pub fn signature(secret_key: &[u8], string_to_sign: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key).expect("HMAC takes a key of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret_key).expect("HMAC takes a key of any length");
     mac.update(string_to_sign.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }

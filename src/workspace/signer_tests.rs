@@ -71,7 +71,9 @@ fn vector_get_job_with_query_string() {
         RequestParts {
             method: "GET",
             path: "/v2/0a1b2c3d4e5f40718293a4b5c6d7e8f9/workspace-sub-jobs",
-            query: Some("limit=10&job_id=8d0f6b4e-1c2a-4b7e-9a55-0c8e2f1d3b6a&status=RUNNING&offset=0&desktop_pool_id=pool%20a%2Bb&empty="),
+            query: Some(
+                "limit=10&job_id=8d0f6b4e-1c2a-4b7e-9a55-0c8e2f1d3b6a&status=RUNNING&offset=0&desktop_pool_id=pool%20a%2Bb&empty=",
+            ),
             headers: &headers,
             body: b"",
         },
@@ -87,7 +89,10 @@ fn vector_pool_with_security_token() {
         ("Content-Type", "application/json"),
         ("X-Sdk-Date", DATE),
         ("X-Project-Id", PROJECT),
-        ("X-Security-Token", "gQpjbi1ub3J0aC00EXAMPLESECURITYTOKEN+/=="),
+        (
+            "X-Security-Token",
+            "gQpjbi1ub3J0aC00EXAMPLESECURITYTOKEN+/==",
+        ),
         ("Host", HOST),
     ];
     check(
@@ -122,7 +127,12 @@ fn the_body_hash_covers_the_exact_utf8_bytes_of_chinese_and_emoji() {
     let expected_hash = hex::encode(Sha256::digest(body.as_bytes()));
     assert!(got.ends_with(&expected_hash), "{got}");
     // Same text with one byte changed must give another hash.
-    let other = canonical("/p", None, &[("Host", "h")], body.replace('🚧', "x").as_bytes());
+    let other = canonical(
+        "/p",
+        None,
+        &[("Host", "h")],
+        body.replace('🚧', "x").as_bytes(),
+    );
     assert_ne!(got, other);
 }
 

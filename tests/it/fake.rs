@@ -1,0 +1,348 @@
+//! A fake Workspace API on 127.0.0.1: raw HTTP/1.1 over TCP so it sees exactly the bytes that
+//! were sent. It rebuilds the canonical request from what it received and checks the
+//! AK/SK signature, and answers from a script (409, 500, 429 + Retry-After, delays, dropped
+//! connections, malformed 200s).
+
+use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use workspace_notifier::workspace::signer;
+
+pub const AK: &str = "HPUAEXAMPLEAK0123456";
+pub const SK: &str = "ExampleSecretKey0123456789abcdefghijklmn";
+pub const PROJECT: &str = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with a fresh job id.
+    Accept,
+    /// Any status with a JSON error body `{error_code, error_msg}` and extra headers.
+    Error {
+        status: u16,
+        code: &'static str,
+        msg: &'static str,
+        headers: Vec<(&'static str, String)>,
+    },
+    /// 200 with this exact body.
+    Raw200(&'static str),
+    /// Wait, then answer.
+    Delay(Duration, Box<Reply>),
+    /// Close the connection without answering.
+    Drop,
+}
+
+impl Reply {
+    pub fn error(status: u16, code: &'static str) -> Reply {
+        Reply::Error {
+            status,
+            code,
+            msg: "scripted failure",
+            headers: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: DateTime<Utc>,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// None if the signature (or token) checked out; the problem otherwise.
+    pub auth_problem: Option<String>,
+    pub job_id: Option<String>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn notification_text(&self) -> String {
+        let v: serde_json::Value = serde_json::from_slice(&self.body).expect("body is JSON");
+        v["notifications"]
+            .as_str()
+            .expect("notifications is a string")
+            .to_owned()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Reply>,
+    received: Vec<Received>,
+    accepted_tokens: Vec<String>,
+    next_job: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeWorkspace {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeWorkspace {
+    pub async fn start() -> FakeWorkspace {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake = FakeWorkspace {
+            addr: listener.local_addr().unwrap(),
+            state: Arc::default(),
+        };
+        let served = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let fake = served.clone();
+                tokio::spawn(async move { fake.serve(stream).await });
+            }
+        });
+        fake
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replies used in order; once empty, every request is accepted.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().script.extend(replies);
+    }
+
+    /// IAM tokens this fake accepts in `X-Auth-Token` (others get 401).
+    pub fn accept_tokens(&self, tokens: &[&str]) {
+        self.state.lock().unwrap().accepted_tokens = tokens.iter().map(|t| t.to_string()).collect();
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    async fn serve(&self, mut stream: TcpStream) {
+        let Some((head, body)) = read_request(&mut stream).await else {
+            return;
+        };
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default().to_owned();
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
+            .collect();
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (target.clone(), None),
+        };
+        let mut problem = check_auth(
+            &method,
+            &path,
+            query.as_deref(),
+            &headers,
+            &body,
+            &self.state.lock().unwrap().accepted_tokens,
+        )
+        .err();
+        if problem.is_none() && !path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/")) {
+            problem = Some(format!("unexpected path {path}"));
+        }
+        let reply = {
+            let mut state = self.state.lock().unwrap();
+            state.script.pop_front().unwrap_or(Reply::Accept)
+        };
+        let at = Utc::now();
+        let mut received = Received {
+            at,
+            path,
+            headers,
+            body,
+            auth_problem: problem.clone(),
+            job_id: None,
+        };
+        let reply = match (&problem, reply) {
+            (None, reply) => reply,
+            // An auth failure still honours a scripted delay, so a test can act in between.
+            (Some(_), reply) => {
+                let unauthorized = Reply::Error {
+                    status: 401,
+                    code: "APIGW.0301",
+                    msg: "Incorrect IAM authentication information: verify aksk signature fail",
+                    headers: vec![],
+                };
+                match reply {
+                    Reply::Delay(wait, _) => Reply::Delay(wait, Box::new(unauthorized)),
+                    _ => unauthorized,
+                }
+            }
+        };
+        let index = {
+            let mut state = self.state.lock().unwrap();
+            state.next_job += 1;
+            if matches!(reply, Reply::Accept) {
+                received.job_id = Some(format!("job-{:04}", state.next_job));
+            }
+            state.received.push(received.clone());
+            state.next_job
+        };
+        answer(&mut stream, reply, index).await;
+    }
+}
+
+async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) {
+    let mut reply = reply;
+    while let Reply::Delay(wait, inner) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *inner;
+    }
+    let request_id = format!("req-{index:04}");
+    let (status, body, extra) = match reply {
+        Reply::Accept => (200, format!(r#"{{"job_id":"job-{index:04}"}}"#), vec![]),
+        Reply::Raw200(body) => (200, body.to_owned(), vec![]),
+        Reply::Error {
+            status,
+            code,
+            msg,
+            headers,
+        } => (
+            status,
+            serde_json::json!({"error_code": code, "error_msg": msg, "request_id": request_id})
+                .to_string(),
+            headers,
+        ),
+        Reply::Drop => return,
+        Reply::Delay(..) => unreachable!(),
+    };
+    let mut text = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: {request_id}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(&body);
+    let _ = stream.write_all(text.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
+    let length: usize = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some((head, body))
+}
+
+/// Checks `X-Auth-Token` against the accepted list, or rebuilds the canonical request from the
+/// received parts and checks the `SDK-HMAC-SHA256` signature with the known SK.
+fn check_auth(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: &[(String, String)],
+    body: &[u8],
+    tokens: &[String],
+) -> Result<(), String> {
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    if get("x-project-id").as_deref() != Some(PROJECT) {
+        return Err("missing or wrong X-Project-Id".into());
+    }
+    if let Some(token) = get("x-auth-token") {
+        return if tokens.contains(&token) {
+            Ok(())
+        } else {
+            Err("IAM token not accepted".into())
+        };
+    }
+    let auth = get("authorization").ok_or("no Authorization header")?;
+    let rest = auth
+        .strip_prefix("SDK-HMAC-SHA256 ")
+        .ok_or("wrong algorithm")?;
+    let field = |name: &str| {
+        rest.split(", ")
+            .find_map(|kv| kv.strip_prefix(name).map(str::to_owned))
+            .ok_or(format!("no {name} in Authorization"))
+    };
+    let (access, signed, sig) = (
+        field("Access=")?,
+        field("SignedHeaders=")?,
+        field("Signature=")?,
+    );
+    if access != AK {
+        return Err(format!("unknown access key {access}"));
+    }
+    for required in ["host", "x-sdk-date", "content-type", "x-project-id"] {
+        if !signed.split(';').any(|h| h == required) {
+            return Err(format!("{required} is not signed"));
+        }
+    }
+    let date = get("x-sdk-date").ok_or("no X-Sdk-Date")?;
+    let signed_pairs: Vec<(String, String)> = signed
+        .split(';')
+        .map(|name| {
+            get(name)
+                .map(|v| (name.to_owned(), v))
+                .ok_or(format!("signed header {name} was not sent"))
+        })
+        .collect::<Result<_, _>>()?;
+    let borrowed: Vec<(&str, &str)> = signed_pairs
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let parts = signer::RequestParts {
+        method,
+        path,
+        query,
+        headers: &borrowed,
+        body,
+    };
+    let canonical = signer::canonical_request(&parts);
+    let expected = signer::signature(
+        SK.as_bytes(),
+        &signer::string_to_sign(&date, &canonical.request),
+    );
+    if expected != sig {
+        return Err(format!(
+            "signature mismatch; canonical request was:\n{}",
+            canonical.request
+        ));
+    }
+    if get("x-security-token").is_some() && !signed.contains("x-security-token") {
+        return Err("X-Security-Token sent but not signed".into());
+    }
+    Ok(())
+}
