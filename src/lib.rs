@@ -15,11 +15,14 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod delivery;
 pub mod domain;
 pub mod logging;
+pub mod notify;
 pub mod retry;
 pub mod schedule;
+pub mod scheduler;
 pub mod setup;
 pub mod store;
 pub mod workspace;

@@ -217,3 +217,54 @@ fn previous_at_or_before(
 #[cfg(test)]
 #[path = "schedule_tests.rs"]
 mod tests;
+
+impl ScheduleSpec {
+    /// Everything that decides when and what the schedule sends; equal fingerprints mean a
+    /// reload leaves the schedule's next fire time alone.
+    pub fn fingerprint(&self) -> String {
+        let trigger = match &self.trigger {
+            Trigger::Cron { expr, .. } => format!("cron {expr}"),
+            Trigger::At(at) => format!("at {at:?}"),
+            Trigger::Every { period, start } => format!("every {period:?} {start:?}"),
+        };
+        format!(
+            "{trigger}|{}|{:?}|{}|{:?}|{}",
+            self.timezone, self.pools, self.message, self.misfire_grace, self.enabled
+        )
+    }
+
+    /// The first occurrence to consider when the scheduler (re)starts: right after the last
+    /// one handled; for a schedule never fired, after its first load (`anchor`), so a new
+    /// schedule has no missed past. A one-shot added a little late still goes out within its
+    /// grace.
+    pub fn first_to_consider(
+        &self,
+        last_due: Option<DateTime<Utc>>,
+        anchor: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match (last_due, &self.trigger) {
+            (Some(last), _) => self.trigger.next_after(self.timezone, last, anchor),
+            (None, Trigger::At(at)) => {
+                let grace = TimeDelta::from_std(self.misfire_grace).unwrap_or(TimeDelta::MAX);
+                (*at > anchor - grace).then_some(*at)
+            }
+            (None, _) => self.trigger.next_after(self.timezone, anchor, anchor),
+        }
+    }
+
+    /// A one-line description of the trigger for `check` and `schedule list`.
+    pub fn describe_trigger(&self) -> String {
+        match &self.trigger {
+            Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
+            Trigger::At(at) => format!("at {}", at.with_timezone(&self.timezone).to_rfc3339()),
+            Trigger::Every { period, start } => match start {
+                Some(start) => format!(
+                    "every {} from {}",
+                    humantime::format_duration(*period),
+                    start.with_timezone(&self.timezone).to_rfc3339()
+                ),
+                None => format!("every {}", humantime::format_duration(*period)),
+            },
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! The command line: parses arguments, runs the command, maps errors to exit codes
 //! (0 ok, 1 failure, 2 usage, 78 invalid configuration). `main.rs` only calls [`main`].
 
+mod check;
 mod history;
+mod run;
 mod send;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: apply migrations, load schedules, fire them until SIGTERM.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier run --config config/example.toml\n\nSIGTERM stops (in-flight attempts get daemon.shutdown_grace), SIGHUP reloads the config file."
+    )]
+    Run,
+    /// Validate the config and list each schedule's next fire times (exit 0 valid, 78 invalid).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier check --config config/example.toml\n  workspace-notifier check --next 5 --from 2026-03-28T00:00:00+01:00 --json"
+    )]
+    Check(check::CheckArgs),
     /// Send one notification now, through the same path as the daemon (recorded, retried).
     #[command(
         after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed."
@@ -99,6 +111,8 @@ pub fn main() -> ExitCode {
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Run => run::run(&cli.config).await,
+        Command::Check(args) => check::run(&cli.config, args).await,
         Command::Send(args) => send::run(&cli.config, args).await,
         Command::History(args) => history::run(&cli.config, args).await,
     }

@@ -197,3 +197,89 @@ pub fn database_bytes(env: &TestEnv) -> Vec<u8> {
     }
     all
 }
+
+/// The daemon binary running in the test's directory, logs captured to `daemon.log`.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl TestEnv {
+    pub fn spawn_daemon(&self, config: &std::path::Path) -> Daemon {
+        let log = self.path("daemon.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["run", "--config", config.to_str().unwrap()])
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("NOTIFY_SOCKET")
+            .env("WORKSPACE_NOTIFIER_LOG", "debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
+    }
+}
+
+impl Daemon {
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then the exit code (panics if it takes longer than `secs`).
+    pub async fn stop(mut self, secs: u64) -> Option<i32> {
+        self.signal("TERM");
+        for _ in 0..secs * 20 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill();
+        panic!("daemon did not stop within {secs}s; log:\n{}", self.logs());
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 50 ms until it is true or `secs` pass; returns the last answer.
+pub async fn wait_for<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..secs * 20 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    check().await
+}
+
+/// A schedule block for a config file.
+pub fn schedule_toml(id: &str, trigger: &str, pools: &[&str], extra: &str) -> String {
+    let pools: Vec<String> = pools.iter().map(|p| format!("{p:?}")).collect();
+    format!(
+        "[[schedules]]\nid = \"{id}\"\n{trigger}\npools = [{}]\nmessage = \"message of {id}\"\n{extra}\n",
+        pools.join(", ")
+    )
+}

@@ -1,0 +1,109 @@
+//! `check`: validate like `nginx -t`, then show each schedule's next fire times in its zone
+//! and in UTC.
+
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+use super::{CliError, load_config};
+use crate::config::FieldError;
+use crate::schedule::ScheduleSpec;
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// How many fire times to list per schedule.
+    #[arg(long, default_value_t = 3)]
+    pub next: usize,
+    /// List fire times after this instant (RFC 3339 with offset; default now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let from = match &args.from {
+        Some(raw) => DateTime::parse_from_rfc3339(raw.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                CliError::Invalid(vec![FieldError {
+                    key: "--from".into(),
+                    message: format!("invalid time {raw:?} ({e}); write RFC 3339 with an offset"),
+                }])
+            })?,
+        None => Utc::now(),
+    };
+    let schedules = config.schedules;
+    if args.json {
+        let list: Vec<serde_json::Value> = schedules
+            .iter()
+            .map(|s| schedule_json(s, from, args.next))
+            .collect();
+        let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": from.to_rfc3339(), "schedules": list});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+        );
+        return Ok(());
+    }
+    println!(
+        "{}: configuration is valid ({} schedules)",
+        config.path.display(),
+        schedules.len()
+    );
+    for spec in &schedules {
+        println!();
+        let state = if spec.enabled { "" } else { " [disabled]" };
+        println!(
+            "{}{state}: {} in {}, {} pool(s), misfire_grace {}",
+            spec.id,
+            spec.describe_trigger(),
+            spec.timezone,
+            spec.pools.len(),
+            humantime::format_duration(spec.misfire_grace)
+        );
+        let times = next_times(spec, from, args.next);
+        if times.is_empty() {
+            println!("  no fire time after {}", from.to_rfc3339());
+        }
+        for t in times {
+            println!(
+                "  {}  ({})",
+                t.with_timezone(&spec.timezone).to_rfc3339(),
+                crate::store::format_time(t)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The next `n` fire times strictly after `from`. An `every` without `start` is anchored at
+/// `from` here, since its real anchor is the daemon's first load.
+pub fn next_times(spec: &ScheduleSpec, from: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+    let mut out = Vec::with_capacity(n);
+    let mut t = from;
+    while out.len() < n {
+        match spec.trigger.next_after(spec.timezone, t, from) {
+            Some(next) => {
+                out.push(next);
+                t = next;
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+fn schedule_json(spec: &ScheduleSpec, from: DateTime<Utc>, n: usize) -> serde_json::Value {
+    let next: Vec<serde_json::Value> = next_times(spec, from, n)
+        .into_iter()
+        .map(|t| serde_json::json!({"local": t.with_timezone(&spec.timezone).to_rfc3339(), "utc": crate::store::format_time(t)}))
+        .collect();
+    serde_json::json!({
+        "id": spec.id.as_str(), "source": spec.source.as_str(), "enabled": spec.enabled,
+        "trigger": spec.describe_trigger(), "timezone": spec.timezone.name(),
+        "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "message": spec.message, "next": next,
+    })
+}

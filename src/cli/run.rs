@@ -1,0 +1,46 @@
+//! `run`: the daemon, with SIGTERM/SIGINT turned into a stop and SIGHUP into a reload.
+
+use std::path::Path;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::{CliError, load_config};
+use crate::clock::Clock;
+use crate::daemon::{self, Control, DaemonError};
+use crate::delivery::Shutdown;
+
+pub async fn run(config_path: &Path) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let shutdown = Shutdown::default();
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let (mut term, mut int, mut hup) = (
+        signal(SignalKind::terminate()).map_err(anyhow::Error::from)?,
+        signal(SignalKind::interrupt()).map_err(anyhow::Error::from)?,
+        signal(SignalKind::hangup()).map_err(anyhow::Error::from)?,
+    );
+    let stop = shutdown.stop.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the config");
+                    let _ = reload_tx.try_send(());
+                }
+            }
+        }
+        tracing::info!("stop signal received");
+        stop.cancel();
+    });
+    let control = Control {
+        shutdown,
+        reload: reload_rx,
+    };
+    daemon::serve(config, Clock::system(), control)
+        .await
+        .map_err(|err| match err {
+            DaemonError::Setup(err) => CliError::Setup(err),
+            DaemonError::Store(err) => CliError::Failed(anyhow::Error::from(err)),
+        })
+}

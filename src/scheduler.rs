@@ -1,0 +1,300 @@
+//! The timer heap: next-fire instants of every schedule, a sleep until the earliest, and the
+//! claim of everything due. It never waits for HTTP: claimed deliveries run as tracked tasks.
+//!
+//! Each wake handles every schedule due by the wall clock in one database transaction (a
+//! notice to 500 pools is one fsync, not 500). Waking late (stopped process, suspended
+//! machine, clock jump) goes through the same misfire rules as a restart: see
+//! `schedule::catch_up`.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::delivery::{Deliverer, Shutdown};
+use crate::domain::ScheduleId;
+use crate::notify;
+use crate::schedule::{ScheduleSpec, catch_up};
+use crate::store::{Claimed, NewDelivery, Status, Store, StoreError, format_time};
+
+/// A new schedule set, and who to tell once it is applied.
+pub type Update = (Vec<ScheduleSpec>, oneshot::Sender<()>);
+
+/// After a failed claim (database unusable), wait this long before trying again.
+const CLAIM_RETRY: Duration = Duration::from_secs(1);
+
+struct Slot {
+    spec: ScheduleSpec,
+    fingerprint: String,
+    anchor: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+}
+
+pub struct Scheduler {
+    store: Store,
+    deliverer: Arc<Deliverer>,
+    clock: Clock,
+    tracker: TaskTracker,
+    shutdown: Shutdown,
+    slots: HashMap<ScheduleId, Slot>,
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, ScheduleId)>>,
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Store,
+        deliverer: Arc<Deliverer>,
+        clock: Clock,
+        tracker: TaskTracker,
+        shutdown: Shutdown,
+    ) -> Self {
+        Self {
+            store,
+            deliverer,
+            clock,
+            tracker,
+            shutdown,
+            slots: HashMap::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Replaces the schedule set. Unchanged schedules keep their next fire time; new and
+    /// changed ones start from their stored progress (see `ScheduleSpec::first_to_consider`).
+    pub async fn apply(&mut self, specs: Vec<ScheduleSpec>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let ids: Vec<ScheduleId> = specs.iter().map(|s| s.id.clone()).collect();
+        self.store.ensure_states(&ids, whole_second(now)).await?;
+        let states = self.store.schedule_states().await?;
+        let mut slots = HashMap::with_capacity(specs.len());
+        for spec in specs.into_iter().filter(|s| s.enabled) {
+            let fingerprint = spec.fingerprint();
+            let state = states.get(spec.id.as_str());
+            let anchor = state.map_or(whole_second(now), |s| s.anchor_at);
+            let next = match self.slots.remove(&spec.id) {
+                Some(old) if old.fingerprint == fingerprint => old.next,
+                Some(_) => {
+                    // Changed: no catch-up for the old definition; go on from now.
+                    let last = state
+                        .and_then(|s| s.last_due_at)
+                        .map_or(now, |l| l.max(now));
+                    spec.first_to_consider(Some(last), anchor)
+                }
+                None => spec.first_to_consider(state.and_then(|s| s.last_due_at), anchor),
+            };
+            slots.insert(
+                spec.id.clone(),
+                Slot {
+                    spec,
+                    fingerprint,
+                    anchor,
+                    next,
+                },
+            );
+        }
+        self.slots = slots;
+        self.heap = self
+            .slots
+            .iter()
+            .filter_map(|(id, slot)| slot.next.map(|t| Reverse((t, id.clone()))))
+            .collect();
+        Ok(())
+    }
+
+    pub fn schedule_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// "N schedules; next <id> at <time>", for systemd's STATUS and the logs.
+    pub fn status_line(&self) -> String {
+        match self.heap.peek() {
+            Some(Reverse((t, id))) => format!(
+                "{} schedules; next: {id} at {}",
+                self.slots.len(),
+                format_time(*t)
+            ),
+            None => format!("{} schedules; nothing to fire", self.slots.len()),
+        }
+    }
+
+    /// Runs until `shutdown.stop`. New schedule sets arrive on `updates`.
+    pub async fn run(mut self, mut updates: mpsc::Receiver<Update>) {
+        let watchdog = notify::watchdog_interval();
+        let mut next_ping = Instant::now();
+        loop {
+            if let Some(period) = watchdog.filter(|_| Instant::now() >= next_ping) {
+                notify::watchdog();
+                next_ping = Instant::now() + period;
+            }
+            let wake = self.next_wake(watchdog.map(|_| next_ping));
+            tokio::select! {
+                biased;
+                () = self.shutdown.stop.cancelled() => return,
+                update = updates.recv() => match update {
+                    Some((specs, applied)) => {
+                        if let Err(err) = self.apply(specs).await {
+                            tracing::error!(error = %err, "cannot apply the new schedules; keeping the old ones");
+                        }
+                        let _ = applied.send(());
+                        notify::status(&self.status_line());
+                    }
+                    None => return,
+                },
+                () = tokio::time::sleep_until(wake) => {
+                    if let Err(err) = self.fire_due().await {
+                        tracing::error!(error = %err, "cannot claim due deliveries; retrying in 1s");
+                        crate::delivery::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The earliest of the next fire time and the next watchdog ping. With neither, an hour
+    /// (only to re-check the wall clock after a jump).
+    fn next_wake(&self, ping: Option<Instant>) -> Instant {
+        let idle = Instant::now() + Duration::from_secs(3600);
+        let fire = self.heap.peek().map_or(idle, |Reverse((due, _))| {
+            let wait = (*due - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+            Instant::now() + wait
+        });
+        ping.map_or(fire, |p| p.min(fire))
+    }
+
+    /// Claims everything due by the wall clock in one transaction, then starts the deliveries.
+    pub async fn fire_due(&mut self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut due: Vec<ScheduleId> = Vec::new();
+        while let Some(Reverse((t, id))) = self.heap.peek() {
+            if *t > now {
+                break;
+            }
+            let (t, id) = (*t, id.clone());
+            self.heap.pop();
+            if self.slots.get(&id).is_some_and(|slot| slot.next == Some(t)) {
+                due.push(id);
+            }
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Vec::new();
+        let mut progress = Vec::new();
+        let mut nexts = Vec::new();
+        for id in &due {
+            let slot = &self.slots[id];
+            let first = slot.next.expect("due slots have a next time");
+            let plan = catch_up(&slot.spec, first, now, slot.anchor);
+            // A late fire within the misfire grace must not be born past its deadline.
+            let window = self
+                .deliverer
+                .policy()
+                .max_elapsed
+                .max(slot.spec.misfire_grace);
+            let deadline_of =
+                |t: DateTime<Utc>| t + TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX);
+            if let Some(missed) = &plan.missed {
+                let note = missed_note(missed.count, missed.more, first, slot.spec.misfire_grace);
+                tracing::warn!(schedule_id = %id, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
+                batch.extend(deliveries(
+                    &slot.spec,
+                    missed.due_at,
+                    deadline_of(missed.due_at),
+                    Status::Missed,
+                    Some(note),
+                ));
+                progress.push((id.clone(), missed.due_at));
+            }
+            if let Some(fire) = plan.fire {
+                let late_ms = (now - fire).num_milliseconds();
+                tracing::debug!(schedule_id = %id, due_at = %format_time(fire), late_ms, "firing");
+                batch.extend(deliveries(
+                    &slot.spec,
+                    fire,
+                    deadline_of(fire),
+                    Status::Pending,
+                    None,
+                ));
+                progress.push((id.clone(), fire));
+            }
+            nexts.push((id.clone(), plan.next));
+        }
+        let claimed = match self.store.claim_deliveries(&batch, &progress, now).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                // Nothing was committed: put the due entries back so they are tried again.
+                for id in due {
+                    if let Some(t) = self.slots[&id].next {
+                        self.heap.push(Reverse((t, id)));
+                    }
+                }
+                return Err(err);
+            }
+        };
+        for (id, next) in nexts {
+            if let Some(slot) = self.slots.get_mut(&id) {
+                slot.next = next;
+                if let Some(t) = next {
+                    self.heap.push(Reverse((t, id)));
+                }
+            }
+        }
+        self.start_deliveries(claimed);
+        notify::status(&self.status_line());
+        Ok(())
+    }
+
+    /// Runs each claimed delivery as a tracked task.
+    pub fn start_deliveries(&self, claimed: Vec<Claimed>) {
+        for delivery in claimed {
+            let deliverer = Arc::clone(&self.deliverer);
+            let shutdown = self.shutdown.clone();
+            self.tracker.spawn(async move {
+                if let Err(err) = deliverer.deliver(delivery, &shutdown).await {
+                    tracing::error!(error = %err, "cannot record a delivery; it stays pending for the next start");
+                }
+            });
+        }
+    }
+}
+
+fn deliveries(
+    spec: &ScheduleSpec,
+    due_at: DateTime<Utc>,
+    deadline_at: DateTime<Utc>,
+    status: Status,
+    error_msg: Option<String>,
+) -> impl Iterator<Item = NewDelivery> + '_ {
+    spec.pools.iter().map(move |pool| NewDelivery {
+        schedule_id: spec.id.clone(),
+        pool_id: pool.clone(),
+        due_at,
+        deadline_at,
+        message: spec.message.clone(),
+        status,
+        error_msg: error_msg.clone(),
+    })
+}
+
+fn missed_note(count: u64, more: bool, first: DateTime<Utc>, grace: Duration) -> String {
+    let count = if more {
+        format!("more than {count}")
+    } else {
+        count.to_string()
+    };
+    format!(
+        "{count} occurrence(s) since {} were due while the service could not fire them and are past misfire_grace {}; not sent",
+        format_time(first),
+        humantime::format_duration(grace)
+    )
+}
+
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(0)
+}

@@ -1,0 +1,152 @@
+//! Restarts after downtime, run in-process with a shifted wall clock instead of waiting hours.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use tokio::sync::mpsc;
+use workspace_notifier::clock::Clock;
+use workspace_notifier::daemon::{self, Control};
+use workspace_notifier::delivery::Shutdown;
+
+use crate::helpers::*;
+
+/// Runs the daemon in-process with `clock` for `run_for`, then stops it.
+async fn run_daemon(config: &std::path::Path, clock: Clock, run_for: std::time::Duration) {
+    let config = workspace_notifier::config::load(config).unwrap();
+    let shutdown = Shutdown::default();
+    let (_reload_tx, reload_rx) = mpsc::channel(1);
+    let stop = shutdown.stop.clone();
+    let task = tokio::spawn(daemon::serve(
+        config,
+        clock,
+        Control {
+            shutdown,
+            reload: reload_rx,
+        },
+    ));
+    tokio::time::sleep(run_for).await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}
+
+/// A clock whose "now" is `minutes_past` minutes after a whole hour, `hours_ahead` hours on.
+fn clock_at(hours_ahead: i64, minutes_past: i64) -> (Clock, DateTime<Utc>) {
+    let now = Utc::now();
+    let hour = now.duration_trunc(TimeDelta::hours(1)).unwrap() + TimeDelta::hours(hours_ahead);
+    let target = hour + TimeDelta::minutes(minutes_past);
+    (Clock::shifted(target - now), hour)
+}
+
+#[tokio::test]
+async fn downtime_past_the_grace_records_one_missed_row_and_sends_nothing_stale() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(&schedule_toml(
+        "hourly",
+        "cron = \"0 0 * * * *\"",
+        &[POOL, "pool-b"],
+        "misfire_grace = \"5m\"",
+    ));
+    let (first, _) = clock_at(0, 20);
+    run_daemon(&config, first, std::time::Duration::from_millis(300)).await;
+    let (later, last_hour) = clock_at(4, 30);
+    run_daemon(&config, later, std::time::Duration::from_millis(500)).await;
+    assert!(env.fake.received().is_empty(), "nothing stale was sent");
+    let rows = deliveries(&env.db().await).await;
+    assert_eq!(rows.len(), 2, "one missed row per pool: {rows:?}");
+    for row in &rows {
+        assert_eq!(row.status, "missed");
+        assert_eq!(
+            row.due_at,
+            last_hour.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        );
+        let note = row.error_msg.as_deref().unwrap();
+        assert!(note.starts_with("4 occurrence(s)"), "{note}");
+    }
+}
+
+#[tokio::test]
+async fn downtime_within_the_grace_still_sends_the_latest_late() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(&schedule_toml(
+        "hourly",
+        "cron = \"0 0 * * * *\"",
+        &[POOL],
+        "misfire_grace = \"5m\"",
+    ));
+    let (first, _) = clock_at(0, 20);
+    run_daemon(&config, first, std::time::Duration::from_millis(300)).await;
+    let (later, last_hour) = clock_at(3, 2);
+    run_daemon(&config, later, std::time::Duration::from_millis(800)).await;
+    let rows = deliveries(&env.db().await).await;
+    let sent: Vec<_> = rows.iter().filter(|r| r.status == "sent").collect();
+    let missed: Vec<_> = rows.iter().filter(|r| r.status == "missed").collect();
+    assert_eq!(sent.len(), 1, "{rows:?}");
+    assert_eq!(
+        sent[0].due_at,
+        last_hour.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert_eq!(missed.len(), 1);
+    assert!(
+        missed[0]
+            .error_msg
+            .as_deref()
+            .unwrap()
+            .starts_with("2 occurrence(s)"),
+        "{:?}",
+        missed[0].error_msg
+    );
+    assert_eq!(env.fake.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_schedule_has_no_missed_past() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(&schedule_toml(
+        "fresh",
+        "cron = \"0 0 * * * *\"",
+        &[POOL],
+        "",
+    ));
+    let (clock, _) = clock_at(5, 30);
+    run_daemon(&config, clock, std::time::Duration::from_millis(300)).await;
+    assert!(deliveries(&env.db().await).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_pending_row_past_its_deadline_is_closed_as_failed_on_start() {
+    let env = TestEnv::new().await;
+    env.fake
+        .script([crate::fake::Reply::error(500, "WKS.0500")]);
+    let config = env.write_config_with(
+        &env.fake.endpoint(),
+        "max_attempts = 5\ninitial_delay = \"30s\"\nmax_delay = \"30s\"\nmax_elapsed = \"10m\"",
+        "",
+    );
+    // A send interrupted mid-retry leaves a pending row; the daemon starts an hour later.
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "send",
+            "--config",
+            config.to_str().unwrap(),
+            "--pool",
+            POOL,
+            "--message",
+            "late",
+        ])
+        .current_dir(env.dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(5, || async { env.fake.received().len() == 1 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (later, _) = clock_at(1, 30);
+    run_daemon(&config, later, std::time::Duration::from_millis(300)).await;
+    let rows = deliveries(&env.db().await).await;
+    assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("failed", 1));
+    assert!(
+        rows[0].error_msg.as_deref().unwrap().contains("deadline"),
+        "{:?}",
+        rows[0].error_msg
+    );
+    assert_eq!(env.fake.received().len(), 1);
+}
