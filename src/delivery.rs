@@ -79,6 +79,9 @@ impl Deliverer {
 
     #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
+        if !self.wait_until_due(&d, &shutdown.stop).await {
+            return Ok(Outcome::LeftPending);
+        }
         let client = match &self.sender {
             Sender::DryRun => return self.finish_dry_run(&d).await,
             Sender::Api(client) => client,
@@ -162,6 +165,14 @@ impl Deliverer {
         tokio::select! {
             result = client.send_pool_notification(&d.pool_id, &d.message, Utc::now()) => Some((started, result)),
             () = shutdown.abort.cancelled() => None,
+        }
+    }
+
+    /// Deliveries are claimed a little ahead (`scheduler::CLAIM_LEAD`); none goes out early.
+    async fn wait_until_due(&self, d: &Claimed, stop: &CancellationToken) -> bool {
+        match (d.due_at - self.clock.now()).to_std() {
+            Ok(wait) if !wait.is_zero() => sleep_unless_stopped(wait, stop).await,
+            _ => true,
         }
     }
 

@@ -25,6 +25,11 @@ use crate::store::{Claimed, NewDelivery, Status, Store, StoreError, format_time}
 /// A new schedule set, and who to tell once it is applied.
 pub type Update = (Vec<ScheduleSpec>, oneshot::Sender<()>);
 
+/// Deliveries are claimed (committed `pending`) this long before they are due, and their
+/// tasks wait for the due instant: the claim's fsync is then not part of the lateness. A row
+/// claimed early that a crash interrupts is resumed at start, still no earlier than due.
+pub const CLAIM_LEAD: Duration = Duration::from_millis(100);
+
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
 
@@ -161,14 +166,17 @@ impl Scheduler {
         let idle = Instant::now() + Duration::from_secs(3600);
         let fire = self.heap.peek().map_or(idle, |Reverse((due, _))| {
             let wait = (*due - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
-            Instant::now() + wait
+            (Instant::now() + wait)
+                .checked_sub(CLAIM_LEAD)
+                .unwrap_or_else(Instant::now)
         });
         ping.map_or(fire, |p| p.min(fire))
     }
 
-    /// Claims everything due by the wall clock in one transaction, then starts the deliveries.
+    /// Claims everything due by the wall clock (within [`CLAIM_LEAD`]) in one transaction,
+    /// then starts the deliveries.
     pub async fn fire_due(&mut self) -> Result<(), StoreError> {
-        let now = self.clock.now();
+        let now = self.clock.now() + TimeDelta::from_std(CLAIM_LEAD).expect("small");
         let mut due: Vec<ScheduleId> = Vec::new();
         while let Some(Reverse((t, id))) = self.heap.peek() {
             if *t > now {
@@ -224,6 +232,7 @@ impl Scheduler {
             }
             nexts.push((id.clone(), plan.next));
         }
+        let claim_started = std::time::Instant::now();
         let claimed = match self.store.claim_deliveries(&batch, &progress, now).await {
             Ok(claimed) => claimed,
             Err(err) => {
@@ -244,6 +253,11 @@ impl Scheduler {
                 }
             }
         }
+        tracing::debug!(
+            rows = claimed.len(),
+            claim_ms = claim_started.elapsed().as_millis() as u64,
+            "claimed"
+        );
         self.start_deliveries(claimed);
         notify::status(&self.status_line());
         Ok(())

@@ -122,37 +122,8 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let created_at = format_time(now);
         let mut claimed = Vec::new();
-        for new in batch {
-            let finished_at = (new.status != Status::Pending).then(|| created_at.clone());
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO deliveries
-                   (schedule_id, pool_id, due_at, deadline_at, message, status, error_msg, created_at, finished_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (schedule_id, pool_id, due_at) DO NOTHING
-                 RETURNING id",
-            )
-            .bind(new.schedule_id.as_str())
-            .bind(new.pool_id.as_str())
-            .bind(format_time(new.due_at))
-            .bind(format_time(new.deadline_at))
-            .bind(&new.message)
-            .bind(new.status.as_str())
-            .bind(&new.error_msg)
-            .bind(&created_at)
-            .bind(finished_at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let (Some(id), Status::Pending) = (inserted, new.status) {
-                claimed.push(Claimed {
-                    id,
-                    schedule_id: new.schedule_id.clone(),
-                    pool_id: new.pool_id.clone(),
-                    due_at: new.due_at,
-                    deadline_at: new.deadline_at,
-                    message: new.message.clone(),
-                    attempts: 0,
-                });
-            }
+        for chunk in batch.chunks(CLAIM_CHUNK) {
+            claimed.extend(insert_chunk(&mut tx, chunk, &created_at).await?);
         }
         for (schedule, last_due) in progress {
             Self::mark_progress(&mut tx, schedule, *last_due, now).await?;
@@ -243,6 +214,79 @@ impl Store {
             .await?;
         Ok(row.map(|r| super::history::delivery_from_row(&r)))
     }
+}
+
+/// Rows per INSERT statement: 9 parameters each stays well under SQLite's 32,766 limit, and
+/// one statement per 500 rows instead of per row is what keeps a 10,000-pool burst fast.
+const CLAIM_CHUNK: usize = 500;
+
+/// One multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`; returns the `pending` rows it
+/// inserted (conflicts are rows another process claimed first).
+async fn insert_chunk(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    chunk: &[NewDelivery],
+    created_at: &str,
+) -> Result<Vec<Claimed>, StoreError> {
+    let mut sql = String::from(
+        "INSERT INTO deliveries
+           (schedule_id, pool_id, due_at, deadline_at, message, status, error_msg, created_at, finished_at)
+         VALUES ",
+    );
+    for i in 0..chunk.len() {
+        sql.push_str(if i == 0 {
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        } else {
+            ", (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        });
+    }
+    sql.push_str(" ON CONFLICT (schedule_id, pool_id, due_at) DO NOTHING RETURNING id, schedule_id, pool_id, due_at, status");
+    // Only placeholders are generated; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for new in chunk {
+        let finished_at = (new.status != Status::Pending).then(|| created_at.to_owned());
+        query = query
+            .bind(new.schedule_id.as_str())
+            .bind(new.pool_id.as_str())
+            .bind(format_time(new.due_at))
+            .bind(format_time(new.deadline_at))
+            .bind(new.message.as_str())
+            .bind(new.status.as_str())
+            .bind(new.error_msg.as_deref())
+            .bind(created_at)
+            .bind(finished_at);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    let mut inserted: std::collections::HashMap<(String, String, String), i64> = rows
+        .iter()
+        .filter(|r| r.get::<String, _>("status") == Status::Pending.as_str())
+        .map(|r| {
+            (
+                (r.get("schedule_id"), r.get("pool_id"), r.get("due_at")),
+                r.get("id"),
+            )
+        })
+        .collect();
+    Ok(chunk
+        .iter()
+        .filter(|new| new.status == Status::Pending)
+        .filter_map(|new| {
+            let key = (
+                new.schedule_id.to_string(),
+                new.pool_id.to_string(),
+                format_time(new.due_at),
+            );
+            let id = inserted.remove(&key)?;
+            Some(Claimed {
+                id,
+                schedule_id: new.schedule_id.clone(),
+                pool_id: new.pool_id.clone(),
+                due_at: new.due_at,
+                deadline_at: new.deadline_at,
+                message: new.message.clone(),
+                attempts: 0,
+            })
+        })
+        .collect())
 }
 
 fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {

@@ -77,6 +77,8 @@ impl Received {
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    /// What to answer once the script is used up (default: accept).
+    fallback: Option<Reply>,
     received: Vec<Received>,
     accepted_tokens: Vec<String>,
     next_job: u64,
@@ -114,6 +116,12 @@ impl FakeWorkspace {
         self.state.lock().unwrap().script.extend(replies);
     }
 
+    /// The answer once the script is used up.
+    #[allow(dead_code)]
+    pub fn answer_otherwise(&self, reply: Reply) {
+        self.state.lock().unwrap().fallback = Some(reply);
+    }
+
     /// IAM tokens this fake accepts in `X-Auth-Token` (others get 401).
     pub fn accept_tokens(&self, tokens: &[&str]) {
         self.state.lock().unwrap().accepted_tokens = tokens.iter().map(|t| t.to_string()).collect();
@@ -123,10 +131,18 @@ impl FakeWorkspace {
         self.state.lock().unwrap().received.clone()
     }
 
+    /// Serves requests on one connection until the client closes it (HTTP/1.1 keep-alive).
     async fn serve(&self, mut stream: TcpStream) {
-        let Some((head, body)) = read_request(&mut stream).await else {
-            return;
-        };
+        let mut buffered = Vec::new();
+        while let Some((head, body)) = read_request(&mut stream, &mut buffered).await {
+            if !self.answer_one(&mut stream, head, body).await {
+                return;
+            }
+        }
+    }
+
+    /// Answers one request; false if the connection was dropped on purpose.
+    async fn answer_one(&self, stream: &mut TcpStream, head: String, body: Vec<u8>) -> bool {
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default().to_owned();
         let mut parts = request_line.split(' ');
@@ -154,7 +170,8 @@ impl FakeWorkspace {
         }
         let reply = {
             let mut state = self.state.lock().unwrap();
-            state.script.pop_front().unwrap_or(Reply::Accept)
+            let fallback = state.fallback.clone().unwrap_or(Reply::Accept);
+            state.script.pop_front().unwrap_or(fallback)
         };
         let at = Utc::now();
         let mut received = Received {
@@ -184,17 +201,19 @@ impl FakeWorkspace {
         let index = {
             let mut state = self.state.lock().unwrap();
             state.next_job += 1;
-            if matches!(reply, Reply::Accept) {
+            if matches!(reply, Reply::Accept)
+                || matches!(&reply, Reply::Delay(_, inner) if matches!(**inner, Reply::Accept))
+            {
                 received.job_id = Some(format!("job-{:04}", state.next_job));
             }
             state.received.push(received.clone());
             state.next_job
         };
-        answer(&mut stream, reply, index).await;
+        answer(stream, reply, index).await
     }
 }
 
-async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) {
+async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) -> bool {
     let mut reply = reply;
     while let Reply::Delay(wait, inner) = reply {
         tokio::time::sleep(wait).await;
@@ -215,11 +234,11 @@ async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) {
                 .to_string(),
             headers,
         ),
-        Reply::Drop => return,
+        Reply::Drop => return false,
         Reply::Delay(..) => unreachable!(),
     };
     let mut text = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: {request_id}\r\nConnection: close\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: {request_id}\r\n",
         body.len()
     );
     for (name, value) in extra {
@@ -227,22 +246,21 @@ async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) {
     }
     text.push_str("\r\n");
     text.push_str(&body);
-    let _ = stream.write_all(text.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    stream.write_all(text.as_bytes()).await.is_ok()
 }
 
-async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
+/// Reads one request; bytes past it stay in `buf` for the next one on the connection.
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>)> {
     let mut chunk = [0u8; 8192];
     let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
         }
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
     };
     let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
     let length: usize = head
@@ -251,14 +269,15 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
+    buf.drain(..head_end + 4);
+    while buf.len() < length {
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
         }
-        body.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(&chunk[..n]);
     }
+    let body = buf.drain(..length).collect();
     Some((head, body))
 }
 

@@ -1,0 +1,296 @@
+//! Scheduler benchmarks (issue "The scheduling daemon", Performance). Not a test: it prints
+//! figures. Lateness = when the fake server received the request minus the due instant.
+//!
+//!   cargo bench --bench scheduler                 # all three scenarios
+//!   cargo bench --bench scheduler -- every-second # or: burst, idle
+//!
+//! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).
+
+#[allow(dead_code)]
+#[path = "../tests/it/fake.rs"]
+mod fake;
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use fake::{FakeWorkspace, Reply};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use workspace_notifier::clock::Clock;
+use workspace_notifier::daemon::{self, Control};
+use workspace_notifier::delivery::Shutdown;
+
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if run("every-second") {
+        rt.block_on(every_second(seconds("BENCH_SECONDS", 10)));
+    }
+    if run("burst") {
+        rt.block_on(burst());
+    }
+    if run("idle") {
+        idle(seconds("BENCH_SECONDS", 60));
+    }
+}
+
+fn seconds(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    fake: FakeWorkspace,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
+        std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
+        Setup {
+            dir,
+            fake: FakeWorkspace::start().await,
+        }
+    }
+
+    fn config(&self, max_in_flight: usize, schedules: &str) -> std::path::PathBuf {
+        let d = self.dir.path();
+        let text = format!(
+            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n{schedules}",
+            db = d.join("bench.db").display(),
+            ep = self.fake.endpoint(),
+            pr = fake::PROJECT,
+            ak = d.join("ak").display(),
+            sk = d.join("sk").display(),
+        );
+        let path = d.join("bench.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.dir.path().join("bench.db").display()
+        ))
+        .await
+        .unwrap()
+    }
+}
+
+fn schedules(count: usize, trigger: &str, pools_per: usize) -> String {
+    let mut out = String::new();
+    for i in 0..count {
+        let pools: Vec<String> = (0..pools_per)
+            .map(|p| format!("\"pool-{i:05}-{p:05}\""))
+            .collect();
+        out.push_str(&format!(
+            "[[schedules]]\nid = \"s{i:05}\"\n{trigger}\npools = [{}]\nmessage = \"bench {i}\"\n\n",
+            pools.join(",")
+        ));
+    }
+    out
+}
+
+async fn run_daemon(config: &std::path::Path, for_how_long: Duration) {
+    let config = workspace_notifier::config::load(config).unwrap();
+    let shutdown = Shutdown::default();
+    let (_tx, rx) = mpsc::channel(1);
+    let stop = shutdown.stop.clone();
+    let task = tokio::spawn(daemon::serve(
+        config,
+        Clock::system(),
+        Control {
+            shutdown,
+            reload: rx,
+        },
+    ));
+    tokio::time::sleep(for_how_long).await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}
+
+/// `job_id -> (due_at)` from the database, joined with the fake's receipts.
+async fn lateness_ms(setup: &Setup) -> (Vec<f64>, HashMap<String, usize>) {
+    let db = setup.db().await;
+    let rows = sqlx::query("SELECT job_id, due_at, status FROM deliveries")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    let mut due_by_job = HashMap::new();
+    let mut statuses: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        *statuses.entry(row.get::<String, _>("status")).or_default() += 1;
+        if let Some(job) = row.get::<Option<String>, _>("job_id") {
+            let due: DateTime<Utc> = row.get::<String, _>("due_at").parse().unwrap();
+            due_by_job.insert(job, due);
+        }
+    }
+    let mut late: Vec<f64> = setup
+        .fake
+        .received()
+        .iter()
+        .filter_map(|r| {
+            Some((r.at - *due_by_job.get(r.job_id.as_ref()?)?).num_microseconds()? as f64 / 1000.0)
+        })
+        .collect();
+    late.sort_by(f64::total_cmp);
+    (late, statuses)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn every_second(secs: u64) {
+    for max_in_flight in [64, 256] {
+        let setup = Setup::new().await;
+        let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
+        let started = Utc::now();
+        run_daemon(&config, Duration::from_secs(secs)).await;
+        let (late, statuses) = lateness_ms(&setup).await;
+        let db = setup.db().await;
+        // Whole seconds strictly inside the run must each have all 1,000 deliveries.
+        let per_second: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT due_at, count(*) FROM deliveries GROUP BY due_at ORDER BY due_at",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        let first_full = started.trunc_subsecs(0) + TimeDelta::seconds(2);
+        let inner: Vec<&(String, i64)> = per_second
+            .iter()
+            .filter(|(d, _)| d.parse::<DateTime<Utc>>().unwrap() >= first_full)
+            .collect();
+        let complete = inner
+            .iter()
+            .take(inner.len().saturating_sub(1))
+            .all(|(_, n)| *n == 1000);
+        let received = setup.fake.received().len();
+        println!(
+            "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}: {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
+            pct(&late, 0.5),
+            pct(&late, 0.9),
+            pct(&late, 0.99),
+            pct(&late, 1.0),
+            per_second.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+        );
+    }
+}
+
+async fn burst() {
+    let setup = Setup::new().await;
+    setup.fake.answer_otherwise(Reply::Delay(
+        Duration::from_millis(50),
+        Box::new(Reply::Accept),
+    ));
+    let due = (Utc::now() + TimeDelta::seconds(4)).trunc_subsecs(0);
+    let config = setup.config(
+        64,
+        &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 10_000),
+    );
+    let watcher = {
+        let db_path = setup.dir.path().join("bench.db");
+        tokio::spawn(async move {
+            // Poll the claim: when did all 10,000 rows exist?
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let Ok(db) =
+                    sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path.display())).await
+                else {
+                    continue;
+                };
+                let n: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap_or(0);
+                db.close().await;
+                if n >= 10_000 {
+                    return Utc::now();
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    run_daemon(&config, Duration::from_secs(4 + 14)).await;
+    let claimed_at = watcher.await.unwrap();
+    let received = setup.fake.received();
+    let last = received.iter().map(|r| r.at).max().unwrap();
+    let (late, statuses) = lateness_ms(&setup).await;
+    let bound = 10_000.0 / 64.0 * 0.050;
+    println!(
+        "burst: 10,000 pools due at one instant, fake 50 ms, max_in_flight 64: {} requests; all claimed {:.0} ms after due (poll granularity ~5-20 ms); all sent {:.2} s after due = {:.2}x the bound {bound:.2} s; first request {:.1} ms late; statuses {statuses:?}; wall {:.1}s",
+        received.len(),
+        (claimed_at - due).num_milliseconds() as f64,
+        (last - due).num_milliseconds() as f64 / 1000.0,
+        (last - due).num_milliseconds() as f64 / 1000.0 / bound,
+        pct(&late, 0.0),
+        started.elapsed().as_secs_f64(),
+    );
+}
+
+fn idle(secs: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    // Yearly at midnight on 1 January: none due within the hour (unless run on New Year's Eve).
+    let text = format!(
+        "[daemon]\ndatabase = \"{}\"\ndry_run = true\n\n{}",
+        dir.path().join("idle.db").display(),
+        schedules(10_000, "cron = \"0 0 0 1 1 *\"", 1)
+    );
+    let config = dir.path().join("idle.toml");
+    std::fs::write(&config, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workspace-notifier"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("WORKSPACE_NOTIFIER_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    std::thread::sleep(Duration::from_secs(5));
+    let (cpu0, t0) = (cpu_ticks(pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(secs));
+    let (cpu1, elapsed) = (cpu_ticks(pid), t0.elapsed());
+    let rss = rss_kib(pid);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    let ticks_per_sec = 100.0; // USER_HZ on Linux
+    let cpu_pct = (cpu1 - cpu0) as f64 / ticks_per_sec / elapsed.as_secs_f64() * 100.0;
+    println!(
+        "idle: 10,000 schedules none due within the hour, {secs}s: CPU {cpu_pct:.3}% of a core ({} ticks), RSS {:.1} MiB",
+        cpu1 - cpu0,
+        rss as f64 / 1024.0
+    );
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
