@@ -1,15 +1,18 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
 //! [`Control`] messages by the CLI, so tests drive the same code in-process.
 
-use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
+use chrono_tz::Tz;
+
+use crate::catalog;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::delivery::Shutdown;
 use crate::notify;
+use crate::schedule::ScheduleSpec;
 use crate::scheduler::{Scheduler, Update};
 use crate::setup::{self, SetupError};
 use crate::store::{Claimed, Status, Store, StoreError, format_time};
@@ -51,7 +54,13 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
         shutdown.clone(),
     );
     scheduler.start_deliveries(recover_pending(&store, clock).await?);
-    scheduler.apply(config.schedules.clone()).await?;
+    let mut file_schedules = config.schedules.clone();
+    let default_tz = config.daemon.timezone;
+    scheduler
+        .apply(current_schedules(&file_schedules, default_tz, &store).await?)
+        .await?;
+    let mut watcher = store.change_watcher().await?;
+    watcher.schedules_changed().await?;
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database.display(), dry_run = config.daemon.dry_run, "started: {status}");
     notify::ready(&status);
@@ -59,12 +68,33 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
     let (updates_tx, updates_rx) = mpsc::channel(4);
     let loop_task = tokio::spawn(scheduler.run(updates_rx));
     let path = config.path.clone();
+    let mut poll = tokio::time::interval(DATABASE_POLL);
     loop {
         tokio::select! {
             () = shutdown.stop.cancelled() => break,
-            Some(()) = control.reload.recv() => reload(&path, &updates_tx).await,
+            Some(()) = control.reload.recv() => {
+                notify::reloading();
+                match config::load(&path) {
+                    Ok(new) => {
+                        file_schedules = new.schedules;
+                        tracing::info!("reloaded {}", path.display());
+                        push_update(&file_schedules, default_tz, &store, &updates_tx).await;
+                    }
+                    Err(err) => tracing::error!("reload refused, keeping the running schedules: {err}"),
+                }
+                notify::ready("reloaded");
+            }
+            _ = poll.tick() => match watcher.schedules_changed().await {
+                Ok(true) => {
+                    tracing::info!("database schedules changed; applying");
+                    push_update(&file_schedules, default_tz, &store, &updates_tx).await;
+                }
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot check the database for schedule changes"),
+            },
         }
     }
+    watcher.close().await;
     notify::stopping();
     tracing::info!(
         in_flight = tracker.len(),
@@ -85,21 +115,41 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
     Ok(())
 }
 
-/// SIGHUP: re-read the file; a bad file is logged and the running schedules stay. READY=1
-/// follows once the scheduler has applied the new set (or kept the old one).
-async fn reload(path: &Path, updates: &mpsc::Sender<Update>) {
-    notify::reloading();
-    match config::load(path) {
-        Ok(new) => {
-            let (done, applied) = oneshot::channel();
-            if updates.send((new.schedules, done)).await.is_ok() {
-                let _ = applied.await;
-            }
-            tracing::info!("reloaded {}", path.display());
-        }
-        Err(err) => tracing::error!("reload refused, keeping the running schedules: {err}"),
+/// How often the database is asked whether `schedule add/pause/...` changed anything: one
+/// `PRAGMA data_version`, so changes apply within 2 s at no measurable cost.
+const DATABASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// File schedules plus valid database schedules; invalid database rows are logged and skipped.
+async fn current_schedules(
+    file: &[ScheduleSpec],
+    default_tz: Tz,
+    store: &Store,
+) -> Result<Vec<ScheduleSpec>, StoreError> {
+    let (specs, problems) = catalog::all_schedules(file, default_tz, store).await?;
+    for problem in problems {
+        tracing::error!("{problem}");
     }
-    notify::ready("reloaded");
+    Ok(specs)
+}
+
+/// Hands the scheduler a new set and waits until it is applied (READY=1 comes after).
+async fn push_update(
+    file: &[ScheduleSpec],
+    default_tz: Tz,
+    store: &Store,
+    updates: &mpsc::Sender<Update>,
+) {
+    let specs = match current_schedules(file, default_tz, store).await {
+        Ok(specs) => specs,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read database schedules; keeping the running set");
+            return;
+        }
+    };
+    let (done, applied) = oneshot::channel();
+    if updates.send((specs, done)).await.is_ok() {
+        let _ = applied.await;
+    }
 }
 
 /// Rows left `pending` by a crash or stop: resumed if their deadline is ahead (attempt

@@ -12,6 +12,7 @@
 //! `retry` (the decision) and `workspace::signer` are pure; `setup` builds the parts from a
 //! config; `cli` is the command line and `main.rs` only calls it.
 
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;

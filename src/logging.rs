@@ -15,7 +15,7 @@ pub enum LogFormat {
 /// Installs the global subscriber. `default_level` applies when `WORKSPACE_NOTIFIER_LOG` is unset.
 pub fn init(format: LogFormat, default_level: &str) {
     let filter = EnvFilter::try_from_env("WORKSPACE_NOTIFIER_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(default_level));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

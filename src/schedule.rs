@@ -10,6 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::domain::{PoolId, ScheduleId};
@@ -21,7 +23,7 @@ pub const MISSED_COUNT_LIMIT: u64 = 10_000;
 #[derive(Debug, Clone)]
 pub enum Trigger {
     /// A cron expression (6 fields with seconds, or 5) in the schedule's zone.
-    Cron { expr: String, cron: Box<Cron> },
+    Cron { expr: String, cron: Arc<Cron> },
     /// Once, at this instant.
     At(DateTime<Utc>),
     /// Every `period`, anchored at `start` or, without one, at the first load (kept in the
@@ -62,12 +64,27 @@ pub struct ScheduleSpec {
 }
 
 /// Parses a cron expression with optional seconds, the way the config and CLI accept it.
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
-    CronParser::builder()
-        .seconds(Seconds::Optional)
-        .build()
-        .parse(expr)
-        .map_err(|err| err.to_string())
+///
+/// A parsed `croner::Cron` holds a 5,000-byte year bitmap, so 10,000 schedules would cost
+/// 50 MB; equal expressions share one parsed value instead (weakly cached, freed when unused).
+pub fn parse_cron(expr: &str) -> Result<Arc<Cron>, String> {
+    static CACHE: Mutex<BTreeMap<String, Weak<Cron>>> = Mutex::new(BTreeMap::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(cron) = cache.get(expr).and_then(Weak::upgrade) {
+        return Ok(cron);
+    }
+    let cron = Arc::new(
+        CronParser::builder()
+            .seconds(Seconds::Optional)
+            .build()
+            .parse(expr)
+            .map_err(|err| err.to_string())?,
+    );
+    if cache.len() >= 64 && cache.len().is_power_of_two() {
+        cache.retain(|_, weak| weak.strong_count() > 0);
+    }
+    cache.insert(expr.to_owned(), Arc::downgrade(&cron));
+    Ok(cron)
 }
 
 impl Trigger {

@@ -10,7 +10,7 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
         id: ScheduleId::parse("s").unwrap(),
         trigger: Trigger::Cron {
             expr: expr.to_owned(),
-            cron: Box::new(parse_cron(expr).unwrap()),
+            cron: parse_cron(expr).unwrap(),
         },
         timezone: tz,
         pools: vec![PoolId::parse("p").unwrap()],

@@ -77,11 +77,14 @@ impl Scheduler {
         self.store.ensure_states(&ids, whole_second(now)).await?;
         let states = self.store.schedule_states().await?;
         let mut slots = HashMap::with_capacity(specs.len());
-        for spec in specs.into_iter().filter(|s| s.enabled) {
+        // Paused and disabled schedules keep a slot without a next time, so that resuming
+        // one counts as a change (fire from now on) rather than as downtime to catch up on.
+        for spec in specs {
             let fingerprint = spec.fingerprint();
             let state = states.get(spec.id.as_str());
             let anchor = state.map_or(whole_second(now), |s| s.anchor_at);
             let next = match self.slots.remove(&spec.id) {
+                _ if !spec.enabled => None,
                 Some(old) if old.fingerprint == fingerprint => old.next,
                 Some(_) => {
                     // Changed: no catch-up for the old definition; go on from now.
@@ -112,7 +115,7 @@ impl Scheduler {
     }
 
     pub fn schedule_count(&self) -> usize {
-        self.slots.len()
+        self.slots.values().filter(|slot| slot.spec.enabled).count()
     }
 
     /// "N schedules; next <id> at <time>", for systemd's STATUS and the logs.

@@ -34,7 +34,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             })?,
         None => Utc::now(),
     };
-    let schedules = config.schedules;
+    let schedules = with_database_schedules(&config).await?;
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
@@ -76,6 +76,35 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The file's schedules, plus the database's when the database file exists (it is not
+/// created by `check`). A database schedule that breaks a rule makes the check fail.
+async fn with_database_schedules(
+    config: &crate::config::Config,
+) -> Result<Vec<ScheduleSpec>, CliError> {
+    if !config.daemon.database.exists() {
+        return Ok(config.schedules.clone());
+    }
+    let store = crate::setup::open_store(config)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let (specs, problems) =
+        crate::catalog::all_schedules(&config.schedules, config.daemon.timezone, &store)
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+    store.close().await;
+    if !problems.is_empty() {
+        let errors = problems
+            .into_iter()
+            .map(|message| FieldError {
+                key: "database".into(),
+                message,
+            })
+            .collect();
+        return Err(CliError::Invalid(errors));
+    }
+    Ok(specs)
 }
 
 /// The next `n` fire times strictly after `from`. An `every` without `start` is anchored at

@@ -4,6 +4,7 @@
 mod check;
 mod history;
 mod run;
+mod schedule;
 mod send;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,17 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed."
     )]
     Send(send::SendArgs),
+    /// Manage schedules kept in the database (a running daemon applies changes within 2 s).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier completions bash > /etc/bash_completion.d/workspace-notifier\n  workspace-notifier completions zsh > \"${fpath[1]}/_workspace-notifier\"\n  workspace-notifier completions fish > ~/.config/fish/completions/workspace-notifier.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Show deliveries, newest first.
     #[command(
         after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json"
@@ -115,6 +127,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Check(args) => check::run(&cli.config, args).await,
         Command::Send(args) => send::run(&cli.config, args).await,
         Command::History(args) => history::run(&cli.config, args).await,
+        Command::Schedule(command) => schedule::run(&cli.config, command).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "workspace-notifier",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     }
 }
 

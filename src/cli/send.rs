@@ -17,7 +17,7 @@ pub struct SendArgs {
     #[arg(long)]
     pub pool: String,
     /// The text users see.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub message: String,
     /// `schedule_id` recorded for this delivery (default `manual`).
     #[arg(long)]

@@ -296,7 +296,8 @@ fn validate_schedules(
                 format!("duplicate schedule id {:?}", schedule.id),
             );
         }
-        if let Some(spec) = validate_schedule(schedule, &prefix, default_tz, Source::File, errors) {
+        let key = |name: &str| format!("{prefix}.{name}");
+        if let Some(spec) = validate_schedule(schedule, &key, default_tz, Source::File, errors) {
             specs.push(spec);
         }
     }

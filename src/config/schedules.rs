@@ -12,21 +12,15 @@ use crate::schedule::{ScheduleSpec, Source, Trigger, parse_cron};
 /// The misfire grace when a schedule names none.
 pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
 
-/// Validates `raw`, recording failures under `prefix` (e.g. `schedules[2]`).
+/// Validates `raw`, recording failures under the names `key` gives each field (e.g.
+/// `schedules[2].timezone` for the file, `--timezone` for the CLI).
 pub fn validate_schedule(
     raw: &RawSchedule,
-    prefix: &str,
+    key: &dyn Fn(&str) -> String,
     default_tz: Tz,
     source: Source,
     errors: &mut Errors,
 ) -> Option<ScheduleSpec> {
-    let key = |name: &str| {
-        if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}.{name}")
-        }
-    };
     let id = errors.take(
         &key("id"),
         ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
@@ -92,7 +86,7 @@ fn validate_trigger(
         )?;
         return Some(Trigger::Cron {
             expr: expr.clone(),
-            cron: Box::new(cron),
+            cron,
         });
     }
     if let Some(at) = &raw.at {

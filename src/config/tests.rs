@@ -147,3 +147,19 @@ fn half_a_key_pair_is_refused() {
         "{errors}"
     );
 }
+
+#[test]
+fn the_packaged_config_is_valid_and_holds_no_secret_keys() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/packaged.toml"))
+            .unwrap();
+    let config = parse(&text).unwrap();
+    assert!(
+        config.daemon.dry_run,
+        "a fresh install sends nothing until configured"
+    );
+    assert!(
+        !text.contains("secret_key ="),
+        "no secret in the packaged file"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod deliveries;
 mod history;
+mod schedules;
 mod state;
 mod time;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use deliveries::{AttemptRecord, Claimed, DeliveryRow, NewDelivery, Status};
 pub use history::{HistoryFilter, HistoryRow};
+pub use schedules::{ChangeWatcher, StoredSchedule};
 pub use state::ScheduleState;
 pub use time::{format_time, parse_time};
 
@@ -79,14 +81,6 @@ impl Store {
                 source,
             })?;
         Ok(Self { pool })
-    }
-
-    /// SQLite's `PRAGMA data_version`: changes when another connection commits. Cheap enough
-    /// to ask every second, so the daemon notices CLI changes without re-reading tables.
-    pub async fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("PRAGMA data_version")
-            .fetch_one(&self.pool)
-            .await?)
     }
 
     pub async fn close(&self) {

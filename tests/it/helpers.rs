@@ -217,7 +217,7 @@ impl TestEnv {
             .current_dir(self.dir.path())
             .env("HOME", self.dir.path())
             .env_remove("NOTIFY_SOCKET")
-            .env("WORKSPACE_NOTIFIER_LOG", "debug")
+            .env("WORKSPACE_NOTIFIER_LOG", "debug,sqlx=warn")
             .stdout(std::process::Stdio::null())
             .stderr(file)
             .spawn()

@@ -5,4 +5,5 @@ mod daemon;
 mod downtime;
 mod fake;
 mod helpers;
+mod schedules;
 mod send;

@@ -1,0 +1,380 @@
+//! `schedule add/list/show/pause/resume/remove`: schedules kept in the database. A running
+//! daemon applies each change within 2 seconds (it watches the database), no signal needed.
+
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{CliError, load_config};
+use crate::catalog;
+use crate::config::{Config, Errors, FieldError, validate_schedule};
+use crate::schedule::{ScheduleSpec, Source};
+use crate::setup;
+use crate::store::{HistoryFilter, ScheduleState, Store, StoredSchedule, format_time};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ScheduleCommand {
+    /// Add a schedule to the database.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier schedule add --id friday-logoff --cron '0 0 17 * * Fri' \\\n      --timezone Asia/Shanghai --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 \\\n      --message 'Please log off before the weekend.'\n  workspace-notifier schedule add --id patch-notice --at 2026-12-01T09:00:00+08:00 --pool P --message 'Patching tonight'\n  workspace-notifier schedule add --id vpn-hint --every 4h --pool P1 --pool P2 --message 'Use the VPN'"
+    )]
+    Add(AddArgs),
+    /// List config-file and database schedules with their state and next fire time.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier schedule list\n  workspace-notifier schedule list --json"
+    )]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one schedule, its next fire times and its latest deliveries.
+    #[command(after_help = "Example:\n  workspace-notifier schedule show friday-logoff")]
+    Show { id: String },
+    /// Stop a database schedule from firing (it stays listed).
+    #[command(after_help = "Example:\n  workspace-notifier schedule pause friday-logoff")]
+    Pause { id: String },
+    /// Let a paused schedule fire again (from its next occurrence; nothing missed is replayed).
+    #[command(after_help = "Example:\n  workspace-notifier schedule resume friday-logoff")]
+    Resume { id: String },
+    /// Remove a database schedule; its delivery history stays.
+    #[command(after_help = "Example:\n  workspace-notifier schedule remove friday-logoff")]
+    Remove { id: String },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// Unique id: 1-64 of A-Z a-z 0-9 . _ -
+    #[arg(long)]
+    pub id: String,
+    /// Cron expression, 6 fields with seconds or 5.
+    #[arg(long)]
+    pub cron: Option<String>,
+    /// One-shot time, RFC 3339 with offset.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Fixed interval, e.g. 4h.
+    #[arg(long, allow_hyphen_values = true)]
+    pub every: Option<String>,
+    /// Anchor of --every (RFC 3339); default: when the daemon first loads it.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// IANA zone (default daemon.timezone).
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Desktop pool id; repeat for several pools.
+    #[arg(long = "pool")]
+    pub pools: Vec<String>,
+    /// The text users see.
+    #[arg(long, allow_hyphen_values = true)]
+    pub message: String,
+    /// How late a delivery may still go out (default 5m).
+    #[arg(long, allow_hyphen_values = true)]
+    pub misfire_grace: Option<String>,
+    /// Add it paused.
+    #[arg(long)]
+    pub paused: bool,
+}
+
+pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    match command {
+        ScheduleCommand::Add(args) => add(&config, args).await,
+        ScheduleCommand::List { json } => list(&config, json).await,
+        ScheduleCommand::Show { id } => show(&config, &id).await,
+        ScheduleCommand::Pause { id } => set_paused(&config, &id, true).await,
+        ScheduleCommand::Resume { id } => set_paused(&config, &id, false).await,
+        ScheduleCommand::Remove { id } => remove(&config, &id).await,
+    }
+}
+
+fn flag_name(field: &str) -> String {
+    match field {
+        "pools" => "--pool".to_owned(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+fn invalid(key: &str, message: String) -> CliError {
+    CliError::Invalid(vec![FieldError {
+        key: key.to_owned(),
+        message,
+    }])
+}
+
+async fn open(config: &Config) -> Result<Store, CliError> {
+    setup::open_store(config)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))
+}
+
+async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
+    let stored = StoredSchedule {
+        id: args.id,
+        cron: args.cron,
+        at: args.at,
+        every: args.every,
+        start: args.start,
+        timezone: args.timezone,
+        pools: args.pools,
+        message: args.message,
+        misfire_grace: args.misfire_grace,
+        paused: args.paused,
+    };
+    let mut errors = Errors::default();
+    let spec = validate_schedule(
+        &catalog::raw_of(&stored),
+        &flag_name,
+        config.daemon.timezone,
+        Source::Database,
+        &mut errors,
+    );
+    let spec = match spec {
+        Some(spec) if errors.is_empty() => spec,
+        _ => return Err(CliError::Invalid(errors.0)),
+    };
+    if config.schedules.iter().any(|s| s.id == spec.id) {
+        return Err(invalid(
+            "--id",
+            format!(
+                "{:?} is already used by a schedule in the config file {}",
+                stored.id,
+                config.path.display()
+            ),
+        ));
+    }
+    let store = open(config).await?;
+    if !store
+        .insert_schedule(&stored, Utc::now())
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?
+    {
+        return Err(invalid(
+            "--id",
+            format!(
+                "a database schedule {:?} already exists (remove it first)",
+                stored.id
+            ),
+        ));
+    }
+    let next = next_fire(&spec, None, Utc::now());
+    println!(
+        "added schedule {}: {}; next fire {}",
+        spec.id,
+        spec.describe_trigger(),
+        show_time(next, &spec)
+    );
+    Ok(())
+}
+
+async fn set_paused(config: &Config, id: &str, paused: bool) -> Result<(), CliError> {
+    refuse_file_schedule(config, id)?;
+    let store = open(config).await?;
+    if !store
+        .set_schedule_paused(id, paused, Utc::now())
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?
+    {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "no database schedule {id:?} (see `schedule list`)"
+        )));
+    }
+    println!(
+        "{} schedule {id}",
+        if paused { "paused" } else { "resumed" }
+    );
+    Ok(())
+}
+
+async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
+    refuse_file_schedule(config, id)?;
+    let store = open(config).await?;
+    if !store
+        .delete_schedule(id)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?
+    {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "no database schedule {id:?} (see `schedule list`)"
+        )));
+    }
+    println!("removed schedule {id}; its delivery history is kept (`history --schedule {id}`)");
+    Ok(())
+}
+
+fn refuse_file_schedule(config: &Config, id: &str) -> Result<(), CliError> {
+    if config.schedules.iter().any(|s| s.id.as_str() == id) {
+        return Err(invalid(
+            "id",
+            format!(
+                "schedule {id:?} is defined in the config file {}; edit the file and reload the daemon (systemctl reload workspace-notifier)",
+                config.path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every schedule (file and database, paused ones included) with its stored state.
+async fn everything(
+    config: &Config,
+    store: &Store,
+) -> Result<(Vec<ScheduleSpec>, HashMap<String, ScheduleState>), CliError> {
+    let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
+    let (specs, problems) =
+        catalog::all_schedules(&config.schedules, config.daemon.timezone, store)
+            .await
+            .map_err(fail)?;
+    for problem in problems {
+        eprintln!("warning: {problem}");
+    }
+    Ok((specs, store.schedule_states().await.map_err(fail)?))
+}
+
+/// The next fire time as the daemon sees it: after the last occurrence it handled, never in
+/// the past.
+fn next_fire(
+    spec: &ScheduleSpec,
+    state: Option<&ScheduleState>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if !spec.enabled {
+        return None;
+    }
+    let anchor = state.map_or(now, |s| s.anchor_at);
+    let after = state
+        .and_then(|s| s.last_due_at)
+        .map_or(now, |last| last.max(now));
+    match (state.and_then(|s| s.last_due_at), &spec.trigger) {
+        (None, crate::schedule::Trigger::At(at)) if *at > now => Some(*at),
+        _ => spec.trigger.next_after(spec.timezone, after, anchor),
+    }
+}
+
+fn show_time(t: Option<DateTime<Utc>>, spec: &ScheduleSpec) -> String {
+    match t {
+        Some(t) => format!(
+            "{} ({})",
+            t.with_timezone(&spec.timezone).to_rfc3339(),
+            format_time(t)
+        ),
+        None => "none".to_owned(),
+    }
+}
+
+fn state_name(spec: &ScheduleSpec) -> &'static str {
+    match (spec.enabled, spec.source) {
+        (true, _) => "active",
+        (false, Source::Database) => "paused",
+        (false, Source::File) => "disabled",
+    }
+}
+
+async fn list(config: &Config, json: bool) -> Result<(), CliError> {
+    let store = open(config).await?;
+    let (specs, states) = everything(config, &store).await?;
+    let now = Utc::now();
+    if json {
+        let rows: Vec<serde_json::Value> = specs
+            .iter()
+            .map(|s| {
+                let next = next_fire(s, states.get(s.id.as_str()), now);
+                serde_json::json!({
+                    "id": s.id.as_str(), "source": s.source.as_str(), "state": state_name(s),
+                    "trigger": s.describe_trigger(), "timezone": s.timezone.name(),
+                    "pools": s.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                    "message": s.message, "next_fire": next.map(format_time),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("JSON values serialize")
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<8} {:<8} {:<24} {:<40} TRIGGER",
+        "ID", "SOURCE", "STATE", "NEXT (UTC)", "POOLS"
+    );
+    for s in &specs {
+        let next = next_fire(s, states.get(s.id.as_str()), now)
+            .map(format_time)
+            .unwrap_or_else(|| "-".into());
+        let pools = s
+            .pools
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        println!(
+            "{:<24} {:<8} {:<8} {:<24} {:<40} {}",
+            s.id,
+            s.source.as_str(),
+            state_name(s),
+            next,
+            pools,
+            s.describe_trigger()
+        );
+    }
+    Ok(())
+}
+
+async fn show(config: &Config, id: &str) -> Result<(), CliError> {
+    let store = open(config).await?;
+    let (specs, states) = everything(config, &store).await?;
+    let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "no schedule {id:?} (see `schedule list`)"
+        )));
+    };
+    println!("id:            {}", spec.id);
+    println!("source:        {}", spec.source.as_str());
+    println!("state:         {}", state_name(spec));
+    println!("trigger:       {}", spec.describe_trigger());
+    println!("timezone:      {}", spec.timezone);
+    println!(
+        "misfire_grace: {}",
+        humantime::format_duration(spec.misfire_grace)
+    );
+    println!(
+        "pools:         {}",
+        spec.pools
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("message:       {}", spec.message);
+    let mut t = next_fire(spec, states.get(id), Utc::now());
+    println!("next fires:");
+    for _ in 0..5 {
+        let Some(at) = t else { break };
+        println!("  {}", show_time(Some(at), spec));
+        t = spec.trigger.next_after(
+            spec.timezone,
+            at,
+            states.get(id).map_or(at, |s| s.anchor_at),
+        );
+    }
+    let filter = HistoryFilter {
+        schedule_id: Some(id.to_owned()),
+        status: None,
+        limit: 5,
+    };
+    let recent = store
+        .history(&filter)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+    println!("latest deliveries:");
+    for r in recent {
+        println!(
+            "  {} {} {} attempts={} job_id={}",
+            r.due_at,
+            r.pool_id,
+            r.status,
+            r.attempts,
+            r.job_id.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
