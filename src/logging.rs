@@ -2,7 +2,11 @@
 //! text with timestamps elsewhere, JSON on request. The level comes from
 //! `WORKSPACE_NOTIFIER_LOG` in `EnvFilter` syntax.
 
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, format::Format};
+use tracing_subscriber::registry::LookupSpan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -23,11 +27,50 @@ pub fn init(format: LogFormat, default_level: &str) {
     let journald = format == LogFormat::Auto && stderr_is_journal();
     let result = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        _ if journald => builder.compact().without_time().with_ansi(false).try_init(),
+        _ if journald => builder
+            .with_ansi(false)
+            .event_format(JournalPrefix(
+                text_format().compact().without_time().with_target(false),
+            ))
+            .try_init(),
         _ => builder.compact().with_ansi(false).try_init(),
     };
     // A second init (tests running several commands in one process) keeps the first.
     let _ = result;
+}
+
+fn text_format() -> Format {
+    format::format()
+}
+
+/// Prefixes each event with its syslog priority (`<3>` error ... `<7>` debug), which journald
+/// reads as the entry's level (`SyslogLevelPrefix=yes`, the default).
+struct JournalPrefix<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for JournalPrefix<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "<{}>", syslog_priority(*event.metadata().level()))?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+fn syslog_priority(level: Level) -> u8 {
+    match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    }
 }
 
 /// systemd sets `JOURNAL_STREAM=dev:inode` for the stream it connected; the variable is
