@@ -1,14 +1,37 @@
-//! Where the running schedule set comes from: the config file and the database, merged.
-//! Database schedules are validated with the same rules as the file's; an id the file uses
-//! wins over a database row with the same id (the CLI refuses to create one, but a file can
-//! gain an id later).
+//! Where the running schedule set comes from: the config file and the database, merged, with
+//! maintenance windows expanded into their parts and their cancellations (always stored in the
+//! database) applied. Database entries are validated with the same rules as the file's; an id
+//! the file uses wins over a database row with the same id.
 
 use chrono_tz::Tz;
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use crate::config::{Errors, RawSchedule, validate_schedule};
+use crate::config::{Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
 use crate::schedule::{ScheduleSpec, Source};
-use crate::store::{Store, StoreError, StoredSchedule};
+use crate::store::{Store, StoreError, StoredSchedule, StoredWindow};
+use crate::window::WindowSpec;
+
+/// Everything declared, file and database.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Plain schedules (paused ones included, with `enabled = false`).
+    pub schedules: Vec<ScheduleSpec>,
+    pub windows: Vec<Arc<WindowSpec>>,
+    /// Database rows left out, each described.
+    pub problems: Vec<String>,
+}
+
+impl Catalog {
+    /// What the scheduler runs: plain schedules and every window's parts.
+    pub fn specs(&self) -> Vec<ScheduleSpec> {
+        let mut all = self.schedules.clone();
+        for window in &self.windows {
+            all.extend(window.parts());
+        }
+        all
+    }
+}
 
 /// The `[[schedules]]`-shaped view of a stored schedule.
 pub fn raw_of(stored: &StoredSchedule) -> RawSchedule {
@@ -26,48 +49,92 @@ pub fn raw_of(stored: &StoredSchedule) -> RawSchedule {
     }
 }
 
-/// Validates database schedules. Rows that break a rule (edited by hand?) or reuse a file id
-/// are left out and described in the returned problems, so one bad row never stops the rest.
-pub fn database_specs(
-    stored: &[StoredSchedule],
-    default_tz: Tz,
-    file_ids: &HashSet<String>,
-) -> (Vec<ScheduleSpec>, Vec<String>) {
-    let mut specs = Vec::new();
-    let mut problems = Vec::new();
-    for row in stored {
-        if file_ids.contains(&row.id) {
-            problems.push(format!(
-                "database schedule {:?} is ignored: the config file defines the same id",
-                row.id
-            ));
-            continue;
-        }
-        let mut errors = Errors::default();
-        let key = |name: &str| format!("database schedule {:?}: {name}", row.id);
-        match validate_schedule(
-            &raw_of(row),
-            &key,
-            default_tz,
-            Source::Database,
-            &mut errors,
-        ) {
-            Some(spec) if errors.is_empty() => specs.push(spec),
-            _ => problems.extend(errors.0.iter().map(ToString::to_string)),
-        }
+/// The `[[maintenance_windows]]`-shaped view of a stored window.
+pub fn raw_window_of(stored: &StoredWindow) -> RawWindow {
+    RawWindow {
+        id: stored.id.clone(),
+        start: stored.start.clone(),
+        cron: stored.cron.clone(),
+        duration: stored.duration.clone(),
+        notify_before: stored.notify_before.clone(),
+        timezone: stored.timezone.clone(),
+        pools: stored.pools.clone(),
+        message: stored.message.clone(),
+        start_message: stored.start_message.clone(),
+        end_message: stored.end_message.clone(),
+        misfire_grace: stored.misfire_grace.clone(),
     }
-    (specs, problems)
 }
 
-/// File schedules plus valid database schedules.
-pub async fn all_schedules(
-    file: &[ScheduleSpec],
+/// File schedules and windows plus valid database ones, cancellations applied. Without a
+/// store (e.g. `check` before the database exists) only the file is read.
+pub async fn load(
+    file_schedules: &[ScheduleSpec],
+    file_windows: &[WindowSpec],
     default_tz: Tz,
-    store: &Store,
-) -> Result<(Vec<ScheduleSpec>, Vec<String>), StoreError> {
-    let file_ids: HashSet<String> = file.iter().map(|s| s.id.to_string()).collect();
-    let (db, problems) = database_specs(&store.list_schedules().await?, default_tz, &file_ids);
-    let mut all = file.to_vec();
-    all.extend(db);
-    Ok((all, problems))
+    store: Option<&Store>,
+) -> Result<Catalog, StoreError> {
+    let mut catalog = Catalog {
+        schedules: file_schedules.to_vec(),
+        ..Catalog::default()
+    };
+    let mut windows: Vec<WindowSpec> = file_windows.to_vec();
+    if let Some(store) = store {
+        let file_ids: HashSet<String> = file_schedules
+            .iter()
+            .map(|s| s.id.to_string())
+            .chain(file_windows.iter().map(|w| w.id.to_string()))
+            .collect();
+        for row in store.list_schedules().await? {
+            let key = |name: &str| format!("database schedule {:?}: {name}", row.id);
+            if let Some(spec) = validated(&row.id, &file_ids, &mut catalog.problems, |errors| {
+                validate_schedule(&raw_of(&row), &key, default_tz, Source::Database, errors)
+            }) {
+                catalog.schedules.push(spec);
+            }
+        }
+        for row in store.list_windows().await? {
+            let key = |name: &str| format!("database window {:?}: {name}", row.id);
+            if let Some(window) = validated(&row.id, &file_ids, &mut catalog.problems, |errors| {
+                validate_window(
+                    &raw_window_of(&row),
+                    &key,
+                    default_tz,
+                    Source::Database,
+                    errors,
+                )
+            }) {
+                windows.push(window);
+            }
+        }
+        let mut cancellations = store.cancellations().await?;
+        for window in &mut windows {
+            window.cancelled = cancellations.remove(window.id.as_str()).unwrap_or_default();
+        }
+    }
+    catalog.windows = windows.into_iter().map(Arc::new).collect();
+    Ok(catalog)
+}
+
+/// Runs `validate` for a database row unless the file owns its id; records why a row is left out.
+fn validated<T>(
+    id: &str,
+    file_ids: &HashSet<String>,
+    problems: &mut Vec<String>,
+    validate: impl FnOnce(&mut Errors) -> Option<T>,
+) -> Option<T> {
+    if file_ids.contains(id) {
+        problems.push(format!(
+            "database entry {id:?} is ignored: the config file defines the same id"
+        ));
+        return None;
+    }
+    let mut errors = Errors::default();
+    match validate(&mut errors) {
+        Some(value) if errors.is_empty() => Some(value),
+        _ => {
+            problems.extend(errors.0.iter().map(ToString::to_string));
+            None
+        }
+    }
 }

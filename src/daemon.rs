@@ -16,6 +16,7 @@ use crate::schedule::ScheduleSpec;
 use crate::scheduler::{Scheduler, Update};
 use crate::setup::{self, SetupError};
 use crate::store::{Claimed, Status, Store, StoreError, format_time};
+use crate::window::WindowSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -54,7 +55,7 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
         shutdown.clone(),
     );
     scheduler.start_deliveries(recover_pending(&store, clock).await?);
-    let mut file_schedules = config.schedules.clone();
+    let mut file_schedules = (config.schedules.clone(), config.windows.clone());
     let default_tz = config.daemon.timezone;
     scheduler
         .apply(current_schedules(&file_schedules, default_tz, &store).await?)
@@ -76,7 +77,7 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
                 notify::reloading();
                 match config::load(&path) {
                     Ok(new) => {
-                        file_schedules = new.schedules;
+                        file_schedules = (new.schedules, new.windows);
                         tracing::info!("reloaded {}", path.display());
                         push_update(&file_schedules, default_tz, &store, &updates_tx).await;
                     }
@@ -119,22 +120,25 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
 /// `PRAGMA data_version`, so changes apply within 2 s at no measurable cost.
 const DATABASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// File schedules plus valid database schedules; invalid database rows are logged and skipped.
+/// The file's schedules and windows, as declared.
+type FileSchedules = (Vec<ScheduleSpec>, Vec<WindowSpec>);
+
+/// File plus valid database schedules and windows; invalid database rows are logged and skipped.
 async fn current_schedules(
-    file: &[ScheduleSpec],
+    file: &FileSchedules,
     default_tz: Tz,
     store: &Store,
 ) -> Result<Vec<ScheduleSpec>, StoreError> {
-    let (specs, problems) = catalog::all_schedules(file, default_tz, store).await?;
-    for problem in problems {
+    let catalog = catalog::load(&file.0, &file.1, default_tz, Some(store)).await?;
+    for problem in &catalog.problems {
         tracing::error!("{problem}");
     }
-    Ok(specs)
+    Ok(catalog.specs())
 }
 
 /// Hands the scheduler a new set and waits until it is applied (READY=1 comes after).
 async fn push_update(
-    file: &[ScheduleSpec],
+    file: &FileSchedules,
     default_tz: Tz,
     store: &Store,
     updates: &mpsc::Sender<Update>,

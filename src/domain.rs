@@ -79,6 +79,14 @@ id_type!(
     }
 );
 
+impl ScheduleId {
+    /// An internal id for one part of a maintenance window (`{id}~{part}`); it keys the
+    /// scheduler's progress and is never a delivery's `schedule_id`.
+    pub fn derived(&self, part: &str) -> ScheduleId {
+        ScheduleId(format!("{}~{part}", self.0))
+    }
+}
+
 /// The `schedule_id` of deliveries made with `send` when no `--schedule-id` is given.
 pub fn manual_schedule_id() -> ScheduleId {
     ScheduleId("manual".to_owned())

@@ -26,4 +26,6 @@ pub mod schedule;
 pub mod scheduler;
 pub mod setup;
 pub mod store;
+pub mod template;
+pub mod window;
 pub mod workspace;

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::domain::{PoolId, ScheduleId};
+use crate::window::WindowPart;
 
 /// How many missed occurrences are counted one by one before the count says "more than".
 pub const MISSED_COUNT_LIMIT: u64 = 10_000;
@@ -31,6 +32,12 @@ pub enum Trigger {
     Every {
         period: Duration,
         start: Option<DateTime<Utc>>,
+    },
+    /// Another trigger's times moved by `offset` (a maintenance warning: the window start
+    /// minus the lead).
+    Shifted {
+        base: Box<Trigger>,
+        offset: TimeDelta,
     },
 }
 
@@ -53,7 +60,10 @@ impl Source {
 /// A validated schedule.
 #[derive(Debug, Clone)]
 pub struct ScheduleSpec {
+    /// Keys the scheduler's slot and stored progress.
     pub id: ScheduleId,
+    /// The `schedule_id` its deliveries are recorded under (the window id for window parts).
+    pub record_as: ScheduleId,
     pub trigger: Trigger,
     pub timezone: Tz,
     pub pools: Vec<PoolId>,
@@ -61,6 +71,8 @@ pub struct ScheduleSpec {
     pub misfire_grace: Duration,
     pub enabled: bool,
     pub source: Source,
+    /// Set when this schedule carries one message of a maintenance window.
+    pub window: Option<WindowPart>,
 }
 
 /// Parses a cron expression with optional seconds, the way the config and CLI accept it.
@@ -102,6 +114,9 @@ impl Trigger {
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
             Trigger::At(at) => (*at > after).then_some(*at),
+            Trigger::Shifted { base, offset } => base
+                .next_after(tz, after - *offset, anchor)
+                .map(|t| t + *offset),
             Trigger::Every { period, start } => {
                 let anchor = start.unwrap_or(anchor);
                 if after < anchor {
@@ -213,12 +228,24 @@ fn previous_at_or_before(
     t: DateTime<Utc>,
     anchor: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    match &spec.trigger {
+    previous_of(&spec.trigger, spec.timezone, t, anchor)
+}
+
+fn previous_of(
+    trigger: &Trigger,
+    tz: Tz,
+    t: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match trigger {
         Trigger::Cron { cron, .. } => cron
-            .find_previous_occurrence(&t.with_timezone(&spec.timezone), true)
+            .find_previous_occurrence(&t.with_timezone(&tz), true)
             .ok()
             .map(|p| p.with_timezone(&Utc)),
         Trigger::At(at) => (*at <= t).then_some(*at),
+        Trigger::Shifted { base, offset } => {
+            previous_of(base, tz, t - *offset, anchor).map(|p| p + *offset)
+        }
         Trigger::Every { period, start } => {
             let anchor = start.unwrap_or(anchor);
             let period = TimeDelta::from_std(*period).ok()?;
@@ -239,10 +266,14 @@ impl ScheduleSpec {
     /// Everything that decides when and what the schedule sends; equal fingerprints mean a
     /// reload leaves the schedule's next fire time alone.
     pub fn fingerprint(&self) -> String {
+        if let Some(part) = &self.window {
+            return format!("window {:?} {}", part.kind, part.window.fingerprint());
+        }
         let trigger = match &self.trigger {
             Trigger::Cron { expr, .. } => format!("cron {expr}"),
             Trigger::At(at) => format!("at {at:?}"),
             Trigger::Every { period, start } => format!("every {period:?} {start:?}"),
+            Trigger::Shifted { .. } => format!("{:?}", self.trigger),
         };
         format!(
             "{trigger}|{}|{:?}|{}|{:?}|{}",
@@ -269,9 +300,46 @@ impl ScheduleSpec {
         }
     }
 
+    /// The text and deadline of the occurrence due at `due`: the plain message and
+    /// `due + max(max_elapsed, misfire_grace)`, or a window's rendered countdown and its
+    /// next-warning deadline.
+    pub fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>) {
+        match &self.window {
+            Some(part) => {
+                let start = due - part.window.offset(part.kind);
+                (
+                    part.window.render(part.kind, start),
+                    part.window.deadline(part.kind, start, max_elapsed),
+                )
+            }
+            None => {
+                let window = TimeDelta::from_std(max_elapsed.max(self.misfire_grace))
+                    .unwrap_or(TimeDelta::MAX);
+                (self.message.clone(), due + window)
+            }
+        }
+    }
+
+    /// True when the occurrence due at `due` belongs to a cancelled window.
+    pub fn is_cancelled(&self, due: DateTime<Utc>) -> bool {
+        self.window.as_ref().is_some_and(|part| {
+            part.window
+                .is_cancelled(due - part.window.offset(part.kind))
+        })
+    }
+
     /// A one-line description of the trigger for `check` and `schedule list`.
     pub fn describe_trigger(&self) -> String {
+        if let Some(part) = &self.window {
+            return format!(
+                "{} of window {} ({})",
+                part.kind.label(&part.window),
+                part.window.id,
+                part.window.starts_description()
+            );
+        }
         match &self.trigger {
+            Trigger::Shifted { .. } => format!("{:?}", self.trigger),
             Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
             Trigger::At(at) => format!("at {}", at.with_timezone(&self.timezone).to_rfc3339()),
             Trigger::Every { period, start } => match start {

@@ -8,6 +8,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
     ScheduleSpec {
         id: ScheduleId::parse("s").unwrap(),
+        record_as: ScheduleId::parse("s").unwrap(),
         trigger: Trigger::Cron {
             expr: expr.to_owned(),
             cron: parse_cron(expr).unwrap(),
@@ -18,6 +19,7 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
         misfire_grace: Duration::from_secs(grace_secs),
         enabled: true,
         source: Source::File,
+        window: None,
     }
 }
 

@@ -201,36 +201,34 @@ impl Scheduler {
             let slot = &self.slots[id];
             let first = slot.next.expect("due slots have a next time");
             let plan = catch_up(&slot.spec, first, now, slot.anchor);
-            // A late fire within the misfire grace must not be born past its deadline.
-            let window = self
-                .deliverer
-                .policy()
-                .max_elapsed
-                .max(slot.spec.misfire_grace);
-            let deadline_of =
-                |t: DateTime<Utc>| t + TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX);
+            let max_elapsed = self.deliverer.policy().max_elapsed;
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed.count, missed.more, first, slot.spec.misfire_grace);
-                tracing::warn!(schedule_id = %id, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
-                batch.extend(deliveries(
-                    &slot.spec,
-                    missed.due_at,
-                    deadline_of(missed.due_at),
-                    Status::Missed,
-                    Some(note),
-                ));
+                tracing::warn!(schedule_id = %slot.spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
+                if !slot.spec.is_cancelled(missed.due_at) {
+                    batch.extend(deliveries(
+                        &slot.spec,
+                        missed.due_at,
+                        max_elapsed,
+                        Status::Missed,
+                        Some(note),
+                    ));
+                }
                 progress.push((id.clone(), missed.due_at));
             }
             if let Some(fire) = plan.fire {
-                let late_ms = (now - fire).num_milliseconds();
-                tracing::debug!(schedule_id = %id, due_at = %format_time(fire), late_ms, "firing");
-                batch.extend(deliveries(
-                    &slot.spec,
-                    fire,
-                    deadline_of(fire),
-                    Status::Pending,
-                    None,
-                ));
+                if slot.spec.is_cancelled(fire) {
+                    tracing::info!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
+                } else {
+                    tracing::debug!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), late_ms = (now - fire).num_milliseconds(), "firing");
+                    batch.extend(deliveries(
+                        &slot.spec,
+                        fire,
+                        max_elapsed,
+                        Status::Pending,
+                        None,
+                    ));
+                }
                 progress.push((id.clone(), fire));
             }
             nexts.push((id.clone(), plan.next));
@@ -280,19 +278,21 @@ impl Scheduler {
     }
 }
 
+/// One row per pool for the occurrence of `spec` due at `due_at`, with its rendered text.
 fn deliveries(
     spec: &ScheduleSpec,
     due_at: DateTime<Utc>,
-    deadline_at: DateTime<Utc>,
+    max_elapsed: Duration,
     status: Status,
     error_msg: Option<String>,
 ) -> impl Iterator<Item = NewDelivery> + '_ {
+    let (message, deadline_at) = spec.occurrence(due_at, max_elapsed);
     spec.pools.iter().map(move |pool| NewDelivery {
-        schedule_id: spec.id.clone(),
+        schedule_id: spec.record_as.clone(),
         pool_id: pool.clone(),
         due_at,
         deadline_at,
-        message: spec.message.clone(),
+        message: message.clone(),
         status,
         error_msg: error_msg.clone(),
     })

@@ -34,13 +34,19 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             })?,
         None => Utc::now(),
     };
-    let schedules = with_database_schedules(&config).await?;
+    let catalog = load_catalog(&config).await?;
+    let schedules = catalog.schedules.clone();
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
             .map(|s| schedule_json(s, from, args.next))
             .collect();
-        let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": from.to_rfc3339(), "schedules": list});
+        let windows: Vec<serde_json::Value> = catalog
+            .windows
+            .iter()
+            .map(|w| super::maintenance::window_json(w, from, args.next))
+            .collect();
+        let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": from.to_rfc3339(), "schedules": list, "maintenance_windows": windows});
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("JSON values serialize")
@@ -48,10 +54,15 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         return Ok(());
     }
     println!(
-        "{}: configuration is valid ({} schedules)",
+        "{}: configuration is valid ({} schedules, {} maintenance windows)",
         config.path.display(),
-        schedules.len()
+        schedules.len(),
+        catalog.windows.len()
     );
+    for window in &catalog.windows {
+        println!();
+        super::maintenance::print_window(window, from, args.next);
+    }
     for spec in &schedules {
         println!();
         let state = if spec.enabled { "" } else { " [disabled]" };
@@ -78,33 +89,37 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The file's schedules, plus the database's when the database file exists (it is not
-/// created by `check`). A database schedule that breaks a rule makes the check fail.
-async fn with_database_schedules(
-    config: &crate::config::Config,
-) -> Result<Vec<ScheduleSpec>, CliError> {
-    if !config.daemon.database.exists() {
-        return Ok(config.schedules.clone());
+/// The file's schedules and windows, plus the database's when the database file exists (it
+/// is not created by `check`). A database entry that breaks a rule makes the check fail.
+async fn load_catalog(config: &crate::config::Config) -> Result<crate::catalog::Catalog, CliError> {
+    let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
+    let store = match config.daemon.database.exists() {
+        true => Some(crate::setup::open_store(config).await.map_err(fail)?),
+        false => None,
+    };
+    let catalog = crate::catalog::load(
+        &config.schedules,
+        &config.windows,
+        config.daemon.timezone,
+        store.as_ref(),
+    )
+    .await
+    .map_err(fail)?;
+    if let Some(store) = store {
+        store.close().await;
     }
-    let store = crate::setup::open_store(config)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let (specs, problems) =
-        crate::catalog::all_schedules(&config.schedules, config.daemon.timezone, &store)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
-    store.close().await;
-    if !problems.is_empty() {
-        let errors = problems
-            .into_iter()
+    if !catalog.problems.is_empty() {
+        let errors = catalog
+            .problems
+            .iter()
             .map(|message| FieldError {
                 key: "database".into(),
-                message,
+                message: message.clone(),
             })
             .collect();
         return Err(CliError::Invalid(errors));
     }
-    Ok(specs)
+    Ok(catalog)
 }
 
 /// The next `n` fire times strictly after `from`. An `every` without `start` is anchored at

@@ -3,6 +3,7 @@
 
 mod check;
 mod history;
+mod maintenance;
 mod run;
 mod schedule;
 mod send;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Manage schedules kept in the database (a running daemon applies changes within 2 s).
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    /// Maintenance windows: countdown warnings before a window, start and end messages.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  workspace-notifier completions bash > /etc/bash_completion.d/workspace-notifier\n  workspace-notifier completions zsh > \"${fpath[1]}/_workspace-notifier\"\n  workspace-notifier completions fish > ~/.config/fish/completions/workspace-notifier.fish"
@@ -128,6 +132,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Send(args) => send::run(&cli.config, args).await,
         Command::History(args) => history::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
+        Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

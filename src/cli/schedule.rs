@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{CliError, load_config};
-use crate::catalog;
+use super::{CliError, load_config, maintenance};
+use crate::catalog::{self, Catalog};
 use crate::config::{Config, Errors, FieldError, validate_schedule};
 use crate::schedule::{ScheduleSpec, Source};
 use crate::setup;
@@ -215,19 +215,23 @@ fn refuse_file_schedule(config: &Config, id: &str) -> Result<(), CliError> {
 }
 
 /// Every schedule (file and database, paused ones included) with its stored state.
-async fn everything(
+pub(super) async fn everything(
     config: &Config,
     store: &Store,
-) -> Result<(Vec<ScheduleSpec>, HashMap<String, ScheduleState>), CliError> {
+) -> Result<(Catalog, HashMap<String, ScheduleState>), CliError> {
     let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
-    let (specs, problems) =
-        catalog::all_schedules(&config.schedules, config.daemon.timezone, store)
-            .await
-            .map_err(fail)?;
-    for problem in problems {
+    let catalog = catalog::load(
+        &config.schedules,
+        &config.windows,
+        config.daemon.timezone,
+        Some(store),
+    )
+    .await
+    .map_err(fail)?;
+    for problem in &catalog.problems {
         eprintln!("warning: {problem}");
     }
-    Ok((specs, store.schedule_states().await.map_err(fail)?))
+    Ok((catalog, store.schedule_states().await.map_err(fail)?))
 }
 
 /// The next fire time as the daemon sees it: after the last occurrence it handled, never in
@@ -271,10 +275,11 @@ fn state_name(spec: &ScheduleSpec) -> &'static str {
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     let store = open(config).await?;
-    let (specs, states) = everything(config, &store).await?;
+    let (catalog, states) = everything(config, &store).await?;
+    let specs = &catalog.schedules;
     let now = Utc::now();
     if json {
-        let rows: Vec<serde_json::Value> = specs
+        let mut rows: Vec<serde_json::Value> = specs
             .iter()
             .map(|s| {
                 let next = next_fire(s, states.get(s.id.as_str()), now);
@@ -286,6 +291,12 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
                 })
             })
             .collect();
+        rows.extend(
+            catalog
+                .windows
+                .iter()
+                .map(|w| maintenance::window_json(w, now, 2)),
+        );
         println!(
             "{}",
             serde_json::to_string_pretty(&rows).expect("JSON values serialize")
@@ -296,7 +307,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         "{:<24} {:<8} {:<8} {:<24} {:<40} TRIGGER",
         "ID", "SOURCE", "STATE", "NEXT (UTC)", "POOLS"
     );
-    for s in &specs {
+    for s in specs {
         let next = next_fire(s, states.get(s.id.as_str()), now)
             .map(format_time)
             .unwrap_or_else(|| "-".into());
@@ -316,12 +327,17 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             s.describe_trigger()
         );
     }
+    for window in &catalog.windows {
+        println!();
+        maintenance::print_window(window, now, 2);
+    }
     Ok(())
 }
 
 async fn show(config: &Config, id: &str) -> Result<(), CliError> {
     let store = open(config).await?;
-    let (specs, states) = everything(config, &store).await?;
+    let (catalog, states) = everything(config, &store).await?;
+    let specs = &catalog.schedules;
     let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
         return Err(CliError::Failed(anyhow::anyhow!(
             "no schedule {id:?} (see `schedule list`)"

@@ -6,6 +6,7 @@
 mod fields;
 mod raw;
 mod schedules;
+mod windows;
 
 use chrono_tz::Tz;
 use reqwest::Url;
@@ -14,12 +15,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use fields::{Errors, FieldError};
-pub use raw::{RawConfig, RawSchedule};
+pub use raw::{RawConfig, RawSchedule, RawWindow};
 pub use schedules::{DEFAULT_MISFIRE_GRACE, validate_schedule};
+pub use windows::validate_window;
 
 use crate::domain::ProjectId;
 use crate::retry::RetryPolicy;
 use crate::schedule::{ScheduleSpec, Source};
+use crate::window::WindowSpec;
 use crate::workspace::CredentialPaths;
 
 /// Where the config is read from when `--config` is not given.
@@ -68,6 +71,7 @@ pub struct Config {
     pub workspace: WorkspaceConfig,
     pub retry: RetryPolicy,
     pub schedules: Vec<ScheduleSpec>,
+    pub windows: Vec<WindowSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +137,22 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
     let workspace = validate_workspace(&raw.workspace, &mut errors);
     let retry = validate_retry(&raw.retry, &mut errors);
     let schedules = validate_schedules(&raw.schedules, timezone.unwrap_or(Tz::UTC), &mut errors);
+    let windows = validate_windows(
+        &raw.maintenance_windows,
+        timezone.unwrap_or(Tz::UTC),
+        &mut errors,
+    );
+    for (i, window) in raw.maintenance_windows.iter().enumerate() {
+        if raw.schedules.iter().any(|s| s.id == window.id) {
+            errors.push(
+                format!("maintenance_windows[{i}].id"),
+                format!(
+                    "{:?} is also a schedule id; ids are unique across schedules and windows",
+                    window.id
+                ),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(errors.0);
     }
@@ -148,6 +168,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         workspace: workspace.expect("checked"),
         retry: retry.expect("checked"),
         schedules,
+        windows,
     })
 }
 
@@ -302,6 +323,25 @@ fn validate_schedules(
         }
     }
     specs
+}
+
+fn validate_windows(raw: &[RawWindow], default_tz: Tz, errors: &mut Errors) -> Vec<WindowSpec> {
+    let mut seen = HashSet::new();
+    let mut windows = Vec::new();
+    for (i, window) in raw.iter().enumerate() {
+        let prefix = format!("maintenance_windows[{i}]");
+        if !seen.insert(window.id.as_str()) {
+            errors.push(
+                format!("{prefix}.id"),
+                format!("duplicate window id {:?}", window.id),
+            );
+        }
+        let key = |name: &str| format!("{prefix}.{name}");
+        if let Some(spec) = validate_window(window, &key, default_tz, Source::File, errors) {
+            windows.push(spec);
+        }
+    }
+    windows
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub struct RawConfig {
     pub workspace: RawWorkspace,
     pub retry: RawRetry,
     pub schedules: Vec<RawSchedule>,
+    pub maintenance_windows: Vec<RawWindow>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,4 +107,26 @@ pub struct RawSchedule {
     pub message: String,
     pub misfire_grace: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// One `[[maintenance_windows]]` entry, also what `maintenance add` builds from its flags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    #[serde(default)]
+    pub id: String,
+    pub start: Option<String>,
+    pub cron: Option<String>,
+    #[serde(default)]
+    pub duration: String,
+    #[serde(default)]
+    pub notify_before: Vec<String>,
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub pools: Vec<String>,
+    #[serde(default)]
+    pub message: String,
+    pub start_message: Option<String>,
+    pub end_message: Option<String>,
+    pub misfire_grace: Option<String>,
 }

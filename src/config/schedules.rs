@@ -38,8 +38,10 @@ pub fn validate_schedule(
         Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
         None => Some(DEFAULT_MISFIRE_GRACE),
     };
+    let id = id?;
     Some(ScheduleSpec {
-        id: id?,
+        record_as: id.clone(),
+        id,
         trigger: trigger?,
         timezone: timezone?,
         pools: pools?,
@@ -47,6 +49,7 @@ pub fn validate_schedule(
         misfire_grace: misfire_grace?,
         enabled: raw.enabled.unwrap_or(true),
         source,
+        window: None,
     })
     .filter(|_| !raw.message.trim().is_empty())
 }
@@ -106,7 +109,11 @@ fn validate_trigger(
     })
 }
 
-fn validate_pools(raw: &[String], key: &str, errors: &mut Errors) -> Option<Vec<PoolId>> {
+pub(super) fn validate_pools(
+    raw: &[String],
+    key: &str,
+    errors: &mut Errors,
+) -> Option<Vec<PoolId>> {
     if raw.is_empty() {
         errors.push(key, "must list at least one pool id");
         return None;

@@ -156,7 +156,7 @@ impl Store {
             "UPDATE deliveries SET
                attempts = ?, http_status = ?, error_code = ?, error_msg = ?, request_id = ?,
                job_id = COALESCE(?, job_id), status = ?, finished_at = ?
-             WHERE id = ?",
+             WHERE id = ? AND status = 'pending'",
         )
         .bind(record.attempt)
         .bind(record.http_status)

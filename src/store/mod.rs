@@ -7,6 +7,7 @@ mod history;
 mod schedules;
 mod state;
 mod time;
+mod windows;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -18,6 +19,7 @@ pub use history::{HistoryFilter, HistoryRow};
 pub use schedules::{ChangeWatcher, StoredSchedule};
 pub use state::ScheduleState;
 pub use time::{format_time, parse_time};
+pub use windows::StoredWindow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -24,13 +24,22 @@ pub struct StoredSchedule {
 }
 
 impl Store {
-    /// Adds a schedule; false if the id is taken.
+    /// Adds a schedule; false if the id is taken (by a schedule or a window).
     pub async fn insert_schedule(
         &self,
         s: &StoredSchedule,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let pools = serde_json::to_string(&s.pools).expect("strings serialize");
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let taken: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM maintenance_windows WHERE id = ?")
+                .bind(&s.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if taken > 0 {
+            return Ok(false);
+        }
         let done = sqlx::query(
             "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -47,8 +56,9 @@ impl Store {
         .bind(s.paused)
         .bind(format_time(now))
         .bind(format_time(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

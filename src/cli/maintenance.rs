@@ -1,0 +1,357 @@
+//! `maintenance add/list/cancel`: countdown announcements for maintenance windows.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{CliError, load_config};
+use crate::catalog;
+use crate::clock::Clock;
+use crate::config::{Config, Errors, FieldError, validate_window};
+use crate::delivery::{Outcome, Shutdown};
+use crate::domain::PoolId;
+use crate::schedule::Source;
+use crate::setup;
+use crate::store::{NewDelivery, Status, Store, StoredWindow, format_time};
+use crate::window::WindowSpec;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum MaintenanceCommand {
+    /// Add a maintenance window to the database.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier maintenance add --id patch-night --start 2026-12-05T22:00:00+08:00 \\\n      --duration 90m --notify-before 1h --notify-before 15m --notify-before 5m \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 \\\n      --message 'Desktops restart at {start} ({time_left} left). Save your work.' \\\n      --end-message 'Maintenance finished at {end}; you can log in again.'\n  workspace-notifier maintenance add --id weekly --cron '0 0 22 * * Sat' --timezone Asia/Shanghai \\\n      --duration 2h --notify-before 30m --pool P --message 'Maintenance at {start}, {minutes_left} min left'"
+    )]
+    Add(Box<AddArgs>),
+    /// List windows (file and database) with their upcoming messages, rendered.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier maintenance list\n  workspace-notifier maintenance list --json"
+    )]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a window's next occurrence (or all with --all); optionally notify its pools now.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier maintenance cancel patch-night --notice 'Tonight's maintenance is cancelled.'\n  workspace-notifier maintenance cancel weekly --all"
+    )]
+    Cancel(CancelArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    #[arg(long)]
+    pub id: String,
+    /// One-off window start, RFC 3339 with offset.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Recurring window starts (cron, 6 or 5 fields).
+    #[arg(long)]
+    pub cron: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub duration: String,
+    /// A warning this long before the start; repeat for several.
+    #[arg(long = "notify-before", allow_hyphen_values = true)]
+    pub notify_before: Vec<String>,
+    #[arg(long = "pool")]
+    pub pools: Vec<String>,
+    /// Warning template: {start} {end} {date} {time_left} {minutes_left} {duration} {window}.
+    #[arg(long, allow_hyphen_values = true)]
+    pub message: String,
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Sent when the window starts.
+    #[arg(long, allow_hyphen_values = true)]
+    pub start_message: Option<String>,
+    /// Sent when the window ends.
+    #[arg(long, allow_hyphen_values = true)]
+    pub end_message: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub misfire_grace: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CancelArgs {
+    pub id: String,
+    /// Sent at once to the window's pools.
+    #[arg(long, allow_hyphen_values = true)]
+    pub notice: Option<String>,
+    /// Cancel every occurrence of a recurring window, not just the next.
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub async fn run(config_path: &Path, command: MaintenanceCommand) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    match command {
+        MaintenanceCommand::Add(args) => add(&config, *args).await,
+        MaintenanceCommand::List { json } => list(&config, json).await,
+        MaintenanceCommand::Cancel(args) => cancel(&config, args).await,
+    }
+}
+
+fn fail(e: crate::store::StoreError) -> CliError {
+    CliError::Failed(e.into())
+}
+
+fn flag_name(field: &str) -> String {
+    match field {
+        "pools" => "--pool".to_owned(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
+    let stored = StoredWindow {
+        id: args.id,
+        start: args.start,
+        cron: args.cron,
+        duration: args.duration,
+        notify_before: args.notify_before,
+        timezone: args.timezone,
+        pools: args.pools,
+        message: args.message,
+        start_message: args.start_message,
+        end_message: args.end_message,
+        misfire_grace: args.misfire_grace,
+    };
+    let mut errors = Errors::default();
+    let window = validate_window(
+        &catalog::raw_window_of(&stored),
+        &flag_name,
+        config.daemon.timezone,
+        Source::Database,
+        &mut errors,
+    );
+    let window = match window {
+        Some(window) if errors.is_empty() => window,
+        _ => return Err(CliError::Invalid(errors.0)),
+    };
+    let taken = config.schedules.iter().any(|s| s.id == window.id)
+        || config.windows.iter().any(|w| w.id == window.id);
+    if taken {
+        return Err(invalid(
+            "--id",
+            format!(
+                "{:?} is already used in the config file {}",
+                stored.id,
+                config.path.display()
+            ),
+        ));
+    }
+    let store = setup::open_store(config).await.map_err(fail)?;
+    if !store
+        .insert_window(&stored, Utc::now())
+        .await
+        .map_err(fail)?
+    {
+        return Err(invalid(
+            "--id",
+            format!(
+                "{:?} is already used by a database schedule or window",
+                stored.id
+            ),
+        ));
+    }
+    println!("added maintenance window {}", window.id);
+    print_window(&window, Utc::now(), 1);
+    Ok(())
+}
+
+fn invalid(key: &str, message: String) -> CliError {
+    CliError::Invalid(vec![FieldError {
+        key: key.to_owned(),
+        message,
+    }])
+}
+
+async fn list(config: &Config, json: bool) -> Result<(), CliError> {
+    let store = setup::open_store(config).await.map_err(fail)?;
+    let (catalog, _) = super::schedule::everything(config, &store).await?;
+    let now = Utc::now();
+    if json {
+        let rows: Vec<serde_json::Value> = catalog
+            .windows
+            .iter()
+            .map(|w| window_json(w, now, 2))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("JSON values serialize")
+        );
+        return Ok(());
+    }
+    if catalog.windows.is_empty() {
+        println!("no maintenance windows");
+    }
+    for (i, window) in catalog.windows.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print_window(window, now, 2);
+    }
+    Ok(())
+}
+
+/// A window with its next `occurrences` windows' messages, for list/check (text).
+pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize) {
+    println!(
+        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
+        window.id,
+        window.source.as_str(),
+        window.starts_description(),
+        crate::template::humanize(window.duration),
+        window.timezone,
+        window.pools.len(),
+        if window.cancelled.all {
+            " [cancelled]"
+        } else {
+            ""
+        }
+    );
+    for u in window.upcoming(now, occurrences) {
+        println!(
+            "  {}  ({})  {}{}: {}",
+            u.due_at.with_timezone(&window.timezone).to_rfc3339(),
+            format_time(u.due_at),
+            u.kind.label(window),
+            if u.cancelled { " [cancelled]" } else { "" },
+            u.text
+        );
+    }
+}
+
+/// The same as JSON.
+pub fn window_json(
+    window: &WindowSpec,
+    now: DateTime<Utc>,
+    occurrences: usize,
+) -> serde_json::Value {
+    let upcoming: Vec<serde_json::Value> = window
+        .upcoming(now, occurrences)
+        .into_iter()
+        .map(|u| {
+            serde_json::json!({
+                "due_at": format_time(u.due_at), "local": u.due_at.with_timezone(&window.timezone).to_rfc3339(),
+                "window_start": format_time(u.window_start), "kind": u.kind.label(window),
+                "text": u.text, "cancelled": u.cancelled,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
+        "starts": window.starts_description(), "duration": crate::template::humanize(window.duration),
+        "timezone": window.timezone.name(), "cancelled_all": window.cancelled.all,
+        "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "upcoming": upcoming,
+    })
+}
+
+async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
+    let store = setup::open_store(config).await.map_err(fail)?;
+    let (catalog, _) = super::schedule::everything(config, &store).await?;
+    let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "no maintenance window {:?} (see `maintenance list`)",
+            args.id
+        )));
+    };
+    let now = Utc::now();
+    let longest = window.leads.first().map_or(TimeDelta::zero(), |l| {
+        TimeDelta::from_std(*l).unwrap_or(TimeDelta::MAX)
+    });
+    let duration = TimeDelta::from_std(window.duration).unwrap_or(TimeDelta::MAX);
+    let (occurrence, range) = if args.all {
+        (None, None)
+    } else {
+        // The next window that has not started yet; its warnings may already be under way.
+        let Some(start) = window.next_start_after(now) else {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "window {:?} has no occurrence left to cancel",
+                args.id
+            )));
+        };
+        (Some(start), Some((start - longest, start + duration)))
+    };
+    let closed = store
+        .cancel_window(&args.id, occurrence, range, args.notice.as_deref(), now)
+        .await
+        .map_err(fail)?;
+    match occurrence {
+        Some(start) => println!(
+            "cancelled window {} starting {} ({closed} claimed warning(s) closed)",
+            args.id,
+            start.with_timezone(&window.timezone).to_rfc3339()
+        ),
+        None => println!(
+            "cancelled every occurrence of window {} ({closed} claimed warning(s) closed)",
+            args.id
+        ),
+    }
+    match &args.notice {
+        Some(text) => send_notice(config, store, window, text).await,
+        None => Ok(()),
+    }
+}
+
+/// The `--notice`: one delivery per pool now, through the daemon's path (recorded, retried).
+async fn send_notice(
+    config: &Config,
+    store: Store,
+    window: &Arc<WindowSpec>,
+    text: &str,
+) -> Result<(), CliError> {
+    let sender = setup::build_sender(config, &setup::process_env)?;
+    let clock = Clock::system();
+    let now = clock.now();
+    let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
+    let batch: Vec<NewDelivery> = window
+        .pools
+        .iter()
+        .map(|pool: &PoolId| NewDelivery {
+            schedule_id: window.id.clone(),
+            pool_id: pool.clone(),
+            due_at: now,
+            deadline_at: deadline,
+            message: text.to_owned(),
+            status: Status::Pending,
+            error_msg: None,
+        })
+        .collect();
+    let claimed = store
+        .claim_deliveries(&batch, &[], now)
+        .await
+        .map_err(fail)?;
+    let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
+    let shutdown = Shutdown::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for delivery in claimed {
+        let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
+        tasks.spawn(async move {
+            (
+                delivery.pool_id.clone(),
+                deliverer.deliver(delivery, &shutdown).await,
+            )
+        });
+    }
+    let mut failed = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (pool, result) = joined.map_err(|e| CliError::Failed(e.into()))?;
+        match result.map_err(fail)? {
+            Outcome::Sent { job_id } => println!(
+                "notice sent to {pool}: job_id {}",
+                job_id.as_deref().unwrap_or("-")
+            ),
+            Outcome::DryRun => println!("notice recorded for {pool} (dry run)"),
+            Outcome::Failed { reason } => {
+                failed += 1;
+                eprintln!("error: notice to {pool} failed: {reason}");
+            }
+            other => eprintln!("notice to {pool}: {other:?}"),
+        }
+    }
+    store.close().await;
+    if failed > 0 {
+        return Err(CliError::Reported(format!("{failed} notice(s) failed")));
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Validation of one maintenance window, shared by the config file (`maintenance_windows[N]`)
+//! and `maintenance add`.
+
+use chrono_tz::Tz;
+use std::collections::BTreeSet;
+
+use super::fields::{self, Errors};
+use super::raw::RawWindow;
+use super::schedules::{DEFAULT_MISFIRE_GRACE, validate_pools};
+use crate::domain::ScheduleId;
+use crate::schedule::{Source, Trigger, parse_cron};
+use crate::template::Template;
+use crate::window::{Cancellations, WindowSpec};
+
+/// Validates `raw`, recording failures under the names `key` gives each field.
+pub fn validate_window(
+    raw: &RawWindow,
+    key: &dyn Fn(&str) -> String,
+    default_tz: Tz,
+    source: Source,
+    errors: &mut Errors,
+) -> Option<WindowSpec> {
+    let id = errors.take(
+        &key("id"),
+        ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
+    );
+    let timezone = match &raw.timezone {
+        Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
+        None => Some(default_tz),
+    };
+    let starts = match (&raw.start, &raw.cron) {
+        (Some(start), None) => errors
+            .take(&key("start"), fields::instant(start))
+            .map(Trigger::At),
+        (None, Some(expr)) => errors
+            .take(
+                &key("cron"),
+                parse_cron(expr).map_err(|e| format!("invalid cron expression {expr:?}: {e}")),
+            )
+            .map(|cron| Trigger::Cron {
+                expr: expr.clone(),
+                cron,
+            }),
+        (Some(_), Some(_)) => {
+            errors.push(
+                key("start"),
+                "a window takes either start (one-off) or cron (recurring), not both",
+            );
+            None
+        }
+        (None, None) => {
+            errors.push(
+                key("start"),
+                "a window needs start (one-off) or cron (recurring)",
+            );
+            None
+        }
+    };
+    let duration = errors.take(&key("duration"), fields::positive_duration(&raw.duration));
+    let leads = validate_leads(&raw.notify_before, &key("notify_before"), errors);
+    let pools = validate_pools(&raw.pools, &key("pools"), errors);
+    let label = format!("window {:?}", raw.id);
+    let template = |field: &str, text: &str, errors: &mut Errors| {
+        if text.trim().is_empty() {
+            errors.push(key(field), "must not be empty");
+            return None;
+        }
+        errors.take(
+            &key(field),
+            Template::parse(text).map_err(|e| format!("{label}: {e}")),
+        )
+    };
+    let message = template("message", &raw.message, errors);
+    let start_message = raw
+        .start_message
+        .as_deref()
+        .map(|t| template("start_message", t, errors));
+    let end_message = raw
+        .end_message
+        .as_deref()
+        .map(|t| template("end_message", t, errors));
+    let misfire_grace = match &raw.misfire_grace {
+        Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
+        None => Some(DEFAULT_MISFIRE_GRACE),
+    };
+    Some(WindowSpec {
+        id: id?,
+        starts: starts?,
+        duration: duration?,
+        leads: leads?,
+        timezone: timezone?,
+        pools: pools?,
+        message: message?,
+        start_message: start_message.map(|t| t.ok_or(())).transpose().ok()?,
+        end_message: end_message.map(|t| t.ok_or(())).transpose().ok()?,
+        misfire_grace: misfire_grace?,
+        source,
+        cancelled: Cancellations::default(),
+    })
+}
+
+/// Positive, distinct leads, longest first.
+fn validate_leads(
+    raw: &[String],
+    key: &str,
+    errors: &mut Errors,
+) -> Option<Vec<std::time::Duration>> {
+    if raw.is_empty() {
+        errors.push(
+            key,
+            "must list at least one duration, e.g. [\"1h\", \"15m\", \"5m\"]",
+        );
+        return None;
+    }
+    let mut leads = BTreeSet::new();
+    for (i, lead) in raw.iter().enumerate() {
+        let parsed = errors.take(&format!("{key}[{i}]"), fields::positive_duration(lead))?;
+        if !leads.insert(parsed) {
+            errors.push(format!("{key}[{i}]"), format!("{lead:?} is listed twice"));
+            return None;
+        }
+    }
+    Some(leads.into_iter().rev().collect())
+}

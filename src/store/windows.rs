@@ -1,0 +1,161 @@
+//! Maintenance windows kept in the database, and cancellations of any window's occurrences.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use std::collections::HashMap;
+
+use super::time::{format_time, parse_time};
+use super::{Store, StoreError};
+use crate::window::Cancellations;
+
+/// A window as stored: the same fields as a `[[maintenance_windows]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWindow {
+    pub id: String,
+    pub start: Option<String>,
+    pub cron: Option<String>,
+    pub duration: String,
+    pub notify_before: Vec<String>,
+    pub timezone: Option<String>,
+    pub pools: Vec<String>,
+    pub message: String,
+    pub start_message: Option<String>,
+    pub end_message: Option<String>,
+    pub misfire_grace: Option<String>,
+}
+
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).expect("strings serialize")
+}
+
+fn list_of(column: &'static str, text: String) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+        column,
+        value: text,
+    })
+}
+
+impl Store {
+    /// Adds a window; false if the id is taken (by a window or a schedule).
+    pub async fn insert_window(
+        &self,
+        w: &StoredWindow,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules WHERE id = ?")
+            .bind(&w.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken > 0 {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&w.id)
+        .bind(&w.start)
+        .bind(&w.cron)
+        .bind(&w.duration)
+        .bind(json(&w.notify_before))
+        .bind(&w.timezone)
+        .bind(json(&w.pools))
+        .bind(&w.message)
+        .bind(&w.start_message)
+        .bind(&w.end_message)
+        .bind(&w.misfire_grace)
+        .bind(format_time(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn list_windows(&self) -> Result<Vec<StoredWindow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM maintenance_windows ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredWindow {
+                    id: r.get("id"),
+                    start: r.get("start_at"),
+                    cron: r.get("cron"),
+                    duration: r.get("duration"),
+                    notify_before: list_of(
+                        "maintenance_windows.notify_before",
+                        r.get("notify_before"),
+                    )?,
+                    timezone: r.get("timezone"),
+                    pools: list_of("maintenance_windows.pools", r.get("pools"))?,
+                    message: r.get("message"),
+                    start_message: r.get("start_message"),
+                    end_message: r.get("end_message"),
+                    misfire_grace: r.get("misfire_grace"),
+                })
+            })
+            .collect()
+    }
+
+    /// Cancellations per window id.
+    pub async fn cancellations(&self) -> Result<HashMap<String, Cancellations>, StoreError> {
+        let rows = sqlx::query("SELECT window_id, occurrence_start FROM window_cancellations")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: HashMap<String, Cancellations> = HashMap::new();
+        for row in rows {
+            let entry = out.entry(row.get("window_id")).or_default();
+            match row.get::<Option<String>, _>("occurrence_start") {
+                Some(start) => {
+                    entry
+                        .starts
+                        .insert(parse_time("window_cancellations.occurrence_start", &start)?);
+                }
+                None => entry.all = true,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the cancellation and closes, in the same transaction, the window's deliveries
+    /// already claimed but not finished whose due time lies in `[from, to]` (every pending one
+    /// when `occurrence` is None). Returns how many rows became `cancelled`.
+    pub async fn cancel_window(
+        &self,
+        window_id: &str,
+        occurrence: Option<DateTime<Utc>>,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        notice: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO window_cancellations (window_id, occurrence_start, notice, created_at) VALUES (?, ?, ?, ?)")
+            .bind(window_id)
+            .bind(occurrence.map(format_time))
+            .bind(notice)
+            .bind(format_time(now))
+            .execute(&mut *tx)
+            .await?;
+        let (from, to) = match range {
+            Some((from, to)) => (Some(format_time(from)), Some(format_time(to))),
+            None => (None, None),
+        };
+        let closed = sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', finished_at = ?, error_msg = 'maintenance window cancelled'
+             WHERE schedule_id = ? AND status = 'pending'
+               AND (? IS NULL OR julianday(due_at) >= julianday(?))
+               AND (? IS NULL OR julianday(due_at) <= julianday(?))",
+        )
+        .bind(format_time(now))
+        .bind(window_id)
+        .bind(&from)
+        .bind(&from)
+        .bind(&to)
+        .bind(&to)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(closed.rows_affected())
+    }
+}

@@ -1,0 +1,195 @@
+//! Message templates for maintenance windows: `{start}`, `{end}`, `{date}`, `{time_left}`,
+//! `{minutes_left}`, `{duration}`, `{window}`; `{{` and `}}` are literal braces. Pure: parse
+//! once at the config boundary (so unknown variables are config errors), render per warning.
+
+use std::time::Duration;
+
+/// The variables a template may use.
+pub const VARIABLES: &[&str] = &[
+    "start",
+    "end",
+    "date",
+    "time_left",
+    "minutes_left",
+    "duration",
+    "window",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Var(&'static str),
+}
+
+/// A parsed template; rendering cannot fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `{name}` with a name not in [`VARIABLES`].
+    #[error(
+        "unknown variable {{{0}}}; known: {{start}} {{end}} {{date}} {{time_left}} {{minutes_left}} {{duration}} {{window}} (write {{{{ and }}}} for literal braces)"
+    )]
+    UnknownVariable(String),
+    /// A `{` without its `}` (or a lone `}`).
+    #[error("unbalanced brace at character {0} (write {{{{ or }}}} for a literal brace)")]
+    Unbalanced(usize),
+}
+
+/// The values of one rendering.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    pub start: String,
+    pub end: String,
+    pub date: String,
+    pub time_left: Duration,
+    pub duration: Duration,
+    pub window: &'a str,
+}
+
+impl Template {
+    pub fn parse(source: &str) -> Result<Template, TemplateError> {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut chars = source.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '{' if chars.peek().map(|p| p.1) == Some('{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek().map(|p| p.1) == Some('}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '}' => return Err(TemplateError::Unbalanced(at)),
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some((_, '}')) => break,
+                            Some((_, '{')) | None => return Err(TemplateError::Unbalanced(at)),
+                            Some((_, ch)) => name.push(ch),
+                        }
+                    }
+                    let var = VARIABLES
+                        .iter()
+                        .find(|v| **v == name.trim())
+                        .ok_or_else(|| TemplateError::UnknownVariable(name.clone()))?;
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Var(var));
+                }
+                other => text.push(other),
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(Template {
+            source: source.to_owned(),
+            pieces,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn render(&self, values: &Values<'_>) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Var("start") => out.push_str(&values.start),
+                Piece::Var("end") => out.push_str(&values.end),
+                Piece::Var("date") => out.push_str(&values.date),
+                Piece::Var("time_left") => out.push_str(&humanize(values.time_left)),
+                Piece::Var("minutes_left") => {
+                    out.push_str(&values.time_left.as_secs().div_ceil(60).to_string())
+                }
+                Piece::Var("duration") => out.push_str(&humanize(values.duration)),
+                Piece::Var(_) => out.push_str(values.window),
+            }
+        }
+        out
+    }
+}
+
+/// "1 hour", "15 minutes", "1 hour 30 minutes", "45 seconds", "2 days 3 hours".
+pub fn humanize(d: Duration) -> String {
+    let secs = d.as_secs();
+    let parts = [
+        (secs / 86_400, "day"),
+        (secs / 3600 % 24, "hour"),
+        (secs / 60 % 60, "minute"),
+        (secs % 60, "second"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if words.is_empty() {
+        "0 seconds".to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(left: u64) -> Values<'static> {
+        Values {
+            start: "22:00".into(),
+            end: "23:30".into(),
+            date: "2026-12-05".into(),
+            time_left: Duration::from_secs(left),
+            duration: Duration::from_secs(5400),
+            window: "patch-night",
+        }
+    }
+
+    #[test]
+    fn every_variable_renders() {
+        let t = Template::parse("{window}: {date} {start}-{end} ({duration}), {time_left} left = {minutes_left} min {{literal}}").unwrap();
+        assert_eq!(
+            t.render(&values(3600)),
+            "patch-night: 2026-12-05 22:00-23:30 (1 hour 30 minutes), 1 hour left = 60 min {literal}"
+        );
+    }
+
+    #[test]
+    fn time_left_is_humanized_and_minutes_round_up() {
+        let t = Template::parse("{time_left}|{minutes_left}").unwrap();
+        assert_eq!(t.render(&values(900)), "15 minutes|15");
+        assert_eq!(t.render(&values(5400)), "1 hour 30 minutes|90");
+        assert_eq!(t.render(&values(45)), "45 seconds|1");
+        assert_eq!(t.render(&values(61)), "1 minute 1 second|2");
+        assert_eq!(humanize(Duration::from_secs(86_400 + 3600)), "1 day 1 hour");
+    }
+
+    #[test]
+    fn unknown_variables_and_unbalanced_braces_are_errors() {
+        assert_eq!(
+            Template::parse("in {minutes} min"),
+            Err(TemplateError::UnknownVariable("minutes".into()))
+        );
+        assert_eq!(
+            Template::parse("oops {start"),
+            Err(TemplateError::Unbalanced(5))
+        );
+        assert_eq!(
+            Template::parse("oops } here"),
+            Err(TemplateError::Unbalanced(5))
+        );
+        assert!(Template::parse("emoji 🚧 {{ok}} 中文").is_ok());
+    }
+}

@@ -1,0 +1,245 @@
+//! Maintenance windows: a start (one-off or cron), a duration, warnings `notify_before` the
+//! start, and optional start and end messages. Pure. A window becomes ordinary schedules, one
+//! per warning (and per start/end message), whose trigger is the window's start shifted by the
+//! lead, so firing, misfires, restarts and DST handling are the scheduler's as for any
+//! schedule. What differs is the text (a template rendered for each occurrence) and the
+//! deadline (the next warning, so a countdown is never sent late with a wrong number).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::{PoolId, ScheduleId};
+use crate::schedule::{ScheduleSpec, Source, Trigger};
+use crate::template::{Template, Values};
+
+/// Which occurrences are cancelled (stored in the database, so it applies to file windows too).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cancellations {
+    pub all: bool,
+    pub starts: BTreeSet<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowSpec {
+    pub id: ScheduleId,
+    /// When windows start: `Trigger::At` (one-off) or `Trigger::Cron` (recurring).
+    pub starts: Trigger,
+    pub duration: Duration,
+    /// Distinct, longest first.
+    pub leads: Vec<Duration>,
+    pub timezone: Tz,
+    pub pools: Vec<PoolId>,
+    pub message: Template,
+    pub start_message: Option<Template>,
+    pub end_message: Option<Template>,
+    pub misfire_grace: Duration,
+    pub source: Source,
+    pub cancelled: Cancellations,
+}
+
+/// Which message of a window a schedule stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// The warning `leads[i]` before the start.
+    Warning(usize),
+    Start,
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowPart {
+    pub window: Arc<WindowSpec>,
+    pub kind: PartKind,
+}
+
+/// One upcoming message of a window, for `check` and `list`.
+#[derive(Debug, Clone)]
+pub struct Upcoming {
+    pub due_at: DateTime<Utc>,
+    pub window_start: DateTime<Utc>,
+    pub kind: PartKind,
+    pub text: String,
+    pub cancelled: bool,
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+impl WindowSpec {
+    fn kinds(&self) -> Vec<PartKind> {
+        let mut kinds: Vec<PartKind> = (0..self.leads.len()).map(PartKind::Warning).collect();
+        if self.start_message.is_some() {
+            kinds.push(PartKind::Start);
+        }
+        if self.end_message.is_some() {
+            kinds.push(PartKind::End);
+        }
+        kinds
+    }
+
+    /// How far a part's due time is from the window start.
+    pub fn offset(&self, kind: PartKind) -> TimeDelta {
+        match kind {
+            PartKind::Warning(i) => -delta(self.leads[i]),
+            PartKind::Start => TimeDelta::zero(),
+            PartKind::End => delta(self.duration),
+        }
+    }
+
+    /// The schedules that carry this window's messages.
+    pub fn parts(self: &Arc<Self>) -> Vec<ScheduleSpec> {
+        self.kinds()
+            .into_iter()
+            .map(|kind| {
+                let suffix = match kind {
+                    PartKind::Warning(i) => format!("warn-{}s", self.leads[i].as_secs()),
+                    PartKind::Start => "start".to_owned(),
+                    PartKind::End => "end".to_owned(),
+                };
+                ScheduleSpec {
+                    id: self.id.derived(&suffix),
+                    record_as: self.id.clone(),
+                    trigger: Trigger::Shifted {
+                        base: Box::new(self.starts.clone()),
+                        offset: self.offset(kind),
+                    },
+                    timezone: self.timezone,
+                    pools: self.pools.clone(),
+                    message: self.template(kind).source().to_owned(),
+                    misfire_grace: self.misfire_grace,
+                    enabled: !self.cancelled.all,
+                    source: self.source,
+                    window: Some(WindowPart {
+                        window: Arc::clone(self),
+                        kind,
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    fn template(&self, kind: PartKind) -> &Template {
+        match kind {
+            PartKind::Warning(_) => &self.message,
+            PartKind::Start => self.start_message.as_ref().unwrap_or(&self.message),
+            PartKind::End => self.end_message.as_ref().unwrap_or(&self.message),
+        }
+    }
+
+    /// The text of `kind` for the window starting at `start`.
+    pub fn render(&self, kind: PartKind, start: DateTime<Utc>) -> String {
+        let local = start.with_timezone(&self.timezone);
+        let end = (start + delta(self.duration)).with_timezone(&self.timezone);
+        let time_left = match kind {
+            PartKind::Warning(i) => self.leads[i],
+            PartKind::Start | PartKind::End => Duration::ZERO,
+        };
+        self.template(kind).render(&Values {
+            start: local.format("%H:%M").to_string(),
+            end: end.format("%H:%M").to_string(),
+            date: local.format("%Y-%m-%d").to_string(),
+            time_left,
+            duration: self.duration,
+            window: self.id.as_str(),
+        })
+    }
+
+    /// No attempt after this: the next warning (or the start) for a warning, the end for the
+    /// start message, `max_elapsed` after the end for the end message.
+    pub fn deadline(
+        &self,
+        kind: PartKind,
+        start: DateTime<Utc>,
+        max_elapsed: Duration,
+    ) -> DateTime<Utc> {
+        let end = start + delta(self.duration);
+        match kind {
+            PartKind::Warning(i) => match self.leads.get(i + 1) {
+                Some(next) => start - delta(*next),
+                None => start,
+            },
+            PartKind::Start => (start + delta(max_elapsed)).min(end),
+            PartKind::End => end + delta(max_elapsed),
+        }
+    }
+
+    pub fn is_cancelled(&self, start: DateTime<Utc>) -> bool {
+        self.cancelled.all || self.cancelled.starts.contains(&start)
+    }
+
+    /// The first window start strictly after `after`.
+    pub fn next_start_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.starts.next_after(self.timezone, after, after)
+    }
+
+    /// Everything the window will send after `after`, for up to `windows` occurrences.
+    pub fn upcoming(&self, after: DateTime<Utc>, windows: usize) -> Vec<Upcoming> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        for _ in 0..windows {
+            let Some(start) = self.next_start_after(cursor) else {
+                break;
+            };
+            cursor = start;
+            for kind in self.kinds() {
+                let due_at = start + self.offset(kind);
+                if due_at > after {
+                    out.push(Upcoming {
+                        due_at,
+                        window_start: start,
+                        kind,
+                        text: self.render(kind, start),
+                        cancelled: self.is_cancelled(start),
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|u| u.due_at);
+        out
+    }
+
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+            self.starts_description(),
+            self.duration,
+            self.leads,
+            self.timezone,
+            self.pools,
+            self.message.source(),
+            self.start_message.as_ref().map(Template::source),
+            self.end_message.as_ref().map(Template::source),
+            self.misfire_grace,
+            self.cancelled
+        )
+    }
+
+    pub fn starts_description(&self) -> String {
+        match &self.starts {
+            Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
+            Trigger::At(at) => format!("start {}", at.with_timezone(&self.timezone).to_rfc3339()),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+impl PartKind {
+    pub fn label(self, window: &WindowSpec) -> String {
+        match self {
+            PartKind::Warning(i) => format!(
+                "warning {} before",
+                crate::template::humanize(window.leads[i])
+            ),
+            PartKind::Start => "start message".to_owned(),
+            PartKind::End => "end message".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "window_tests.rs"]
+mod tests;
