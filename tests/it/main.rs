@@ -5,5 +5,6 @@ mod daemon;
 mod downtime;
 mod fake;
 mod helpers;
+mod maintenance;
 mod schedules;
 mod send;

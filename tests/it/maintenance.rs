@@ -1,0 +1,268 @@
+//! Maintenance windows with second-level leads, run by the real daemon against the fake.
+
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use std::time::Duration;
+
+use crate::fake::Reply;
+use crate::helpers::*;
+
+fn window_toml(id: &str, start: DateTime<Utc>, leads: &[&str], extra: &str) -> String {
+    let leads: Vec<String> = leads.iter().map(|l| format!("{l:?}")).collect();
+    format!(
+        "[[maintenance_windows]]\nid = \"{id}\"\nstart = \"{}\"\nduration = \"2s\"\nnotify_before = [{}]\npools = [\"{POOL}\"]\nmessage = \"Restart at {{start}}, {{time_left}} left ({{minutes_left}} min)\"\n{extra}\n",
+        start.to_rfc3339(),
+        leads.join(", ")
+    )
+}
+
+fn whole_seconds_ahead(secs: i64) -> DateTime<Utc> {
+    (Utc::now() + TimeDelta::seconds(secs))
+        .with_nanosecond(0)
+        .unwrap()
+        + TimeDelta::seconds(1)
+}
+
+#[tokio::test]
+async fn a_window_sends_each_warning_at_its_lead_with_its_countdown_then_the_end_message() {
+    let env = TestEnv::new().await;
+    let start = whole_seconds_ahead(4);
+    let config = env.write_config(&window_toml(
+        "soon",
+        start,
+        &["3s", "2s", "1s"],
+        "end_message = \"Finished at {end}\"",
+    ));
+    let daemon = env.spawn_daemon(&config);
+    assert!(
+        wait_for(10, || async { env.fake.received().len() == 4 }).await,
+        "{}",
+        daemon.logs()
+    );
+    assert_eq!(daemon.stop(5).await, Some(0));
+    let got = env.fake.received();
+    let hhmm = start.format("%H:%M").to_string();
+    let end = (start + TimeDelta::seconds(2)).format("%H:%M").to_string();
+    let expected = [
+        (-3, format!("Restart at {hhmm}, 3 seconds left (1 min)")),
+        (-2, format!("Restart at {hhmm}, 2 seconds left (1 min)")),
+        (-1, format!("Restart at {hhmm}, 1 second left (1 min)")),
+        (2, format!("Finished at {end}")),
+    ];
+    for (received, (offset, text)) in got.iter().zip(expected) {
+        let due = start + TimeDelta::seconds(offset);
+        let late = received.at - due;
+        assert!(
+            late >= TimeDelta::zero() && late < TimeDelta::milliseconds(500),
+            "{offset}s: arrived {late} after due"
+        );
+        assert_eq!(received.notification_text(), text);
+        assert_eq!(received.auth_problem, None);
+    }
+    let rows = deliveries(&env.db().await).await;
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| r.schedule_id == "soon" && r.status == "sent")
+    );
+    assert_eq!(
+        rows[0].message,
+        format!("Restart at {hhmm}, 3 seconds left (1 min)"),
+        "the rendered text is stored"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_before_the_second_warning_sends_the_notice_and_no_more_warnings() {
+    let env = TestEnv::new().await;
+    let start = whole_seconds_ahead(5);
+    let config = env.write_config(&window_toml("cancel-me", start, &["4s", "2s"], ""));
+    let c = config.to_str().unwrap();
+    let daemon = env.spawn_daemon(&config);
+    assert!(
+        wait_for(8, || async { env.fake.received().len() == 1 }).await,
+        "{}",
+        daemon.logs()
+    );
+    let out = env
+        .run(&[
+            "maintenance",
+            "cancel",
+            "--config",
+            c,
+            "cancel-me",
+            "--notice",
+            "Tonight's maintenance is cancelled.",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    tokio::time::sleep_until(
+        tokio::time::Instant::now()
+            + (start - Utc::now()).to_std().unwrap_or_default()
+            + Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(daemon.stop(5).await, Some(0));
+    let texts: Vec<String> = env
+        .fake
+        .received()
+        .iter()
+        .map(|r| r.notification_text())
+        .collect();
+    assert_eq!(
+        texts.len(),
+        2,
+        "first warning and the notice only: {texts:?}"
+    );
+    assert!(texts[0].contains("4 seconds left"));
+    assert_eq!(texts[1], "Tonight's maintenance is cancelled.");
+    let rows = deliveries(&env.db().await).await;
+    assert!(
+        rows.iter()
+            .all(|r| !r.message.contains("2 seconds left") || r.status == "cancelled"),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_warning_whose_retries_run_into_the_next_warning_ends_failed() {
+    let env = TestEnv::new().await;
+    env.fake
+        .script([Reply::error(500, "WKS.0500"), Reply::error(500, "WKS.0500")]);
+    let start = whole_seconds_ahead(5);
+    let config = env.write_config_with(
+        &env.fake.endpoint(),
+        "max_attempts = 8\ninitial_delay = \"1s\"\nmax_delay = \"2s\"\nmax_elapsed = \"1m\"",
+        &window_toml("retry-window", start, &["4s", "2s"], ""),
+    );
+    let daemon = env.spawn_daemon(&config);
+    assert!(
+        wait_for(10, || async { env.fake.received().len() == 3 }).await,
+        "{}",
+        daemon.logs()
+    );
+    assert!(
+        wait_for(3, || async {
+            deliveries(&env.db().await)
+                .await
+                .iter()
+                .all(|r| r.status != "pending")
+        })
+        .await
+    );
+    assert_eq!(daemon.stop(5).await, Some(0));
+    let rows = deliveries(&env.db().await).await;
+    let first = rows
+        .iter()
+        .find(|r| r.message.contains("4 seconds left"))
+        .unwrap();
+    assert_eq!((first.status.as_str(), first.attempts), ("failed", 2));
+    assert!(
+        first.error_msg.as_deref().unwrap().contains("deadline"),
+        "{:?}",
+        first.error_msg
+    );
+    let second = rows
+        .iter()
+        .find(|r| r.message.contains("2 seconds left"))
+        .unwrap();
+    assert_eq!(second.status, "sent", "the next warning still goes out");
+}
+
+#[tokio::test]
+async fn database_windows_are_listed_with_rendered_warnings_and_cancel_only_the_next_occurrence() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    let c = config.to_str().unwrap();
+    let add = env
+        .run(&[
+            "maintenance",
+            "add",
+            "--config",
+            c,
+            "--id",
+            "weekly",
+            "--cron",
+            "0 0 22 * * Sat",
+            "--timezone",
+            "Europe/Berlin",
+            "--duration",
+            "2h",
+            "--notify-before",
+            "1h",
+            "--notify-before",
+            "15m",
+            "--pool",
+            POOL,
+            "--message",
+            "Restart at {start} on {date}: {time_left} left",
+        ])
+        .await;
+    assert_eq!(add.status.code(), Some(0), "{}", stderr(&add));
+    let cancel = env
+        .run(&["maintenance", "cancel", "--config", c, "weekly"])
+        .await;
+    assert_eq!(cancel.status.code(), Some(0), "{}", stderr(&cancel));
+    let list = env
+        .run(&["maintenance", "list", "--config", c, "--json"])
+        .await;
+    let windows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let upcoming = windows[0]["upcoming"].as_array().unwrap();
+    assert_eq!(
+        upcoming.len(),
+        4,
+        "two warnings for each of two occurrences"
+    );
+    assert!(
+        upcoming[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Restart at 22:00 on ")
+    );
+    assert!(
+        upcoming[0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with(": 1 hour left")
+    );
+    let cancelled: Vec<bool> = upcoming
+        .iter()
+        .map(|u| u["cancelled"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        cancelled,
+        [true, true, false, false],
+        "only the next occurrence is cancelled"
+    );
+    let bad = env
+        .run(&[
+            "maintenance",
+            "add",
+            "--config",
+            c,
+            "--id",
+            "bad",
+            "--start",
+            "2030-01-01T00:00:00Z",
+            "--duration",
+            "1h",
+            "--notify-before",
+            "10m",
+            "--pool",
+            POOL,
+            "--message",
+            "in {minutes} min",
+        ])
+        .await;
+    assert_eq!(bad.status.code(), Some(78));
+    assert!(
+        stderr(&bad).contains("--message: window \"bad\": unknown variable {minutes}"),
+        "{}",
+        stderr(&bad)
+    );
+    let check = env.run(&["check", "--config", c]).await;
+    assert!(
+        stdout(&check).contains("warning 15 minutes before"),
+        "{}",
+        stdout(&check)
+    );
+}
