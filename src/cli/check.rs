@@ -32,7 +32,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
                     message: format!("invalid time {raw:?} ({e}); write RFC 3339 with an offset"),
                 }])
             })?,
-        None => Utc::now(),
+        None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
     };
     let catalog = load_catalog(&config).await?;
     let schedules = catalog.schedules.clone();

@@ -104,6 +104,9 @@ impl CliError {
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run) {
+        restore_default_sigpipe();
+    }
     logging::init(cli.log_format, "info");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -122,6 +125,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {err}");
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `history | head` would panic on a closed stdout. One-shot
+/// commands get the default (a quiet exit), like other Unix tools; the daemon keeps ignoring it
+/// so a closed log pipe can never kill it.
+fn restore_default_sigpipe() {
+    // SAFETY: called once at start, before any thread is spawned; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

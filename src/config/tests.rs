@@ -30,6 +30,7 @@ fn the_example_config_is_valid() {
     let config = parse(&text).unwrap();
     assert!(config.daemon.dry_run);
     assert_eq!(config.schedules.len(), 3);
+    assert_eq!(config.windows.len(), 1);
 }
 
 #[test]
