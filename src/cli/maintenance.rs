@@ -4,10 +4,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{CliError, load_config};
+use super::{CliError, flag_name, invalid, load_config};
 use crate::catalog;
 use crate::clock::Clock;
-use crate::config::{Config, Errors, FieldError, validate_window};
+use crate::config::{Config, Errors, validate_window};
 use crate::delivery::{Outcome, Shutdown};
 use crate::domain::PoolId;
 use crate::schedule::Source;
@@ -93,13 +93,6 @@ fn fail(e: crate::store::StoreError) -> CliError {
     CliError::Failed(e.into())
 }
 
-fn flag_name(field: &str) -> String {
-    match field {
-        "pools" => "--pool".to_owned(),
-        other => format!("--{}", other.replace('_', "-")),
-    }
-}
-
 async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     let stored = StoredWindow {
         id: args.id,
@@ -126,8 +119,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         Some(window) if errors.is_empty() => window,
         _ => return Err(CliError::Invalid(errors.0)),
     };
-    let taken = config.schedules.iter().any(|s| s.id == window.id)
-        || config.windows.iter().any(|w| w.id == window.id);
+    let taken = config.declares(&window.id);
     if taken {
         return Err(invalid(
             "--id",
@@ -155,13 +147,6 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     println!("added maintenance window {}", window.id);
     print_window(&window, Utc::now(), 1);
     Ok(())
-}
-
-fn invalid(key: &str, message: String) -> CliError {
-    CliError::Invalid(vec![FieldError {
-        key: key.to_owned(),
-        message,
-    }])
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {

@@ -159,6 +159,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// The CLI flag for a schedule or window field, for error messages (`pools` is `--pool`).
+pub(crate) fn flag_name(field: &str) -> String {
+    match field {
+        "pools" => "--pool".to_owned(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+/// An invalid-input error (exit 78) for one argument.
+pub(crate) fn invalid(key: &str, message: String) -> CliError {
+    CliError::Invalid(vec![FieldError {
+        key: key.to_owned(),
+        message,
+    }])
+}
+
 /// Loads the config named on the command line.
 pub(crate) fn load_config(path: &std::path::Path) -> Result<config::Config, CliError> {
     Ok(config::load(path)?)

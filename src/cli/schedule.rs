@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{CliError, load_config, maintenance};
+use super::{CliError, flag_name, invalid, load_config, maintenance};
 use crate::catalog::{self, Catalog};
-use crate::config::{Config, Errors, FieldError, validate_schedule};
+use crate::config::{Config, Errors, validate_schedule};
 use crate::schedule::{ScheduleSpec, Source};
 use crate::setup;
 use crate::store::{HistoryFilter, ScheduleState, Store, StoredSchedule, format_time};
@@ -87,20 +87,6 @@ pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), Cli
     }
 }
 
-fn flag_name(field: &str) -> String {
-    match field {
-        "pools" => "--pool".to_owned(),
-        other => format!("--{}", other.replace('_', "-")),
-    }
-}
-
-fn invalid(key: &str, message: String) -> CliError {
-    CliError::Invalid(vec![FieldError {
-        key: key.to_owned(),
-        message,
-    }])
-}
-
 async fn open(config: &Config) -> Result<Store, CliError> {
     setup::open_store(config)
         .await
@@ -132,7 +118,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         Some(spec) if errors.is_empty() => spec,
         _ => return Err(CliError::Invalid(errors.0)),
     };
-    if config.schedules.iter().any(|s| s.id == spec.id) {
+    if config.declares(&spec.id) {
         return Err(invalid(
             "--id",
             format!(

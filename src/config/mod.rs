@@ -93,6 +93,13 @@ pub struct WorkspaceConfig {
     pub credentials: CredentialPaths,
 }
 
+impl Config {
+    /// True if the file declares a schedule or window with this id.
+    pub fn declares(&self, id: &crate::domain::ScheduleId) -> bool {
+        self.schedules.iter().any(|s| &s.id == id) || self.windows.iter().any(|w| &w.id == id)
+    }
+}
+
 /// Reads `path` and the environment, and validates the result.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let load_error = |err: config::ConfigError| ConfigError::Load {

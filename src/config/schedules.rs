@@ -12,6 +12,42 @@ use crate::schedule::{ScheduleSpec, Source, Trigger, parse_cron};
 /// The misfire grace when a schedule names none.
 pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
 
+/// The fields schedules and maintenance windows share, each validated (None if invalid).
+pub(super) struct Common {
+    pub id: Option<ScheduleId>,
+    pub timezone: Option<Tz>,
+    pub pools: Option<Vec<PoolId>>,
+    pub misfire_grace: Option<Duration>,
+}
+
+impl Common {
+    pub fn validate(
+        id: &str,
+        timezone: &Option<String>,
+        pools: &[String],
+        misfire_grace: &Option<String>,
+        key: &dyn Fn(&str) -> String,
+        default_tz: Tz,
+        errors: &mut Errors,
+    ) -> Common {
+        Common {
+            id: errors.take(
+                &key("id"),
+                ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
+            ),
+            timezone: match timezone {
+                Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
+                None => Some(default_tz),
+            },
+            pools: validate_pools(pools, &key("pools"), errors),
+            misfire_grace: match misfire_grace {
+                Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
+                None => Some(DEFAULT_MISFIRE_GRACE),
+            },
+        }
+    }
+}
+
 /// Validates `raw`, recording failures under the names `key` gives each field (e.g.
 /// `schedules[2].timezone` for the file, `--timezone` for the CLI).
 pub fn validate_schedule(
@@ -21,23 +57,25 @@ pub fn validate_schedule(
     source: Source,
     errors: &mut Errors,
 ) -> Option<ScheduleSpec> {
-    let id = errors.take(
-        &key("id"),
-        ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
+    let common = Common::validate(
+        &raw.id,
+        &raw.timezone,
+        &raw.pools,
+        &raw.misfire_grace,
+        key,
+        default_tz,
+        errors,
     );
-    let timezone = match &raw.timezone {
-        Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
-        None => Some(default_tz),
-    };
     let trigger = validate_trigger(raw, &key, errors);
-    let pools = validate_pools(&raw.pools, &key("pools"), errors);
     if raw.message.trim().is_empty() {
         errors.push(key("message"), "must not be empty");
     }
-    let misfire_grace = match &raw.misfire_grace {
-        Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
-        None => Some(DEFAULT_MISFIRE_GRACE),
-    };
+    let Common {
+        id,
+        timezone,
+        pools,
+        misfire_grace,
+    } = common;
     let id = id?;
     Some(ScheduleSpec {
         record_as: id.clone(),

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
-use super::schedules::{DEFAULT_MISFIRE_GRACE, validate_pools};
-use crate::domain::ScheduleId;
+use super::schedules::Common;
 use crate::schedule::{Source, Trigger, parse_cron};
 use crate::template::Template;
 use crate::window::{Cancellations, WindowSpec};
@@ -20,14 +19,15 @@ pub fn validate_window(
     source: Source,
     errors: &mut Errors,
 ) -> Option<WindowSpec> {
-    let id = errors.take(
-        &key("id"),
-        ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
+    let common = Common::validate(
+        &raw.id,
+        &raw.timezone,
+        &raw.pools,
+        &raw.misfire_grace,
+        key,
+        default_tz,
+        errors,
     );
-    let timezone = match &raw.timezone {
-        Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
-        None => Some(default_tz),
-    };
     let starts = match (&raw.start, &raw.cron) {
         (Some(start), None) => errors
             .take(&key("start"), fields::instant(start))
@@ -58,7 +58,6 @@ pub fn validate_window(
     };
     let duration = errors.take(&key("duration"), fields::positive_duration(&raw.duration));
     let leads = validate_leads(&raw.notify_before, &key("notify_before"), errors);
-    let pools = validate_pools(&raw.pools, &key("pools"), errors);
     let label = format!("window {:?}", raw.id);
     let template = |field: &str, text: &str, errors: &mut Errors| {
         if text.trim().is_empty() {
@@ -79,10 +78,12 @@ pub fn validate_window(
         .end_message
         .as_deref()
         .map(|t| template("end_message", t, errors));
-    let misfire_grace = match &raw.misfire_grace {
-        Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
-        None => Some(DEFAULT_MISFIRE_GRACE),
-    };
+    let Common {
+        id,
+        timezone,
+        pools,
+        misfire_grace,
+    } = common;
     Some(WindowSpec {
         id: id?,
         starts: starts?,

@@ -84,6 +84,20 @@ secret_key_file = "{sk}"
         self.run_env(args, &[]).await
     }
 
+    /// `send --config CONFIG --pool POOL --message TEXT`.
+    pub async fn send(&self, config: &std::path::Path, text: &str) -> Output {
+        self.run(&[
+            "send",
+            "--config",
+            config.to_str().unwrap(),
+            "--pool",
+            POOL,
+            "--message",
+            text,
+        ])
+        .await
+    }
+
     pub async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(BIN);
         command.args(args).current_dir(self.dir.path());

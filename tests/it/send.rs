@@ -12,17 +12,7 @@ const TRICKY: &str =
 async fn a_200_is_recorded_sent_with_its_job_id_and_the_exact_text() {
     let env = TestEnv::new().await;
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            TRICKY,
-        ])
-        .await;
+    let out = env.send(&config, TRICKY).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let received = env.fake.received();
     assert_eq!(received.len(), 1);
@@ -62,17 +52,7 @@ async fn a_409_and_a_500_are_retried_until_the_api_accepts() {
     env.fake
         .script([Reply::error(409, "WKS.0409"), Reply::error(500, "WKS.0500")]);
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = deliveries(&env.db().await).await;
     assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("sent", 3));
@@ -97,17 +77,7 @@ async fn a_429_with_retry_after_waits_at_least_that_long() {
         "max_attempts = 3\ninitial_delay = \"50ms\"\nmax_delay = \"5s\"",
         "",
     );
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert!(out.status.success(), "{}", stderr(&out));
     let received = env.fake.received();
     assert_eq!(received.len(), 2);
@@ -128,17 +98,7 @@ async fn a_400_fails_at_once_with_the_apis_error_code() {
         headers: vec![],
     }]);
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("Invalid desktop pool id"),
@@ -166,17 +126,7 @@ async fn a_401_with_ak_sk_fails_without_retrying() {
         headers: vec![],
     }]);
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert_eq!(out.status.code(), Some(1));
     let rows = deliveries(&env.db().await).await;
     assert_eq!(
@@ -197,17 +147,7 @@ async fn an_answer_slower_than_the_request_timeout_is_retried() {
         Box::new(Reply::Accept),
     )]);
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = deliveries(&env.db().await).await;
     assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("sent", 2));
@@ -229,17 +169,7 @@ async fn a_dropped_connection_is_retried() {
     let env = TestEnv::new().await;
     env.fake.script([Reply::Drop]);
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = deliveries(&env.db().await).await;
     assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("sent", 2));
@@ -250,17 +180,7 @@ async fn a_malformed_200_is_sent_without_job_id_and_says_so() {
     let env = TestEnv::new().await;
     env.fake.script([Reply::Raw200(r#"{"jobid": 42}"#)]);
     let config = env.write_config("");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no usable job_id"),
@@ -294,17 +214,7 @@ async fn connection_refused_is_retried_then_fails_with_a_clear_error() {
         "max_attempts = 3\ninitial_delay = \"50ms\"\nmax_delay = \"100ms\"\nmax_elapsed = \"1m\"",
         "",
     );
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -388,17 +298,7 @@ async fn an_iam_token_is_re_read_once_after_a_401() {
         Duration::from_millis(300),
         Box::new(Reply::Accept),
     )]);
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     renew.await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let received = env.fake.received();
@@ -473,17 +373,7 @@ async fn dry_run_needs_no_credentials_and_records_the_exact_text() {
         ),
     )
     .unwrap();
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            TRICKY,
-        ])
-        .await;
+    let out = env.send(&config, TRICKY).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(env.fake.received().is_empty());
     let rows = deliveries(&env.db().await).await;
@@ -535,17 +425,7 @@ async fn history_lists_newest_first_and_filters() {
 async fn an_invalid_config_exits_78_naming_key_and_value() {
     let env = TestEnv::new().await;
     let config = env.write_config("[[schedules]]\nid = \"tz\"\ncron = \"0 0 17 * * Fri\"\ntimezone = \"Asia/Shangai\"\npools = [\"p\"]\nmessage = \"m\"\n");
-    let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
-        .await;
+    let out = env.send(&config, "hi").await;
     assert_eq!(out.status.code(), Some(78));
     assert!(
         stderr(&out).contains(r#"schedules[0].timezone: unknown time zone "Asia/Shangai""#),
