@@ -1,6 +1,7 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
 //! [`Control`] messages by the CLI, so tests drive the same code in-process.
 
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
@@ -11,6 +12,7 @@ use crate::catalog;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::delivery::Shutdown;
+use crate::instance::Instance;
 use crate::notify;
 use crate::schedule::ScheduleSpec;
 use crate::scheduler::{Scheduler, Update};
@@ -24,6 +26,9 @@ pub enum DaemonError {
     Setup(#[from] SetupError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The instance lock file next to the database could not be made.
+    #[error("cannot register this instance next to the database: {0}")]
+    Instance(#[from] std::io::Error),
 }
 
 /// How the outside world steers a running daemon.
@@ -39,6 +44,8 @@ pub struct Control {
 pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result<(), DaemonError> {
     let sender = setup::build_sender(&config, &setup::process_env)?;
     let store = setup::open_store(&config).await?;
+    let instance = Instance::register(&config.daemon.database)?;
+    let store = store.owned_by(instance.id());
     let deliverer = Arc::new(setup::build_deliverer(
         &config,
         store.clone(),
@@ -54,7 +61,7 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
         tracker.clone(),
         shutdown.clone(),
     );
-    scheduler.start_deliveries(recover_pending(&store, clock).await?);
+    scheduler.start_deliveries(recover_pending(&store, &config.daemon.database, clock).await?);
     let mut file_schedules = (config.schedules.clone(), config.windows.clone());
     let default_tz = config.daemon.timezone;
     scheduler
@@ -112,6 +119,7 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
         tracker.wait().await;
     }
     store.close().await;
+    drop(instance);
     tracing::info!("stopped");
     Ok(())
 }
@@ -158,10 +166,25 @@ async fn push_update(
 
 /// Rows left `pending` by a crash or stop: resumed if their deadline is ahead (attempt
 /// numbering continues), closed as `failed` otherwise.
-async fn recover_pending(store: &Store, clock: Clock) -> Result<Vec<Claimed>, StoreError> {
+/// Rows whose owner is still running (another daemon, a `send`) are left to it.
+async fn recover_pending(
+    store: &Store,
+    database: &Path,
+    clock: Clock,
+) -> Result<Vec<Claimed>, StoreError> {
     let now = clock.now();
     let mut resumable = Vec::new();
     for delivery in store.pending_deliveries().await? {
+        let owner = delivery.owner.as_deref();
+        if owner.is_some_and(|id| Instance::is_alive(database, id))
+            || !store.adopt_delivery(delivery.id, owner).await?
+        {
+            tracing::debug!(
+                delivery_id = delivery.id,
+                "pending delivery belongs to a running process; left to it"
+            );
+            continue;
+        }
         if delivery.deadline_at <= now {
             let reason = format!(
                 "the service stopped after {} attempt(s) and its deadline {} passed before it ran again",

@@ -286,6 +286,9 @@ async fn send_notice(
     text: &str,
 ) -> Result<(), CliError> {
     let sender = setup::build_sender(config, &setup::process_env)?;
+    let instance = crate::instance::Instance::register(&config.daemon.database)
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let store = store.owned_by(instance.id());
     let clock = Clock::system();
     let now = clock.now();
     let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);

@@ -28,9 +28,7 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let (pool, schedule_id) = validate(&args, config.workspace.max_message_chars)?;
     let sender = setup::build_sender(&config, &setup::process_env)?;
-    let store = setup::open_store(&config)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let (store, _instance) = setup::open_claiming_store(&config).await?;
     let clock = Clock::system();
     let now = clock.now();
     let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);

@@ -68,6 +68,8 @@ pub struct Claimed {
     pub message: String,
     /// Attempts already made (non-zero when resuming after a restart).
     pub attempts: u32,
+    /// The instance that claimed it (`claimed_by`).
+    pub owner: Option<String>,
 }
 
 /// One finished HTTP attempt and what it does to its delivery.
@@ -123,7 +125,7 @@ impl Store {
         let created_at = format_time(now);
         let mut claimed = Vec::new();
         for chunk in batch.chunks(CLAIM_CHUNK) {
-            claimed.extend(insert_chunk(&mut tx, chunk, &created_at).await?);
+            claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
         }
         for (schedule, last_due) in progress {
             Self::mark_progress(&mut tx, schedule, *last_due, now).await?;
@@ -198,12 +200,30 @@ impl Store {
     /// Rows left `pending` by a crash or a stop, oldest first.
     pub async fn pending_deliveries(&self) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, pool_id, due_at, deadline_at, message, attempts
+            "SELECT id, schedule_id, pool_id, due_at, deadline_at, message, attempts, claimed_by
              FROM deliveries WHERE status = 'pending' ORDER BY due_at, id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(claimed_from_row).collect()
+    }
+
+    /// Takes over a pending row from `previous` (a gone instance, or nobody). Compare-and-set:
+    /// of two daemons adopting the same row at once, exactly one gets true.
+    pub async fn adopt_delivery(
+        &self,
+        id: i64,
+        previous: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET claimed_by = ? WHERE id = ? AND status = 'pending' AND claimed_by IS ?",
+        )
+        .bind(self.owner.as_deref())
+        .bind(id)
+        .bind(previous)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// One delivery by id.
@@ -216,7 +236,7 @@ impl Store {
     }
 }
 
-/// Rows per INSERT statement: 9 parameters each stays well under SQLite's 32,766 limit, and
+/// Rows per INSERT statement: 10 parameters each stays well under SQLite's 32,766 limit, and
 /// one statement per 500 rows instead of per row is what keeps a 10,000-pool burst fast.
 const CLAIM_CHUNK: usize = 500;
 
@@ -226,17 +246,18 @@ async fn insert_chunk(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     chunk: &[NewDelivery],
     created_at: &str,
+    owner: Option<&str>,
 ) -> Result<Vec<Claimed>, StoreError> {
     let mut sql = String::from(
         "INSERT INTO deliveries
-           (schedule_id, pool_id, due_at, deadline_at, message, status, error_msg, created_at, finished_at)
+           (schedule_id, pool_id, due_at, deadline_at, message, status, error_msg, created_at, finished_at, claimed_by)
          VALUES ",
     );
     for i in 0..chunk.len() {
         sql.push_str(if i == 0 {
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         } else {
-            ", (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         });
     }
     sql.push_str(" ON CONFLICT (schedule_id, pool_id, due_at) DO NOTHING RETURNING id, schedule_id, pool_id, due_at, status");
@@ -253,7 +274,8 @@ async fn insert_chunk(
             .bind(new.status.as_str())
             .bind(new.error_msg.as_deref())
             .bind(created_at)
-            .bind(finished_at);
+            .bind(finished_at)
+            .bind(owner);
     }
     let rows = query.fetch_all(&mut **tx).await?;
     let mut inserted: std::collections::HashMap<(String, String, String), i64> = rows
@@ -284,6 +306,7 @@ async fn insert_chunk(
                 deadline_at: new.deadline_at,
                 message: new.message.clone(),
                 attempts: 0,
+                owner: owner.map(str::to_owned),
             })
         })
         .collect())
@@ -302,5 +325,6 @@ fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
         deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
         message: text("message"),
         attempts: row.get::<i64, _>("attempts").max(0) as u32,
+        owner: row.get("claimed_by"),
     })
 }

@@ -44,6 +44,8 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// The instance id recorded as `claimed_by` on the deliveries this handle claims.
+    owner: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
@@ -82,7 +84,13 @@ impl Store {
                 path: shown,
                 source,
             })?;
-        Ok(Self { pool })
+        Ok(Self { pool, owner: None })
+    }
+
+    /// This handle, claiming deliveries in the name of instance `owner`.
+    pub fn owned_by(mut self, owner: &str) -> Self {
+        self.owner = Some(owner.into());
+        self
     }
 
     pub async fn close(&self) {

@@ -150,3 +150,58 @@ async fn a_pending_row_past_its_deadline_is_closed_as_failed_on_start() {
     );
     assert_eq!(env.fake.received().len(), 1);
 }
+
+#[tokio::test]
+async fn a_pending_row_of_a_running_process_is_left_to_it_and_adopted_once_it_is_killed() {
+    let env = TestEnv::new().await;
+    env.fake
+        .script([crate::fake::Reply::error(500, "WKS.0500")]);
+    let config = env.write_config_with(
+        &env.fake.endpoint(),
+        "max_attempts = 5\ninitial_delay = \"30s\"\nmax_delay = \"30s\"\nmax_elapsed = \"10m\"",
+        "",
+    );
+    // A `send` in its 30 s backoff owns the pending row.
+    let mut sender = std::process::Command::new(BIN)
+        .args([
+            "send",
+            "--config",
+            config.to_str().unwrap(),
+            "--pool",
+            POOL,
+            "--message",
+            "owned",
+        ])
+        .current_dir(env.dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(5, || async { env.fake.received().len() == 1 }).await);
+    run_daemon(
+        &config,
+        Clock::system(),
+        std::time::Duration::from_millis(500),
+    )
+    .await;
+    assert_eq!(
+        env.fake.received().len(),
+        1,
+        "the daemon left the running sender's row alone"
+    );
+    assert_eq!(deliveries(&env.db().await).await[0].status, "pending");
+
+    sender.kill().unwrap(); // SIGKILL: no cleanup, the lock goes with the process
+    sender.wait().unwrap();
+    run_daemon(
+        &config,
+        Clock::system(),
+        std::time::Duration::from_millis(1500),
+    )
+    .await;
+    let rows = deliveries(&env.db().await).await;
+    assert_eq!(
+        (rows.len(), rows[0].status.as_str(), rows[0].attempts),
+        (1, "sent", 2)
+    );
+    assert_eq!(env.fake.received().len(), 2);
+}
