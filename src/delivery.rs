@@ -82,6 +82,10 @@ impl Deliverer {
         if !self.wait_until_due(&d, &shutdown.stop).await {
             return Ok(Outcome::LeftPending);
         }
+        if d.recheck && !self.store.is_pending(d.id).await? {
+            tracing::info!("not sent: the delivery was cancelled or finished after it was claimed");
+            return Ok(Outcome::AlreadyDone);
+        }
         let client = match &self.sender {
             Sender::DryRun => return self.finish_dry_run(&d).await,
             Sender::Api(client) => client,

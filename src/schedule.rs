@@ -320,6 +320,13 @@ impl ScheduleSpec {
         }
     }
 
+    /// For a window part: the start of the window whose message is due at `due`.
+    pub fn window_start(&self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.window
+            .as_ref()
+            .map(|part| due - part.window.offset(part.kind))
+    }
+
     /// True when the occurrence due at `due` belongs to a cancelled window.
     pub fn is_cancelled(&self, due: DateTime<Utc>) -> bool {
         self.window.as_ref().is_some_and(|part| {

@@ -194,6 +194,20 @@ impl Scheduler {
         if due.is_empty() {
             return Ok(());
         }
+        // A `maintenance cancel` may have committed since the last reload: read cancellations
+        // afresh when a window message is due, so none slips out between poll and claim.
+        let fresh = match due.iter().any(|id| self.slots[id].spec.window.is_some()) {
+            true => self.store.cancellations().await?,
+            false => Default::default(),
+        };
+        let cancelled = |spec: &ScheduleSpec, t: DateTime<Utc>| {
+            spec.is_cancelled(t)
+                || spec.window_start(t).is_some_and(|start| {
+                    fresh
+                        .get(spec.record_as.as_str())
+                        .is_some_and(|c| c.all || c.starts.contains(&start))
+                })
+        };
         let mut batch = Vec::new();
         let mut progress = Vec::new();
         let mut nexts = Vec::new();
@@ -205,7 +219,7 @@ impl Scheduler {
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed.count, missed.more, first, slot.spec.misfire_grace);
                 tracing::warn!(schedule_id = %slot.spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
-                if !slot.spec.is_cancelled(missed.due_at) {
+                if !cancelled(&slot.spec, missed.due_at) {
                     batch.extend(deliveries(
                         &slot.spec,
                         missed.due_at,
@@ -217,7 +231,7 @@ impl Scheduler {
                 progress.push((id.clone(), missed.due_at));
             }
             if let Some(fire) = plan.fire {
-                if slot.spec.is_cancelled(fire) {
+                if cancelled(&slot.spec, fire) {
                     tracing::info!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
                 } else {
                     tracing::debug!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), late_ms = (now - fire).num_milliseconds(), "firing");
@@ -295,6 +309,7 @@ fn deliveries(
         message: message.clone(),
         status,
         error_msg: error_msg.clone(),
+        recheck: spec.window.is_some(),
     })
 }
 

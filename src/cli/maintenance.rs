@@ -303,6 +303,7 @@ async fn send_notice(
             message: text.to_owned(),
             status: Status::Pending,
             error_msg: None,
+            recheck: false,
         })
         .collect();
     let claimed = store

@@ -40,6 +40,7 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         message: args.message.clone(),
         status: Status::Pending,
         error_msg: None,
+        recheck: false,
     };
     let claimed = store
         .claim_deliveries(&[new], &[], now)

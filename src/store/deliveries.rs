@@ -55,6 +55,9 @@ pub struct NewDelivery {
     pub message: String,
     pub status: Status,
     pub error_msg: Option<String>,
+    /// Re-read the row's status just before the first attempt: it may be cancelled between
+    /// claim and due time (maintenance warnings).
+    pub recheck: bool,
 }
 
 /// A delivery this process now owns and must carry to an end.
@@ -70,6 +73,8 @@ pub struct Claimed {
     pub attempts: u32,
     /// The instance that claimed it (`claimed_by`).
     pub owner: Option<String>,
+    /// See [`NewDelivery::recheck`].
+    pub recheck: bool,
 }
 
 /// One finished HTTP attempt and what it does to its delivery.
@@ -226,6 +231,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// True while the delivery is `pending` (not finished or cancelled meanwhile).
+    pub async fn is_pending(&self, id: i64) -> Result<bool, StoreError> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM deliveries WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(status.as_deref() == Some(Status::Pending.as_str()))
+    }
+
     /// One delivery by id.
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
         let row = sqlx::query(super::history::SELECT_DELIVERY_BY_ID)
@@ -307,6 +322,7 @@ async fn insert_chunk(
                 message: new.message.clone(),
                 attempts: 0,
                 owner: owner.map(str::to_owned),
+                recheck: new.recheck,
             })
         })
         .collect())
@@ -326,5 +342,6 @@ fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
         message: text("message"),
         attempts: row.get::<i64, _>("attempts").max(0) as u32,
         owner: row.get("claimed_by"),
+        recheck: true,
     })
 }
