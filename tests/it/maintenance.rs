@@ -266,3 +266,44 @@ async fn database_windows_are_listed_with_rendered_warnings_and_cancel_only_the_
         stdout(&check)
     );
 }
+
+#[tokio::test]
+async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
+    use workspace_notifier::delivery::{Outcome, Shutdown};
+    use workspace_notifier::domain::{PoolId, ScheduleId};
+    use workspace_notifier::store::{NewDelivery, Status};
+    use workspace_notifier::{clock::Clock, config, setup};
+
+    let env = TestEnv::new().await;
+    let config = config::load(&env.write_config("")).unwrap();
+    let store = setup::open_store(&config).await.unwrap();
+    let due = Utc::now() + TimeDelta::milliseconds(300);
+    let warning = NewDelivery {
+        schedule_id: ScheduleId::parse("w").unwrap(),
+        pool_id: PoolId::parse(POOL).unwrap(),
+        due_at: due,
+        deadline_at: due + TimeDelta::seconds(10),
+        message: "Restart in 5 minutes".into(),
+        status: Status::Pending,
+        error_msg: None,
+        recheck: true,
+    };
+    let claimed = store
+        .claim_deliveries(&[warning], &[], Utc::now())
+        .await
+        .unwrap();
+    let closed = store
+        .cancel_window("w", Some(due), Some((due, due)), None, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(closed, 1);
+    let sender = setup::build_sender(&config, &setup::process_env).unwrap();
+    let deliverer = setup::build_deliverer(&config, store.clone(), sender, Clock::system());
+    let outcome = deliverer
+        .deliver(claimed[0].clone(), &Shutdown::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::AlreadyDone);
+    assert!(env.fake.received().is_empty());
+    assert_eq!(deliveries(&env.db().await).await[0].status, "cancelled");
+}
