@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
-use crate::store::{AttemptRecord, Claimed, Status, Store, StoreError, format_time};
+use crate::store::{AttemptLog, AttemptRecord, Claimed, Status, Store, StoreError, format_time};
 use crate::workspace::{Accepted, ApiError, WorkspaceClient};
 
 /// Where messages go: the API, or nowhere (`dry_run = true`).
@@ -48,6 +48,7 @@ pub enum Outcome {
 
 pub struct Deliverer {
     store: Store,
+    attempts: AttemptLog,
     sender: Sender,
     policy: RetryPolicy,
     limiter: Arc<Semaphore>,
@@ -65,6 +66,7 @@ impl Deliverer {
         clock: Clock,
     ) -> Self {
         Self {
+            attempts: AttemptLog::start(store.clone()),
             store,
             sender,
             policy,
@@ -126,7 +128,7 @@ impl Deliverer {
                 d.deadline_at,
             );
             let record = attempt_record(&d, attempt, started, finished, &result, decision);
-            self.store.record_attempt(&record).await?;
+            self.attempts.record(record.clone()).await?;
             match decision {
                 Decision::Sent => return Ok(log_sent(attempt, &result)),
                 Decision::Failed(_) => {

@@ -28,7 +28,7 @@ pub type Update = (Vec<ScheduleSpec>, oneshot::Sender<()>);
 /// Deliveries are claimed (committed `pending`) this long before they are due, and their
 /// tasks wait for the due instant: the claim's fsync is then not part of the lateness. A row
 /// claimed early that a crash interrupts is resumed at start, still no earlier than due.
-pub const CLAIM_LEAD: Duration = Duration::from_millis(100);
+pub const CLAIM_LEAD: Duration = Duration::from_millis(250);
 
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);

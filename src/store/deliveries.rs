@@ -139,47 +139,6 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Commits one attempt and its effect on the delivery together.
-    pub async fn record_attempt(&self, record: &AttemptRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO attempts
-               (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(record.delivery_id)
-        .bind(record.attempt)
-        .bind(format_time(record.started_at))
-        .bind(format_time(record.finished_at))
-        .bind(record.http_status)
-        .bind(&record.error_code)
-        .bind(&record.error_msg)
-        .bind(&record.request_id)
-        .execute(&mut *tx)
-        .await?;
-        let finished_at =
-            (record.status != Status::Pending).then(|| format_time(record.finished_at));
-        sqlx::query(
-            "UPDATE deliveries SET
-               attempts = ?, http_status = ?, error_code = ?, error_msg = ?, request_id = ?,
-               job_id = COALESCE(?, job_id), status = ?, finished_at = ?
-             WHERE id = ? AND status = 'pending'",
-        )
-        .bind(record.attempt)
-        .bind(record.http_status)
-        .bind(&record.error_code)
-        .bind(record.delivery_error.as_ref().or(record.error_msg.as_ref()))
-        .bind(&record.request_id)
-        .bind(&record.job_id)
-        .bind(record.status.as_str())
-        .bind(finished_at)
-        .bind(record.delivery_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Ends a delivery without an HTTP attempt (dry run, deadline passed while down,
     /// cancelled). Only a `pending` row changes; returns false if it had already ended.
     pub async fn finish_delivery(

@@ -2,6 +2,7 @@
 //! functions named for what they do, so a PostgreSQL store is one more module, not a rewrite.
 //! It knows SQL, nothing about HTTP.
 
+mod attempts;
 mod deliveries;
 mod history;
 mod schedules;
@@ -14,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::path::Path;
 use std::time::Duration;
 
+pub use attempts::AttemptLog;
 pub use deliveries::{AttemptRecord, Claimed, DeliveryRow, NewDelivery, Status};
 pub use history::{HistoryFilter, HistoryRow};
 pub use schedules::{ChangeWatcher, StoredSchedule};
@@ -35,6 +37,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// A group commit failed; every attempt in it gets this error.
+    #[error("database error: {0}")]
+    Batch(String),
     /// A stored value is not what this program writes (edited by hand?).
     #[error("database holds an unreadable value in {column}: {value:?}")]
     Corrupt { column: &'static str, value: String },

@@ -1,0 +1,141 @@
+//! Recording attempts with group commit. Each attempt is committed, together with its effect
+//! on the delivery, before its delivery goes on (the next retry, or the end). Attempts that
+//! end while a commit is under way wait for the next one and share it: at 1,000 deliveries a
+//! second that is a few transactions instead of a thousand, each with an fsync and four
+//! round trips to SQLite's worker thread.
+
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::deliveries::{AttemptRecord, Status};
+use super::time::format_time;
+use super::{Store, StoreError};
+
+/// Records per statement: 9 parameters each, well under SQLite's 32,766.
+const CHUNK: usize = 400;
+/// Records per transaction at most; more simply wait for the next one.
+const MAX_BATCH: usize = 2_000;
+
+type Ack = oneshot::Sender<Result<(), String>>;
+
+/// The handle deliveries use to record attempts; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AttemptLog {
+    queue: mpsc::UnboundedSender<(AttemptRecord, Ack)>,
+}
+
+impl AttemptLog {
+    /// Starts the writer task; it ends when the last handle is dropped.
+    pub fn start(store: Store) -> AttemptLog {
+        let (queue, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(store, rx));
+        AttemptLog { queue }
+    }
+
+    /// Returns once `record` is committed.
+    pub async fn record(&self, record: AttemptRecord) -> Result<(), StoreError> {
+        let (ack, committed) = oneshot::channel();
+        self.queue
+            .send((record, ack))
+            .map_err(|_| StoreError::Batch("the attempt writer has stopped".into()))?;
+        committed
+            .await
+            .map_err(|_| StoreError::Batch("the attempt writer has stopped".into()))?
+            .map_err(StoreError::Batch)
+    }
+}
+
+async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<(AttemptRecord, Ack)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (records, acks): (Vec<AttemptRecord>, Vec<Ack>) = batch.into_iter().unzip();
+        let result = store
+            .record_attempts(&records)
+            .await
+            .map_err(|e| e.to_string());
+        for ack in acks {
+            let _ = ack.send(result.clone());
+        }
+    }
+}
+
+impl Store {
+    /// Commits attempts and their effect on their deliveries in one transaction. A delivery
+    /// that is no longer `pending` (cancelled meanwhile) keeps its status.
+    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in records.chunks(CHUNK) {
+            insert_attempts(&mut tx, chunk).await?;
+            update_deliveries(&mut tx, chunk).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+async fn insert_attempts(
+    tx: &mut Transaction<'static, Sqlite>,
+    chunk: &[AttemptRecord],
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id) VALUES {}",
+        placeholders(chunk.len(), 8)
+    );
+    // Only placeholders are generated; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for r in chunk {
+        query = query
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(format_time(r.started_at))
+            .bind(format_time(r.finished_at))
+            .bind(r.http_status)
+            .bind(r.error_code.as_deref())
+            .bind(r.error_msg.as_deref())
+            .bind(r.request_id.as_deref());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn update_deliveries(
+    tx: &mut Transaction<'static, Sqlite>,
+    chunk: &[AttemptRecord],
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at) AS (VALUES {})
+         UPDATE deliveries SET
+           attempts = v.attempts, http_status = v.http_status, error_code = v.error_code,
+           error_msg = v.error_msg, request_id = v.request_id,
+           job_id = COALESCE(v.job_id, deliveries.job_id), status = v.status, finished_at = v.finished_at
+         FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'",
+        placeholders(chunk.len(), 9)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for r in chunk {
+        let finished_at = (r.status != Status::Pending).then(|| format_time(r.finished_at));
+        query = query
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(r.http_status)
+            .bind(r.error_code.as_deref())
+            .bind(r.delivery_error.as_deref().or(r.error_msg.as_deref()))
+            .bind(r.request_id.as_deref())
+            .bind(r.job_id.as_deref())
+            .bind(r.status.as_str())
+            .bind(finished_at);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
