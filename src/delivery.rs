@@ -46,6 +46,12 @@ pub enum Outcome {
     AlreadyDone,
 }
 
+/// What follows an attempt.
+enum Step {
+    Done(Outcome),
+    RetryAfter(Duration),
+}
+
 pub struct Deliverer {
     store: Store,
     attempts: AttemptLog,
@@ -84,12 +90,9 @@ impl Deliverer {
         if !self.wait_until_due(&d, &shutdown.stop).await {
             return Ok(Outcome::LeftPending);
         }
-        if d.recheck && !self.store.is_pending(d.id).await? {
-            tracing::info!("not sent: the delivery was cancelled or finished after it was claimed");
-            return Ok(Outcome::AlreadyDone);
-        }
         let client = match &self.sender {
-            Sender::DryRun => return self.finish_dry_run(&d).await,
+            Sender::DryRun if self.still_wanted(&d).await? => return self.finish_dry_run(&d).await,
+            Sender::DryRun => return Ok(Outcome::AlreadyDone),
             Sender::Api(client) => client,
         };
         let mut backoff = self.policy.backoff();
@@ -98,8 +101,10 @@ impl Deliverer {
         }
         let mut attempt = d.attempts;
         loop {
-            let now = self.clock.now();
-            if now >= d.deadline_at {
+            if !self.still_wanted(&d).await? {
+                return Ok(Outcome::AlreadyDone);
+            }
+            if self.clock.now() >= d.deadline_at {
                 let reason = format!(
                     "deadline {} passed before attempt {} could start",
                     format_time(d.deadline_at),
@@ -117,42 +122,67 @@ impl Deliverer {
                 );
                 return Ok(Outcome::LeftPending);
             };
-            let finished = self.clock.now();
-            let end = attempt_end(&result, client);
-            let decision = decide(
-                end,
-                attempt,
-                &self.policy,
-                backoff.next().unwrap_or_default(),
-                finished,
-                d.deadline_at,
-            );
-            let record = attempt_record(&d, attempt, started, finished, &result, decision);
-            self.attempts.record(record.clone()).await?;
-            match decision {
-                Decision::Sent => return Ok(log_sent(attempt, &result)),
-                Decision::Failed(_) => {
-                    let reason = record
-                        .delivery_error
-                        .or(record.error_msg)
-                        .unwrap_or_default();
-                    tracing::warn!(attempts = attempt, status = "failed", error = %reason, "delivery failed");
-                    return Ok(Outcome::Failed { reason });
-                }
-                Decision::Retry {
-                    after,
-                    refresh_token,
-                } => {
-                    tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
-                    if refresh_token && let Err(err) = client.credentials().refresh_token() {
-                        tracing::warn!(error = %err, "cannot re-read the IAM token file");
-                    }
+            let next_backoff = backoff.next().unwrap_or_default();
+            match self
+                .conclude(client, &d, attempt, started, result, next_backoff)
+                .await?
+            {
+                Step::Done(outcome) => return Ok(outcome),
+                Step::RetryAfter(after) => {
                     if !sleep_unless_stopped(after, &shutdown.stop).await {
                         return Ok(Outcome::LeftPending);
                     }
                 }
             }
         }
+    }
+
+    /// False once a delivery that may be cancelled (a maintenance warning) is no longer
+    /// `pending`; other deliveries are not re-read.
+    async fn still_wanted(&self, d: &Claimed) -> Result<bool, StoreError> {
+        if !d.recheck || self.store.is_pending(d.id).await? {
+            return Ok(true);
+        }
+        tracing::info!("not sent: the delivery was cancelled or finished after it was claimed");
+        Ok(false)
+    }
+
+    /// Decides what follows an attempt, commits the attempt, and says whether to go on.
+    async fn conclude(
+        &self,
+        client: &WorkspaceClient,
+        d: &Claimed,
+        attempt: u32,
+        started: DateTime<Utc>,
+        result: Result<Accepted, ApiError>,
+        backoff: Duration,
+    ) -> Result<Step, StoreError> {
+        let finished = self.clock.now();
+        let end = attempt_end(&result, client);
+        let decision = decide(end, attempt, &self.policy, backoff, finished, d.deadline_at);
+        let record = attempt_record(d, attempt, started, finished, &result, decision);
+        self.attempts.record(record.clone()).await?;
+        Ok(match decision {
+            Decision::Sent => Step::Done(log_sent(attempt, &result)),
+            Decision::Failed(_) => {
+                let reason = record
+                    .delivery_error
+                    .or(record.error_msg)
+                    .unwrap_or_default();
+                tracing::warn!(attempts = attempt, status = "failed", error = %reason, "delivery failed");
+                Step::Done(Outcome::Failed { reason })
+            }
+            Decision::Retry {
+                after,
+                refresh_token,
+            } => {
+                tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
+                if refresh_token && let Err(err) = client.credentials().refresh_token() {
+                    tracing::warn!(error = %err, "cannot re-read the IAM token file");
+                }
+                Step::RetryAfter(after)
+            }
+        })
     }
 
     /// One HTTP attempt within the in-flight limit. None if stopped before it could start,

@@ -123,10 +123,10 @@ impl Scheduler {
         match self.heap.peek() {
             Some(Reverse((t, id))) => format!(
                 "{} schedules; next: {id} at {}",
-                self.slots.len(),
+                self.schedule_count(),
                 format_time(*t)
             ),
-            None => format!("{} schedules; nothing to fire", self.slots.len()),
+            None => format!("{} schedules; nothing to fire", self.schedule_count()),
         }
     }
 
