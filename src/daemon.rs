@@ -88,7 +88,11 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
                         tracing::info!("reloaded {}", path.display());
                         push_update(&file_schedules, default_tz, &store, &updates_tx).await;
                     }
-                    Err(err) => tracing::error!("reload refused, keeping the running schedules: {err}"),
+                    Err(err) => {
+                        tracing::error!("reload refused, keeping the running schedules: {err}");
+                        notify::ready("reload refused (see the log); running the previous schedules");
+                        continue;
+                    }
                 }
                 notify::ready("reloaded");
             }

@@ -151,11 +151,13 @@ pub struct Missed {
     pub more: bool,
 }
 
-/// Applies DESIGN.md "Misfires" to the occurrences in `[first, now]`: the latest goes out if it
-/// is at most `grace` old; the rest are recorded once as missed, never replayed in a burst.
+/// Applies DESIGN.md "Misfires" to the occurrences in `[first, horizon]` (the horizon is a
+/// little ahead of `now` when claiming early): the latest goes out if it is at most `grace`
+/// older than `now`; the rest are recorded once as missed, never replayed in a burst.
 pub fn catch_up(
     spec: &ScheduleSpec,
     first: DateTime<Utc>,
+    horizon: DateTime<Utc>,
     now: DateTime<Utc>,
     anchor: DateTime<Utc>,
 ) -> CatchUp {
@@ -164,7 +166,7 @@ pub fn catch_up(
     let mut count = 0u64;
     let mut more = false;
     let mut t = Some(first);
-    while let Some(due) = t.filter(|due| *due <= now) {
+    while let Some(due) = t.filter(|due| *due <= horizon) {
         if count == MISSED_COUNT_LIMIT {
             more = true;
             break;
@@ -175,9 +177,9 @@ pub fn catch_up(
     }
     if more {
         // Too many to walk: step back from `now` instead. Only the two latest matter.
-        (latest, before_latest) = latest_two(spec, count, now, anchor);
+        (latest, before_latest) = latest_two(spec, count, horizon, anchor);
     }
-    let next = spec.trigger.next_after(spec.timezone, now, anchor);
+    let next = spec.trigger.next_after(spec.timezone, horizon, anchor);
     let Some(latest) = latest else {
         return CatchUp {
             fire: None,

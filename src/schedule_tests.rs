@@ -138,6 +138,7 @@ fn catch_up_sends_the_latest_within_grace_and_records_the_rest_once() {
         &spec,
         utc("2026-01-01T00:00:00Z"),
         utc("2026-01-01T00:10:30Z"),
+        utc("2026-01-01T00:10:30Z"),
         utc("2026-01-01T00:00:00Z"),
     );
     assert_eq!(plan.fire, Some(utc("2026-01-01T00:10:00Z")));
@@ -159,6 +160,7 @@ fn catch_up_past_the_grace_sends_nothing_stale() {
         &spec,
         utc("2026-01-01T00:00:00Z"),
         utc("2026-01-01T05:30:00Z"),
+        utc("2026-01-01T05:30:00Z"),
         utc("2026-01-01T00:00:00Z"),
     );
     assert_eq!(plan.fire, None);
@@ -176,7 +178,7 @@ fn catch_up_past_the_grace_sends_nothing_stale() {
 fn catch_up_on_time_is_just_a_fire() {
     let spec = cron_spec("* * * * * *", chrono_tz::UTC, 300);
     let now = utc("2026-01-01T00:00:00.003Z");
-    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now);
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now, now);
     assert_eq!(plan.fire, Some(utc("2026-01-01T00:00:00Z")));
     assert_eq!(plan.missed, None);
     assert_eq!(plan.next, Some(utc("2026-01-01T00:00:01Z")));
@@ -187,11 +189,23 @@ fn catch_up_after_a_month_down_counts_without_walking_every_second() {
     let spec = cron_spec("* * * * * *", chrono_tz::UTC, 0);
     let second = chrono::Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
     let now = second + TimeDelta::milliseconds(500);
-    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now);
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now, now);
     let missed = plan.missed.unwrap();
     assert!(missed.more);
     assert_eq!(missed.count, MISSED_COUNT_LIMIT);
     assert_eq!(missed.due_at, second);
     assert_eq!(plan.fire, None);
     assert_eq!(plan.next, Some(second + TimeDelta::seconds(1)));
+}
+
+#[test]
+fn an_occurrence_claimed_ahead_is_on_time_even_with_zero_grace() {
+    let spec = cron_spec("* * * * * *", chrono_tz::UTC, 0);
+    let due = utc("2026-01-01T00:00:01Z");
+    let now = due - TimeDelta::milliseconds(240);
+    let horizon = now + TimeDelta::milliseconds(250);
+    let plan = catch_up(&spec, due, horizon, now, now);
+    assert_eq!(plan.fire, Some(due));
+    assert_eq!(plan.missed, None);
+    assert_eq!(plan.next, Some(utc("2026-01-01T00:00:02Z")));
 }

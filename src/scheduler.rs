@@ -105,12 +105,19 @@ impl Scheduler {
                 },
             );
         }
-        self.slots = slots;
+        let gone: Vec<ScheduleId> = std::mem::replace(&mut self.slots, slots)
+            .into_keys()
+            .collect();
         self.heap = self
             .slots
             .iter()
             .filter_map(|(id, slot)| slot.next.map(|t| Reverse((t, id.clone()))))
             .collect();
+        if !gone.is_empty()
+            && let Err(err) = self.store.forget_states(&gone).await
+        {
+            tracing::warn!(error = %err, "cannot forget the progress of removed schedules");
+        }
         Ok(())
     }
 
@@ -179,10 +186,11 @@ impl Scheduler {
     /// Claims everything due by the wall clock (within [`CLAIM_LEAD`]) in one transaction,
     /// then starts the deliveries.
     pub async fn fire_due(&mut self) -> Result<(), StoreError> {
-        let now = self.clock.now() + TimeDelta::from_std(CLAIM_LEAD).expect("small");
+        let real_now = self.clock.now();
+        let horizon = real_now + TimeDelta::from_std(CLAIM_LEAD).expect("small");
         let mut due: Vec<ScheduleId> = Vec::new();
         while let Some(Reverse((t, id))) = self.heap.peek() {
-            if *t > now {
+            if *t > horizon {
                 break;
             }
             let (t, id) = (*t, id.clone());
@@ -214,7 +222,7 @@ impl Scheduler {
         for id in &due {
             let slot = &self.slots[id];
             let first = slot.next.expect("due slots have a next time");
-            let plan = catch_up(&slot.spec, first, now, slot.anchor);
+            let plan = catch_up(&slot.spec, first, horizon, real_now, slot.anchor);
             let max_elapsed = self.deliverer.policy().max_elapsed;
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed.count, missed.more, first, slot.spec.misfire_grace);
@@ -234,7 +242,7 @@ impl Scheduler {
                 if cancelled(&slot.spec, fire) {
                     tracing::info!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
                 } else {
-                    tracing::debug!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), late_ms = (now - fire).num_milliseconds(), "firing");
+                    tracing::debug!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), late_ms = (real_now - fire).num_milliseconds(), "firing");
                     batch.extend(deliveries(
                         &slot.spec,
                         fire,
@@ -248,7 +256,11 @@ impl Scheduler {
             nexts.push((id.clone(), plan.next));
         }
         let claim_started = std::time::Instant::now();
-        let claimed = match self.store.claim_deliveries(&batch, &progress, now).await {
+        let claimed = match self
+            .store
+            .claim_deliveries(&batch, &progress, real_now)
+            .await
+        {
             Ok(claimed) => claimed,
             Err(err) => {
                 // Nothing was committed: put the due entries back so they are tried again.

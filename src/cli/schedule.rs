@@ -174,6 +174,12 @@ async fn set_paused(config: &Config, id: &str, paused: bool) -> Result<(), CliEr
 async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
     refuse_file_schedule(config, id)?;
     let store = open(config).await?;
+    let parsed = crate::domain::ScheduleId::parse(id)
+        .map_err(|e| invalid("id", format!("{e}, got {id:?}")))?;
+    store
+        .forget_states(&[parsed])
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
     if !store
         .delete_schedule(id)
         .await

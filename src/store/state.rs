@@ -75,4 +75,18 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Forgets the progress of schedules that no longer exist, so that one added again later
+    /// under the same id starts as new instead of catching up on the time it was gone.
+    pub async fn forget_states(&self, schedules: &[ScheduleId]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for id in schedules {
+            sqlx::query("DELETE FROM schedule_state WHERE schedule_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
