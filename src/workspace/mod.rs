@@ -4,6 +4,7 @@
 mod client;
 pub mod credentials;
 mod error;
+mod response;
 pub mod signer;
 
 pub use client::{Accepted, WorkspaceClient};
