@@ -100,23 +100,22 @@ fn canonical_uri(path: &str) -> String {
     uri
 }
 
-/// `key=value` pairs, each side decoded then encoded, sorted by key then value.
+/// `key=value` pairs, decoded, sorted by key then value as the SDK does (on the decoded text,
+/// which can order differently from the encoded one: `a|` < `aa` encoded, not decoded), then
+/// each side encoded.
 fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                encode_component(&percent_decode(key)),
-                encode_component(&percent_decode(value)),
-            )
+            (percent_decode(key), percent_decode(value))
         })
         .collect();
     pairs.sort();
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
 }

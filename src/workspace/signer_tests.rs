@@ -200,3 +200,10 @@ fn the_signature_is_hmac_of_the_string_to_sign_keyed_by_the_secret() {
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     );
 }
+
+#[test]
+fn query_pairs_sort_on_the_decoded_text_like_the_sdk() {
+    // Decoded, "aa" < "a|"; encoded, "a%7C" < "aa". The SDK sorts the decoded pairs.
+    let got = canonical("/q", Some("a%7C=1&aa=2"), &[], b"");
+    assert!(got.starts_with("POST\n/q/\naa=2&a%7C=1\n"), "{got}");
+}
