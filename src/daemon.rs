@@ -1,8 +1,11 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
 //! [`Control`] messages by the CLI, so tests drive the same code in-process.
 
+use chrono::TimeDelta;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
@@ -61,12 +64,16 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
         tracker.clone(),
         shutdown.clone(),
     );
-    scheduler.start_deliveries(recover_pending(&store, &config.daemon.database, clock).await?);
     let mut file_schedules = (config.schedules.clone(), config.windows.clone());
     let default_tz = config.daemon.timezone;
+    let specs = current_schedules(&file_schedules, default_tz, &store).await?;
+    let graces: HashMap<String, Duration> = specs
+        .iter()
+        .map(|s| (s.record_as.to_string(), s.misfire_grace))
+        .collect();
     scheduler
-        .apply(current_schedules(&file_schedules, default_tz, &store).await?)
-        .await?;
+        .start_deliveries(recover_pending(&store, &config.daemon.database, &graces, clock).await?);
+    scheduler.apply(specs).await?;
     let mut watcher = store.change_watcher().await?;
     watcher.schedules_changed().await?;
     let status = scheduler.status_line();
@@ -171,9 +178,12 @@ async fn push_update(
 /// Rows left `pending` by a crash or stop: resumed if their deadline is ahead (attempt
 /// numbering continues), closed as `failed` otherwise.
 /// Rows whose owner is still running (another daemon, a `send`) are left to it.
+/// A row never attempted is held to its schedule's misfire grace (from `graces`, by
+/// `schedule_id`) like any late fire: past it, it is recorded `missed`, not sent late.
 async fn recover_pending(
     store: &Store,
     database: &Path,
+    graces: &HashMap<String, Duration>,
     clock: Clock,
 ) -> Result<Vec<Claimed>, StoreError> {
     let now = clock.now();
@@ -187,6 +197,22 @@ async fn recover_pending(
                 delivery_id = delivery.id,
                 "pending delivery belongs to a running process; left to it"
             );
+            continue;
+        }
+        let grace = graces
+            .get(delivery.schedule_id.as_str())
+            .and_then(|g| TimeDelta::from_std(*g).ok());
+        if let Some(grace) = grace.filter(|g| delivery.attempts == 0 && now - delivery.due_at > *g)
+        {
+            let reason = format!(
+                "claimed, but the service stopped before sending it; it restarted {} after the due time, past misfire_grace {}; not sent",
+                humantime::format_duration((now - delivery.due_at).to_std().unwrap_or_default()),
+                humantime::format_duration(grace.to_std().unwrap_or_default())
+            );
+            store
+                .finish_delivery(delivery.id, Status::Missed, Some(&reason), now)
+                .await?;
+            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, pool_id = %delivery.pool_id, due_at = %format_time(delivery.due_at), status = "missed", "{reason}");
             continue;
         }
         if delivery.deadline_at <= now {

@@ -205,3 +205,55 @@ async fn a_pending_row_of_a_running_process_is_left_to_it_and_adopted_once_it_is
     );
     assert_eq!(env.fake.received().len(), 2);
 }
+
+#[tokio::test]
+async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_sent_late() {
+    use workspace_notifier::domain::{PoolId, ScheduleId};
+    use workspace_notifier::store::{NewDelivery, Status};
+    let env = TestEnv::new().await;
+    let config_path = env.write_config(&schedule_toml(
+        "hourly",
+        "cron = \"0 0 * * * *\"",
+        &[POOL],
+        "misfire_grace = \"5m\"",
+    ));
+    // As if the daemon had claimed an occurrence ahead of time and been killed before it was due.
+    let config = workspace_notifier::config::load(&config_path).unwrap();
+    let store = workspace_notifier::setup::open_store(&config)
+        .await
+        .unwrap();
+    let due = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap() + TimeDelta::seconds(1);
+    let row = NewDelivery {
+        schedule_id: ScheduleId::parse("hourly").unwrap(),
+        pool_id: PoolId::parse(POOL).unwrap(),
+        due_at: due,
+        deadline_at: due + TimeDelta::minutes(30),
+        message: "message of hourly".into(),
+        status: Status::Pending,
+        error_msg: None,
+        recheck: false,
+    };
+    store
+        .claim_deliveries(&[row], &[], Utc::now())
+        .await
+        .unwrap();
+    store.close().await;
+    run_daemon(
+        &config_path,
+        Clock::shifted(TimeDelta::minutes(20)),
+        std::time::Duration::from_millis(300),
+    )
+    .await;
+    let rows = deliveries(&env.db().await).await;
+    assert_eq!(rows[0].status, "missed", "{rows:?}");
+    assert!(
+        rows[0]
+            .error_msg
+            .as_deref()
+            .unwrap()
+            .contains("past misfire_grace 5m"),
+        "{:?}",
+        rows[0].error_msg
+    );
+    assert!(env.fake.received().is_empty());
+}
