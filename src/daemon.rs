@@ -20,7 +20,7 @@ use crate::notify;
 use crate::schedule::ScheduleSpec;
 use crate::scheduler::{Scheduler, Update};
 use crate::setup::{self, SetupError};
-use crate::store::{Claimed, Status, Store, StoreError, format_time};
+use crate::store::{ChangeWatcher, Claimed, Status, Store, StoreError, format_time};
 use crate::window::WindowSpec;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,26 +45,63 @@ pub struct Control {
 /// Runs the daemon until `control.shutdown.stop`. Migrations, recovery and the first schedule
 /// load happen before READY=1.
 pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result<(), DaemonError> {
-    let sender = setup::build_sender(&config, &setup::process_env)?;
-    let store = setup::open_store(&config).await?;
+    let shutdown = control.shutdown.clone();
+    let tracker = TaskTracker::new();
+    let (mut service, scheduler) = start(&config, clock, &tracker, &shutdown).await?;
+    let (updates_tx, updates_rx) = mpsc::channel(4);
+    let loop_task = tokio::spawn(scheduler.run(updates_rx));
+    let mut poll = tokio::time::interval(DATABASE_POLL);
+    loop {
+        tokio::select! {
+            () = shutdown.stop.cancelled() => break,
+            Some(()) = control.reload.recv() => service.reload(&config.path, &updates_tx).await,
+            _ = poll.tick() => service.apply_database_changes(&updates_tx).await,
+        }
+    }
+    service.watcher.close().await;
+    notify::stopping();
+    tracing::info!(
+        in_flight = tracker.len(),
+        "stopping: no new fires; waiting for in-flight attempts"
+    );
+    let _ = loop_task.await;
+    drain(&tracker, &shutdown, config.daemon.shutdown_grace).await;
+    service.store.close().await;
+    drop(service.instance);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// What the daemon keeps between start and stop, besides the scheduler.
+struct Service {
+    store: Store,
+    instance: Instance,
+    watcher: ChangeWatcher,
+    file_schedules: FileSchedules,
+    default_tz: Tz,
+}
+
+/// Everything before READY=1: credentials, database and migrations, recovery of pending
+/// rows, the first schedule load.
+async fn start(
+    config: &Config,
+    clock: Clock,
+    tracker: &TaskTracker,
+    shutdown: &Shutdown,
+) -> Result<(Service, Scheduler), DaemonError> {
+    let sender = setup::build_sender(config, &setup::process_env)?;
+    let store = setup::open_store(config).await?;
     let instance = Instance::register(&config.daemon.database)?;
     let store = store.owned_by(instance.id());
-    let deliverer = Arc::new(setup::build_deliverer(
-        &config,
-        store.clone(),
-        sender,
-        clock,
-    ));
-    let tracker = TaskTracker::new();
-    let shutdown = control.shutdown.clone();
+    let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
     let mut scheduler = Scheduler::new(
         store.clone(),
-        Arc::clone(&deliverer),
+        deliverer,
         clock,
         tracker.clone(),
         shutdown.clone(),
     );
-    let mut file_schedules = (config.schedules.clone(), config.windows.clone());
+    let file_schedules = (config.schedules.clone(), config.windows.clone());
     let default_tz = config.daemon.timezone;
     let specs = current_schedules(&file_schedules, default_tz, &store).await?;
     let graces: HashMap<String, Duration> = specs
@@ -79,60 +116,58 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database.display(), dry_run = config.daemon.dry_run, "started: {status}");
     notify::ready(&status);
+    let service = Service {
+        store,
+        instance,
+        watcher,
+        file_schedules,
+        default_tz,
+    };
+    Ok((service, scheduler))
+}
 
-    let (updates_tx, updates_rx) = mpsc::channel(4);
-    let loop_task = tokio::spawn(scheduler.run(updates_rx));
-    let path = config.path.clone();
-    let mut poll = tokio::time::interval(DATABASE_POLL);
-    loop {
-        tokio::select! {
-            () = shutdown.stop.cancelled() => break,
-            Some(()) = control.reload.recv() => {
-                notify::reloading();
-                match config::load(&path) {
-                    Ok(new) => {
-                        file_schedules = (new.schedules, new.windows);
-                        tracing::info!("reloaded {}", path.display());
-                        push_update(&file_schedules, default_tz, &store, &updates_tx).await;
-                    }
-                    Err(err) => {
-                        tracing::error!("reload refused, keeping the running schedules: {err}");
-                        notify::ready("reload refused (see the log); running the previous schedules");
-                        continue;
-                    }
-                }
+impl Service {
+    /// SIGHUP: re-read the file; a bad file is logged and the running schedules stay.
+    async fn reload(&mut self, path: &Path, updates: &mpsc::Sender<Update>) {
+        notify::reloading();
+        match config::load(path) {
+            Ok(new) => {
+                self.file_schedules = (new.schedules, new.windows);
+                tracing::info!("reloaded {}", path.display());
+                push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
                 notify::ready("reloaded");
             }
-            _ = poll.tick() => match watcher.schedules_changed().await {
-                Ok(true) => {
-                    tracing::info!("database schedules changed; applying");
-                    push_update(&file_schedules, default_tz, &store, &updates_tx).await;
-                }
-                Ok(false) => {}
-                Err(err) => tracing::warn!(error = %err, "cannot check the database for schedule changes"),
-            },
+            Err(err) => {
+                tracing::error!("reload refused, keeping the running schedules: {err}");
+                notify::ready("reload refused (see the log); running the previous schedules");
+            }
         }
     }
-    watcher.close().await;
-    notify::stopping();
-    tracing::info!(
-        in_flight = tracker.len(),
-        "stopping: no new fires; waiting for in-flight attempts"
-    );
-    let _ = loop_task.await;
+
+    /// `schedule`/`maintenance` commands changed the database: apply the new set.
+    async fn apply_database_changes(&mut self, updates: &mpsc::Sender<Update>) {
+        match self.watcher.schedules_changed().await {
+            Ok(true) => {
+                tracing::info!("database schedules changed; applying");
+                push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot check the database for schedule changes")
+            }
+        }
+    }
+}
+
+/// Waits for in-flight deliveries up to `grace`, then abandons what is still in flight (its
+/// rows stay `pending` for the next start).
+async fn drain(tracker: &TaskTracker, shutdown: &Shutdown, grace: Duration) {
     tracker.close();
-    if tokio::time::timeout(config.daemon.shutdown_grace, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(grace = %humantime::format_duration(config.daemon.shutdown_grace), "shutdown_grace over: abandoning attempts in flight; their deliveries stay pending");
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!(grace = %humantime::format_duration(grace), "shutdown_grace over: abandoning attempts in flight; their deliveries stay pending");
         shutdown.abort.cancel();
         tracker.wait().await;
     }
-    store.close().await;
-    drop(instance);
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// How often the database is asked whether `schedule add/pause/...` changed anything: one
