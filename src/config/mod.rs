@@ -149,6 +149,17 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         timezone.unwrap_or(Tz::UTC),
         &mut errors,
     );
+    if let Some(max) = workspace.as_ref().and_then(|w| w.max_message_chars) {
+        for (i, schedule) in raw.schedules.iter().enumerate() {
+            let chars = schedule.message.chars().count();
+            if chars > max {
+                errors.push(
+                    format!("schedules[{i}].message"),
+                    format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
+                );
+            }
+        }
+    }
     for (i, window) in raw.maintenance_windows.iter().enumerate() {
         if raw.schedules.iter().any(|s| s.id == window.id) {
             errors.push(

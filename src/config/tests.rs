@@ -164,3 +164,16 @@ fn the_packaged_config_is_valid_and_holds_no_secret_keys() {
         "no secret in the packaged file"
     );
 }
+
+#[test]
+fn max_message_chars_applies_to_file_schedules() {
+    let errors = errors_of(
+        "[workspace]\nmax_message_chars = 5\n[[schedules]]\nid = \"x\"\nevery = \"1h\"\npools = [\"p\"]\nmessage = \"too long\"\n",
+    );
+    assert!(
+        errors.contains(
+            "schedules[0].message: is 8 characters, more than workspace.max_message_chars = 5"
+        ),
+        "{errors}"
+    );
+}
