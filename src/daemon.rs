@@ -79,6 +79,17 @@ struct Service {
     watcher: ChangeWatcher,
     file_schedules: FileSchedules,
     default_tz: Tz,
+    /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
+    /// says that they need a restart.
+    settings: String,
+}
+
+/// The parts of the config a reload does not apply (no secrets: credentials are paths).
+fn settings_of(config: &Config) -> String {
+    format!(
+        "{:?}{:?}{:?}",
+        config.daemon, config.workspace, config.retry
+    )
 }
 
 /// Everything before READY=1: credentials, database and migrations, recovery of pending
@@ -122,6 +133,7 @@ async fn start(
         watcher,
         file_schedules,
         default_tz,
+        settings: settings_of(config),
     };
     Ok((service, scheduler))
 }
@@ -132,6 +144,11 @@ impl Service {
         notify::reloading();
         match config::load(path) {
             Ok(new) => {
+                if settings_of(&new) != self.settings {
+                    tracing::warn!(
+                        "[daemon], [workspace] and [retry] changes take effect at the next restart; the reload applied schedules and windows only"
+                    );
+                }
                 self.file_schedules = (new.schedules, new.windows);
                 tracing::info!("reloaded {}", path.display());
                 push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;

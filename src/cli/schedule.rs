@@ -330,6 +330,10 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
     let store = open(config).await?;
     let (catalog, states) = everything(config, &store).await?;
     let specs = &catalog.schedules;
+    if let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) {
+        maintenance::print_window(window, Utc::now(), 3);
+        return Ok(());
+    }
     let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
         return Err(CliError::Failed(anyhow::anyhow!(
             "no schedule {id:?} (see `schedule list`)"
