@@ -91,6 +91,23 @@ pub struct FakeWorkspace {
 }
 
 impl FakeWorkspace {
+    /// Serves on a runtime of its own (one thread), like a separate server process, so its
+    /// scheduling does not mix with the client's (benchmarks).
+    pub fn start_on_own_thread() -> FakeWorkspace {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                tx.send(FakeWorkspace::start().await).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().unwrap()
+    }
+
     pub async fn start() -> FakeWorkspace {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fake = FakeWorkspace {
@@ -135,14 +152,22 @@ impl FakeWorkspace {
     async fn serve(&self, mut stream: TcpStream) {
         let mut buffered = Vec::new();
         while let Some((head, body)) = read_request(&mut stream, &mut buffered).await {
-            if !self.answer_one(&mut stream, head, body).await {
+            // Received now: the fake's own checks below are not the client's lateness.
+            let at = Utc::now();
+            if !self.answer_one(&mut stream, head, body, at).await {
                 return;
             }
         }
     }
 
     /// Answers one request; false if the connection was dropped on purpose.
-    async fn answer_one(&self, stream: &mut TcpStream, head: String, body: Vec<u8>) -> bool {
+    async fn answer_one(
+        &self,
+        stream: &mut TcpStream,
+        head: String,
+        body: Vec<u8>,
+        at: DateTime<Utc>,
+    ) -> bool {
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default().to_owned();
         let mut parts = request_line.split(' ');
@@ -173,7 +198,7 @@ impl FakeWorkspace {
             let fallback = state.fallback.clone().unwrap_or(Reply::Accept);
             state.script.pop_front().unwrap_or(fallback)
         };
-        let at = Utc::now();
+
         let mut received = Received {
             at,
             path,
