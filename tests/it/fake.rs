@@ -93,6 +93,7 @@ pub struct FakeWorkspace {
 impl FakeWorkspace {
     /// Serves on a runtime of its own (one thread), like a separate server process, so its
     /// scheduling does not mix with the client's (benchmarks).
+    #[allow(dead_code)]
     pub fn start_on_own_thread() -> FakeWorkspace {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
