@@ -179,3 +179,40 @@ pub(crate) fn invalid(key: &str, message: String) -> CliError {
 pub(crate) fn load_config(path: &std::path::Path) -> Result<config::Config, CliError> {
     Ok(config::load(path)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples_in_its_help() {
+        let mut root = Cli::command();
+        root.build();
+        let mut missing = Vec::new();
+        for command in root.get_subcommands().filter(|c| c.get_name() != "help") {
+            let leaves: Vec<&clap::Command> = match command.has_subcommands() {
+                true => command
+                    .get_subcommands()
+                    .filter(|c| c.get_name() != "help")
+                    .collect(),
+                false => vec![command],
+            };
+            for leaf in leaves {
+                let help = leaf
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !help.contains("Example") {
+                    missing.push(leaf.get_name().to_owned());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no examples in --help of: {missing:?}");
+    }
+}
