@@ -121,19 +121,30 @@ impl Scheduler {
         Ok(())
     }
 
-    pub fn schedule_count(&self) -> usize {
-        self.slots.values().filter(|slot| slot.spec.enabled).count()
+    /// "3 schedules, 1 maintenance window": enabled plain schedules and windows with a live part.
+    fn counts(&self) -> String {
+        let enabled = || self.slots.values().filter(|slot| slot.spec.enabled);
+        let plain = enabled().filter(|slot| slot.spec.window.is_none()).count();
+        let windows: std::collections::HashSet<&ScheduleId> = enabled()
+            .filter(|slot| slot.spec.window.is_some())
+            .map(|slot| &slot.spec.record_as)
+            .collect();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        format!(
+            "{plain} schedule{}, {} maintenance window{}",
+            plural(plain),
+            windows.len(),
+            plural(windows.len())
+        )
     }
 
-    /// "N schedules; next <id> at <time>", for systemd's STATUS and the logs.
+    /// "3 schedules, 1 maintenance window; next <id> at <time>", for STATUS= and the logs.
     pub fn status_line(&self) -> String {
         match self.heap.peek() {
-            Some(Reverse((t, id))) => format!(
-                "{} schedules; next: {id} at {}",
-                self.schedule_count(),
-                format_time(*t)
-            ),
-            None => format!("{} schedules; nothing to fire", self.schedule_count()),
+            Some(Reverse((t, id))) => {
+                format!("{}; next: {id} at {}", self.counts(), format_time(*t))
+            }
+            None => format!("{}; nothing to fire", self.counts()),
         }
     }
 

@@ -345,7 +345,7 @@ async fn systemd_hears_ready_watchdog_reload_and_stopping_in_order() {
     };
     let ready = position("READY=1", 0).expect("READY=1");
     assert!(
-        messages[ready].contains("STATUS=1 schedules"),
+        messages[ready].contains("STATUS=1 schedule, 0 maintenance windows; next: tick at"),
         "{:?}",
         messages[ready]
     );
