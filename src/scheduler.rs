@@ -195,11 +195,35 @@ impl Scheduler {
     }
 
     /// Claims everything due by the wall clock (within [`CLAIM_LEAD`]) in one transaction,
-    /// then starts the deliveries.
+    /// then starts the deliveries. If the database fails, nothing was committed and the due
+    /// entries go back on the heap to be tried again.
     pub async fn fire_due(&mut self) -> Result<(), StoreError> {
         let real_now = self.clock.now();
         let horizon = real_now + TimeDelta::from_std(CLAIM_LEAD).expect("small");
-        let mut due: Vec<ScheduleId> = Vec::new();
+        let due = self.pop_due(horizon);
+        if due.is_empty() {
+            return Ok(());
+        }
+        match self.claim(&due, horizon, real_now).await {
+            Ok(claimed) => {
+                self.start_deliveries(claimed);
+                notify::status(&self.status_line());
+                Ok(())
+            }
+            Err(err) => {
+                for id in due {
+                    if let Some(t) = self.slots[&id].next {
+                        self.heap.push(Reverse((t, id)));
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Takes the heap entries due by `horizon` that are still current.
+    fn pop_due(&mut self, horizon: DateTime<Utc>) -> Vec<ScheduleId> {
+        let mut due = Vec::new();
         while let Some(Reverse((t, id))) = self.heap.peek() {
             if *t > horizon {
                 break;
@@ -210,9 +234,17 @@ impl Scheduler {
                 due.push(id);
             }
         }
-        if due.is_empty() {
-            return Ok(());
-        }
+        due
+    }
+
+    /// Plans every due schedule (fire, missed, next), commits the claims and progress in one
+    /// transaction, and only then moves the slots on.
+    async fn claim(
+        &mut self,
+        due: &[ScheduleId],
+        horizon: DateTime<Utc>,
+        real_now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
         // A `maintenance cancel` may have committed since the last reload: read cancellations
         // afresh when a window message is due, so none slips out between poll and claim.
         let fresh = match due.iter().any(|id| self.slots[id].spec.window.is_some()) {
@@ -227,20 +259,19 @@ impl Scheduler {
                         .is_some_and(|c| c.all || c.starts.contains(&start))
                 })
         };
-        let mut batch = Vec::new();
-        let mut progress = Vec::new();
-        let mut nexts = Vec::new();
-        for id in &due {
+        let max_elapsed = self.deliverer.policy().max_elapsed;
+        let (mut batch, mut progress, mut nexts) = (Vec::new(), Vec::new(), Vec::new());
+        for id in due {
             let slot = &self.slots[id];
+            let spec = &slot.spec;
             let first = slot.next.expect("due slots have a next time");
-            let plan = catch_up(&slot.spec, first, horizon, real_now, slot.anchor);
-            let max_elapsed = self.deliverer.policy().max_elapsed;
+            let plan = catch_up(spec, first, horizon, real_now, slot.anchor);
             if let Some(missed) = &plan.missed {
-                let note = missed_note(missed.count, missed.more, first, slot.spec.misfire_grace);
-                tracing::warn!(schedule_id = %slot.spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
-                if !cancelled(&slot.spec, missed.due_at) {
+                let note = missed_note(missed.count, missed.more, first, spec.misfire_grace);
+                tracing::warn!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
+                if !cancelled(spec, missed.due_at) {
                     batch.extend(deliveries(
-                        &slot.spec,
+                        spec,
                         missed.due_at,
                         max_elapsed,
                         Status::Missed,
@@ -250,39 +281,25 @@ impl Scheduler {
                 progress.push((id.clone(), missed.due_at));
             }
             if let Some(fire) = plan.fire {
-                if cancelled(&slot.spec, fire) {
-                    tracing::info!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
+                if cancelled(spec, fire) {
+                    tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
                 } else {
-                    tracing::debug!(schedule_id = %slot.spec.record_as, due_at = %format_time(fire), late_ms = (real_now - fire).num_milliseconds(), "firing");
-                    batch.extend(deliveries(
-                        &slot.spec,
-                        fire,
-                        max_elapsed,
-                        Status::Pending,
-                        None,
-                    ));
+                    batch.extend(deliveries(spec, fire, max_elapsed, Status::Pending, None));
                 }
                 progress.push((id.clone(), fire));
             }
             nexts.push((id.clone(), plan.next));
         }
-        let claim_started = std::time::Instant::now();
-        let claimed = match self
+        let started = std::time::Instant::now();
+        let claimed = self
             .store
             .claim_deliveries(&batch, &progress, real_now)
-            .await
-        {
-            Ok(claimed) => claimed,
-            Err(err) => {
-                // Nothing was committed: put the due entries back so they are tried again.
-                for id in due {
-                    if let Some(t) = self.slots[&id].next {
-                        self.heap.push(Reverse((t, id)));
-                    }
-                }
-                return Err(err);
-            }
-        };
+            .await?;
+        tracing::debug!(
+            rows = claimed.len(),
+            claim_ms = started.elapsed().as_millis() as u64,
+            "claimed"
+        );
         for (id, next) in nexts {
             if let Some(slot) = self.slots.get_mut(&id) {
                 slot.next = next;
@@ -291,14 +308,7 @@ impl Scheduler {
                 }
             }
         }
-        tracing::debug!(
-            rows = claimed.len(),
-            claim_ms = claim_started.elapsed().as_millis() as u64,
-            "claimed"
-        );
-        self.start_deliveries(claimed);
-        notify::status(&self.status_line());
-        Ok(())
+        Ok(claimed)
     }
 
     /// Runs each claimed delivery as a tracked task.
