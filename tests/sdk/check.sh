@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! python3 -c 'import huaweicloudsdkcore' 2>/dev/null; then
-  if ! python3 -m pip install --quiet --disable-pip-version-check huaweicloudsdkcore >/dev/null 2>&1; then
+  if ! timeout 300 python3 -m pip install --quiet --disable-pip-version-check huaweicloudsdkcore >/dev/null 2>&1; then
     echo "sdk check: SKIPPED (cannot install huaweicloudsdkcore from PyPI)"; exit 0
   fi
 fi
