@@ -66,6 +66,7 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         .await
         .map_err(anyhow::Error::from)?;
     ctrl_c.abort();
+    let row = store.delivery(id).await.ok().flatten();
     store.close().await;
     match outcome {
         Outcome::Sent {
@@ -83,7 +84,10 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
             Ok(())
         }
         Outcome::Failed { reason } => {
-            eprintln!("error: delivery {id} failed: {reason}");
+            eprintln!(
+                "error: delivery {id} failed: {}",
+                describe_failure(row.as_ref(), &reason)
+            );
             Err(CliError::Reported(reason))
         }
         Outcome::LeftPending => {
@@ -92,6 +96,25 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         }
         Outcome::AlreadyDone => Ok(()),
     }
+}
+
+/// "after 1 attempt(s): HTTP 400 WKS.0005: Invalid desktop pool id (X-Request-Id req-1)".
+fn describe_failure(row: Option<&crate::store::DeliveryRow>, reason: &str) -> String {
+    let Some(row) = row else {
+        return reason.to_owned();
+    };
+    let mut text = format!("after {} attempt(s): ", row.attempts);
+    if let Some(status) = row.http_status {
+        text.push_str(&format!("HTTP {status} "));
+    }
+    if let Some(code) = &row.error_code {
+        text.push_str(&format!("{code}: "));
+    }
+    text.push_str(reason);
+    if let Some(request_id) = &row.request_id {
+        text.push_str(&format!(" (X-Request-Id {request_id})"));
+    }
+    text
 }
 
 fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, ScheduleId), CliError> {

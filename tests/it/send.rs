@@ -101,7 +101,9 @@ async fn a_400_fails_at_once_with_the_apis_error_code() {
     let out = env.send(&config, "hi").await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("Invalid desktop pool id"),
+        stderr(&out).contains(
+            "after 1 attempt(s): HTTP 400 WKS.0005: Invalid desktop pool id (X-Request-Id req-0001)"
+        ),
         "{}",
         stderr(&out)
     );
