@@ -228,6 +228,12 @@ fn validate_workspace(w: &raw::RawWorkspace, errors: &mut Errors) -> Option<Work
             "access_key_file and secret_key_file go together; this one is missing",
         );
     }
+    if c.security_token_file.is_some() && c.access_key_file.is_none() {
+        errors.push(
+            "workspace.credentials.security_token_file",
+            "a security token goes with access_key_file and secret_key_file (temporary AK/SK)",
+        );
+    }
     Some(WorkspaceConfig {
         endpoint: endpoint?,
         project_id,

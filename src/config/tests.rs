@@ -147,6 +147,11 @@ fn half_a_key_pair_is_refused() {
         errors.contains("workspace.credentials.secret_key_file"),
         "{errors}"
     );
+    let errors = errors_of("[workspace.credentials]\nsecurity_token_file = \"/x/t\"\n");
+    assert!(
+        errors.contains("workspace.credentials.security_token_file: a security token goes with"),
+        "{errors}"
+    );
 }
 
 #[test]
