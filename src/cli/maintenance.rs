@@ -39,7 +39,8 @@ pub enum MaintenanceCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
-    #[arg(long)]
+    /// Unique id, shared with schedules (checked like the config file: exit 78 if invalid).
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub id: String,
     /// One-off window start, RFC 3339 with offset.
     #[arg(long)]
@@ -47,7 +48,13 @@ pub struct AddArgs {
     /// Recurring window starts (cron, 6 or 5 fields).
     #[arg(long)]
     pub cron: Option<String>,
-    #[arg(long, allow_hyphen_values = true)]
+    /// How long the window lasts, e.g. 90m.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "",
+        hide_default_value = true
+    )]
     pub duration: String,
     /// A warning this long before the start; repeat for several.
     #[arg(long = "notify-before", allow_hyphen_values = true)]
@@ -55,7 +62,12 @@ pub struct AddArgs {
     #[arg(long = "pool")]
     pub pools: Vec<String>,
     /// Warning template: {start} {end} {date} {time_left} {minutes_left} {duration} {window}.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "",
+        hide_default_value = true
+    )]
     pub message: String,
     #[arg(long)]
     pub timezone: Option<String>,

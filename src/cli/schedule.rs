@@ -43,8 +43,8 @@ pub enum ScheduleCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
-    /// Unique id: 1-64 of A-Z a-z 0-9 . _ -
-    #[arg(long)]
+    /// Unique id: 1-64 of A-Z a-z 0-9 . _ - (checked like the config file: exit 78 if invalid)
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub id: String,
     /// Cron expression, 6 fields with seconds or 5.
     #[arg(long)]
@@ -65,7 +65,12 @@ pub struct AddArgs {
     #[arg(long = "pool")]
     pub pools: Vec<String>,
     /// The text users see.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "",
+        hide_default_value = true
+    )]
     pub message: String,
     /// How late a delivery may still go out (default 5m).
     #[arg(long, allow_hyphen_values = true)]

@@ -247,6 +247,15 @@ async fn invalid_schedule_add_inputs_are_named_and_exit_78() {
             "--id: \"from-file\" is already used by a schedule in the config file",
         ),
     ];
+    let missing_id = base(&["--every", "1h", "--pool", "p", "--message", "m"]);
+    let missing_message = base(&["--id", "x", "--every", "1h", "--pool", "p"]);
+    let cases: Vec<(Vec<&str>, &str)> = cases
+        .into_iter()
+        .chain([
+            (missing_id, "--id: must be 1 to 64 characters"),
+            (missing_message, "--message: must not be empty"),
+        ])
+        .collect();
     for (args, expected) in cases {
         let out = env.run(&args).await;
         assert_eq!(out.status.code(), Some(78), "{args:?}: {}", stderr(&out));
