@@ -54,10 +54,12 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         return Ok(());
     }
     println!(
-        "{}: configuration is valid ({} schedules, {} maintenance windows)",
+        "{}: configuration is valid ({} schedule{}, {} maintenance window{})",
         config.path.display(),
         schedules.len(),
-        catalog.windows.len()
+        if schedules.len() == 1 { "" } else { "s" },
+        catalog.windows.len(),
+        if catalog.windows.len() == 1 { "" } else { "s" },
     );
     for window in &catalog.windows {
         println!();
