@@ -4,10 +4,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{CliError, flag_name, invalid, load_config};
+use super::{CliError, invalid, load_config, validate_flags};
 use crate::catalog;
 use crate::clock::Clock;
-use crate::config::{Config, Errors, validate_window};
+use crate::config::{Config, validate_window};
 use crate::delivery::{Outcome, Shutdown};
 use crate::domain::PoolId;
 use crate::schedule::Source;
@@ -119,18 +119,10 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         end_message: args.end_message,
         misfire_grace: args.misfire_grace,
     };
-    let mut errors = Errors::default();
-    let window = validate_window(
-        &catalog::raw_window_of(&stored),
-        &flag_name,
-        config.daemon.timezone,
-        Source::Database,
-        &mut errors,
-    );
-    let window = match window {
-        Some(window) if errors.is_empty() => window,
-        _ => return Err(CliError::Invalid(errors.0)),
-    };
+    let raw = catalog::raw_window_of(&stored);
+    let window = validate_flags(|key, errors| {
+        validate_window(&raw, key, config.daemon.timezone, Source::Database, errors)
+    })?;
     let taken = config.declares(&window.id);
     if taken {
         return Err(invalid(

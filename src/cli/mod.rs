@@ -167,6 +167,18 @@ pub(crate) fn flag_name(field: &str) -> String {
     }
 }
 
+/// Runs a config-file validator with CLI flag names for the keys: the value, or every failed
+/// rule as invalid input (exit 78).
+pub(crate) fn validate_flags<T>(
+    validate: impl FnOnce(&dyn Fn(&str) -> String, &mut crate::config::Errors) -> Option<T>,
+) -> Result<T, CliError> {
+    let mut errors = crate::config::Errors::default();
+    match validate(&flag_name, &mut errors) {
+        Some(value) if errors.is_empty() => Ok(value),
+        _ => Err(CliError::Invalid(errors.0)),
+    }
+}
+
 /// An invalid-input error (exit 78) for one argument.
 pub(crate) fn invalid(key: &str, message: String) -> CliError {
     CliError::Invalid(vec![FieldError {

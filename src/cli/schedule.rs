@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{CliError, flag_name, invalid, load_config, maintenance};
+use super::{CliError, invalid, load_config, maintenance, validate_flags};
 use crate::catalog::{self, Catalog};
-use crate::config::{Config, Errors, validate_schedule};
+use crate::config::{Config, validate_schedule};
 use crate::schedule::{ScheduleSpec, Source};
 use crate::setup;
 use crate::store::{HistoryFilter, ScheduleState, Store, StoredSchedule, format_time};
@@ -111,18 +111,10 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         misfire_grace: args.misfire_grace,
         paused: args.paused,
     };
-    let mut errors = Errors::default();
-    let spec = validate_schedule(
-        &catalog::raw_of(&stored),
-        &flag_name,
-        config.daemon.timezone,
-        Source::Database,
-        &mut errors,
-    );
-    let spec = match spec {
-        Some(spec) if errors.is_empty() => spec,
-        _ => return Err(CliError::Invalid(errors.0)),
-    };
+    let raw = catalog::raw_of(&stored);
+    let spec = validate_flags(|key, errors| {
+        validate_schedule(&raw, key, config.daemon.timezone, Source::Database, errors)
+    })?;
     if config.declares(&spec.id) {
         return Err(invalid(
             "--id",

@@ -113,29 +113,8 @@ async fn a_new_schedule_has_no_missed_past() {
 #[tokio::test]
 async fn a_pending_row_past_its_deadline_is_closed_as_failed_on_start() {
     let env = TestEnv::new().await;
-    env.fake
-        .script([crate::fake::Reply::error(500, "WKS.0500")]);
-    let config = env.write_config_with(
-        &env.fake.endpoint(),
-        "max_attempts = 5\ninitial_delay = \"30s\"\nmax_delay = \"30s\"\nmax_elapsed = \"10m\"",
-        "",
-    );
     // A send interrupted mid-retry leaves a pending row; the daemon starts an hour later.
-    let mut child = std::process::Command::new(BIN)
-        .args([
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "late",
-        ])
-        .current_dir(env.dir.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(wait_for(5, || async { env.fake.received().len() == 1 }).await);
+    let (config, mut child) = send_stuck_in_backoff(&env, "late").await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     child.kill().unwrap();
     child.wait().unwrap();
@@ -154,29 +133,8 @@ async fn a_pending_row_past_its_deadline_is_closed_as_failed_on_start() {
 #[tokio::test]
 async fn a_pending_row_of_a_running_process_is_left_to_it_and_adopted_once_it_is_killed() {
     let env = TestEnv::new().await;
-    env.fake
-        .script([crate::fake::Reply::error(500, "WKS.0500")]);
-    let config = env.write_config_with(
-        &env.fake.endpoint(),
-        "max_attempts = 5\ninitial_delay = \"30s\"\nmax_delay = \"30s\"\nmax_elapsed = \"10m\"",
-        "",
-    );
     // A `send` in its 30 s backoff owns the pending row.
-    let mut sender = std::process::Command::new(BIN)
-        .args([
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "owned",
-        ])
-        .current_dir(env.dir.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(wait_for(5, || async { env.fake.received().len() == 1 }).await);
+    let (config, mut sender) = send_stuck_in_backoff(&env, "owned").await;
     run_daemon(
         &config,
         Clock::system(),
@@ -256,4 +214,35 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
         rows[0].error_msg
     );
     assert!(env.fake.received().is_empty());
+}
+
+/// Starts `send` against a fake that answers 500 once, and returns when it is in a 30 s
+/// backoff: its delivery row is `pending` with one attempt, owned by the running process.
+async fn send_stuck_in_backoff(
+    env: &TestEnv,
+    text: &str,
+) -> (std::path::PathBuf, std::process::Child) {
+    env.fake
+        .script([crate::fake::Reply::error(500, "WKS.0500")]);
+    let config = env.write_config_with(
+        &env.fake.endpoint(),
+        "max_attempts = 5\ninitial_delay = \"30s\"\nmax_delay = \"30s\"\nmax_elapsed = \"10m\"",
+        "",
+    );
+    let child = std::process::Command::new(BIN)
+        .args([
+            "send",
+            "--config",
+            config.to_str().unwrap(),
+            "--pool",
+            POOL,
+            "--message",
+            text,
+        ])
+        .current_dir(env.dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(5, || async { env.fake.received().len() == 1 }).await);
+    (config, child)
 }
