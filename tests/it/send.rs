@@ -245,17 +245,28 @@ async fn temporary_credentials_send_a_signed_security_token() {
     );
     std::fs::write(&config, text).unwrap();
     let out = env
-        .run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            "pool with/slash+plus",
-            "--message",
-            "hi",
-        ])
+        .run_env(
+            &[
+                "send",
+                "--config",
+                config.to_str().unwrap(),
+                "--pool",
+                "pool with/slash+plus",
+                "--message",
+                "hi",
+            ],
+            &[("WORKSPACE_NOTIFIER_LOG", "trace")],
+        )
         .await;
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("delivery sent"),
+        "trace logging was on"
+    );
+    assert!(
+        !stderr(&out).contains("EXAMPLESECURITYTOKEN"),
+        "the security token leaked into the log"
+    );
     let got = &env.fake.received()[0];
     assert_eq!(got.auth_problem, None);
     assert_eq!(
