@@ -311,7 +311,26 @@ async fn an_iam_token_is_re_read_once_after_a_401() {
         Duration::from_millis(300),
         Box::new(Reply::Accept),
     )]);
-    let out = env.send(&config, "hi").await;
+    let out = env
+        .run_env(
+            &[
+                "send",
+                "--config",
+                config.to_str().unwrap(),
+                "--pool",
+                POOL,
+                "--message",
+                "hi",
+            ],
+            &[("WORKSPACE_NOTIFIER_LOG", "trace")],
+        )
+        .await;
+    for token in ["stale-token", "fresh-token"] {
+        assert!(
+            !stderr(&out).contains(token),
+            "the IAM token {token} leaked into the log"
+        );
+    }
     renew.await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let received = env.fake.received();
