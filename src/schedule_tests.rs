@@ -209,3 +209,25 @@ fn an_occurrence_claimed_ahead_is_on_time_even_with_zero_grace() {
     assert_eq!(plan.missed, None);
     assert_eq!(plan.next, Some(utc("2026-01-01T00:00:02Z")));
 }
+
+#[test]
+fn an_interval_style_cron_keeps_its_rhythm_through_the_repeated_hour() {
+    // Like Vixie cron: a job for every hour (wildcard hour) runs in both halves of the
+    // repeated hour, since they are different instants; only a fixed local time fires once.
+    let got = fires(
+        "0 */30 * * * *",
+        chrono_tz::Europe::Berlin,
+        "2026-10-24T23:50:00Z",
+        5,
+    );
+    assert_eq!(
+        got,
+        [
+            "2026-10-25T00:00:00+00:00", // 02:00 CEST
+            "2026-10-25T00:30:00+00:00", // 02:30 CEST
+            "2026-10-25T01:00:00+00:00", // 02:00 CET
+            "2026-10-25T01:30:00+00:00", // 02:30 CET
+            "2026-10-25T02:00:00+00:00", // 03:00 CET
+        ]
+    );
+}
