@@ -2,6 +2,7 @@
 //! and in UTC.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::{CliError, load_config};
@@ -34,12 +35,13 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             })?,
         None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
     };
-    let catalog = load_catalog(&config).await?;
+    let (catalog, anchors) = load_catalog(&config).await?;
     let schedules = catalog.schedules.clone();
+    let anchor = |spec: &ScheduleSpec| anchors.get(spec.id.as_str()).copied().unwrap_or(from);
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
-            .map(|s| schedule_json(s, from, args.next))
+            .map(|s| schedule_json(s, from, anchor(s), args.next))
             .collect();
         let windows: Vec<serde_json::Value> = catalog
             .windows
@@ -76,7 +78,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             spec.pools.len(),
             humantime::format_duration(spec.misfire_grace)
         );
-        let times = next_times(spec, from, args.next);
+        let times = next_times(spec, from, anchor(spec), args.next);
         if times.is_empty() {
             println!("  no fire time after {}", from.to_rfc3339());
         }
@@ -93,7 +95,9 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
 
 /// The file's schedules and windows, plus the database's when the database file exists (it
 /// is not created by `check`). A database entry that breaks a rule makes the check fail.
-async fn load_catalog(config: &crate::config::Config) -> Result<crate::catalog::Catalog, CliError> {
+async fn load_catalog(
+    config: &crate::config::Config,
+) -> Result<(crate::catalog::Catalog, HashMap<String, DateTime<Utc>>), CliError> {
     let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
     let store = match config.daemon.database.exists() {
         true => Some(crate::setup::open_store(config).await.map_err(fail)?),
@@ -107,7 +111,11 @@ async fn load_catalog(config: &crate::config::Config) -> Result<crate::catalog::
     )
     .await
     .map_err(fail)?;
+    let mut anchors = HashMap::new();
     if let Some(store) = store {
+        for (id, state) in store.schedule_states().await.map_err(fail)? {
+            anchors.insert(id, state.anchor_at);
+        }
         store.close().await;
     }
     if !catalog.problems.is_empty() {
@@ -121,16 +129,21 @@ async fn load_catalog(config: &crate::config::Config) -> Result<crate::catalog::
             .collect();
         return Err(CliError::Invalid(errors));
     }
-    Ok(catalog)
+    Ok((catalog, anchors))
 }
 
-/// The next `n` fire times strictly after `from`. An `every` without `start` is anchored at
-/// `from` here, since its real anchor is the daemon's first load.
-pub fn next_times(spec: &ScheduleSpec, from: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+/// The next `n` fire times strictly after `from`. `anchor` is where an `every` without
+/// `start` counts from: the daemon's first load as stored in the database, else `from`.
+pub fn next_times(
+    spec: &ScheduleSpec,
+    from: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+    n: usize,
+) -> Vec<DateTime<Utc>> {
     let mut out = Vec::with_capacity(n);
     let mut t = from;
     while out.len() < n {
-        match spec.trigger.next_after(spec.timezone, t, from) {
+        match spec.trigger.next_after(spec.timezone, t, anchor) {
             Some(next) => {
                 out.push(next);
                 t = next;
@@ -141,8 +154,13 @@ pub fn next_times(spec: &ScheduleSpec, from: DateTime<Utc>, n: usize) -> Vec<Dat
     out
 }
 
-fn schedule_json(spec: &ScheduleSpec, from: DateTime<Utc>, n: usize) -> serde_json::Value {
-    let next: Vec<serde_json::Value> = next_times(spec, from, n)
+fn schedule_json(
+    spec: &ScheduleSpec,
+    from: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+    n: usize,
+) -> serde_json::Value {
+    let next: Vec<serde_json::Value> = next_times(spec, from, anchor, n)
         .into_iter()
         .map(|t| serde_json::json!({"local": t.with_timezone(&spec.timezone).to_rfc3339(), "utc": crate::store::format_time(t)}))
         .collect();

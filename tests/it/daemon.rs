@@ -346,3 +346,37 @@ async fn a_schedule_removed_and_added_again_starts_fresh_without_missed_rows() {
         "on-time fires with a zero grace, no missed rows for the gap: {statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn check_counts_an_every_schedule_from_the_anchor_the_daemon_stored() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(&schedule_toml("hourly", "every = \"1h\"", &[POOL], ""));
+    let daemon = env.spawn_daemon(&config);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(daemon.stop(5).await, Some(0));
+    let db = env.db().await;
+    let anchor: String =
+        sqlx::query_scalar("SELECT anchor_at FROM schedule_state WHERE schedule_id = 'hourly'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let anchor: DateTime<Utc> = anchor.parse().unwrap();
+    let from = anchor + TimeDelta::minutes(10);
+    let out = env
+        .run(&[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--from",
+            &from.to_rfc3339(),
+            "--next",
+            "1",
+            "--json",
+        ])
+        .await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = (anchor + TimeDelta::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert_eq!(doc["schedules"][0]["next"][0]["utc"], expected.as_str());
+}
