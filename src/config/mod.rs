@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub use fields::{Errors, FieldError};
 pub use raw::{RawConfig, RawSchedule, RawWindow};
-pub use schedules::{DEFAULT_MISFIRE_GRACE, validate_schedule};
+pub use schedules::validate_schedule;
 pub use windows::validate_window;
 
 use crate::domain::ProjectId;

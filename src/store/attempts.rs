@@ -5,6 +5,7 @@
 //! round trips to SQLite's worker thread.
 
 use sqlx::{Sqlite, Transaction};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::deliveries::{AttemptRecord, Status};
@@ -55,13 +56,39 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<(AttemptRec
             }
         }
         let (records, acks): (Vec<AttemptRecord>, Vec<Ack>) = batch.into_iter().unzip();
-        let result = store
-            .record_attempts(&records)
-            .await
-            .map_err(|e| e.to_string());
+        let result = commit_with_retries(&store, &records).await;
         for ack in acks {
             let _ = ack.send(result.clone());
         }
+    }
+}
+
+/// Waits between tries of a failed commit: the HTTP attempts already happened, so losing
+/// their record would let a restart send them again; a locked or briefly full disk gets
+/// about a minute (each try also waits out SQLite's busy timeout) before giving up.
+const COMMIT_RETRIES: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+];
+
+async fn commit_with_retries(store: &Store, records: &[AttemptRecord]) -> Result<(), String> {
+    let mut waits = COMMIT_RETRIES.iter();
+    loop {
+        let err = match store.record_attempts(records).await {
+            Ok(()) => return Ok(()),
+            Err(err) => err,
+        };
+        let Some(wait) = waits.next() else {
+            // Say what happened, so an operator can reconcile with Workspace's job list.
+            for r in records {
+                tracing::error!(delivery_id = r.delivery_id, attempt = r.attempt, http_status = r.http_status, job_id = r.job_id.as_deref().unwrap_or(""), error = %err, "attempt could not be recorded; the delivery stays pending and a restart may repeat it");
+            }
+            return Err(err.to_string());
+        };
+        tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, records = records.len(), "cannot commit attempt records; retrying");
+        tokio::time::sleep(*wait).await;
     }
 }
 

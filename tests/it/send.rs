@@ -483,3 +483,34 @@ async fn an_invalid_config_exits_78_naming_key_and_value() {
     );
     assert!(env.fake.received().is_empty());
 }
+
+#[tokio::test]
+async fn an_attempt_is_recorded_even_if_the_first_commits_fail() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    let c = config.to_str().unwrap().to_owned();
+    env.run(&["history", "--config", &c]).await; // creates and migrates the database
+    let db = env.db().await;
+    sqlx::query("CREATE TRIGGER refuse BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'disk trouble (test)'); END")
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args(["send", "--config", &c, "--pool", POOL, "--message", "hi"])
+        .current_dir(env.dir.path());
+    let sender = tokio::task::spawn_blocking(move || command.output().unwrap());
+    assert!(wait_for(5, || async { env.fake.received().len() == 1 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(&db)
+        .await
+        .unwrap();
+    let out = sender.await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
+    let rows = deliveries(&db).await;
+    assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("sent", 1));
+    assert_eq!(attempts(&db, rows[0].id).await.len(), 1);
+    assert_eq!(env.fake.received().len(), 1, "sent once, not repeated");
+}
