@@ -2,17 +2,15 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use std::path::Path;
-use std::sync::Arc;
 
+use super::send::{Delivered, describe_failure};
 use super::{CliError, invalid, load_config, validate_flags};
 use crate::catalog;
-use crate::clock::Clock;
 use crate::config::{Config, validate_window};
-use crate::delivery::{Outcome, Shutdown};
-use crate::domain::PoolId;
+use crate::delivery::Outcome;
 use crate::schedule::Source;
 use crate::setup;
-use crate::store::{NewDelivery, Status, Store, StoredWindow, format_time};
+use crate::store::{StoredWindow, format_time};
 use crate::window::WindowSpec;
 
 #[derive(Debug, clap::Subcommand)]
@@ -277,59 +275,23 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         ),
     }
     match &args.notice {
-        Some(text) => send_notice(config, store, window, text).await,
+        Some(text) => {
+            store.close().await;
+            send_notice(config, window, text).await
+        }
         None => Ok(()),
     }
 }
 
-/// The `--notice`: one delivery per pool now, through the daemon's path (recorded, retried).
-async fn send_notice(
-    config: &Config,
-    store: Store,
-    window: &Arc<WindowSpec>,
-    text: &str,
-) -> Result<(), CliError> {
-    let sender = setup::build_sender(config, &setup::process_env)?;
-    let instance = crate::instance::Instance::register(&config.daemon.database)
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let store = store.owned_by(instance.id());
-    let clock = Clock::system();
-    let now = clock.now();
-    let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
-    let batch: Vec<NewDelivery> = window
-        .pools
-        .iter()
-        .map(|pool: &PoolId| NewDelivery {
-            schedule_id: window.id.clone(),
-            pool_id: pool.clone(),
-            due_at: now,
-            deadline_at: deadline,
-            message: text.to_owned(),
-            status: Status::Pending,
-            error_msg: None,
-            recheck: false,
-        })
-        .collect();
-    let claimed = store
-        .claim_deliveries(&batch, &[], now)
-        .await
-        .map_err(fail)?;
-    let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
-    let shutdown = Shutdown::default();
-    let mut tasks = tokio::task::JoinSet::new();
-    for delivery in claimed {
-        let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
-        tasks.spawn(async move {
-            (
-                delivery.pool_id.clone(),
-                deliverer.deliver(delivery, &shutdown).await,
-            )
-        });
-    }
+/// The `--notice`: one delivery per pool now, through the daemon's path.
+async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result<(), CliError> {
+    let done = super::send::deliver_now(config, window.id.clone(), &window.pools, text).await?;
     let mut failed = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (pool, result) = joined.map_err(|e| CliError::Failed(e.into()))?;
-        match result.map_err(fail)? {
+    for Delivered {
+        pool, outcome, row, ..
+    } in done
+    {
+        match outcome {
             Outcome::Sent { job_id } => println!(
                 "notice sent to {pool}: job_id {}",
                 job_id.as_deref().unwrap_or("-")
@@ -337,12 +299,14 @@ async fn send_notice(
             Outcome::DryRun => println!("notice recorded for {pool} (dry run)"),
             Outcome::Failed { reason } => {
                 failed += 1;
-                eprintln!("error: notice to {pool} failed: {reason}");
+                eprintln!(
+                    "error: notice to {pool} failed: {}",
+                    describe_failure(row.as_ref(), &reason)
+                );
             }
             other => eprintln!("notice to {pool}: {other:?}"),
         }
     }
-    store.close().await;
     if failed > 0 {
         return Err(CliError::Reported(format!("{failed} notice(s) failed")));
     }

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use super::{CliError, load_config};
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::config::FieldError;
 use crate::delivery::{Outcome, Shutdown};
 use crate::domain::{PoolId, ScheduleId, manual_schedule_id};
 use crate::setup;
-use crate::store::{NewDelivery, Status};
+use crate::store::{DeliveryRow, NewDelivery, Status};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
@@ -27,47 +29,15 @@ pub struct SendArgs {
 pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let (pool, schedule_id) = validate(&args, config.workspace.max_message_chars)?;
-    let sender = setup::build_sender(&config, &setup::process_env)?;
-    let (store, _instance) = setup::open_claiming_store(&config).await?;
-    let clock = Clock::system();
-    let now = clock.now();
-    let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
-    let new = NewDelivery {
-        schedule_id,
-        pool_id: pool,
-        due_at: now,
-        deadline_at: deadline,
-        message: args.message.clone(),
-        status: Status::Pending,
-        error_msg: None,
-        recheck: false,
-    };
-    let claimed = store
-        .claim_deliveries(&[new], &[], now)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let Some(delivery) = claimed.into_iter().next() else {
+    let mut done = deliver_now(&config, schedule_id, &[pool], &args.message).await?;
+    let Some(Delivered {
+        id, outcome, row, ..
+    }) = done.pop()
+    else {
         return Err(CliError::Failed(anyhow::anyhow!(
             "a delivery for this pool at this instant already exists"
         )));
     };
-    let id = delivery.id;
-    let deliverer = setup::build_deliverer(&config, store.clone(), sender, clock);
-    let shutdown = Shutdown::default();
-    let stopper = shutdown.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop.cancel();
-            stopper.abort.cancel();
-        }
-    });
-    let outcome = deliverer
-        .deliver(delivery, &shutdown)
-        .await
-        .map_err(anyhow::Error::from)?;
-    ctrl_c.abort();
-    let row = store.delivery(id).await.ok().flatten();
-    store.close().await;
     match outcome {
         Outcome::Sent {
             job_id: Some(job_id),
@@ -98,8 +68,82 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     }
 }
 
+/// One finished delivery of [`deliver_now`].
+pub(super) struct Delivered {
+    pub id: i64,
+    pub pool: PoolId,
+    pub outcome: Outcome,
+    pub row: Option<DeliveryRow>,
+}
+
+/// `text` to each of `pools` now, through the daemon's path: claimed (as this registered
+/// instance, so a starting daemon leaves the rows alone), attempted, retried, recorded.
+/// Ctrl-C leaves unfinished rows pending for the daemon. Used by `send` and by
+/// `maintenance cancel --notice`.
+pub(super) async fn deliver_now(
+    config: &Config,
+    schedule_id: ScheduleId,
+    pools: &[PoolId],
+    text: &str,
+) -> Result<Vec<Delivered>, CliError> {
+    let sender = setup::build_sender(config, &setup::process_env)?;
+    let (store, _instance) = setup::open_claiming_store(config).await?;
+    let clock = Clock::system();
+    let now = clock.now();
+    let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
+    let batch: Vec<NewDelivery> = pools
+        .iter()
+        .map(|pool| NewDelivery {
+            schedule_id: schedule_id.clone(),
+            pool_id: pool.clone(),
+            due_at: now,
+            deadline_at: deadline,
+            message: text.to_owned(),
+            status: Status::Pending,
+            error_msg: None,
+            recheck: false,
+        })
+        .collect();
+    let claimed = store
+        .claim_deliveries(&batch, &[], now)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
+    let shutdown = Shutdown::default();
+    let stopper = shutdown.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop.cancel();
+            stopper.abort.cancel();
+        }
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for delivery in claimed {
+        let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
+        tasks.spawn(async move {
+            let (id, pool) = (delivery.id, delivery.pool_id.clone());
+            (id, pool, deliverer.deliver(delivery, &shutdown).await)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (id, pool, outcome) = joined.map_err(|e| CliError::Failed(e.into()))?;
+        let outcome = outcome.map_err(anyhow::Error::from)?;
+        let row = store.delivery(id).await.ok().flatten();
+        done.push(Delivered {
+            id,
+            pool,
+            outcome,
+            row,
+        });
+    }
+    ctrl_c.abort();
+    store.close().await;
+    Ok(done)
+}
+
 /// "after 1 attempt(s): HTTP 400 WKS.0005: Invalid desktop pool id (X-Request-Id req-1)".
-fn describe_failure(row: Option<&crate::store::DeliveryRow>, reason: &str) -> String {
+pub(super) fn describe_failure(row: Option<&DeliveryRow>, reason: &str) -> String {
     let Some(row) = row else {
         return reason.to_owned();
     };
