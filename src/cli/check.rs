@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{CliError, load_config};
+use super::{CliError, invalid, load_config};
 use crate::config::FieldError;
 use crate::schedule::ScheduleSpec;
 
@@ -25,14 +25,7 @@ pub struct CheckArgs {
 pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let from = match &args.from {
-        Some(raw) => DateTime::parse_from_rfc3339(raw.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| {
-                CliError::Invalid(vec![FieldError {
-                    key: "--from".into(),
-                    message: format!("invalid time {raw:?} ({e}); write RFC 3339 with an offset"),
-                }])
-            })?,
+        Some(raw) => crate::config::instant(raw).map_err(|message| invalid("--from", message))?,
         None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
     };
     let (catalog, anchors) = load_catalog(&config).await?;

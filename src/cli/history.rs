@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use super::{CliError, load_config};
-use crate::config::FieldError;
+use super::{CliError, invalid, load_config};
 use crate::setup;
 use crate::store::{HistoryFilter, HistoryRow, Status};
 
@@ -27,13 +26,8 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
     let config = load_config(config_path)?;
     let status = match &args.status {
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            CliError::Invalid(vec![FieldError {
-                key: "--status".into(),
-                message: format!(
-                    "unknown status {s:?}; one of {}",
-                    Status::ALL.map(Status::as_str).join(", ")
-                ),
-            }])
+            let known = Status::ALL.map(Status::as_str).join(", ");
+            invalid("--status", format!("unknown status {s:?}; one of {known}"))
         })?),
         None => None,
     };

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{CliError, load_config};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::config::FieldError;
+use crate::config::Errors;
 use crate::delivery::{Outcome, Shutdown};
 use crate::domain::{PoolId, ScheduleId, manual_schedule_id};
 use crate::setup;
@@ -162,35 +162,29 @@ pub(super) fn describe_failure(row: Option<&DeliveryRow>, reason: &str) -> Strin
 }
 
 fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, ScheduleId), CliError> {
-    let mut errors = Vec::new();
-    let mut error = |key: &str, message: String| {
-        errors.push(FieldError {
-            key: key.to_owned(),
-            message,
-        })
-    };
-    let pool = PoolId::parse(&args.pool)
-        .map_err(|e| error("--pool", format!("{e}, got {:?}", args.pool)))
-        .ok();
+    let mut errors = Errors::default();
+    let pool = errors.take(
+        "--pool",
+        PoolId::parse(&args.pool).map_err(|e| format!("{e}, got {:?}", args.pool)),
+    );
     let schedule_id = match &args.schedule_id {
-        Some(id) => ScheduleId::parse(id)
-            .map_err(|e| error("--schedule-id", format!("{e}, got {id:?}")))
-            .ok(),
+        Some(id) => errors.take(
+            "--schedule-id",
+            ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
+        ),
         None => Some(manual_schedule_id()),
     };
+    let chars = args.message.chars().count();
     if args.message.trim().is_empty() {
-        error("--message", "must not be empty".to_owned());
-    } else if let Some(max) = max_chars.filter(|max| args.message.chars().count() > *max) {
-        error(
+        errors.push("--message", "must not be empty");
+    } else if let Some(max) = max_chars.filter(|max| chars > *max) {
+        errors.push(
             "--message",
-            format!(
-                "is {} characters, more than workspace.max_message_chars = {max}",
-                args.message.chars().count()
-            ),
+            format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
         );
     }
     match (pool, schedule_id) {
         (Some(pool), Some(id)) if errors.is_empty() => Ok((pool, id)),
-        _ => Err(CliError::Invalid(errors)),
+        _ => Err(CliError::Invalid(errors.0)),
     }
 }

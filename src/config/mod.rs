@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use fields::{Errors, FieldError};
+pub use fields::{Errors, FieldError, instant};
 pub use raw::{RawConfig, RawSchedule, RawWindow};
 pub use schedules::validate_schedule;
 pub use windows::validate_window;

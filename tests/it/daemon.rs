@@ -309,6 +309,21 @@ async fn check_lists_fire_times_across_dst_in_zone_and_utc() {
         "{}",
         stderr(&out)
     );
+    let bad_from = env
+        .run(&[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--from",
+            "tomorrow",
+        ])
+        .await;
+    assert_eq!(bad_from.status.code(), Some(78));
+    assert!(
+        stderr(&bad_from).contains("--from: invalid time \"tomorrow\""),
+        "{}",
+        stderr(&bad_from)
+    );
 }
 
 #[tokio::test]
