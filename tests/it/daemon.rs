@@ -309,6 +309,7 @@ async fn check_lists_fire_times_across_dst_in_zone_and_utc() {
         "{}",
         stderr(&out)
     );
+    let config = env.write_config("");
     let bad_from = env
         .run(&[
             "check",
