@@ -46,6 +46,13 @@ pub enum Outcome {
     AlreadyDone,
 }
 
+/// How a try at an HTTP attempt went.
+enum Attempted {
+    Done(DateTime<Utc>, Result<Accepted, ApiError>),
+    PastDeadline,
+    Stopped,
+}
+
 /// What follows an attempt.
 enum Step {
     Done(Outcome),
@@ -104,23 +111,25 @@ impl Deliverer {
             if !self.still_wanted(&d).await? {
                 return Ok(Outcome::AlreadyDone);
             }
-            if self.clock.now() >= d.deadline_at {
-                let reason = format!(
-                    "deadline {} passed before attempt {} could start",
-                    format_time(d.deadline_at),
-                    attempt + 1
-                );
-                return self
-                    .finish_without_attempt(&d, Status::Failed, reason)
-                    .await;
-            }
             attempt += 1;
-            let Some((started, result)) = self.attempt(client, &d, shutdown).await else {
-                tracing::info!(
-                    attempt,
-                    "stopping: delivery left pending for the next start"
-                );
-                return Ok(Outcome::LeftPending);
+            let (started, result) = match self.attempt(client, &d, shutdown).await {
+                Attempted::Done(started, result) => (started, result),
+                Attempted::PastDeadline => {
+                    let reason = format!(
+                        "deadline {} passed before attempt {attempt} could start",
+                        format_time(d.deadline_at)
+                    );
+                    return self
+                        .finish_without_attempt(&d, Status::Failed, reason)
+                        .await;
+                }
+                Attempted::Stopped => {
+                    tracing::info!(
+                        attempt,
+                        "stopping: delivery left pending for the next start"
+                    );
+                    return Ok(Outcome::LeftPending);
+                }
             };
             let next_backoff = backoff.next().unwrap_or_default();
             match self
@@ -185,22 +194,29 @@ impl Deliverer {
         })
     }
 
-    /// One HTTP attempt within the in-flight limit. None if stopped before it could start,
-    /// or aborted while in flight (then nothing is recorded and the row stays pending).
+    /// One HTTP attempt within the in-flight limit. The deadline is checked once a slot is
+    /// free, since waiting for one can take a while (a countdown must not go out late).
+    /// Stopped: before it could start, or aborted in flight (nothing recorded, row pending).
     async fn attempt(
         &self,
         client: &WorkspaceClient,
         d: &Claimed,
         shutdown: &Shutdown,
-    ) -> Option<(DateTime<Utc>, Result<Accepted, ApiError>)> {
+    ) -> Attempted {
         let _permit = tokio::select! {
-            permit = self.limiter.acquire() => permit.ok()?,
-            () = shutdown.stop.cancelled() => return None,
+            permit = self.limiter.acquire() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return Attempted::Stopped,
+            },
+            () = shutdown.stop.cancelled() => return Attempted::Stopped,
         };
         let started = self.clock.now();
+        if started >= d.deadline_at {
+            return Attempted::PastDeadline;
+        }
         tokio::select! {
-            result = client.send_pool_notification(&d.pool_id, &d.message, Utc::now()) => Some((started, result)),
-            () = shutdown.abort.cancelled() => None,
+            result = client.send_pool_notification(&d.pool_id, &d.message, Utc::now()) => Attempted::Done(started, result),
+            () = shutdown.abort.cancelled() => Attempted::Stopped,
         }
     }
 

@@ -307,3 +307,70 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
     assert!(env.fake.received().is_empty());
     assert_eq!(deliveries(&env.db().await).await[0].status, "cancelled");
 }
+
+#[tokio::test]
+async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_late() {
+    use workspace_notifier::delivery::{Outcome, Shutdown};
+    use workspace_notifier::domain::{PoolId, ScheduleId};
+    use workspace_notifier::store::{NewDelivery, Status};
+    use workspace_notifier::{clock::Clock, config, setup};
+
+    let env = TestEnv::new().await;
+    env.fake.script([Reply::Delay(
+        Duration::from_millis(1500),
+        Box::new(Reply::Accept),
+    )]);
+    let mut config = config::load(&env.write_config("")).unwrap();
+    config.daemon.max_in_flight = 1; // the slow first request holds the only slot
+    let store = setup::open_store(&config).await.unwrap();
+    let now = Utc::now();
+    let row = |pool: &str, deadline: TimeDelta| NewDelivery {
+        schedule_id: ScheduleId::parse("w").unwrap(),
+        pool_id: PoolId::parse(pool).unwrap(),
+        due_at: now,
+        deadline_at: now + deadline,
+        message: format!("to {pool}"),
+        status: Status::Pending,
+        error_msg: None,
+        recheck: false,
+    };
+    let claimed = store
+        .claim_deliveries(
+            &[
+                row("slow", TimeDelta::seconds(30)),
+                row("tight", TimeDelta::milliseconds(500)),
+            ],
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    let sender = setup::build_sender(&config, &setup::process_env).unwrap();
+    let deliverer = std::sync::Arc::new(setup::build_deliverer(
+        &config,
+        store.clone(),
+        sender,
+        Clock::system(),
+    ));
+    let first = {
+        let (deliverer, d) = (deliverer.clone(), claimed[0].clone());
+        tokio::spawn(async move { deliverer.deliver(d, &Shutdown::default()).await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = deliverer
+        .deliver(claimed[1].clone(), &Shutdown::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&second, Outcome::Failed { reason } if reason.contains("deadline")),
+        "{second:?}"
+    );
+    assert!(matches!(first.await.unwrap(), Outcome::Sent { .. }));
+    let texts: Vec<String> = env
+        .fake
+        .received()
+        .iter()
+        .map(|r| r.notification_text())
+        .collect();
+    assert_eq!(texts, ["to slow"], "the tight one never went out");
+}
