@@ -33,6 +33,9 @@ fn main() {
     if run("every-second") {
         rt.block_on(every_second(seconds("BENCH_SECONDS", 10)));
     }
+    if run("floor") {
+        rt.block_on(floor(seconds("BENCH_SECONDS", 10)));
+    }
     if run("burst") {
         rt.block_on(burst());
     }
@@ -60,7 +63,7 @@ impl Setup {
         std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
         Setup {
             dir,
-            fake: FakeWorkspace::start().await,
+            fake: FakeWorkspace::start_for_bench(),
         }
     }
 
@@ -121,6 +124,24 @@ async fn run_daemon(config: &std::path::Path, for_how_long: Duration) {
     task.await.unwrap().unwrap();
 }
 
+/// Runs the release binary, as installed, for `for_how_long`, then stops it with SIGTERM.
+/// Its log (default level) goes to `log`.
+async fn run_binary(config: &std::path::Path, log: &std::path::Path, for_how_long: Duration) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workspace-notifier"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env_remove("WORKSPACE_NOTIFIER_LOG")
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(for_how_long).await;
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "daemon exited with {status}");
+}
+
 /// `job_id -> (due_at)` from the database, joined with the fake's receipts.
 async fn lateness_ms(setup: &Setup) -> (Vec<f64>, HashMap<String, usize>) {
     let db = setup.db().await;
@@ -137,9 +158,10 @@ async fn lateness_ms(setup: &Setup) -> (Vec<f64>, HashMap<String, usize>) {
             due_by_job.insert(job, due);
         }
     }
-    let mut late: Vec<f64> = setup
-        .fake
-        .received()
+    let received = setup.fake.received();
+    let bad = received.iter().filter(|r| r.auth_problem.is_some()).count();
+    assert_eq!(bad, 0, "the fake rejected {bad} signatures");
+    let mut late: Vec<f64> = received
         .iter()
         .filter_map(|r| {
             Some((r.at - *due_by_job.get(r.job_id.as_ref()?)?).num_microseconds()? as f64 / 1000.0)
@@ -161,7 +183,12 @@ async fn every_second(secs: u64) {
         let setup = Setup::new().await;
         let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
         let started = Utc::now();
-        run_daemon(&config, Duration::from_secs(secs)).await;
+        let log = setup.dir.path().join("daemon.log");
+        run_binary(&config, &log, Duration::from_secs(secs)).await;
+        let lines = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count();
         let (late, statuses) = lateness_ms(&setup).await;
         let db = setup.db().await;
         // Whole seconds strictly inside the run must each have all 1,000 deliveries.
@@ -182,7 +209,7 @@ async fn every_second(secs: u64) {
             .all(|(_, n)| *n == 1000);
         let received = setup.fake.received().len();
         println!(
-            "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}: {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
+            "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
             pct(&late, 0.5),
             pct(&late, 0.9),
             pct(&late, 0.99),
@@ -190,6 +217,65 @@ async fn every_second(secs: u64) {
             per_second.iter().map(|(_, n)| *n).collect::<Vec<_>>()
         );
     }
+}
+
+/// The HTTP floor under `every-second`: the bare signed client alone sends 1,000 requests at
+/// each whole second, 64 at a time (no scheduler, no database).
+async fn floor(secs: u64) {
+    use std::sync::Arc;
+    use workspace_notifier::delivery::Sender;
+    use workspace_notifier::domain::PoolId;
+    let setup = Setup::new().await;
+    let config = workspace_notifier::config::load(&setup.config(64, "")).unwrap();
+    let Sender::Api(client) = workspace_notifier::setup::build_sender(&config, &|_| None).unwrap()
+    else {
+        unreachable!("not a dry run")
+    };
+    let client = Arc::new(client);
+    let limiter = Arc::new(tokio::sync::Semaphore::new(64));
+    let pools: Vec<PoolId> = (0..1000)
+        .map(|i| PoolId::parse(&format!("pool-{i:05}")).unwrap())
+        .collect();
+    let mut dues = Vec::new();
+    for _ in 0..secs {
+        let due = (Utc::now() + TimeDelta::seconds(1)).trunc_subsecs(0);
+        tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
+        let tasks: Vec<_> = pools
+            .iter()
+            .map(|pool| {
+                let (client, limiter, pool) = (client.clone(), limiter.clone(), pool.clone());
+                tokio::spawn(async move {
+                    let _permit = limiter.acquire().await.unwrap();
+                    client
+                        .send_pool_notification(&pool, "bench", Utc::now())
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        dues.push(due);
+    }
+    let received = setup.fake.received();
+    let mut late: Vec<f64> = received
+        .iter()
+        .map(|r| {
+            let due = dues.iter().rev().find(|d| **d <= r.at).unwrap();
+            (r.at - *due).num_microseconds().unwrap() as f64 / 1000.0
+        })
+        .collect();
+    late.sort_by(f64::total_cmp);
+    println!(
+        "floor: the bare client, 1000 requests at each of {secs} instants, 64 at a time: {} requests ({} bad signatures); lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+        received.len(),
+        received.iter().filter(|r| r.auth_problem.is_some()).count(),
+        pct(&late, 0.5),
+        pct(&late, 0.9),
+        pct(&late, 0.99),
+        pct(&late, 1.0),
+    );
 }
 
 async fn burst() {

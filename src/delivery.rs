@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
 use crate::store::{AttemptLog, AttemptRecord, Claimed, Status, Store, StoreError, format_time};
-use crate::workspace::{Accepted, ApiError, WorkspaceClient};
+use crate::workspace::{Accepted, ApiError, Prepared, WorkspaceClient};
 
 /// Where messages go: the API, or nowhere (`dry_run = true`).
 pub enum Sender {
@@ -94,6 +94,14 @@ impl Deliverer {
 
     #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
+        // Sign the first attempt now, while waiting for the due instant: at 1,000 deliveries
+        // due at once, signing in the burst would be lateness.
+        let mut prepared = match &self.sender {
+            Sender::Api(client) if d.attempts == 0 => client
+                .prepare_pool_notification(&d.pool_id, &d.message, Utc::now())
+                .ok(),
+            _ => None,
+        };
         if !self.wait_until_due(&d, &shutdown.stop).await {
             return Ok(Outcome::LeftPending);
         }
@@ -112,7 +120,8 @@ impl Deliverer {
                 return Ok(Outcome::AlreadyDone);
             }
             attempt += 1;
-            let (started, result) = match self.attempt(client, &d, shutdown).await {
+            let (started, result) = match self.attempt(client, &d, prepared.take(), shutdown).await
+            {
                 Attempted::Done(started, result) => (started, result),
                 Attempted::PastDeadline => {
                     let reason = format!(
@@ -197,10 +206,12 @@ impl Deliverer {
     /// One HTTP attempt within the in-flight limit. The deadline is checked once a slot is
     /// free, since waiting for one can take a while (a countdown must not go out late).
     /// Stopped: before it could start, or aborted in flight (nothing recorded, row pending).
+    /// `prepared`: the request signed ahead, sent if still fresh; else it is signed now.
     async fn attempt(
         &self,
         client: &WorkspaceClient,
         d: &Claimed,
+        prepared: Option<Prepared>,
         shutdown: &Shutdown,
     ) -> Attempted {
         let _permit = tokio::select! {
@@ -214,8 +225,16 @@ impl Deliverer {
         if started >= d.deadline_at {
             return Attempted::PastDeadline;
         }
+        let signed_now = Utc::now();
+        let request = match prepared.filter(|p| p.is_fresh(signed_now)) {
+            Some(request) => request,
+            None => match client.prepare_pool_notification(&d.pool_id, &d.message, signed_now) {
+                Ok(request) => request,
+                Err(err) => return Attempted::Done(started, Err(err)),
+            },
+        };
         tokio::select! {
-            result = client.send_pool_notification(&d.pool_id, &d.message, Utc::now()) => Attempted::Done(started, result),
+            result = client.send(request) => Attempted::Done(started, result),
             () = shutdown.abort.cancelled() => Attempted::Stopped,
         }
     }

@@ -2,7 +2,7 @@
 //! into the signature and sent. Headers are set explicitly (including `Host`) so that what is
 //! signed is what goes on the wire.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
@@ -30,6 +30,27 @@ pub struct Accepted {
     pub request_id: Option<String>,
 }
 
+/// A signed request not sent yet. Deliveries sign their first attempt while they wait for
+/// the due instant, so that signing is not part of their lateness.
+pub struct Prepared {
+    request: reqwest::Request,
+    signed_at: DateTime<Utc>,
+}
+
+/// How long a prepared request may wait before it is signed again. Workspace's gateway
+/// accepts an `X-Sdk-Date` within 15 minutes of its clock; a request queued behind
+/// `max_in_flight` for longer than this gets a fresh date rather than risk that window.
+pub const PREPARED_MAX_AGE: TimeDelta = TimeDelta::seconds(60);
+
+impl Prepared {
+    /// False once the request was signed more than [`PREPARED_MAX_AGE`] before `now` (or,
+    /// after a clock step back, after `now`).
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        let age = now - self.signed_at;
+        age >= TimeDelta::zero() && age <= PREPARED_MAX_AGE
+    }
+}
+
 impl WorkspaceClient {
     pub fn new(
         endpoint: Url,
@@ -41,6 +62,10 @@ impl WorkspaceClient {
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("workspace-notifier/", env!("CARGO_PKG_VERSION")))
+            // One attempt is one request, recorded as such: retries are ours (`retry.rs`), and
+            // a redirect is an answer to report, not to follow with a signature for another URL.
+            .retry(reqwest::retry::never())
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Transport(e.to_string()))?;
         Ok(Self {
@@ -63,38 +88,54 @@ impl WorkspaceClient {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Accepted, ApiError> {
+        self.send(self.prepare_pool_notification(pool, text, now)?)
+            .await
+    }
+
+    /// The signed request of [`Self::send_pool_notification`], to send later with
+    /// [`Self::send`] (signed at `now`; see [`Prepared::is_fresh`]).
+    pub fn prepare_pool_notification(
+        &self,
+        pool: &PoolId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, ApiError> {
         #[derive(serde::Serialize)]
         struct Body<'a> {
             notifications: &'a str,
         }
-        let path = format!(
-            "/v2/{}/desktop-pools/{}/notifications",
+        let mut url = self.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!(
+            "{base}/v2/{}/desktop-pools/{}/notifications",
             signer::encode_component(self.project_id.as_str()),
             signer::encode_component(pool.as_str()),
-        );
+        ));
         let body = serde_json::to_vec(&Body {
             notifications: text,
         })
         .expect("a struct of one string always serializes");
-        self.post(&path, body, now).await
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        body: Vec<u8>,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted, ApiError> {
-        let base = self.endpoint.as_str().trim_end_matches('/');
-        let url = Url::parse(&format!("{base}{path}"))
-            .map_err(|e| ApiError::Transport(format!("bad request URL: {e}")))?;
         let headers = self.signed_headers("POST", &url, &body, now);
-        let sent = self
+        let request = self
             .http
             .post(url)
             .headers(headers)
             .body(body)
-            .send()
+            .build()
+            .map_err(|e| {
+                ApiError::Transport(format!("cannot build the request: {}", error_chain(&e)))
+            })?;
+        Ok(Prepared {
+            request,
+            signed_at: now,
+        })
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, prepared: Prepared) -> Result<Accepted, ApiError> {
+        let sent = self
+            .http
+            .execute(prepared.request)
             .await
             .map_err(|e| self.classify(e))?;
         let status = sent.status().as_u16();
@@ -225,4 +266,61 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn client(endpoint: &str) -> WorkspaceClient {
+        WorkspaceClient::new(
+            Url::parse(endpoint).unwrap(),
+            ProjectId::parse("0a1b2c3d4e5f40718293a4b5c6d7e8f9").unwrap(),
+            Credentials::AkSk {
+                access_key: "AK".into(),
+                secret_key: SecretString::from("SK"),
+                security_token: None,
+            },
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_prepared_request_keeps_the_endpoint_path_and_encodes_the_pool() {
+        let pool = PoolId::parse("pool a/b").unwrap();
+        for endpoint in ["https://ws.example:8443/gw", "https://ws.example:8443/gw/"] {
+            let prepared = client(endpoint)
+                .prepare_pool_notification(&pool, "hi", at("2026-11-28T03:00:00Z"))
+                .unwrap();
+            assert_eq!(
+                prepared.request.url().as_str(),
+                "https://ws.example:8443/gw/v2/0a1b2c3d4e5f40718293a4b5c6d7e8f9/desktop-pools/pool%20a%2Fb/notifications"
+            );
+            let headers = prepared.request.headers();
+            assert_eq!(headers["x-sdk-date"], "20261128T030000Z");
+            assert_eq!(headers["host"], "ws.example:8443");
+            assert!(headers["authorization"].is_sensitive());
+        }
+    }
+
+    #[test]
+    fn a_prepared_request_is_fresh_for_a_minute_and_never_from_the_future() {
+        let prepared = client("https://ws.example")
+            .prepare_pool_notification(
+                &PoolId::parse("p").unwrap(),
+                "hi",
+                at("2026-11-28T03:00:00Z"),
+            )
+            .unwrap();
+        assert!(prepared.is_fresh(at("2026-11-28T03:00:00Z")));
+        assert!(prepared.is_fresh(at("2026-11-28T03:01:00Z")));
+        assert!(!prepared.is_fresh(at("2026-11-28T03:01:00.001Z")));
+        assert!(!prepared.is_fresh(at("2026-11-28T02:59:59Z")));
+    }
 }

@@ -80,6 +80,8 @@ struct State {
     /// What to answer once the script is used up (default: accept).
     fallback: Option<Reply>,
     received: Vec<Received>,
+    /// Requests taken in `check_later` mode: (received at, head, body, job number).
+    unchecked: Vec<(DateTime<Utc>, String, Vec<u8>, u64)>,
     accepted_tokens: Vec<String>,
     next_job: u64,
 }
@@ -88,13 +90,17 @@ struct State {
 pub struct FakeWorkspace {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// Answer with the fallback (an accept) at once and check signatures when `received()`
+    /// is read: the benchmarks measure the client, not this fake's parsing and HMAC.
+    check_later: bool,
 }
 
 impl FakeWorkspace {
-    /// Serves on a runtime of its own (one thread), like a separate server process, so its
-    /// scheduling does not mix with the client's (benchmarks).
+    /// For benchmarks: serves on a runtime of its own (one thread), like a separate server
+    /// process, so its scheduling does not mix with the client's; answers every request with
+    /// a job id at once and checks the signatures afterwards, in `received()`.
     #[allow(dead_code)]
-    pub fn start_on_own_thread() -> FakeWorkspace {
+    pub fn start_for_bench() -> FakeWorkspace {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -102,7 +108,7 @@ impl FakeWorkspace {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                tx.send(FakeWorkspace::start().await).unwrap();
+                tx.send(FakeWorkspace::listen(true).await).unwrap();
                 std::future::pending::<()>().await;
             });
         });
@@ -110,10 +116,15 @@ impl FakeWorkspace {
     }
 
     pub async fn start() -> FakeWorkspace {
+        FakeWorkspace::listen(false).await
+    }
+
+    async fn listen(check_later: bool) -> FakeWorkspace {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fake = FakeWorkspace {
             addr: listener.local_addr().unwrap(),
             state: Arc::default(),
+            check_later,
         };
         let served = fake.clone();
         tokio::spawn(async move {
@@ -146,7 +157,15 @@ impl FakeWorkspace {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+        let state = self.state.lock().unwrap();
+        let later = state
+            .unchecked
+            .iter()
+            .map(|(at, head, body, job)| Received {
+                job_id: Some(format!("job-{job:04}")),
+                ..inspect(head.clone(), body.clone(), *at, &state.accepted_tokens)
+            });
+        state.received.iter().cloned().chain(later).collect()
     }
 
     /// Serves requests on one connection until the client closes it (HTTP/1.1 keep-alive).
@@ -169,45 +188,25 @@ impl FakeWorkspace {
         body: Vec<u8>,
         at: DateTime<Utc>,
     ) -> bool {
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default().to_owned();
-        let mut parts = request_line.split(' ');
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
-            .collect();
-        let (path, query) = match target.split_once('?') {
-            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-            None => (target.clone(), None),
-        };
-        let mut problem = check_auth(
-            &method,
-            &path,
-            query.as_deref(),
-            &headers,
-            &body,
-            &self.state.lock().unwrap().accepted_tokens,
-        )
-        .err();
-        if problem.is_none() && !path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/")) {
-            problem = Some(format!("unexpected path {path}"));
+        if self.check_later {
+            let (reply, index) = {
+                let mut state = self.state.lock().unwrap();
+                state.next_job += 1;
+                let index = state.next_job;
+                state.unchecked.push((at, head, body, index));
+                (state.fallback.clone().unwrap_or(Reply::Accept), index)
+            };
+            return answer(stream, reply, index).await;
         }
+        let tokens = self.state.lock().unwrap().accepted_tokens.clone();
+        let mut received = inspect(head, body, at, &tokens);
+        let problem = received.auth_problem.clone();
         let reply = {
             let mut state = self.state.lock().unwrap();
             let fallback = state.fallback.clone().unwrap_or(Reply::Accept);
             state.script.pop_front().unwrap_or(fallback)
         };
 
-        let mut received = Received {
-            at,
-            path,
-            headers,
-            body,
-            auth_problem: problem.clone(),
-            job_id: None,
-        };
         let reply = match (&problem, reply) {
             (None, reply) => reply,
             // An auth failure still honours a scripted delay, so a test can act in between.
@@ -236,6 +235,35 @@ impl FakeWorkspace {
             state.next_job
         };
         answer(stream, reply, index).await
+    }
+}
+
+/// Parses a request and checks its signature (or token) and path.
+fn inspect(head: String, body: Vec<u8>, at: DateTime<Utc>, tokens: &[String]) -> Received {
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default().to_owned();
+    let target = parts.next().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
+        .collect();
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+        None => (target.clone(), None),
+    };
+    let mut problem = check_auth(&method, &path, query.as_deref(), &headers, &body, tokens).err();
+    if problem.is_none() && !path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/")) {
+        problem = Some(format!("unexpected path {path}"));
+    }
+    Received {
+        at,
+        path,
+        headers,
+        body,
+        auth_problem: problem,
+        job_id: None,
     }
 }
 

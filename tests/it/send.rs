@@ -119,6 +119,36 @@ async fn a_400_fails_at_once_with_the_apis_error_code() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_reported_not_followed() {
+    let env = TestEnv::new().await;
+    let elsewhere = format!("{}/v2/elsewhere/notifications", env.fake.endpoint());
+    env.fake.script([Reply::Error {
+        status: 307,
+        code: "MOVED",
+        msg: "moved",
+        headers: vec![("Location", elsewhere)],
+    }]);
+    let config = env.write_config("");
+    let out = env.send(&config, "hi").await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 307"), "{}", stderr(&out));
+    assert_eq!(
+        env.fake.received().len(),
+        1,
+        "the Location was not followed"
+    );
+    let rows = deliveries(&env.db().await).await;
+    assert_eq!(
+        (
+            rows[0].status.as_str(),
+            rows[0].attempts,
+            rows[0].http_status
+        ),
+        ("failed", 1, Some(307))
+    );
+}
+
+#[tokio::test]
 async fn a_401_with_ak_sk_fails_without_retrying() {
     let env = TestEnv::new().await;
     env.fake.script([Reply::Error {
