@@ -125,21 +125,32 @@ async fn run_daemon(config: &std::path::Path, for_how_long: Duration) {
 }
 
 /// Runs the release binary, as installed, for `for_how_long`, then stops it with SIGTERM.
-/// Its log (default level) goes to `log`.
-async fn run_binary(config: &std::path::Path, log: &std::path::Path, for_how_long: Duration) {
+/// Its log (default level) goes to `log`. Returns the daemon's CPU use in ms per second.
+async fn run_binary(
+    config: &std::path::Path,
+    log: &std::path::Path,
+    for_how_long: Duration,
+) -> f64 {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workspace-notifier"))
         .args(["run", "--config", config.to_str().unwrap()])
         .env_remove("WORKSPACE_NOTIFIER_LOG")
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    tokio::time::sleep(for_how_long).await;
+    // Steady state: from 2 s after the start (config loaded, connections open) to the stop.
+    let warm_up = Duration::from_secs(2).min(for_how_long);
+    tokio::time::sleep(warm_up).await;
+    let (ticks, since) = (cpu_ticks(child.id()), Instant::now());
+    tokio::time::sleep(for_how_long - warm_up).await;
+    let cpu_ms_per_s =
+        (cpu_ticks(child.id()) - ticks) as f64 * 10.0 / since.elapsed().as_secs_f64();
     let pid = child.id().to_string();
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status();
     let status = child.wait().unwrap();
     assert!(status.success(), "daemon exited with {status}");
+    cpu_ms_per_s
 }
 
 /// `job_id -> (due_at)` from the database, joined with the fake's receipts.
@@ -184,7 +195,7 @@ async fn every_second(secs: u64) {
         let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
         let started = Utc::now();
         let log = setup.dir.path().join("daemon.log");
-        run_binary(&config, &log, Duration::from_secs(secs)).await;
+        let cpu = run_binary(&config, &log, Duration::from_secs(secs)).await;
         let lines = std::fs::read_to_string(&log)
             .unwrap_or_default()
             .lines()
@@ -209,7 +220,7 @@ async fn every_second(secs: u64) {
             .all(|(_, n)| *n == 1000);
         let received = setup.fake.received().len();
         println!(
-            "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
+            "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; daemon CPU {cpu:.0} ms per second (USER_HZ ticks); statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
             pct(&late, 0.5),
             pct(&late, 0.9),
             pct(&late, 0.99),
@@ -219,8 +230,9 @@ async fn every_second(secs: u64) {
     }
 }
 
-/// The HTTP floor under `every-second`: the bare signed client alone sends 1,000 requests at
-/// each whole second, 64 at a time (no scheduler, no database).
+/// The HTTP floor under `every-second`: the bare client alone sends 1,000 requests, signed
+/// beforehand, at each whole second, 64 at a time (no scheduler, no database, no logging):
+/// reqwest, the kernel's loopback and the fake, on the same two cores.
 async fn floor(secs: u64) {
     use std::sync::Arc;
     use workspace_notifier::delivery::Sender;
@@ -236,26 +248,33 @@ async fn floor(secs: u64) {
     let pools: Vec<PoolId> = (0..1000)
         .map(|i| PoolId::parse(&format!("pool-{i:05}")).unwrap())
         .collect();
-    let mut dues = Vec::new();
+    let (mut dues, mut burst_cpu) = (Vec::new(), Vec::new());
     for _ in 0..secs {
         let due = (Utc::now() + TimeDelta::seconds(1)).trunc_subsecs(0);
-        tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
-        let tasks: Vec<_> = pools
+        let prepared: Vec<_> = pools
             .iter()
             .map(|pool| {
-                let (client, limiter, pool) = (client.clone(), limiter.clone(), pool.clone());
+                client
+                    .prepare_pool_notification(pool, "bench", Utc::now())
+                    .unwrap()
+            })
+            .collect();
+        tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
+        let cpu_before = process_cpu();
+        let tasks: Vec<_> = prepared
+            .into_iter()
+            .map(|request| {
+                let (client, limiter) = (client.clone(), limiter.clone());
                 tokio::spawn(async move {
                     let _permit = limiter.acquire().await.unwrap();
-                    client
-                        .send_pool_notification(&pool, "bench", Utc::now())
-                        .await
-                        .unwrap();
+                    client.send(request).await.unwrap();
                 })
             })
             .collect();
         for task in tasks {
             task.await.unwrap();
         }
+        burst_cpu.push((process_cpu() - cpu_before).as_secs_f64() * 1000.0);
         dues.push(due);
     }
     let received = setup.fake.received();
@@ -268,14 +287,30 @@ async fn floor(secs: u64) {
         .collect();
     late.sort_by(f64::total_cmp);
     println!(
-        "floor: the bare client, 1000 requests at each of {secs} instants, 64 at a time: {} requests ({} bad signatures); lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+        "floor: the bare client, 1000 requests signed ahead, sent at each of {secs} instants, 64 at a time: {} requests ({} bad signatures); lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; CPU per burst (client, fake and kernel, all threads) median {:.1} ms",
         received.len(),
         received.iter().filter(|r| r.auth_problem.is_some()).count(),
         pct(&late, 0.5),
         pct(&late, 0.9),
         pct(&late, 0.99),
         pct(&late, 1.0),
+        {
+            burst_cpu.sort_by(f64::total_cmp);
+            pct(&burst_cpu, 0.5)
+        },
     );
+}
+
+/// User + system CPU time of this whole process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 async fn burst() {
