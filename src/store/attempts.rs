@@ -58,20 +58,18 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<(AttemptRec
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let latest = Instant::now() + GATHER_MAX;
-        while batch.len() < MAX_BATCH {
-            let next = match rx.try_recv() {
-                Ok(next) => Some(next),
-                Err(_) => {
-                    let quiet = (Instant::now() + GATHER_QUIET).min(latest);
-                    tokio::time::timeout_at(quiet, rx.recv())
-                        .await
-                        .ok()
-                        .flatten()
+        // One timer per pause, not one per record: a burst ends records by the hundred.
+        loop {
+            tokio::time::sleep_until((Instant::now() + GATHER_QUIET).min(latest)).await;
+            let before = batch.len();
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
                 }
-            };
-            match next {
-                Some(next) => batch.push(next),
-                None => break,
+            }
+            if batch.len() == before || batch.len() >= MAX_BATCH || Instant::now() >= latest {
+                break;
             }
         }
         let (records, acks): (Vec<AttemptRecord>, Vec<Ack>) = batch.into_iter().unzip();
