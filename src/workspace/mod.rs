@@ -7,6 +7,6 @@ mod error;
 mod response;
 pub mod signer;
 
-pub use client::{Accepted, PREPARED_MAX_AGE, Prepared, WorkspaceClient};
+pub use client::{Accepted, Prepared, WorkspaceClient};
 pub use credentials::{CredentialPaths, Credentials, CredentialsError, Resolved};
 pub use error::ApiError;

@@ -230,15 +230,7 @@ async fn send_stuck_in_backoff(
         "",
     );
     let child = std::process::Command::new(BIN)
-        .args([
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            text,
-        ])
+        .args(send_args(&config, POOL, text))
         .current_dir(env.dir.path())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -86,16 +86,7 @@ secret_key_file = "{sk}"
 
     /// `send --config CONFIG --pool POOL --message TEXT`.
     pub async fn send(&self, config: &std::path::Path, text: &str) -> Output {
-        self.run(&[
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            text,
-        ])
-        .await
+        self.run(&send_args(config, POOL, text)).await
     }
 
     pub async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -296,4 +287,17 @@ pub fn schedule_toml(id: &str, trigger: &str, pools: &[&str], extra: &str) -> St
         "[[schedules]]\nid = \"{id}\"\n{trigger}\npools = [{}]\nmessage = \"message of {id}\"\n{extra}\n",
         pools.join(", ")
     )
+}
+
+/// The arguments of `send --config CONFIG --pool POOL --message TEXT`.
+pub fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) -> [&'a str; 7] {
+    [
+        "send",
+        "--config",
+        config.to_str().unwrap(),
+        "--pool",
+        pool,
+        "--message",
+        text,
+    ]
 }

@@ -414,15 +414,7 @@ fn stderr_with_journal_stream(
         .metadata()
         .unwrap();
     let mut child = std::process::Command::new(BIN)
-        .args([
-            "send",
-            "--config",
-            config.to_str().unwrap(),
-            "--pool",
-            POOL,
-            "--message",
-            "hi",
-        ])
+        .args(send_args(&config, POOL, "hi"))
         .env("JOURNAL_STREAM", journal_stream(meta.dev(), meta.ino()))
         .stdout(std::process::Stdio::null())
         .stderr(writer)

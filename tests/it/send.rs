@@ -276,15 +276,7 @@ async fn temporary_credentials_send_a_signed_security_token() {
     std::fs::write(&config, text).unwrap();
     let out = env
         .run_env(
-            &[
-                "send",
-                "--config",
-                config.to_str().unwrap(),
-                "--pool",
-                "pool with/slash+plus",
-                "--message",
-                "hi",
-            ],
+            &send_args(&config, "pool with/slash+plus", "hi"),
             &[("WORKSPACE_NOTIFIER_LOG", "trace")],
         )
         .await;
@@ -343,15 +335,7 @@ async fn an_iam_token_is_re_read_once_after_a_401() {
     )]);
     let out = env
         .run_env(
-            &[
-                "send",
-                "--config",
-                config.to_str().unwrap(),
-                "--pool",
-                POOL,
-                "--message",
-                "hi",
-            ],
+            &send_args(&config, POOL, "hi"),
             &[("WORKSPACE_NOTIFIER_LOG", "trace")],
         )
         .await;
@@ -378,33 +362,9 @@ async fn the_secret_key_never_reaches_output_or_the_database() {
         .script([Reply::error(500, "WKS.0500"), Reply::error(400, "WKS.0400")]);
     let config = env.write_config("");
     let verbose = [("WORKSPACE_NOTIFIER_LOG", "trace")];
-    let failed = env
-        .run_env(
-            &[
-                "send",
-                "--config",
-                config.to_str().unwrap(),
-                "--pool",
-                POOL,
-                "--message",
-                "hi",
-            ],
-            &verbose,
-        )
-        .await;
+    let failed = env.run_env(&send_args(&config, POOL, "hi"), &verbose).await;
     let sent = env
-        .run_env(
-            &[
-                "send",
-                "--config",
-                config.to_str().unwrap(),
-                "--pool",
-                POOL,
-                "--message",
-                "again",
-            ],
-            &verbose,
-        )
+        .run_env(&send_args(&config, POOL, "again"), &verbose)
         .await;
     let history = env
         .run(&["history", "--config", config.to_str().unwrap(), "--json"])
@@ -494,17 +454,7 @@ async fn an_invalid_config_exits_78_naming_key_and_value() {
         "{}",
         stderr(&out)
     );
-    let bad_pool = env
-        .run(&[
-            "send",
-            "--config",
-            env.write_config("").to_str().unwrap(),
-            "--pool",
-            " ",
-            "--message",
-            "hi",
-        ])
-        .await;
+    let bad_pool = env.run(&send_args(&env.write_config(""), " ", "hi")).await;
     assert_eq!(bad_pool.status.code(), Some(78));
     assert!(
         stderr(&bad_pool).contains("--pool"),
