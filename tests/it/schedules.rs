@@ -265,31 +265,19 @@ async fn invalid_schedule_add_inputs_are_named_and_exit_78() {
             stderr(&out)
         );
     }
-    let ok = env
-        .run(&base(&[
-            "--id",
-            "dup",
-            "--every",
-            "1h",
-            "--pool",
-            "p",
-            "--message",
-            "m",
-        ]))
-        .await;
+    let add = base(&[
+        "--id",
+        "dup",
+        "--every",
+        "1h",
+        "--pool",
+        "p",
+        "--message",
+        "m",
+    ]);
+    let ok = env.run(&add).await;
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
-    let dup = env
-        .run(&base(&[
-            "--id",
-            "dup",
-            "--every",
-            "1h",
-            "--pool",
-            "p",
-            "--message",
-            "m",
-        ]))
-        .await;
+    let dup = env.run(&add).await;
     assert_eq!(dup.status.code(), Some(78));
     assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
     let file_pause = env
