@@ -1,7 +1,6 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
 //! [`Control`] messages by the CLI, so tests drive the same code in-process.
 
-use chrono::TimeDelta;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -253,7 +252,7 @@ async fn recover_pending(
         }
         let grace = graces
             .get(delivery.schedule_id.as_str())
-            .and_then(|g| TimeDelta::from_std(*g).ok());
+            .map(|g| crate::time_math::delta(*g));
         if let Some(grace) = grace.filter(|g| delivery.attempts == 0 && now - delivery.due_at > *g)
         {
             let reason = format!(

@@ -28,5 +28,6 @@ pub mod scheduler;
 pub mod setup;
 pub mod store;
 pub mod template;
+pub mod time_math;
 pub mod window;
 pub mod workspace;

@@ -3,7 +3,7 @@
 //! whole table is tested without sleeping. Which errors are retryable is answered by the API
 //! error type itself (`ApiError::is_retryable`); this module only applies the bounds.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// `[retry]` from the config.
@@ -83,7 +83,7 @@ pub fn decide(
     if attempt >= policy.max_attempts {
         return Decision::Failed(GiveUp::AttemptsExhausted);
     }
-    let next_start = now + TimeDelta::from_std(after).unwrap_or(TimeDelta::MAX);
+    let next_start = crate::time_math::plus(now, after);
     if next_start >= deadline {
         return Decision::Failed(GiveUp::Deadline);
     }
@@ -96,6 +96,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {

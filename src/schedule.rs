@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::domain::{PoolId, ScheduleId};
+use crate::time_math::{minus, plus, shift};
 use crate::window::WindowPart;
 
 /// How many missed occurrences are counted one by one before the count says "more than".
@@ -115,8 +116,8 @@ impl Trigger {
                 .map(|t| t.with_timezone(&Utc)),
             Trigger::At(at) => (*at > after).then_some(*at),
             Trigger::Shifted { base, offset } => base
-                .next_after(tz, after - *offset, anchor)
-                .map(|t| t + *offset),
+                .next_after(tz, shift(after, -*offset), anchor)
+                .map(|t| shift(t, *offset)),
             Trigger::Every { period, start } => {
                 let anchor = start.unwrap_or(anchor);
                 if after < anchor {
@@ -125,7 +126,7 @@ impl Trigger {
                 let period = TimeDelta::from_std(*period).ok()?;
                 let elapsed = (after - anchor).num_milliseconds();
                 let steps = elapsed / period.num_milliseconds().max(1) + 1;
-                Some(anchor + period * i32::try_from(steps).ok()?)
+                anchor.checked_add_signed(period.checked_mul(i32::try_from(steps).ok()?)?)
             }
         }
     }
@@ -187,7 +188,7 @@ pub fn catch_up(
             next: t.or(next),
         };
     };
-    let grace = TimeDelta::from_std(spec.misfire_grace).unwrap_or(TimeDelta::MAX);
+    let grace = crate::time_math::delta(spec.misfire_grace);
     if now - latest <= grace {
         let missed = before_latest.map(|due_at| Missed {
             due_at,
@@ -246,7 +247,7 @@ fn previous_of(
             .map(|p| p.with_timezone(&Utc)),
         Trigger::At(at) => (*at <= t).then_some(*at),
         Trigger::Shifted { base, offset } => {
-            previous_of(base, tz, t - *offset, anchor).map(|p| p + *offset)
+            previous_of(base, tz, shift(t, -*offset), anchor).map(|p| shift(p, *offset))
         }
         Trigger::Every { period, start } => {
             let anchor = start.unwrap_or(anchor);
@@ -255,7 +256,7 @@ fn previous_of(
                 return None;
             }
             let steps = (t - anchor).num_milliseconds() / period.num_milliseconds().max(1);
-            Some(anchor + period * i32::try_from(steps).ok()?)
+            anchor.checked_add_signed(period.checked_mul(i32::try_from(steps).ok()?)?)
         }
     }
 }
@@ -295,8 +296,7 @@ impl ScheduleSpec {
         match (last_due, &self.trigger) {
             (Some(last), _) => self.trigger.next_after(self.timezone, last, anchor),
             (None, Trigger::At(at)) => {
-                let grace = TimeDelta::from_std(self.misfire_grace).unwrap_or(TimeDelta::MAX);
-                (*at > anchor - grace).then_some(*at)
+                (*at > minus(anchor, self.misfire_grace)).then_some(*at)
             }
             (None, _) => self.trigger.next_after(self.timezone, anchor, anchor),
         }
@@ -308,16 +308,15 @@ impl ScheduleSpec {
     pub fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>) {
         match &self.window {
             Some(part) => {
-                let start = due - part.window.offset(part.kind);
+                let start = shift(due, -part.window.offset(part.kind));
                 (
                     part.window.render(part.kind, start),
                     part.window.deadline(part.kind, start, max_elapsed),
                 )
             }
             None => {
-                let window = TimeDelta::from_std(max_elapsed.max(self.misfire_grace))
-                    .unwrap_or(TimeDelta::MAX);
-                (self.message.clone(), due + window)
+                let window = max_elapsed.max(self.misfire_grace);
+                (self.message.clone(), plus(due, window))
             }
         }
     }
@@ -326,14 +325,14 @@ impl ScheduleSpec {
     pub fn window_start(&self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.window
             .as_ref()
-            .map(|part| due - part.window.offset(part.kind))
+            .map(|part| shift(due, -part.window.offset(part.kind)))
     }
 
     /// True when the occurrence due at `due` belongs to a cancelled window.
     pub fn is_cancelled(&self, due: DateTime<Utc>) -> bool {
         self.window.as_ref().is_some_and(|part| {
             part.window
-                .is_cancelled(due - part.window.offset(part.kind))
+                .is_cancelled(shift(due, -part.window.offset(part.kind)))
         })
     }
 

@@ -65,9 +65,7 @@ pub struct Upcoming {
     pub cancelled: bool,
 }
 
-fn delta(d: Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
-}
+use crate::time_math::{delta, minus, plus, shift};
 
 impl WindowSpec {
     fn kinds(&self) -> Vec<PartKind> {
@@ -133,7 +131,7 @@ impl WindowSpec {
     /// The text of `kind` for the window starting at `start`.
     pub fn render(&self, kind: PartKind, start: DateTime<Utc>) -> String {
         let local = start.with_timezone(&self.timezone);
-        let end = (start + delta(self.duration)).with_timezone(&self.timezone);
+        let end = plus(start, self.duration).with_timezone(&self.timezone);
         let time_left = match kind {
             PartKind::Warning(i) => self.leads[i],
             PartKind::Start | PartKind::End => Duration::ZERO,
@@ -156,14 +154,14 @@ impl WindowSpec {
         start: DateTime<Utc>,
         max_elapsed: Duration,
     ) -> DateTime<Utc> {
-        let end = start + delta(self.duration);
+        let end = plus(start, self.duration);
         match kind {
             PartKind::Warning(i) => match self.leads.get(i + 1) {
-                Some(next) => start - delta(*next),
+                Some(next) => minus(start, *next),
                 None => start,
             },
-            PartKind::Start => (start + delta(max_elapsed)).min(end),
-            PartKind::End => end + delta(max_elapsed),
+            PartKind::Start => plus(start, max_elapsed).min(end),
+            PartKind::End => plus(end, max_elapsed),
         }
     }
 
@@ -186,7 +184,7 @@ impl WindowSpec {
             };
             cursor = start;
             for kind in self.kinds() {
-                let due_at = start + self.offset(kind);
+                let due_at = shift(start, self.offset(kind));
                 if due_at > after {
                     out.push(Upcoming {
                         due_at,

@@ -1,6 +1,6 @@
 //! `maintenance add/list/cancel`: countdown announcements for maintenance windows.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use std::path::Path;
 
 use super::send::{Delivered, describe_failure};
@@ -243,10 +243,7 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         )));
     };
     let now = Utc::now();
-    let longest = window.leads.first().map_or(TimeDelta::zero(), |l| {
-        TimeDelta::from_std(*l).unwrap_or(TimeDelta::MAX)
-    });
-    let duration = TimeDelta::from_std(window.duration).unwrap_or(TimeDelta::MAX);
+    let longest = window.leads.first().copied().unwrap_or_default();
     let (occurrence, range) = if args.all {
         (None, None)
     } else {
@@ -257,7 +254,13 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
                 args.id
             )));
         };
-        (Some(start), Some((start - longest, start + duration)))
+        (
+            Some(start),
+            Some((
+                crate::time_math::minus(start, longest),
+                crate::time_math::plus(start, window.duration),
+            )),
+        )
     };
     let closed = store
         .cancel_window(&args.id, occurrence, range, args.notice.as_deref(), now)

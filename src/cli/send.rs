@@ -1,6 +1,5 @@
 //! `send`: one delivery now, claimed, attempted and recorded exactly like a scheduled one.
 
-use chrono::TimeDelta;
 use std::path::Path;
 
 use super::{CliError, load_config};
@@ -90,7 +89,7 @@ pub(super) async fn deliver_now(
     let (store, _instance) = setup::open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
-    let deadline = now + TimeDelta::from_std(config.retry.max_elapsed).unwrap_or(TimeDelta::MAX);
+    let deadline = crate::time_math::plus(now, config.retry.max_elapsed);
     let batch: Vec<NewDelivery> = pools
         .iter()
         .map(|pool| NewDelivery {

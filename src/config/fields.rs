@@ -48,12 +48,49 @@ pub fn duration(value: &str) -> Result<Duration, String> {
     })
 }
 
-/// A duration that must be above zero.
-pub fn positive_duration(value: &str) -> Result<Duration, String> {
-    match duration(value)? {
-        d if d.is_zero() => Err(format!("must be more than zero, got {value:?}")),
-        d => Ok(d),
+/// The documented range of one duration key. Every duration the program adds to an instant is
+/// bounded here, so no schedule can reach chrono's limits (the arithmetic saturates anyway).
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+const DAY: u64 = 86_400;
+
+/// `daemon.shutdown_grace`: 0 (abandon at once) to 1 hour.
+pub const SHUTDOWN_GRACE: Bounds = Bounds { min: secs(0), max: secs(3600) };
+/// `workspace.request_timeout`: 100 ms to 10 minutes.
+pub const REQUEST_TIMEOUT: Bounds = Bounds { min: Duration::from_millis(100), max: secs(600) };
+/// `retry.initial_delay` and `retry.max_delay`: 10 ms to 1 hour.
+pub const RETRY_DELAY: Bounds = Bounds { min: Duration::from_millis(10), max: secs(3600) };
+/// `retry.max_elapsed`: 1 second to 7 days.
+pub const MAX_ELAPSED: Bounds = Bounds { min: secs(1), max: secs(7 * DAY) };
+/// `misfire_grace` of schedules and windows: 0 (never late) to 31 days.
+pub const MISFIRE_GRACE: Bounds = Bounds { min: secs(0), max: secs(31 * DAY) };
+/// `every`: 1 second (faster would flood the API) to 366 days.
+pub const EVERY: Bounds = Bounds { min: secs(1), max: secs(366 * DAY) };
+/// A window's `duration` and each `notify_before` lead: 1 second to 31 days.
+pub const WINDOW_SPAN: Bounds = Bounds { min: secs(1), max: secs(31 * DAY) };
+
+/// A duration within `bounds`; the message names both ends and the value.
+pub fn bounded_duration(value: &str, bounds: Bounds) -> Result<Duration, String> {
+    let d = duration(value)?;
+    if d < bounds.min || d > bounds.max {
+        let show = |d: Duration| match d.is_zero() {
+            true => "0s".to_owned(),
+            false => humantime::format_duration(d).to_string(),
+        };
+        return Err(format!(
+            "must be between {} and {}, got {value:?}",
+            show(bounds.min),
+            show(bounds.max)
+        ));
     }
+    Ok(d)
 }
 
 /// An IANA zone name.
@@ -63,13 +100,18 @@ pub fn timezone(value: &str) -> Result<Tz, String> {
         .map_err(|_| format!("unknown time zone {value:?}"))
 }
 
-/// RFC 3339 with an explicit offset, e.g. `2026-12-01T09:00:00+08:00`.
+/// RFC 3339 with an explicit offset, e.g. `2026-12-01T09:00:00+08:00`, between the years
+/// 1970 and 9000 (later instants could not be stored with a deadline after them).
 pub fn instant(value: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(value.trim())
+    let t = DateTime::parse_from_rfc3339(value.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|err| {
             format!("invalid time {value:?} ({err}); write RFC 3339 with an offset, e.g. \"2026-12-01T09:00:00+08:00\"")
-        })
+        })?;
+    match chrono::Datelike::year(&t) {
+        1970..=9000 => Ok(t),
+        _ => Err(format!("{value:?} is outside the years 1970 to 9000")),
+    }
 }
 
 /// An integer within `range`.

@@ -5,6 +5,7 @@
 
 mod fields;
 mod raw;
+mod strict;
 mod schedules;
 mod windows;
 
@@ -106,8 +107,18 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_owned(),
         message: err.to_string(),
     };
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Load {
+        path: path.to_owned(),
+        message: format!("cannot read the config file: {err}"),
+    })?;
+    // Types are checked strictly on the file as written (`dry_run = "yes"` and `message = 42`
+    // are errors); the layered build below would quietly convert them.
+    strict::check_types(&text).map_err(|message| ConfigError::Load {
+        path: path.to_owned(),
+        message,
+    })?;
     let built = config::Config::builder()
-        .add_source(config::File::from(path).format(config::FileFormat::Toml))
+        .add_source(config::File::from_str(&text, config::FileFormat::Toml))
         .add_source(
             config::Environment::with_prefix("WORKSPACE_NOTIFIER")
                 .prefix_separator("__")
@@ -137,7 +148,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         "daemon.max_in_flight",
         fields::bounded(d.max_in_flight, 1..=1024),
     );
-    let shutdown_grace = errors.take("daemon.shutdown_grace", fields::duration(&d.shutdown_grace));
+    let shutdown_grace = errors.take(
+        "daemon.shutdown_grace",
+        fields::bounded_duration(&d.shutdown_grace, fields::SHUTDOWN_GRACE),
+    );
     if d.database.as_os_str().is_empty() {
         errors.push("daemon.database", "must not be empty");
     }
@@ -204,7 +218,7 @@ fn validate_workspace(w: &raw::RawWorkspace, errors: &mut Errors) -> Option<Work
     };
     let request_timeout = errors.take(
         "workspace.request_timeout",
-        fields::positive_duration(&w.request_timeout),
+        fields::bounded_duration(&w.request_timeout, fields::REQUEST_TIMEOUT),
     );
     let max_chars = errors.take(
         "workspace.max_message_chars",
@@ -299,12 +313,12 @@ fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy>
     );
     let initial_delay = errors.take(
         "retry.initial_delay",
-        fields::positive_duration(&r.initial_delay),
+        fields::bounded_duration(&r.initial_delay, fields::RETRY_DELAY),
     );
-    let max_delay = errors.take("retry.max_delay", fields::positive_duration(&r.max_delay));
+    let max_delay = errors.take("retry.max_delay", fields::bounded_duration(&r.max_delay, fields::RETRY_DELAY));
     let max_elapsed = errors.take(
         "retry.max_elapsed",
-        fields::positive_duration(&r.max_elapsed),
+        fields::bounded_duration(&r.max_elapsed, fields::MAX_ELAPSED),
     );
     if let (Some(initial), Some(max)) = (initial_delay, max_delay)
         && initial > max

@@ -41,7 +41,10 @@ impl Common {
             },
             pools: validate_pools(pools, &key("pools"), errors),
             misfire_grace: match misfire_grace {
-                Some(grace) => errors.take(&key("misfire_grace"), fields::duration(grace)),
+                Some(grace) => errors.take(
+                    &key("misfire_grace"),
+                    fields::bounded_duration(grace, fields::MISFIRE_GRACE),
+                ),
                 None => Some(DEFAULT_MISFIRE_GRACE),
             },
         }
@@ -136,7 +139,7 @@ fn validate_trigger(
             .map(Trigger::At);
     }
     let every = raw.every.as_deref().unwrap_or_default();
-    let period = errors.take(&key("every"), fields::positive_duration(every));
+    let period = errors.take(&key("every"), fields::bounded_duration(every, fields::EVERY));
     let start = match &raw.start {
         Some(start) => Some(errors.take(&key("start"), fields::instant(start))?),
         None => None,

@@ -73,7 +73,7 @@ message = ""
         r#"workspace.region: unknown region "cn-north-44""#,
         r#"workspace.request_timeout: invalid duration "soon""#,
         "retry.max_attempts: must be between 1 and 100, got 0",
-        r#"retry.max_delay: must be more than zero, got "0s""#,
+        r#"retry.max_delay: must be between 10ms and 1h, got "0s""#,
         r#"schedules[0].id: must be 1 to 64 characters of A-Z a-z 0-9 . _ -, got "a b""#,
         r#"schedules[0].cron: invalid cron expression "61 * * * *""#,
         r#"schedules[0].timezone: unknown time zone "Asia/Shangai""#,
