@@ -28,6 +28,10 @@ pub enum DaemonError {
     Setup(#[from] SetupError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The database file was deleted or replaced while the daemon ran: what it records would
+    /// be lost, so it stops.
+    #[error("database {path} {what} while the daemon was running; stopping so that nothing more is recorded into a file that is gone (restore it, or restart to start a new one)")]
+    DatabaseReplaced { path: String, what: &'static str },
     /// The instance lock file next to the database could not be made.
     #[error("cannot register this instance next to the database: {0}")]
     Instance(#[from] std::io::Error),
@@ -50,11 +54,20 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
     let (updates_tx, updates_rx) = mpsc::channel(4);
     let loop_task = tokio::spawn(scheduler.run(updates_rx));
     let mut poll = tokio::time::interval(DATABASE_POLL);
+    let mut failure = None;
     loop {
         tokio::select! {
             () = shutdown.stop.cancelled() => break,
-            Some(()) = control.reload.recv() => service.reload(&config.path, &updates_tx).await,
-            _ = poll.tick() => service.apply_database_changes(&updates_tx).await,
+            Some(()) = control.reload.recv() => service.reload(&config, &updates_tx).await,
+            _ = poll.tick() => {
+                if let Err(err) = service.database_file.check() {
+                    tracing::error!("{err}");
+                    shutdown.stop.cancel();
+                    failure = Some(err);
+                    break;
+                }
+                service.apply_database_changes(&updates_tx).await;
+            }
         }
     }
     service.watcher.close().await;
@@ -68,12 +81,51 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
     service.store.close().await;
     drop(service.instance);
     tracing::info!("stopped");
-    Ok(())
+    failure.map_or(Ok(()), Err)
+}
+
+/// The database file's identity (device and inode) when the daemon opened it.
+struct DatabaseFile {
+    path: std::path::PathBuf,
+    identity: (u64, u64),
+}
+
+impl DatabaseFile {
+    fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path)?;
+        Ok((meta.dev(), meta.ino()))
+    }
+
+    fn open(path: &Path) -> Result<Self, DaemonError> {
+        let identity = Self::identity(path).map_err(|_| DaemonError::DatabaseReplaced {
+            path: path.display().to_string(),
+            what: "vanished right after it was opened",
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            identity,
+        })
+    }
+
+    /// Fails if the file at the path is gone or is another file than the one opened.
+    fn check(&self) -> Result<(), DaemonError> {
+        let what = match Self::identity(&self.path) {
+            Ok(identity) if identity == self.identity => return Ok(()),
+            Ok(_) => "was replaced by another file",
+            Err(_) => "was deleted",
+        };
+        Err(DaemonError::DatabaseReplaced {
+            path: self.path.display().to_string(),
+            what,
+        })
+    }
 }
 
 /// What the daemon keeps between start and stop, besides the scheduler.
 struct Service {
     store: Store,
+    database_file: DatabaseFile,
     instance: Instance,
     watcher: ChangeWatcher,
     file_schedules: FileSchedules,
@@ -99,8 +151,9 @@ async fn start(
     tracker: &TaskTracker,
     shutdown: &Shutdown,
 ) -> Result<(Service, Scheduler), DaemonError> {
-    let sender = setup::build_sender(config, &setup::process_env)?;
+    let sender = setup::preflight(config, &setup::process_env)?;
     let store = setup::open_store(config).await?;
+    let database_file = DatabaseFile::open(&config.daemon.database)?;
     let instance = Instance::register(&config.daemon.database)?;
     let store = store.owned_by(instance.id());
     let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
@@ -128,6 +181,7 @@ async fn start(
     notify::ready(&status);
     let service = Service {
         store,
+        database_file,
         instance,
         watcher,
         file_schedules,
@@ -138,10 +192,18 @@ async fn start(
 }
 
 impl Service {
-    /// SIGHUP: re-read the file; a bad file is logged and the running schedules stay.
-    async fn reload(&mut self, path: &Path, updates: &mpsc::Sender<Update>) {
+    /// SIGHUP: re-read the file and validate it exactly as `run` does at start (the file's
+    /// rules, then credentials, project id and database directory); a file `run` would refuse
+    /// is logged at error and the running schedules stay.
+    async fn reload(&mut self, running: &Config, updates: &mpsc::Sender<Update>) {
         notify::reloading();
-        match config::load(path) {
+        let path = &running.path;
+        let checked = config::load(path).map_err(|e| e.to_string()).and_then(|new| {
+            setup::preflight(&new, &setup::process_env)
+                .map(|_| new)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        });
+        match checked {
             Ok(new) => {
                 if settings_of(&new) != self.settings {
                     tracing::warn!(

@@ -94,6 +94,7 @@ impl Deliverer {
 
     #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
+        crate::faults::panic_point("delivery");
         // Sign the first attempt now, while waiting for the due instant: at 1,000 deliveries
         // due at once, signing in the burst would be lateness.
         let mut prepared = match &self.sender {
@@ -115,6 +116,9 @@ impl Deliverer {
             backoff.next();
         }
         let mut attempt = d.attempts;
+        // An IAM token is re-read once after a 401 and the request retried once; a second
+        // 401 is final.
+        let mut token_refreshed = false;
         loop {
             if !self.still_wanted(&d).await? {
                 return Ok(Outcome::AlreadyDone);
@@ -142,7 +146,14 @@ impl Deliverer {
             };
             let next_backoff = backoff.next().unwrap_or_default();
             match self
-                .conclude(client, &d, attempt, started, result, next_backoff)
+                .conclude(
+                    client,
+                    &d,
+                    (attempt, &mut token_refreshed),
+                    started,
+                    result,
+                    next_backoff,
+                )
                 .await?
             {
                 Step::Done(outcome) => return Ok(outcome),
@@ -170,13 +181,13 @@ impl Deliverer {
         &self,
         client: &WorkspaceClient,
         d: &Claimed,
-        attempt: u32,
+        (attempt, token_refreshed): (u32, &mut bool),
         started: DateTime<Utc>,
         result: Result<Accepted, ApiError>,
         backoff: Duration,
     ) -> Result<Step, StoreError> {
         let finished = self.clock.now();
-        let end = attempt_end(&result, client);
+        let end = attempt_end(&result, client, *token_refreshed);
         let decision = decide(end, attempt, &self.policy, backoff, finished, d.deadline_at);
         let record = attempt_record(d, attempt, started, finished, &result, decision);
         self.attempts.record(record.clone()).await?;
@@ -195,8 +206,11 @@ impl Deliverer {
                 refresh_token,
             } => {
                 tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
-                if refresh_token && let Err(err) = client.credentials().refresh_token() {
-                    tracing::warn!(error = %err, "cannot re-read the IAM token file");
+                if refresh_token {
+                    *token_refreshed = true;
+                    if let Err(err) = client.credentials().refresh_token() {
+                        tracing::warn!(error = %err, "cannot re-read the IAM token file");
+                    }
                 }
                 Step::RetryAfter(after)
             }
@@ -277,10 +291,18 @@ impl Deliverer {
     }
 }
 
-fn attempt_end(result: &Result<Accepted, ApiError>, client: &WorkspaceClient) -> AttemptEnd {
+fn attempt_end(
+    result: &Result<Accepted, ApiError>,
+    client: &WorkspaceClient,
+    token_refreshed: bool,
+) -> AttemptEnd {
     match result {
         Ok(_) => AttemptEnd::Accepted,
-        Err(err) if err.http_status() == Some(401) && client.credentials().is_token() => {
+        Err(err)
+            if err.http_status() == Some(401)
+                && client.credentials().is_token()
+                && !token_refreshed =>
+        {
             AttemptEnd::TokenExpired
         }
         Err(err) if err.is_retryable() => AttemptEnd::Retryable {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod daemon;
 pub mod delivery;
 pub mod domain;
+pub mod faults;
 pub mod instance;
 pub mod logging;
 pub mod notify;

@@ -93,6 +93,14 @@ pub fn parse_cron(expr: &str) -> Result<Arc<Cron>, String> {
             .parse(expr)
             .map_err(|err| err.to_string())?,
     );
+    // "0 0 30 2 *" parses but matches no date: refuse it rather than never fire. Any date
+    // pattern that exists recurs within 28 years of 2000 (leap days included).
+    let reference = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
+        .expect("valid")
+        .to_utc();
+    if cron.find_next_occurrence(&reference, false).is_err() {
+        return Err("it never fires: no date matches it".to_owned());
+    }
     if cache.len() >= 64 && cache.len().is_power_of_two() {
         cache.retain(|_, weak| weak.strong_count() > 0);
     }

@@ -231,3 +231,11 @@ fn an_interval_style_cron_keeps_its_rhythm_through_the_repeated_hour() {
         ]
     );
 }
+
+
+#[test]
+fn a_cron_that_can_never_fire_is_refused() {
+    let err = parse_cron("0 0 30 2 *").unwrap_err();
+    assert!(err.contains("never fires"), "{err}");
+    assert!(parse_cron("0 0 29 2 *").is_ok());
+}

@@ -28,6 +28,9 @@ pub enum SetupError {
         value: String,
         reason: String,
     },
+    /// The database cannot be created where `daemon.database` points.
+    #[error("daemon.database: {path}: {problem}")]
+    Database { path: String, problem: String },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] ApiError),
@@ -62,6 +65,23 @@ pub fn build_sender(
         config.workspace.request_timeout,
     )?;
     Ok(Sender::Api(client))
+}
+
+/// Everything `run` checks before it starts, without sending or writing anything: the
+/// database's directory, and (unless `dry_run`) credentials and project id. `check` and a
+/// reload run the same checks, so what `run` would refuse they refuse too.
+pub fn preflight(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Sender, SetupError> {
+    let database = Path::new(&config.daemon.database);
+    if let Some(problem) = crate::store::missing_directory(database) {
+        return Err(SetupError::Database {
+            path: database.display().to_string(),
+            problem,
+        });
+    }
+    build_sender(config, env)
 }
 
 /// Opens the database named by the config (creating and migrating it).

@@ -11,9 +11,9 @@ use crate::schedule::ScheduleSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// How many fire times to list per schedule.
-    #[arg(long, default_value_t = 3)]
-    pub next: usize,
+    /// How many fire times to list per schedule (at most 1000).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub next: u16,
     /// List fire times after this instant (RFC 3339 with offset; default now).
     #[arg(long)]
     pub from: Option<String>,
@@ -24,22 +24,26 @@ pub struct CheckArgs {
 
 pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
+    // What `run` would refuse (missing credentials, project id, database directory) fails
+    // here too, with the same message; nothing is sent.
+    crate::setup::preflight(&config, &crate::setup::process_env)?;
     let from = match &args.from {
         Some(raw) => crate::config::instant(raw).map_err(|message| invalid("--from", message))?,
         None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
     };
+    let next = usize::from(args.next);
     let (catalog, anchors) = load_catalog(&config).await?;
     let schedules = catalog.schedules.clone();
     let anchor = |spec: &ScheduleSpec| anchors.get(spec.id.as_str()).copied().unwrap_or(from);
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
-            .map(|s| schedule_json(s, from, anchor(s), args.next))
+            .map(|s| schedule_json(s, from, anchor(s), next))
             .collect();
         let windows: Vec<serde_json::Value> = catalog
             .windows
             .iter()
-            .map(|w| super::maintenance::window_json(w, from, args.next))
+            .map(|w| super::maintenance::window_json(w, from, next))
             .collect();
         let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": from.to_rfc3339(), "schedules": list, "maintenance_windows": windows});
         println!(
@@ -58,7 +62,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     );
     for window in &catalog.windows {
         println!();
-        super::maintenance::print_window(window, from, args.next);
+        super::maintenance::print_window(window, from, next);
     }
     for spec in &schedules {
         println!();
@@ -71,7 +75,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             spec.pools.len(),
             humantime::format_duration(spec.misfire_grace)
         );
-        let times = next_times(spec, from, anchor(spec), args.next);
+        let times = next_times(spec, from, anchor(spec), next);
         if times.is_empty() {
             println!("  no fire time after {}", from.to_rfc3339());
         }

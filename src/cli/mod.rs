@@ -108,6 +108,7 @@ pub fn main() -> ExitCode {
         restore_default_sigpipe();
     }
     logging::init(cli.log_format, "info");
+    exit_on_panic();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,6 +127,30 @@ pub fn main() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// EX_SOFTWARE from sysexits.h: the process ended on an internal error (a panic).
+pub const EXIT_PANIC: i32 = 70;
+
+/// A panic anywhere (a spawned task included, which tokio would otherwise catch while the
+/// process lives on without it) is logged at error and ends the process with
+/// [`EXIT_PANIC`], so systemd's `Restart=on-failure` brings the service back whole. Rows
+/// already committed are safe; unfinished ones are resumed at the next start.
+fn exit_on_panic() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        tracing::error!(place, "internal error (panic): {message}; exiting so that the service manager restarts the process");
+        std::process::exit(EXIT_PANIC);
+    }));
 }
 
 /// Rust ignores SIGPIPE, so `history | head` would panic on a closed stdout. One-shot

@@ -41,7 +41,6 @@ pub async fn run(config_path: &Path) -> Result<(), CliError> {
         .await
         .map_err(|err| match err {
             DaemonError::Setup(err) => CliError::Setup(err),
-            DaemonError::Store(err) => CliError::Failed(anyhow::Error::from(err)),
-            DaemonError::Instance(err) => CliError::Failed(anyhow::Error::from(err)),
+            other => CliError::Failed(anyhow::Error::from(other)),
         })
 }

@@ -4,6 +4,7 @@
 
 mod attempts;
 mod deliveries;
+mod faults;
 mod history;
 mod schedules;
 mod state;
@@ -28,8 +29,8 @@ pub enum StoreError {
     /// The database file could not be opened or created.
     #[error("cannot open database {path}: {source}")]
     Open { path: String, source: sqlx::Error },
-    /// Applying the embedded migrations failed.
-    #[error("cannot migrate database {path}: {source}")]
+    /// Applying the embedded migrations failed (or the database is from a newer version).
+    #[error("cannot migrate database {path}: {source}{}", newer_hint(.source))]
     Migrate {
         path: String,
         source: sqlx::migrate::MigrateError,
@@ -45,6 +46,15 @@ pub enum StoreError {
     Corrupt { column: &'static str, value: String },
 }
 
+fn newer_hint(err: &sqlx::migrate::MigrateError) -> &'static str {
+    match err {
+        sqlx::migrate::MigrateError::VersionMissing(_) => {
+            " (the database was migrated by a newer version of workspace-notifier; run that version, or point daemon.database at another file)"
+        }
+        _ => "",
+    }
+}
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -54,14 +64,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if missing) and migrates the database.
+    /// Opens (creating the file if missing, never its directory) and migrates the database.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: shown.clone(),
-                source: sqlx::Error::Io(e),
-            })?;
+        let open_error = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        if let Some(problem) = missing_directory(path) {
+            return Err(open_error(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                problem,
+            ))));
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -76,19 +90,23 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A transaction whose COMMIT or ROLLBACK failed (a full disk) can leave its
+            // connection inside a transaction; reusing it would fail every later BEGIN
+            // ("non-zero transaction depth") until a restart. Such a connection is closed and
+            // the pool opens a fresh one, so claims resume once the disk has room.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    if sqlx::Connection::is_in_transaction(conn) {
+                        return Ok(false);
+                    }
+                    faults::limit_pages(conn).await;
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: shown,
-                source,
-            })?;
+            .map_err(open_error)?;
+        migrate(&pool, &shown).await?;
         Ok(Self { pool, owner: None })
     }
 
@@ -100,5 +118,50 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Why the database file cannot be created where it is configured, if it cannot: its
+/// directory is missing or is not a directory. Parent directories are never created.
+pub fn missing_directory(path: &Path) -> Option<String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some(format!("{} is not a directory", dir.display())),
+        Err(_) => Some(format!(
+            "directory {} does not exist (it is not created; make it, or point daemon.database elsewhere)",
+            dir.display()
+        )),
+    }
+}
+
+/// Applies the embedded migrations. Two processes starting at once on a new database race
+/// to create the same tables; the loser's migration fails ("already exists", "locked") and
+/// is simply tried again, when it finds the winner's work recorded and has nothing left to
+/// do. A database from a newer version of the program is refused at once.
+async fn migrate(pool: &SqlitePool, shown: &str) -> Result<(), StoreError> {
+    use sqlx::migrate::MigrateError;
+    let mut waits = [50u64, 100, 200, 400, 800, 1600].into_iter();
+    loop {
+        let err = match sqlx::migrate!("./migrations").run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(err) => err,
+        };
+        let final_error = matches!(
+            err,
+            MigrateError::VersionMissing(_) | MigrateError::VersionMismatch(_)
+        );
+        match waits.next() {
+            Some(ms) if !final_error => {
+                tracing::debug!(error = %err, retry_in_ms = ms, "migration failed; another process may be migrating");
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            _ => {
+                return Err(StoreError::Migrate {
+                    path: shown.to_owned(),
+                    source: err,
+                });
+            }
+        }
     }
 }

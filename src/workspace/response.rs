@@ -47,8 +47,34 @@ pub fn parse_job_id(body: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 /// Both error shapes: `{error_code, error_msg, ...}` (service and gateway) and the nested
-/// `{"error": {"code", "message"}}` some Huawei services use.
+/// `{"error": {"code", "message"}}` some Huawei services use. A permission denial's
+/// `encoded_authorization_message` (why IAM refused, decodable with IAM STS
+/// `decode-authorization-message`) is kept in the message, so it is recorded with the attempt
+/// and shown by `send` and `history`.
 pub fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
+    let (code, message) = parse_error_fields(body);
+    match authorization_message(body) {
+        Some(encoded) => (
+            code,
+            format!("{message}; encoded_authorization_message: {encoded} (decode it with IAM STS decode-authorization-message to see which permission is missing)"),
+        ),
+        None => (code, message),
+    }
+}
+
+/// `encoded_authorization_message`, when the body has a non-empty one.
+fn authorization_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Denial {
+        encoded_authorization_message: Option<String>,
+    }
+    serde_json::from_slice::<Denial>(body)
+        .ok()?
+        .encoded_authorization_message
+        .filter(|m| !m.trim().is_empty())
+}
+
+fn parse_error_fields(body: &[u8]) -> (Option<String>, String) {
     #[derive(Deserialize)]
     struct Flat {
         error_code: Option<String>,
@@ -116,6 +142,10 @@ mod tests {
         );
         let gateway = br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"r1"}"#;
         assert_eq!(parse_error_body(gateway).0.as_deref(), Some("APIGW.0301"));
+        let denied = br#"{"error_code":"WKS.0403","error_msg":"no permission","encoded_authorization_message":"ENC123"}"#;
+        let (code, msg) = parse_error_body(denied);
+        assert_eq!(code.as_deref(), Some("WKS.0403"));
+        assert!(msg.starts_with("no permission; encoded_authorization_message: ENC123"), "{msg}");
         let nested = br#"{"error":{"code":"X.1","message":"nested"}}"#;
         assert_eq!(
             parse_error_body(nested),
