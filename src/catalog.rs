@@ -46,6 +46,7 @@ pub fn raw_of(stored: &StoredSchedule) -> RawSchedule {
         message: stored.message.clone(),
         misfire_grace: stored.misfire_grace.clone(),
         enabled: Some(!stored.paused),
+        catch_up: stored.catch_up.clone(),
     }
 }
 

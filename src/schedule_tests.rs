@@ -20,6 +20,7 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
         enabled: true,
         source: Source::File,
         window: None,
+        catch_up: CatchUpPolicy::Latest,
     }
 }
 
@@ -141,12 +142,13 @@ fn catch_up_sends_the_latest_within_grace_and_records_the_rest_once() {
         utc("2026-01-01T00:10:30Z"),
         utc("2026-01-01T00:00:00Z"),
     );
-    assert_eq!(plan.fire, Some(utc("2026-01-01T00:10:00Z")));
+    assert_eq!(plan.fire, vec![utc("2026-01-01T00:10:00Z")]);
     assert_eq!(
         plan.missed,
         Some(Missed {
             due_at: utc("2026-01-01T00:09:00Z"),
             count: 10,
+            past_grace: 9,
             more: false
         })
     );
@@ -163,12 +165,13 @@ fn catch_up_past_the_grace_sends_nothing_stale() {
         utc("2026-01-01T05:30:00Z"),
         utc("2026-01-01T00:00:00Z"),
     );
-    assert_eq!(plan.fire, None);
+    assert!(plan.fire.is_empty());
     assert_eq!(
         plan.missed,
         Some(Missed {
             due_at: utc("2026-01-01T05:00:00Z"),
             count: 6,
+            past_grace: 6,
             more: false
         })
     );
@@ -179,7 +182,7 @@ fn catch_up_on_time_is_just_a_fire() {
     let spec = cron_spec("* * * * * *", chrono_tz::UTC, 300);
     let now = utc("2026-01-01T00:00:00.003Z");
     let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now, now);
-    assert_eq!(plan.fire, Some(utc("2026-01-01T00:00:00Z")));
+    assert_eq!(plan.fire, vec![utc("2026-01-01T00:00:00Z")]);
     assert_eq!(plan.missed, None);
     assert_eq!(plan.next, Some(utc("2026-01-01T00:00:01Z")));
 }
@@ -194,7 +197,8 @@ fn catch_up_after_a_month_down_counts_without_walking_every_second() {
     assert!(missed.more);
     assert_eq!(missed.count, MISSED_COUNT_LIMIT);
     assert_eq!(missed.due_at, second);
-    assert_eq!(plan.fire, None);
+    assert_eq!(missed.past_grace, MISSED_COUNT_LIMIT);
+    assert!(plan.fire.is_empty());
     assert_eq!(plan.next, Some(second + TimeDelta::seconds(1)));
 }
 
@@ -205,7 +209,7 @@ fn an_occurrence_claimed_ahead_is_on_time_even_with_zero_grace() {
     let now = due - TimeDelta::milliseconds(240);
     let horizon = now + TimeDelta::milliseconds(250);
     let plan = catch_up(&spec, due, horizon, now, now);
-    assert_eq!(plan.fire, Some(due));
+    assert_eq!(plan.fire, vec![due]);
     assert_eq!(plan.missed, None);
     assert_eq!(plan.next, Some(utc("2026-01-01T00:00:02Z")));
 }
@@ -238,4 +242,61 @@ fn a_cron_that_can_never_fire_is_refused() {
     let err = parse_cron("0 0 30 2 *").unwrap_err();
     assert!(err.contains("never fires"), "{err}");
     assert!(parse_cron("0 0 29 2 *").is_ok());
+}
+
+fn with_policy(mut spec: ScheduleSpec, policy: CatchUpPolicy) -> ScheduleSpec {
+    spec.catch_up = policy;
+    spec
+}
+
+#[test]
+fn catch_up_all_sends_every_occurrence_within_grace_oldest_first() {
+    let spec = with_policy(cron_spec("0 * * * * *", chrono_tz::UTC, 150), CatchUpPolicy::All);
+    let now = utc("2026-01-01T00:10:30Z");
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now, now);
+    assert_eq!(
+        plan.fire,
+        vec![
+            utc("2026-01-01T00:08:00Z"),
+            utc("2026-01-01T00:09:00Z"),
+            utc("2026-01-01T00:10:00Z")
+        ]
+    );
+    let missed = plan.missed.unwrap();
+    assert_eq!((missed.due_at, missed.count, missed.past_grace), (utc("2026-01-01T00:07:00Z"), 8, 8));
+}
+
+#[test]
+fn catch_up_all_is_bounded() {
+    let spec = with_policy(cron_spec("* * * * * *", chrono_tz::UTC, 3600), CatchUpPolicy::All);
+    let now = utc("2026-01-01T00:10:00Z");
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:01Z"), now, now, now);
+    assert_eq!(plan.fire.len(), CATCH_UP_ALL_LIMIT);
+    assert_eq!(plan.fire.last(), Some(&now));
+    let missed = plan.missed.unwrap();
+    assert_eq!(missed.count, 600 - CATCH_UP_ALL_LIMIT as u64);
+    assert_eq!(missed.past_grace, 0);
+}
+
+#[test]
+fn catch_up_none_sends_nothing_late() {
+    let spec = with_policy(cron_spec("0 * * * * *", chrono_tz::UTC, 600), CatchUpPolicy::None);
+    let now = utc("2026-01-01T00:10:06Z");
+    let plan = catch_up(&spec, utc("2026-01-01T00:09:00Z"), now, now, now);
+    assert!(plan.fire.is_empty());
+    assert_eq!(plan.missed.unwrap().count, 2);
+    let on_time = utc("2026-01-01T00:10:00.500Z");
+    let plan = catch_up(&spec, utc("2026-01-01T00:10:00Z"), on_time, on_time, on_time);
+    assert_eq!(plan.fire, vec![utc("2026-01-01T00:10:00Z")]);
+}
+
+#[test]
+fn catch_up_latest_counts_coalesced_occurrences_within_grace_apart() {
+    // 6 s late within a 10 m grace: coalesced, not "past misfire_grace".
+    let spec = cron_spec("* * * * * *", chrono_tz::UTC, 600);
+    let now = utc("2026-01-01T00:00:06Z");
+    let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now, now);
+    assert_eq!(plan.fire, vec![now]);
+    let missed = plan.missed.unwrap();
+    assert_eq!((missed.count, missed.past_grace), (6, 0));
 }

@@ -19,7 +19,9 @@ use crate::clock::Clock;
 use crate::delivery::{Deliverer, Shutdown};
 use crate::domain::ScheduleId;
 use crate::notify;
-use crate::schedule::{ScheduleSpec, catch_up};
+use crate::schedule::{
+    CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
+};
 use crate::store::{Claimed, NewDelivery, Status, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
@@ -32,6 +34,38 @@ pub const CLAIM_LEAD: Duration = Duration::from_millis(250);
 
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
+
+/// The loop wakes at least this often to compare the wall clock with the monotonic one.
+const CLOCK_CHECK: Duration = Duration::from_secs(1);
+
+/// A difference between wall-clock and monotonic time passed larger than this is a clock
+/// step (NTP correcting a wrong clock, an operator's `date -s`, a suspended machine).
+const CLOCK_STEP: TimeDelta = TimeDelta::seconds(2);
+
+/// Notices wall-clock steps: between two looks, the wall clock should advance as much as the
+/// monotonic clock does.
+struct ClockWatch {
+    wall: DateTime<Utc>,
+    mono: Instant,
+}
+
+impl ClockWatch {
+    fn new(clock: &Clock) -> Self {
+        Self {
+            wall: clock.now(),
+            mono: Instant::now(),
+        }
+    }
+
+    /// The step since the last look (positive: forward), if larger than [`CLOCK_STEP`].
+    fn step(&mut self, clock: &Clock) -> Option<TimeDelta> {
+        let (wall, mono) = (clock.now(), Instant::now());
+        let mono_passed = crate::time_math::delta(mono - self.mono);
+        let step = (wall - self.wall) - mono_passed;
+        (self.wall, self.mono) = (wall, mono);
+        (step.abs() > CLOCK_STEP).then_some(step)
+    }
+}
 
 struct Slot {
     spec: ScheduleSpec,
@@ -152,7 +186,11 @@ impl Scheduler {
     pub async fn run(mut self, mut updates: mpsc::Receiver<Update>) {
         let watchdog = notify::watchdog_interval();
         let mut next_ping = Instant::now();
+        let mut clock_watch = ClockWatch::new(&self.clock);
         loop {
+            if let Some(step) = clock_watch.step(&self.clock) {
+                self.report_clock_step(step);
+            }
             if let Some(period) = watchdog.filter(|_| Instant::now() >= next_ping) {
                 notify::watchdog();
                 next_ping = Instant::now() + period;
@@ -181,15 +219,31 @@ impl Scheduler {
         }
     }
 
-    /// The earliest of the next fire time and the next watchdog ping. With neither, an hour
-    /// (only to re-check the wall clock after a jump).
+    /// Says what a wall-clock step does. The timer heap holds wall-clock instants and every
+    /// wake re-plans from the clock as it reads now, so nothing else is needed: after a
+    /// forward step the occurrences stepped over go through the misfire rules at once; after
+    /// a backward step the occurrences already handled are not repeated (their rows exist),
+    /// and the next one fires when the clock reaches it again.
+    fn report_clock_step(&self, step: TimeDelta) {
+        let size = humantime::format_duration(step.abs().to_std().unwrap_or_default());
+        let next = match self.heap.peek() {
+            Some(Reverse((t, id))) => format!("next: {id} at {}", format_time(*t)),
+            None => "nothing to fire".to_owned(),
+        };
+        if step > TimeDelta::zero() {
+            tracing::warn!(step_seconds = step.num_seconds(), "wall clock stepped forward by {size} (or the machine was suspended); occurrences stepped over are handled now by the misfire rules; {next}");
+        } else {
+            tracing::warn!(step_seconds = step.num_seconds(), "wall clock stepped back by {size}; occurrences already handled are not sent again, so the schedules wait for the clock to reach their next occurrence; {next}");
+        }
+    }
+
+    /// The earliest of the next fire time, the next watchdog ping and the next clock check.
     fn next_wake(&self, ping: Option<Instant>) -> Instant {
-        let idle = Instant::now() + Duration::from_secs(3600);
+        let idle = Instant::now() + CLOCK_CHECK;
         let fire = self.heap.peek().map_or(idle, |Reverse((due, _))| {
             let wait = (*due - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
-            (Instant::now() + wait)
-                .checked_sub(CLAIM_LEAD)
-                .unwrap_or_else(Instant::now)
+            // Bounded before adding, so a far-future due time cannot overflow an Instant.
+            Instant::now() + wait.saturating_sub(CLAIM_LEAD).min(CLOCK_CHECK)
         });
         ping.map_or(fire, |p| p.min(fire))
     }
@@ -267,7 +321,7 @@ impl Scheduler {
             let first = slot.next.expect("due slots have a next time");
             let plan = catch_up(spec, first, horizon, real_now, slot.anchor);
             if let Some(missed) = &plan.missed {
-                let note = missed_note(missed.count, missed.more, first, spec.misfire_grace);
+                let note = missed_note(missed, first, plan.fire.last().copied(), spec);
                 tracing::warn!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
                 if !cancelled(spec, missed.due_at) {
                     batch.extend(deliveries(
@@ -280,7 +334,7 @@ impl Scheduler {
                 }
                 progress.push((id.clone(), missed.due_at));
             }
-            if let Some(fire) = plan.fire {
+            for &fire in &plan.fire {
                 if cancelled(spec, fire) {
                     tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
                 } else {
@@ -346,16 +400,44 @@ fn deliveries(
     })
 }
 
-fn missed_note(count: u64, more: bool, first: DateTime<Utc>, grace: Duration) -> String {
-    let count = if more {
-        format!("more than {count}")
-    } else {
-        count.to_string()
+/// The `error_msg` of a missed row: how many occurrences were not sent, and why, in the
+/// terms of the schedule's `misfire_grace` and `catch_up`.
+fn missed_note(
+    missed: &Missed,
+    first: DateTime<Utc>,
+    sent: Option<DateTime<Utc>>,
+    spec: &ScheduleSpec,
+) -> String {
+    let count = match missed.more {
+        true => format!("more than {}", missed.count),
+        false => missed.count.to_string(),
     };
+    let grace = humantime::format_duration(spec.misfire_grace);
+    let mut reasons = Vec::new();
+    if missed.past_grace > 0 {
+        reasons.push(format!("{} past misfire_grace {grace}", missed.past_grace));
+    }
+    let in_grace = missed.count.saturating_sub(missed.past_grace);
+    if in_grace > 0 {
+        reasons.push(match (spec.catch_up, sent) {
+            (CatchUpPolicy::None, _) => format!(
+                "{in_grace} late by more than {} (catch_up = \"none\" sends nothing late)",
+                humantime::format_duration(ON_TIME)
+            ),
+            (CatchUpPolicy::All, _) => format!(
+                "{in_grace} within misfire_grace beyond the catch_up = \"all\" limit of {CATCH_UP_ALL_LIMIT}"
+            ),
+            (CatchUpPolicy::Latest, Some(sent)) => format!(
+                "{in_grace} within misfire_grace {grace} coalesced into the one sent for {} (catch_up = \"latest\")",
+                format_time(sent)
+            ),
+            (CatchUpPolicy::Latest, None) => format!("{in_grace} within misfire_grace {grace}"),
+        });
+    }
     format!(
-        "{count} occurrence(s) since {} were due while the service could not fire them and are past misfire_grace {}; not sent",
+        "{count} occurrence(s) since {} were due while the service could not fire them; not sent: {}",
         format_time(first),
-        humantime::format_duration(grace)
+        reasons.join("; ")
     )
 }
 

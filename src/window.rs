@@ -65,6 +65,7 @@ pub struct Upcoming {
     pub cancelled: bool,
 }
 
+use crate::schedule::CatchUpPolicy;
 use crate::time_math::{delta, minus, plus, shift};
 
 impl WindowSpec {
@@ -115,6 +116,8 @@ impl WindowSpec {
                         window: Arc::clone(self),
                         kind,
                     }),
+                    // Warnings keep their own rule: the deadline, never a replay.
+                    catch_up: CatchUpPolicy::Latest,
                 }
             })
             .collect()

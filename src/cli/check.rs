@@ -68,12 +68,14 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         println!();
         let state = if spec.enabled { "" } else { " [disabled]" };
         println!(
-            "{}{state}: {} in {}, {} pool(s), misfire_grace {}",
+            "{}{state}: {} in {}, {} pool(s), misfire_grace {}, catch_up {} ({})",
             spec.id,
             spec.describe_trigger(),
             spec.timezone,
             spec.pools.len(),
-            humantime::format_duration(spec.misfire_grace)
+            humantime::format_duration(spec.misfire_grace),
+            spec.catch_up.as_str(),
+            catch_up_meaning(spec.catch_up),
         );
         let times = next_times(spec, from, anchor(spec), next);
         if times.is_empty() {
@@ -166,5 +168,16 @@ fn schedule_json(
         "trigger": spec.describe_trigger(), "timezone": spec.timezone.name(),
         "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "message": spec.message, "next": next,
+        "misfire_grace_seconds": spec.misfire_grace.as_secs_f64(), "catch_up": spec.catch_up.as_str(),
     })
+}
+
+/// What a catch-up policy does, in a few words, for `check`.
+fn catch_up_meaning(policy: crate::schedule::CatchUpPolicy) -> &'static str {
+    use crate::schedule::CatchUpPolicy;
+    match policy {
+        CatchUpPolicy::Latest => "after downtime the newest occurrence within grace is sent, older ones are recorded missed",
+        CatchUpPolicy::All => "after downtime every occurrence within grace is sent, oldest first, at most 100",
+        CatchUpPolicy::None => "nothing late is sent",
+    }
 }

@@ -75,6 +75,9 @@ pub struct AddArgs {
     /// How late a delivery may still go out (default 5m).
     #[arg(long, allow_hyphen_values = true)]
     pub misfire_grace: Option<String>,
+    /// What is sent of occurrences that come due late: latest (default), all, none.
+    #[arg(long)]
+    pub catch_up: Option<String>,
     /// Add it paused.
     #[arg(long)]
     pub paused: bool,
@@ -110,6 +113,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         message: args.message,
         misfire_grace: args.misfire_grace,
         paused: args.paused,
+        catch_up: args.catch_up,
     };
     let raw = catalog::raw_of(&stored);
     let spec = validate_flags(|key, errors| {
@@ -342,8 +346,9 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
     println!("trigger:       {}", spec.describe_trigger());
     println!("timezone:      {}", spec.timezone);
     println!(
-        "misfire_grace: {}",
-        humantime::format_duration(spec.misfire_grace)
+        "misfire_grace: {}, catch_up: {}",
+        humantime::format_duration(spec.misfire_grace),
+        spec.catch_up.as_str()
     );
     println!(
         "pools:         {}",

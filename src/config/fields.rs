@@ -80,9 +80,10 @@ pub const WINDOW_SPAN: Bounds = Bounds { min: secs(1), max: secs(31 * DAY) };
 pub fn bounded_duration(value: &str, bounds: Bounds) -> Result<Duration, String> {
     let d = duration(value)?;
     if d < bounds.min || d > bounds.max {
-        let show = |d: Duration| match d.is_zero() {
-            true => "0s".to_owned(),
-            false => humantime::format_duration(d).to_string(),
+        let show = |d: Duration| match d.as_secs() {
+            0 if d.is_zero() => "0s".to_owned(),
+            s if s >= DAY && s % DAY == 0 => format!("{}d", s / DAY),
+            _ => humantime::format_duration(d).to_string(),
         };
         return Err(format!(
             "must be between {} and {}, got {value:?}",

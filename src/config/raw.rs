@@ -107,6 +107,8 @@ pub struct RawSchedule {
     pub message: String,
     pub misfire_grace: Option<String>,
     pub enabled: Option<bool>,
+    /// `latest` (default), `all` or `none`: what is sent of occurrences that come due late.
+    pub catch_up: Option<String>,
 }
 
 /// One `[[maintenance_windows]]` entry, also what `maintenance add` builds from its flags.

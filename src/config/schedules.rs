@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::fields::{self, Errors};
 use super::raw::RawSchedule;
 use crate::domain::{PoolId, ScheduleId};
-use crate::schedule::{ScheduleSpec, Source, Trigger, parse_cron};
+use crate::schedule::{CatchUpPolicy, ScheduleSpec, Source, Trigger, parse_cron};
 
 /// The misfire grace when a schedule names none.
 pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
@@ -70,6 +70,18 @@ pub fn validate_schedule(
         errors,
     );
     let trigger = validate_trigger(raw, &key, errors);
+    let catch_up = match raw.catch_up.as_deref() {
+        None => Some(CatchUpPolicy::default()),
+        Some(text) => errors.take(
+            &key("catch_up"),
+            CatchUpPolicy::parse(text).ok_or_else(|| {
+                format!(
+                    "must be one of {}, got {text:?}",
+                    CatchUpPolicy::NAMES.join(", ")
+                )
+            }),
+        ),
+    };
     if raw.message.trim().is_empty() {
         errors.push(key("message"), "must not be empty");
     }
@@ -91,6 +103,7 @@ pub fn validate_schedule(
         enabled: raw.enabled.unwrap_or(true),
         source,
         window: None,
+        catch_up: catch_up?,
     })
     .filter(|_| !raw.message.trim().is_empty())
 }

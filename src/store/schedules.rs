@@ -21,6 +21,7 @@ pub struct StoredSchedule {
     pub message: String,
     pub misfire_grace: Option<String>,
     pub paused: bool,
+    pub catch_up: Option<String>,
 }
 
 impl Store {
@@ -41,8 +42,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&s.id)
         .bind(&s.cron)
@@ -56,6 +57,7 @@ impl Store {
         .bind(s.paused)
         .bind(format_time(now))
         .bind(format_time(now))
+        .bind(&s.catch_up)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -153,5 +155,6 @@ fn stored_from_row(row: &SqliteRow) -> Result<StoredSchedule, StoreError> {
         message: row.get("message"),
         misfire_grace: row.get("misfire_grace"),
         paused: row.get("paused"),
+        catch_up: row.get("catch_up"),
     })
 }

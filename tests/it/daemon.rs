@@ -305,7 +305,7 @@ async fn check_lists_fire_times_across_dst_in_zone_and_utc() {
     let out = env.run(&["check", "--config", bad.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(78));
     assert!(
-        stderr(&out).contains("schedules[0].every: must be more than zero"),
+        stderr(&out).contains("schedules[0].every: must be between 1s and 366d, got \"0s\""),
         "{}",
         stderr(&out)
     );
