@@ -112,7 +112,7 @@ impl DatabaseFile {
     fn check(&self) -> Result<(), DaemonError> {
         let what = match Self::identity(&self.path) {
             Ok(identity) if identity == self.identity => return Ok(()),
-            Ok(_) => "was replaced by another file",
+            Ok(_) => "was deleted or replaced by another file",
             Err(_) => "was deleted",
         };
         Err(DaemonError::DatabaseReplaced {

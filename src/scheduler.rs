@@ -225,7 +225,8 @@ impl Scheduler {
     /// a backward step the occurrences already handled are not repeated (their rows exist),
     /// and the next one fires when the clock reaches it again.
     fn report_clock_step(&self, step: TimeDelta) {
-        let size = humantime::format_duration(step.abs().to_std().unwrap_or_default());
+        let seconds = (step.abs().num_milliseconds() + 500) / 1000;
+        let size = humantime::format_duration(Duration::from_secs(seconds.unsigned_abs()));
         let next = match self.heap.peek() {
             Some(Reverse((t, id))) => format!("next: {id} at {}", format_time(*t)),
             None => "nothing to fire".to_owned(),

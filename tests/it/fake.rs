@@ -29,6 +29,8 @@ pub enum Reply {
     },
     /// 200 with this exact body.
     Raw200(&'static str),
+    /// This status with this exact body.
+    RawError(u16, String),
     /// Wait, then answer.
     Delay(Duration, Box<Reply>),
     /// Close the connection without answering.
@@ -277,6 +279,7 @@ async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) -> bool {
     let (status, body, extra) = match reply {
         Reply::Accept => (200, format!(r#"{{"job_id":"job-{index:04}"}}"#), vec![]),
         Reply::Raw200(body) => (200, body.to_owned(), vec![]),
+        Reply::RawError(status, body) => (status, body, vec![]),
         Reply::Error {
             status,
             code,

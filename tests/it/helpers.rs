@@ -109,7 +109,15 @@ secret_key_file = "{sk}"
             .unwrap()
     }
 
+    /// A connection to the test's database; waits up to 10 s for a starting daemon to
+    /// create the file.
     pub async fn db(&self) -> SqlitePool {
+        for _ in 0..200 {
+            if self.db_path().exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         SqlitePoolOptions::new()
             .max_connections(1)
             .connect(&format!("sqlite://{}", self.db_path().display()))
@@ -211,7 +219,12 @@ pub struct Daemon {
 
 impl TestEnv {
     pub fn spawn_daemon(&self, config: &std::path::Path) -> Daemon {
-        let log = self.path("daemon.log");
+        self.spawn_daemon_with(config, &DaemonOptions::default())
+    }
+
+    /// The daemon with extra environment (fault injection, faketime) and its own log file.
+    pub fn spawn_daemon_with(&self, config: &std::path::Path, options: &DaemonOptions) -> Daemon {
+        let log = self.path(options.log.unwrap_or("daemon.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -223,6 +236,7 @@ impl TestEnv {
             .env("HOME", self.dir.path())
             .env_remove("NOTIFY_SOCKET")
             .env("WORKSPACE_NOTIFIER_LOG", "debug,sqlx=warn")
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::null())
             .stderr(file)
             .spawn()
@@ -231,7 +245,33 @@ impl TestEnv {
     }
 }
 
+/// How [`TestEnv::spawn_daemon_with`] starts the daemon.
+#[derive(Default)]
+pub struct DaemonOptions {
+    pub env: Vec<(String, String)>,
+    /// Log file name in the test directory (default `daemon.log`).
+    pub log: Option<&'static str>,
+}
+
+impl DaemonOptions {
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
 impl Daemon {
+    /// Waits up to `secs` for the process to exit on its own; its exit code.
+    pub async fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        for _ in 0..secs * 20 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("daemon did not exit within {secs}s; log:\n{}", self.logs());
+    }
+
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
@@ -300,4 +340,20 @@ pub fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) 
         "--message",
         text,
     ]
+}
+
+/// Rows per status, e.g. `{"sent": 12, "missed": 1}`.
+pub async fn status_counts(db: &SqlitePool) -> std::collections::BTreeMap<String, i64> {
+    sqlx::query("SELECT status, count(*) FROM deliveries GROUP BY status")
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// The number of rows with `status`.
+pub async fn count_status(db: &SqlitePool, status: &str) -> i64 {
+    status_counts(db).await.get(status).copied().unwrap_or(0)
 }

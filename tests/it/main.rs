@@ -3,6 +3,7 @@
 
 mod daemon;
 mod downtime;
+mod faults;
 mod fake;
 mod helpers;
 mod maintenance;
