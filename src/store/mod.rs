@@ -165,3 +165,27 @@ async fn migrate(pool: &SqlitePool, shown: &str) -> Result<(), StoreError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transaction that SQLite ended on its own (as it does after a full disk during a
+    /// commit) leaves sqlx's bookkeeping inside a transaction: its ROLLBACK fails and the
+    /// connection goes back to the pool. Every later BEGIN on it used to fail with "non-zero
+    /// transaction depth" until a restart; the pool must discard it instead.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_failed_transaction_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        for _ in 0..4 {
+            let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+            drop(tx);
+        }
+        for i in 0..8 {
+            let result = store.pool.begin_with("BEGIN IMMEDIATE").await;
+            assert!(result.is_ok(), "transaction {i}: {:?}", result.err());
+        }
+    }
+}
