@@ -3,6 +3,7 @@
 
 mod daemon;
 mod downtime;
+mod bad_input;
 mod faults;
 mod fake;
 mod helpers;
