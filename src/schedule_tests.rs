@@ -300,3 +300,79 @@ fn catch_up_latest_counts_coalesced_occurrences_within_grace_apart() {
     let missed = plan.missed.unwrap();
     assert_eq!((missed.count, missed.past_grace), (6, 0));
 }
+
+mod next_fire_property {
+    //! For random cron expressions, zones and instants: the next fire is strictly after the
+    //! instant, never panics, and matches a brute-force minute-by-minute scan wherever no
+    //! daylight-saving change lies between them (across a change, the DST rules tested above
+    //! decide instead).
+    use super::*;
+    use proptest::prelude::*;
+
+    const ZONES: [Tz; 6] = [
+        chrono_tz::UTC,
+        chrono_tz::Europe::Berlin,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Shanghai,
+        chrono_tz::Australia::Lord_Howe,
+        chrono_tz::Asia::Kolkata,
+    ];
+
+    fn field(max: u32) -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("*".to_owned()),
+            (2..=max / 2).prop_map(|k| format!("*/{k}")),
+            (0..max).prop_map(|v| v.to_string()),
+            (0..max - 1, 0..max - 1).prop_map(|(a, b)| format!("{},{}", a.min(b), a.max(b) + 1)),
+            (0..max / 2).prop_map(move |a| format!("{a}-{}", a + max / 2 - 1)),
+        ]
+    }
+
+    fn cron() -> impl Strategy<Value = String> {
+        (field(60), field(24), prop_oneof![Just("*"), Just("1-5"), Just("0,6")])
+            .prop_map(|(m, h, dow)| format!("{m} {h} * * {dow}"))
+    }
+
+    fn offset_changes(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        use chrono::Offset;
+        let offset = |t: DateTime<Utc>| t.with_timezone(&tz).offset().fix();
+        let mut t = from;
+        while t < to {
+            let next = (t + TimeDelta::hours(1)).min(to);
+            if offset(next) != offset(t) {
+                return true;
+            }
+            t = next;
+        }
+        offset(to) != offset(from)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        #[test]
+        fn next_fire_is_after_the_instant_and_matches_a_brute_force_scan(
+            expr in cron(),
+            zone in 0..ZONES.len(),
+            secs in 1_577_836_800i64..2_082_758_400i64, // 2020 to 2036
+        ) {
+            let tz = ZONES[zone];
+            let spec = cron_spec(&expr, tz, 0);
+            let after = DateTime::from_timestamp(secs, 0).unwrap();
+            let next = spec.trigger.next_after(tz, after, after).expect("fires within days");
+            prop_assert!(next > after, "{expr} in {tz}: {next} is not after {after}");
+            let Trigger::Cron { cron, .. } = &spec.trigger else { unreachable!() };
+            let mut t = after - TimeDelta::seconds(after.timestamp() % 60) + TimeDelta::minutes(1);
+            let brute = loop {
+                if cron.is_time_matching(&t.with_timezone(&tz)).unwrap() {
+                    break t;
+                }
+                t += TimeDelta::minutes(1);
+                prop_assert!(t < after + TimeDelta::days(8), "{expr}: no match in 8 days");
+            };
+            if !offset_changes(tz, after, next.max(brute)) {
+                prop_assert_eq!(next, brute, "{} in {}", expr, tz);
+            }
+        }
+    }
+}
