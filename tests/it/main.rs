@@ -10,3 +10,4 @@ mod helpers;
 mod maintenance;
 mod schedules;
 mod send;
+mod soak;
