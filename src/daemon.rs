@@ -30,7 +30,9 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     /// The database file was deleted or replaced while the daemon ran: what it records would
     /// be lost, so it stops.
-    #[error("database {path} {what} while the daemon was running; stopping so that nothing more is recorded into a file that is gone (restore it, or restart to start a new one)")]
+    #[error(
+        "database {path} {what} while the daemon was running; stopping so that nothing more is recorded into a file that is gone (restore it, or restart to start a new one)"
+    )]
     DatabaseReplaced { path: String, what: &'static str },
     /// The instance lock file next to the database could not be made.
     #[error("cannot register this instance next to the database: {0}")]
@@ -198,11 +200,13 @@ impl Service {
     async fn reload(&mut self, running: &Config, updates: &mpsc::Sender<Update>) {
         notify::reloading();
         let path = &running.path;
-        let checked = config::load(path).map_err(|e| e.to_string()).and_then(|new| {
-            setup::preflight(&new, &setup::process_env)
-                .map(|_| new)
-                .map_err(|e| format!("{}: {e}", path.display()))
-        });
+        let checked = config::load(path)
+            .map_err(|e| e.to_string())
+            .and_then(|new| {
+                setup::preflight(&new, &setup::process_env)
+                    .map(|_| new)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
         match checked {
             Ok(new) => {
                 if settings_of(&new) != self.settings {

@@ -341,7 +341,12 @@ impl ScheduleSpec {
         };
         format!(
             "{trigger}|{}|{:?}|{}|{:?}|{}|{:?}",
-            self.timezone, self.pools, self.message, self.misfire_grace, self.enabled, self.catch_up
+            self.timezone,
+            self.pools,
+            self.message,
+            self.misfire_grace,
+            self.enabled,
+            self.catch_up
         )
     }
 
@@ -356,9 +361,7 @@ impl ScheduleSpec {
     ) -> Option<DateTime<Utc>> {
         match (last_due, &self.trigger) {
             (Some(last), _) => self.trigger.next_after(self.timezone, last, anchor),
-            (None, Trigger::At(at)) => {
-                (*at > minus(anchor, self.misfire_grace)).then_some(*at)
-            }
+            (None, Trigger::At(at)) => (*at > minus(anchor, self.misfire_grace)).then_some(*at),
             (None, _) => self.trigger.next_after(self.timezone, anchor, anchor),
         }
     }

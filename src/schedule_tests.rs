@@ -236,7 +236,6 @@ fn an_interval_style_cron_keeps_its_rhythm_through_the_repeated_hour() {
     );
 }
 
-
 #[test]
 fn a_cron_that_can_never_fire_is_refused() {
     let err = parse_cron("0 0 30 2 *").unwrap_err();
@@ -251,7 +250,10 @@ fn with_policy(mut spec: ScheduleSpec, policy: CatchUpPolicy) -> ScheduleSpec {
 
 #[test]
 fn catch_up_all_sends_every_occurrence_within_grace_oldest_first() {
-    let spec = with_policy(cron_spec("0 * * * * *", chrono_tz::UTC, 150), CatchUpPolicy::All);
+    let spec = with_policy(
+        cron_spec("0 * * * * *", chrono_tz::UTC, 150),
+        CatchUpPolicy::All,
+    );
     let now = utc("2026-01-01T00:10:30Z");
     let plan = catch_up(&spec, utc("2026-01-01T00:00:00Z"), now, now, now);
     assert_eq!(
@@ -263,12 +265,18 @@ fn catch_up_all_sends_every_occurrence_within_grace_oldest_first() {
         ]
     );
     let missed = plan.missed.unwrap();
-    assert_eq!((missed.due_at, missed.count, missed.past_grace), (utc("2026-01-01T00:07:00Z"), 8, 8));
+    assert_eq!(
+        (missed.due_at, missed.count, missed.past_grace),
+        (utc("2026-01-01T00:07:00Z"), 8, 8)
+    );
 }
 
 #[test]
 fn catch_up_all_is_bounded() {
-    let spec = with_policy(cron_spec("* * * * * *", chrono_tz::UTC, 3600), CatchUpPolicy::All);
+    let spec = with_policy(
+        cron_spec("* * * * * *", chrono_tz::UTC, 3600),
+        CatchUpPolicy::All,
+    );
     let now = utc("2026-01-01T00:10:00Z");
     let plan = catch_up(&spec, utc("2026-01-01T00:00:01Z"), now, now, now);
     assert_eq!(plan.fire.len(), CATCH_UP_ALL_LIMIT);
@@ -280,13 +288,22 @@ fn catch_up_all_is_bounded() {
 
 #[test]
 fn catch_up_none_sends_nothing_late() {
-    let spec = with_policy(cron_spec("0 * * * * *", chrono_tz::UTC, 600), CatchUpPolicy::None);
+    let spec = with_policy(
+        cron_spec("0 * * * * *", chrono_tz::UTC, 600),
+        CatchUpPolicy::None,
+    );
     let now = utc("2026-01-01T00:10:06Z");
     let plan = catch_up(&spec, utc("2026-01-01T00:09:00Z"), now, now, now);
     assert!(plan.fire.is_empty());
     assert_eq!(plan.missed.unwrap().count, 2);
     let on_time = utc("2026-01-01T00:10:00.500Z");
-    let plan = catch_up(&spec, utc("2026-01-01T00:10:00Z"), on_time, on_time, on_time);
+    let plan = catch_up(
+        &spec,
+        utc("2026-01-01T00:10:00Z"),
+        on_time,
+        on_time,
+        on_time,
+    );
     assert_eq!(plan.fire, vec![utc("2026-01-01T00:10:00Z")]);
 }
 
@@ -329,7 +346,11 @@ mod next_fire_property {
     }
 
     fn cron() -> impl Strategy<Value = String> {
-        (field(60), field(24), prop_oneof![Just("*"), Just("1-5"), Just("0,6")])
+        (
+            field(60),
+            field(24),
+            prop_oneof![Just("*"), Just("1-5"), Just("0,6")],
+        )
             .prop_map(|(m, h, dow)| format!("{m} {h} * * {dow}"))
     }
 

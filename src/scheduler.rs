@@ -19,9 +19,7 @@ use crate::clock::Clock;
 use crate::delivery::{Deliverer, Shutdown};
 use crate::domain::ScheduleId;
 use crate::notify;
-use crate::schedule::{
-    CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
-};
+use crate::schedule::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up};
 use crate::store::{Claimed, NewDelivery, Status, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
@@ -232,9 +230,15 @@ impl Scheduler {
             None => "nothing to fire".to_owned(),
         };
         if step > TimeDelta::zero() {
-            tracing::warn!(step_seconds = step.num_seconds(), "wall clock stepped forward by {size} (or the machine was suspended); occurrences stepped over are handled now by the misfire rules; {next}");
+            tracing::warn!(
+                step_seconds = step.num_seconds(),
+                "wall clock stepped forward by {size} (or the machine was suspended); occurrences stepped over are handled now by the misfire rules; {next}"
+            );
         } else {
-            tracing::warn!(step_seconds = step.num_seconds(), "wall clock stepped back by {size}; occurrences already handled are not sent again, so the schedules wait for the clock to reach their next occurrence; {next}");
+            tracing::warn!(
+                step_seconds = step.num_seconds(),
+                "wall clock stepped back by {size}; occurrences already handled are not sent again, so the schedules wait for the clock to reach their next occurrence; {next}"
+            );
         }
     }
 

@@ -24,11 +24,12 @@ pub fn minus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 
 /// `t + offset` for a signed offset, saturating in either direction.
 pub fn shift(t: DateTime<Utc>, offset: TimeDelta) -> DateTime<Utc> {
-    t.checked_add_signed(offset).unwrap_or(if offset < TimeDelta::zero() {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    })
+    t.checked_add_signed(offset)
+        .unwrap_or(if offset < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
 }
 
 #[cfg(test)]
@@ -42,7 +43,10 @@ mod tests {
         assert_eq!(plus(now, huge), DateTime::<Utc>::MAX_UTC);
         assert_eq!(minus(now, huge), DateTime::<Utc>::MIN_UTC);
         assert_eq!(shift(now, -TimeDelta::MAX), DateTime::<Utc>::MIN_UTC);
-        assert_eq!(plus(now, Duration::from_secs(60)), now + TimeDelta::minutes(1));
+        assert_eq!(
+            plus(now, Duration::from_secs(60)),
+            now + TimeDelta::minutes(1)
+        );
         assert_eq!(delta(Duration::MAX), TimeDelta::MAX);
     }
 }

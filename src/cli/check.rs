@@ -176,8 +176,12 @@ fn schedule_json(
 fn catch_up_meaning(policy: crate::schedule::CatchUpPolicy) -> &'static str {
     use crate::schedule::CatchUpPolicy;
     match policy {
-        CatchUpPolicy::Latest => "after downtime the newest occurrence within grace is sent, older ones are recorded missed",
-        CatchUpPolicy::All => "after downtime every occurrence within grace is sent, oldest first, at most 100",
+        CatchUpPolicy::Latest => {
+            "after downtime the newest occurrence within grace is sent, older ones are recorded missed"
+        }
+        CatchUpPolicy::All => {
+            "after downtime every occurrence within grace is sent, oldest first, at most 100"
+        }
         CatchUpPolicy::None => "nothing late is sent",
     }
 }

@@ -148,7 +148,10 @@ fn exit_on_panic() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "(no message)".to_owned());
-        tracing::error!(place, "internal error (panic): {message}; exiting so that the service manager restarts the process");
+        tracing::error!(
+            place,
+            "internal error (panic): {message}; exiting so that the service manager restarts the process"
+        );
         std::process::exit(EXIT_PANIC);
     }));
 }

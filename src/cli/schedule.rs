@@ -18,7 +18,7 @@ pub enum ScheduleCommand {
     #[command(
         after_help = "Examples:\n  workspace-notifier schedule add --id friday-logoff --cron '0 0 17 * * Fri' \\\n      --timezone Asia/Shanghai --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 \\\n      --message 'Please log off before the weekend.'\n  workspace-notifier schedule add --id patch-notice --at 2026-12-01T09:00:00+08:00 --pool P --message 'Patching tonight'\n  workspace-notifier schedule add --id vpn-hint --every 4h --pool P1 --pool P2 --message 'Use the VPN'"
     )]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List config-file and database schedules with their state and next fire time.
     #[command(
         after_help = "Examples:\n  workspace-notifier schedule list\n  workspace-notifier schedule list --json"
@@ -86,7 +86,7 @@ pub struct AddArgs {
 pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     match command {
-        ScheduleCommand::Add(args) => add(&config, args).await,
+        ScheduleCommand::Add(args) => add(&config, *args).await,
         ScheduleCommand::List { json } => list(&config, json).await,
         ScheduleCommand::Show { id } => show(&config, &id).await,
         ScheduleCommand::Pause { id } => set_paused(&config, &id, true).await,

@@ -62,19 +62,40 @@ const fn secs(n: u64) -> Duration {
 const DAY: u64 = 86_400;
 
 /// `daemon.shutdown_grace`: 0 (abandon at once) to 1 hour.
-pub const SHUTDOWN_GRACE: Bounds = Bounds { min: secs(0), max: secs(3600) };
+pub const SHUTDOWN_GRACE: Bounds = Bounds {
+    min: secs(0),
+    max: secs(3600),
+};
 /// `workspace.request_timeout`: 100 ms to 10 minutes.
-pub const REQUEST_TIMEOUT: Bounds = Bounds { min: Duration::from_millis(100), max: secs(600) };
+pub const REQUEST_TIMEOUT: Bounds = Bounds {
+    min: Duration::from_millis(100),
+    max: secs(600),
+};
 /// `retry.initial_delay` and `retry.max_delay`: 10 ms to 1 hour.
-pub const RETRY_DELAY: Bounds = Bounds { min: Duration::from_millis(10), max: secs(3600) };
+pub const RETRY_DELAY: Bounds = Bounds {
+    min: Duration::from_millis(10),
+    max: secs(3600),
+};
 /// `retry.max_elapsed`: 1 second to 7 days.
-pub const MAX_ELAPSED: Bounds = Bounds { min: secs(1), max: secs(7 * DAY) };
+pub const MAX_ELAPSED: Bounds = Bounds {
+    min: secs(1),
+    max: secs(7 * DAY),
+};
 /// `misfire_grace` of schedules and windows: 0 (never late) to 31 days.
-pub const MISFIRE_GRACE: Bounds = Bounds { min: secs(0), max: secs(31 * DAY) };
+pub const MISFIRE_GRACE: Bounds = Bounds {
+    min: secs(0),
+    max: secs(31 * DAY),
+};
 /// `every`: 1 second (faster would flood the API) to 366 days.
-pub const EVERY: Bounds = Bounds { min: secs(1), max: secs(366 * DAY) };
+pub const EVERY: Bounds = Bounds {
+    min: secs(1),
+    max: secs(366 * DAY),
+};
 /// A window's `duration` and each `notify_before` lead: 1 second to 31 days.
-pub const WINDOW_SPAN: Bounds = Bounds { min: secs(1), max: secs(31 * DAY) };
+pub const WINDOW_SPAN: Bounds = Bounds {
+    min: secs(1),
+    max: secs(31 * DAY),
+};
 
 /// A duration within `bounds`; the message names both ends and the value.
 pub fn bounded_duration(value: &str, bounds: Bounds) -> Result<Duration, String> {

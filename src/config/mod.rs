@@ -5,8 +5,8 @@
 
 mod fields;
 mod raw;
-mod strict;
 mod schedules;
+mod strict;
 mod windows;
 
 use chrono_tz::Tz;
@@ -315,7 +315,10 @@ fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy>
         "retry.initial_delay",
         fields::bounded_duration(&r.initial_delay, fields::RETRY_DELAY),
     );
-    let max_delay = errors.take("retry.max_delay", fields::bounded_duration(&r.max_delay, fields::RETRY_DELAY));
+    let max_delay = errors.take(
+        "retry.max_delay",
+        fields::bounded_duration(&r.max_delay, fields::RETRY_DELAY),
+    );
     let max_elapsed = errors.take(
         "retry.max_elapsed",
         fields::bounded_duration(&r.max_elapsed, fields::MAX_ELAPSED),

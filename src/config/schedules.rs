@@ -152,7 +152,10 @@ fn validate_trigger(
             .map(Trigger::At);
     }
     let every = raw.every.as_deref().unwrap_or_default();
-    let period = errors.take(&key("every"), fields::bounded_duration(every, fields::EVERY));
+    let period = errors.take(
+        &key("every"),
+        fields::bounded_duration(every, fields::EVERY),
+    );
     let start = match &raw.start {
         Some(start) => Some(errors.take(&key("start"), fields::instant(start))?),
         None => None,

@@ -75,7 +75,10 @@ mod tests {
         let err = check_types(text).unwrap_err();
         assert!(err.starts_with("schedules[1].message:"), "{err}");
         let err = check_types("[workspace.credentials]\naccess_key_file = 7\n").unwrap_err();
-        assert!(err.starts_with("workspace.credentials.access_key_file:"), "{err}");
+        assert!(
+            err.starts_with("workspace.credentials.access_key_file:"),
+            "{err}"
+        );
     }
 
     #[test]

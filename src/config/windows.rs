@@ -56,7 +56,10 @@ pub fn validate_window(
             None
         }
     };
-    let duration = errors.take(&key("duration"), fields::bounded_duration(&raw.duration, fields::WINDOW_SPAN));
+    let duration = errors.take(
+        &key("duration"),
+        fields::bounded_duration(&raw.duration, fields::WINDOW_SPAN),
+    );
     let leads = validate_leads(&raw.notify_before, &key("notify_before"), errors);
     let label = format!("window {:?}", raw.id);
     let template = |field: &str, text: &str, errors: &mut Errors| {
@@ -115,7 +118,10 @@ fn validate_leads(
     }
     let mut leads = BTreeSet::new();
     for (i, lead) in raw.iter().enumerate() {
-        let parsed = errors.take(&format!("{key}[{i}]"), fields::bounded_duration(lead, fields::WINDOW_SPAN))?;
+        let parsed = errors.take(
+            &format!("{key}[{i}]"),
+            fields::bounded_duration(lead, fields::WINDOW_SPAN),
+        )?;
         if !leads.insert(parsed) {
             errors.push(format!("{key}[{i}]"), format!("{lead:?} is listed twice"));
             return None;

@@ -56,7 +56,9 @@ pub fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
     match authorization_message(body) {
         Some(encoded) => (
             code,
-            format!("{message}; encoded_authorization_message: {encoded} (decode it with IAM STS decode-authorization-message to see which permission is missing)"),
+            format!(
+                "{message}; encoded_authorization_message: {encoded} (decode it with IAM STS decode-authorization-message to see which permission is missing)"
+            ),
         ),
         None => (code, message),
     }
@@ -145,7 +147,10 @@ mod tests {
         let denied = br#"{"error_code":"WKS.0403","error_msg":"no permission","encoded_authorization_message":"ENC123"}"#;
         let (code, msg) = parse_error_body(denied);
         assert_eq!(code.as_deref(), Some("WKS.0403"));
-        assert!(msg.starts_with("no permission; encoded_authorization_message: ENC123"), "{msg}");
+        assert!(
+            msg.starts_with("no permission; encoded_authorization_message: ENC123"),
+            "{msg}"
+        );
         let nested = br#"{"error":{"code":"X.1","message":"nested"}}"#;
         assert_eq!(
             parse_error_body(nested),

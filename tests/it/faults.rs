@@ -124,7 +124,9 @@ async fn a_reload_refuses_what_run_refuses_and_keeps_the_running_schedules() {
     // directory): a reload must too, instead of dropping every schedule.
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, "").unwrap();
-    let run = env.run(&["check", "--config", config.to_str().unwrap()]).await;
+    let run = env
+        .run(&["check", "--config", config.to_str().unwrap()])
+        .await;
     assert_eq!(run.status.code(), Some(78), "{}", stderr(&run));
     daemon.signal("HUP");
     assert!(wait_for(5, || async { daemon.logs().contains("reload refused") }).await);
@@ -137,12 +139,22 @@ async fn a_reload_refuses_what_run_refuses_and_keeps_the_running_schedules() {
         "the running schedule stopped after a refused reload:\n{}",
         daemon.logs()
     );
-    assert!(daemon.logs().contains("ERROR"), "refusal not logged at error");
+    assert!(
+        daemon.logs().contains("ERROR"),
+        "refusal not logged at error"
+    );
     // A good file is still applied.
-    std::fs::write(&config, format!("{text}\n{}", every_second("tock", &pools(1), ""))).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n{}", every_second("tock", &pools(1), "")),
+    )
+    .unwrap();
     daemon.signal("HUP");
     let tock = wait_for(5, || async {
-        deliveries(&db).await.iter().any(|r| r.schedule_id == "tock")
+        deliveries(&db)
+            .await
+            .iter()
+            .any(|r| r.schedule_id == "tock")
     })
     .await;
     assert!(tock, "{}", daemon.logs());
@@ -233,7 +245,16 @@ async fn two_processes_migrating_a_new_database_at_once_both_succeed() {
                     move || {
                         std::process::Command::new(BIN)
                             .args(["schedule", "add", "--config", config.to_str().unwrap()])
-                            .args(["--id", &id, "--every", "1h", "--pool", POOL, "--message", "m"])
+                            .args([
+                                "--id",
+                                &id,
+                                "--every",
+                                "1h",
+                                "--pool",
+                                POOL,
+                                "--message",
+                                "m",
+                            ])
                             .env("WORKSPACE_NOTIFIER__DAEMON__DATABASE", &db)
                             .env("HOME", home)
                             .output()
@@ -260,7 +281,10 @@ async fn two_processes_migrating_a_new_database_at_once_both_succeed() {
             log: Some(log),
             ..Default::default()
         }
-        .env("WORKSPACE_NOTIFIER__DAEMON__DATABASE", fresh.to_str().unwrap())
+        .env(
+            "WORKSPACE_NOTIFIER__DAEMON__DATABASE",
+            fresh.to_str().unwrap(),
+        )
     };
     let a = env.spawn_daemon_with(&config, &options("a.log"));
     let b = env.spawn_daemon_with(&config, &options("b.log"));
@@ -364,11 +388,19 @@ async fn a_permission_denial_keeps_its_encoded_authorization_message() {
     let config = env.write_config("");
     let out = env.send(&config, "hello").await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("ENCODED-REASON-4f2a"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ENCODED-REASON-4f2a"),
+        "{}",
+        stderr(&out)
+    );
     let history = env
         .run(&["history", "--config", config.to_str().unwrap()])
         .await;
-    assert!(stdout(&history).contains("ENCODED-REASON-4f2a"), "{}", stdout(&history));
+    assert!(
+        stdout(&history).contains("ENCODED-REASON-4f2a"),
+        "{}",
+        stdout(&history)
+    );
     let db = env.db().await;
     let attempts = attempts(&db, 1).await;
     assert!(

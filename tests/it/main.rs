@@ -1,11 +1,11 @@
 //! Integration tests: the real binary and library against a fake Workspace server on
 //! 127.0.0.1 that verifies every signature, and a fresh SQLite file per test.
 
+mod bad_input;
 mod daemon;
 mod downtime;
-mod bad_input;
-mod faults;
 mod fake;
+mod faults;
 mod helpers;
 mod maintenance;
 mod schedules;

@@ -19,7 +19,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         lo + (self.0 >> 33) % (hi - lo)
     }
 }
@@ -56,7 +59,15 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
         unrecorded = env.fake.received().len() - recorded as usize;
     }
     // Drain: no schedules, so the daemon only resumes what the kills left pending.
-    std::fs::write(&config, std::fs::read_to_string(&config).unwrap().split("[[schedules]]").next().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .split("[[schedules]]")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     let options = DaemonOptions {
         log: Some("drain.log"),
         ..Default::default()
@@ -72,7 +83,10 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
     let received = env.fake.received();
     assert!(received.iter().all(|r| r.auth_problem.is_none()));
     // Every `sent` job_id is one the fake gave out.
-    let accepted: HashSet<&str> = received.iter().filter_map(|r| r.job_id.as_deref()).collect();
+    let accepted: HashSet<&str> = received
+        .iter()
+        .filter_map(|r| r.job_id.as_deref())
+        .collect();
     let sent: Vec<&Row_> = rows.iter().filter(|r| r.status == "sent").collect();
     for row in &sent {
         let job = row.job_id.as_deref().expect("sent rows have a job id");
@@ -96,7 +110,10 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
     // missed row.
     let mut by_pair: HashMap<(String, String), Vec<&Row_>> = HashMap::new();
     for row in &rows {
-        by_pair.entry((row.schedule_id.clone(), row.pool_id.clone())).or_default().push(row);
+        by_pair
+            .entry((row.schedule_id.clone(), row.pool_id.clone()))
+            .or_default()
+            .push(row);
     }
     assert_eq!(by_pair.len(), SCHEDULES * POOLS);
     for ((schedule, pool), rows) in &by_pair {
@@ -107,7 +124,10 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
         let accounted: i64 = rows.iter().map(|r| occurrences_of(r)).sum();
         assert_eq!(accounted, expected, "{schedule}/{pool}: {rows:#?}");
     }
-    let sample = sqlx::query("SELECT count(*) AS n FROM attempts").fetch_one(&db).await.unwrap();
+    let sample = sqlx::query("SELECT count(*) AS n FROM attempts")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     eprintln!(
         "soak: {} rows, {} sent, {} attempts, {} requests accepted, {doubles} repeated after kills ({unrecorded} in flight at the kills)",
         rows.len(),
@@ -121,7 +141,10 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
 /// says how many ("3 occurrence(s) since ..."); every other row is one.
 fn occurrences_of(row: &Row_) -> i64 {
     let note = row.error_msg.as_deref().unwrap_or("");
-    match (row.status.as_str(), note.split_once(" occurrence(s) since ")) {
+    match (
+        row.status.as_str(),
+        note.split_once(" occurrence(s) since "),
+    ) {
         ("missed", Some((count, _))) => count.parse().unwrap_or_else(|_| panic!("{note}")),
         _ => 1,
     }
