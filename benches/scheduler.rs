@@ -7,18 +7,18 @@
 //! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).
 
 #[allow(dead_code)]
-#[path = "../tests/it/fake.rs"]
-mod fake;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use fake::{FakeWorkspace, Reply};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use support::fake::{self, FakeWorkspace, Reply};
 use tokio::sync::mpsc;
-use workspace_notifier::clock::Clock;
-use workspace_notifier::daemon::{self, Control};
-use workspace_notifier::delivery::Shutdown;
+use workspace_notifier::engine::daemon::{self, Control};
+use workspace_notifier::engine::delivery::Shutdown;
+use workspace_notifier::platform::clock::Clock;
 
 fn main() {
     let wanted: Vec<String> = std::env::args()
@@ -235,11 +235,12 @@ async fn every_second(secs: u64) {
 /// reqwest, the kernel's loopback and the fake, on the same two cores.
 async fn floor(secs: u64) {
     use std::sync::Arc;
-    use workspace_notifier::delivery::Sender;
     use workspace_notifier::domain::PoolId;
+    use workspace_notifier::engine::delivery::Sender;
     let setup = Setup::new().await;
     let config = workspace_notifier::config::load(&setup.config(64, "")).unwrap();
-    let Sender::Api(client) = workspace_notifier::setup::build_sender(&config, &|_| None).unwrap()
+    let Sender::Api(client) =
+        workspace_notifier::engine::wiring::build_sender(&config, &|_| None).unwrap()
     else {
         unreachable!("not a dry run")
     };

@@ -12,23 +12,10 @@
 //! `retry` (the decision) and `workspace::signer` are pure; `setup` builds the parts from a
 //! config; `cli` is the command line and `main.rs` only calls it.
 
-pub mod catalog;
 pub mod cli;
-pub mod clock;
 pub mod config;
-pub mod daemon;
-pub mod delivery;
 pub mod domain;
-pub mod faults;
-pub mod instance;
-pub mod logging;
-pub mod notify;
-pub mod retry;
-pub mod schedule;
-pub mod scheduler;
-pub mod setup;
+pub mod engine;
+pub mod platform;
 pub mod store;
-pub mod template;
-pub mod time_math;
-pub mod window;
 pub mod workspace;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{CliError, invalid, load_config};
 use crate::config::FieldError;
-use crate::schedule::ScheduleSpec;
+use crate::domain::schedule::ScheduleSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -26,7 +26,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     // What `run` would refuse (missing credentials, project id, database directory) fails
     // here too, with the same message; nothing is sent.
-    crate::setup::preflight(&config, &crate::setup::process_env)?;
+    crate::engine::wiring::preflight(&config, &crate::engine::wiring::process_env)?;
     let from = match &args.from {
         Some(raw) => crate::config::instant(raw).map_err(|message| invalid("--from", message))?,
         None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
@@ -96,13 +96,23 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
 /// is not created by `check`). A database entry that breaks a rule makes the check fail.
 async fn load_catalog(
     config: &crate::config::Config,
-) -> Result<(crate::catalog::Catalog, HashMap<String, DateTime<Utc>>), CliError> {
+) -> Result<
+    (
+        crate::engine::catalog::Catalog,
+        HashMap<String, DateTime<Utc>>,
+    ),
+    CliError,
+> {
     let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
     let store = match config.daemon.database.exists() {
-        true => Some(crate::setup::open_store(config).await.map_err(fail)?),
+        true => Some(
+            crate::engine::wiring::open_store(config)
+                .await
+                .map_err(fail)?,
+        ),
         false => None,
     };
-    let catalog = crate::catalog::load(
+    let catalog = crate::engine::catalog::load(
         &config.schedules,
         &config.windows,
         config.daemon.timezone,
@@ -173,8 +183,8 @@ fn schedule_json(
 }
 
 /// What a catch-up policy does, in a few words, for `check`.
-fn catch_up_meaning(policy: crate::schedule::CatchUpPolicy) -> &'static str {
-    use crate::schedule::CatchUpPolicy;
+fn catch_up_meaning(policy: crate::domain::schedule::CatchUpPolicy) -> &'static str {
+    use crate::domain::schedule::CatchUpPolicy;
     match policy {
         CatchUpPolicy::Latest => {
             "after downtime the newest occurrence within grace is sent, older ones are recorded missed"

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{CliError, invalid, load_config};
-use crate::setup;
+use crate::engine::wiring;
 use crate::store::{HistoryFilter, HistoryRow, Status};
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +31,7 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
         })?),
         None => None,
     };
-    let store = setup::open_store(&config)
+    let store = wiring::open_store(&config)
         .await
         .map_err(anyhow::Error::from)?;
     let filter = HistoryFilter {

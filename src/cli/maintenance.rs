@@ -5,13 +5,13 @@ use std::path::Path;
 
 use super::send::{Delivered, describe_failure};
 use super::{CliError, invalid, load_config, validate_flags};
-use crate::catalog;
 use crate::config::{Config, validate_window};
-use crate::delivery::Outcome;
-use crate::schedule::Source;
-use crate::setup;
+use crate::domain::maintenance::WindowSpec;
+use crate::domain::schedule::Source;
+use crate::engine::catalog;
+use crate::engine::delivery::Outcome;
+use crate::engine::wiring;
 use crate::store::{StoredWindow, format_time};
-use crate::window::WindowSpec;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum MaintenanceCommand {
@@ -132,7 +132,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    let store = setup::open_store(config).await.map_err(fail)?;
+    let store = wiring::open_store(config).await.map_err(fail)?;
     if !store
         .insert_window(&stored, Utc::now())
         .await
@@ -152,7 +152,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
-    let store = setup::open_store(config).await.map_err(fail)?;
+    let store = wiring::open_store(config).await.map_err(fail)?;
     let (catalog, _) = super::schedule::everything(config, &store).await?;
     let now = Utc::now();
     if json {
@@ -186,7 +186,7 @@ pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize)
         window.id,
         window.source.as_str(),
         window.starts_description(),
-        crate::template::humanize(window.duration),
+        crate::domain::template::humanize(window.duration),
         window.timezone,
         window.pools.len(),
         if window.cancelled.all {
@@ -226,7 +226,7 @@ pub fn window_json(
         .collect();
     serde_json::json!({
         "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
-        "starts": window.starts_description(), "duration": crate::template::humanize(window.duration),
+        "starts": window.starts_description(), "duration": crate::domain::template::humanize(window.duration),
         "timezone": window.timezone.name(), "cancelled_all": window.cancelled.all,
         "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "upcoming": upcoming,
@@ -234,7 +234,7 @@ pub fn window_json(
 }
 
 async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
-    let store = setup::open_store(config).await.map_err(fail)?;
+    let store = wiring::open_store(config).await.map_err(fail)?;
     let (catalog, _) = super::schedule::everything(config, &store).await?;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
         return Err(CliError::Failed(anyhow::anyhow!(
@@ -257,8 +257,8 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         (
             Some(start),
             Some((
-                crate::time_math::minus(start, longest),
-                crate::time_math::plus(start, window.duration),
+                crate::domain::time_math::minus(start, longest),
+                crate::domain::time_math::plus(start, window.duration),
             )),
         )
     };

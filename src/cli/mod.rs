@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::{self, ConfigError, FieldError};
-use crate::logging::{self, LogFormat};
-use crate::setup::SetupError;
+use crate::engine::wiring::SetupError;
+use crate::platform::logging::{self, LogFormat};
 
 /// EX_CONFIG from sysexits.h; the unit's `RestartPreventExitStatus=78` stops restart loops.
 pub const EXIT_CONFIG: u8 = 78;

@@ -5,9 +5,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::{CliError, load_config};
-use crate::clock::Clock;
-use crate::daemon::{self, Control, DaemonError};
-use crate::delivery::Shutdown;
+use crate::engine::daemon::{self, Control, DaemonError};
+use crate::engine::delivery::Shutdown;
+use crate::platform::clock::Clock;
 
 pub async fn run(config_path: &Path) -> Result<(), CliError> {
     let config = load_config(config_path)?;

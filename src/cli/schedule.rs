@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::{CliError, invalid, load_config, maintenance, validate_flags};
-use crate::catalog::{self, Catalog};
 use crate::config::{Config, validate_schedule};
-use crate::schedule::{ScheduleSpec, Source};
-use crate::setup;
+use crate::domain::schedule::{ScheduleSpec, Source};
+use crate::engine::catalog::{self, Catalog};
+use crate::engine::wiring;
 use crate::store::{HistoryFilter, ScheduleState, Store, StoredSchedule, format_time};
 
 #[derive(Debug, clap::Subcommand)]
@@ -96,7 +96,7 @@ pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), Cli
 }
 
 async fn open(config: &Config) -> Result<Store, CliError> {
-    setup::open_store(config)
+    wiring::open_store(config)
         .await
         .map_err(|e| CliError::Failed(e.into()))
 }
@@ -242,7 +242,7 @@ fn next_fire(
         .and_then(|s| s.last_due_at)
         .map_or(now, |last| last.max(now));
     match (state.and_then(|s| s.last_due_at), &spec.trigger) {
-        (None, crate::schedule::Trigger::At(at)) if *at > now => Some(*at),
+        (None, crate::domain::schedule::Trigger::At(at)) if *at > now => Some(*at),
         _ => spec.trigger.next_after(spec.timezone, after, anchor),
     }
 }

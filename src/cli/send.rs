@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use super::{CliError, load_config};
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::config::Errors;
-use crate::delivery::{Outcome, Shutdown};
 use crate::domain::{PoolId, ScheduleId, manual_schedule_id};
-use crate::setup;
+use crate::engine::delivery::{Outcome, Shutdown};
+use crate::engine::wiring;
+use crate::platform::clock::Clock;
 use crate::store::{DeliveryRow, NewDelivery, Status};
 use std::sync::Arc;
 
@@ -85,11 +85,11 @@ pub(super) async fn deliver_now(
     pools: &[PoolId],
     text: &str,
 ) -> Result<Vec<Delivered>, CliError> {
-    let sender = setup::build_sender(config, &setup::process_env)?;
-    let (store, _instance) = setup::open_claiming_store(config).await?;
+    let sender = wiring::build_sender(config, &wiring::process_env)?;
+    let (store, _instance) = wiring::open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
-    let deadline = crate::time_math::plus(now, config.retry.max_elapsed);
+    let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
     let batch: Vec<NewDelivery> = pools
         .iter()
         .map(|pool| NewDelivery {
@@ -107,7 +107,12 @@ pub(super) async fn deliver_now(
         .claim_deliveries(&batch, &[], now)
         .await
         .map_err(anyhow::Error::from)?;
-    let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
+    let deliverer = Arc::new(wiring::build_deliverer(
+        config,
+        store.clone(),
+        sender,
+        clock,
+    ));
     let shutdown = Shutdown::default();
     let stopper = shutdown.clone();
     let ctrl_c = tokio::spawn(async move {

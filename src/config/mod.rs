@@ -21,9 +21,9 @@ pub use schedules::validate_schedule;
 pub use windows::validate_window;
 
 use crate::domain::ProjectId;
-use crate::retry::RetryPolicy;
-use crate::schedule::{ScheduleSpec, Source};
-use crate::window::WindowSpec;
+use crate::domain::maintenance::WindowSpec;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::schedule::{ScheduleSpec, Source};
 use crate::workspace::CredentialPaths;
 
 /// Where the config is read from when `--config` is not given.
@@ -386,5 +386,5 @@ fn validate_windows(raw: &[RawWindow], default_tz: Tz, errors: &mut Errors) -> V
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
+#[path = "config_tests.rs"]
 mod tests;

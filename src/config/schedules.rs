@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::fields::{self, Errors};
 use super::raw::RawSchedule;
+use crate::domain::schedule::{CatchUpPolicy, ScheduleSpec, Source, Trigger, parse_cron};
 use crate::domain::{PoolId, ScheduleId};
-use crate::schedule::{CatchUpPolicy, ScheduleSpec, Source, Trigger, parse_cron};
 
 /// The misfire grace when a schedule names none.
 pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
 use super::schedules::Common;
-use crate::schedule::{Source, Trigger, parse_cron};
-use crate::template::Template;
-use crate::window::{Cancellations, WindowSpec};
+use crate::domain::maintenance::{Cancellations, WindowSpec};
+use crate::domain::schedule::{Source, Trigger, parse_cron};
+use crate::domain::template::Template;
 
 /// Validates `raw`, recording failures under the names `key` gives each field.
 pub fn validate_window(

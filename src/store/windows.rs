@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::time::{format_time, parse_time};
 use super::{Store, StoreError};
-use crate::window::Cancellations;
+use crate::domain::maintenance::Cancellations;
 
 /// A window as stored: the same fields as a `[[maintenance_windows]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

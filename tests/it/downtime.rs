@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tokio::sync::mpsc;
-use workspace_notifier::clock::Clock;
-use workspace_notifier::daemon::{self, Control};
-use workspace_notifier::delivery::Shutdown;
+use workspace_notifier::engine::daemon::{self, Control};
+use workspace_notifier::engine::delivery::Shutdown;
+use workspace_notifier::platform::clock::Clock;
 
 use crate::helpers::*;
 
@@ -177,7 +177,7 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
     ));
     // As if the daemon had claimed an occurrence ahead of time and been killed before it was due.
     let config = workspace_notifier::config::load(&config_path).unwrap();
-    let store = workspace_notifier::setup::open_store(&config)
+    let store = workspace_notifier::engine::wiring::open_store(&config)
         .await
         .unwrap();
     let due = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap() + TimeDelta::seconds(1);

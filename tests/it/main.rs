@@ -4,10 +4,13 @@
 mod bad_input;
 mod daemon;
 mod downtime;
-mod fake;
 mod faults;
 mod helpers;
 mod maintenance;
 mod schedules;
 mod send;
 mod soak;
+
+#[path = "../support/mod.rs"]
+mod support;
+use support::fake;

@@ -269,14 +269,14 @@ async fn database_windows_are_listed_with_rendered_warnings_and_cancel_only_the_
 
 #[tokio::test]
 async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
-    use workspace_notifier::delivery::{Outcome, Shutdown};
     use workspace_notifier::domain::{PoolId, ScheduleId};
+    use workspace_notifier::engine::delivery::{Outcome, Shutdown};
     use workspace_notifier::store::{NewDelivery, Status};
-    use workspace_notifier::{clock::Clock, config, setup};
+    use workspace_notifier::{config, engine::wiring, platform::clock::Clock};
 
     let env = TestEnv::new().await;
     let config = config::load(&env.write_config("")).unwrap();
-    let store = setup::open_store(&config).await.unwrap();
+    let store = wiring::open_store(&config).await.unwrap();
     let due = Utc::now() + TimeDelta::milliseconds(300);
     let warning = NewDelivery {
         schedule_id: ScheduleId::parse("w").unwrap(),
@@ -297,8 +297,8 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
         .await
         .unwrap();
     assert_eq!(closed, 1);
-    let sender = setup::build_sender(&config, &setup::process_env).unwrap();
-    let deliverer = setup::build_deliverer(&config, store.clone(), sender, Clock::system());
+    let sender = wiring::build_sender(&config, &wiring::process_env).unwrap();
+    let deliverer = wiring::build_deliverer(&config, store.clone(), sender, Clock::system());
     let outcome = deliverer
         .deliver(claimed[0].clone(), &Shutdown::default())
         .await
@@ -310,10 +310,10 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
 
 #[tokio::test]
 async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_late() {
-    use workspace_notifier::delivery::{Outcome, Shutdown};
     use workspace_notifier::domain::{PoolId, ScheduleId};
+    use workspace_notifier::engine::delivery::{Outcome, Shutdown};
     use workspace_notifier::store::{NewDelivery, Status};
-    use workspace_notifier::{clock::Clock, config, setup};
+    use workspace_notifier::{config, engine::wiring, platform::clock::Clock};
 
     let env = TestEnv::new().await;
     env.fake.script([Reply::Delay(
@@ -322,7 +322,7 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
     )]);
     let mut config = config::load(&env.write_config("")).unwrap();
     config.daemon.max_in_flight = 1; // the slow first request holds the only slot
-    let store = setup::open_store(&config).await.unwrap();
+    let store = wiring::open_store(&config).await.unwrap();
     let now = Utc::now();
     let row = |pool: &str, deadline: TimeDelta| NewDelivery {
         schedule_id: ScheduleId::parse("w").unwrap(),
@@ -345,8 +345,8 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
         )
         .await
         .unwrap();
-    let sender = setup::build_sender(&config, &setup::process_env).unwrap();
-    let deliverer = std::sync::Arc::new(setup::build_deliverer(
+    let sender = wiring::build_sender(&config, &wiring::process_env).unwrap();
+    let deliverer = std::sync::Arc::new(wiring::build_deliverer(
         &config,
         store.clone(),
         sender,

@@ -10,17 +10,17 @@ use tokio_util::task::TaskTracker;
 
 use chrono_tz::Tz;
 
-use crate::catalog;
-use crate::clock::Clock;
 use crate::config::{self, Config};
-use crate::delivery::Shutdown;
-use crate::instance::Instance;
-use crate::notify;
-use crate::schedule::ScheduleSpec;
-use crate::scheduler::{Scheduler, Update};
-use crate::setup::{self, SetupError};
+use crate::domain::maintenance::WindowSpec;
+use crate::domain::schedule::ScheduleSpec;
+use crate::engine::catalog;
+use crate::engine::delivery::Shutdown;
+use crate::engine::scheduler::{Scheduler, Update};
+use crate::engine::wiring::{self, SetupError};
+use crate::platform::clock::Clock;
+use crate::platform::instance::Instance;
+use crate::platform::systemd;
 use crate::store::{ChangeWatcher, Claimed, Status, Store, StoreError, format_time};
-use crate::window::WindowSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -73,7 +73,7 @@ pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result
         }
     }
     service.watcher.close().await;
-    notify::stopping();
+    systemd::stopping();
     tracing::info!(
         in_flight = tracker.len(),
         "stopping: no new fires; waiting for in-flight attempts"
@@ -153,12 +153,17 @@ async fn start(
     tracker: &TaskTracker,
     shutdown: &Shutdown,
 ) -> Result<(Service, Scheduler), DaemonError> {
-    let sender = setup::preflight(config, &setup::process_env)?;
-    let store = setup::open_store(config).await?;
+    let sender = wiring::preflight(config, &wiring::process_env)?;
+    let store = wiring::open_store(config).await?;
     let database_file = DatabaseFile::open(&config.daemon.database)?;
     let instance = Instance::register(&config.daemon.database)?;
     let store = store.owned_by(instance.id());
-    let deliverer = Arc::new(setup::build_deliverer(config, store.clone(), sender, clock));
+    let deliverer = Arc::new(wiring::build_deliverer(
+        config,
+        store.clone(),
+        sender,
+        clock,
+    ));
     let mut scheduler = Scheduler::new(
         store.clone(),
         deliverer,
@@ -180,7 +185,7 @@ async fn start(
     watcher.schedules_changed().await?;
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database.display(), dry_run = config.daemon.dry_run, "started: {status}");
-    notify::ready(&status);
+    systemd::ready(&status);
     let service = Service {
         store,
         database_file,
@@ -198,12 +203,12 @@ impl Service {
     /// rules, then credentials, project id and database directory); a file `run` would refuse
     /// is logged at error and the running schedules stay.
     async fn reload(&mut self, running: &Config, updates: &mpsc::Sender<Update>) {
-        notify::reloading();
+        systemd::reloading();
         let path = &running.path;
         let checked = config::load(path)
             .map_err(|e| e.to_string())
             .and_then(|new| {
-                setup::preflight(&new, &setup::process_env)
+                wiring::preflight(&new, &wiring::process_env)
                     .map(|_| new)
                     .map_err(|e| format!("{}: {e}", path.display()))
             });
@@ -217,11 +222,11 @@ impl Service {
                 self.file_schedules = (new.schedules, new.windows);
                 tracing::info!("reloaded {}", path.display());
                 push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
-                notify::ready("reloaded");
+                systemd::ready("reloaded");
             }
             Err(err) => {
                 tracing::error!("reload refused, keeping the running schedules: {err}");
-                notify::ready("reload refused (see the log); running the previous schedules");
+                systemd::ready("reload refused (see the log); running the previous schedules");
             }
         }
     }
@@ -318,7 +323,7 @@ async fn recover_pending(
         }
         let grace = graces
             .get(delivery.schedule_id.as_str())
-            .map(|g| crate::time_math::delta(*g));
+            .map(|g| crate::domain::time_math::delta(*g));
         if let Some(grace) = grace.filter(|g| delivery.attempts == 0 && now - delivery.due_at > *g)
         {
             let reason = format!(

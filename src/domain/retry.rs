@@ -83,7 +83,7 @@ pub fn decide(
     if attempt >= policy.max_attempts {
         return Decision::Failed(GiveUp::AttemptsExhausted);
     }
-    let next_start = crate::time_math::plus(now, after);
+    let next_start = crate::domain::time_math::plus(now, after);
     if next_start >= deadline {
         return Decision::Failed(GiveUp::Deadline);
     }

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::delivery::{Deliverer, Sender};
 use crate::domain::ProjectId;
-use crate::instance::Instance;
+use crate::engine::delivery::{Deliverer, Sender};
+use crate::platform::clock::Clock;
+use crate::platform::instance::Instance;
 use crate::store::{Store, StoreError};
 use crate::workspace::{ApiError, CredentialsError, WorkspaceClient, credentials};
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
-use crate::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
+use crate::domain::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
+use crate::platform::clock::Clock;
 use crate::store::{AttemptLog, AttemptRecord, Claimed, Status, Store, StoreError, format_time};
 use crate::workspace::{Accepted, ApiError, Prepared, WorkspaceClient};
 
@@ -94,7 +94,7 @@ impl Deliverer {
 
     #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
-        crate::faults::panic_point("delivery");
+        crate::platform::faults::panic_point("delivery");
         // Sign the first attempt now, while waiting for the due instant: at 1,000 deliveries
         // due at once, signing in the burst would be lateness.
         let mut prepared = match &self.sender {

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::config::{Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
-use crate::schedule::{ScheduleSpec, Source};
+use crate::domain::maintenance::WindowSpec;
+use crate::domain::schedule::{ScheduleSpec, Source};
 use crate::store::{Store, StoreError, StoredSchedule, StoredWindow};
-use crate::window::WindowSpec;
 
 /// Everything declared, file and database.
 #[derive(Debug, Clone, Default)]

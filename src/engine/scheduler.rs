@@ -15,11 +15,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::clock::Clock;
-use crate::delivery::{Deliverer, Shutdown};
 use crate::domain::ScheduleId;
-use crate::notify;
-use crate::schedule::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up};
+use crate::domain::schedule::{
+    CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
+};
+use crate::engine::delivery::{Deliverer, Shutdown};
+use crate::platform::clock::Clock;
+use crate::platform::systemd;
 use crate::store::{Claimed, NewDelivery, Status, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
@@ -58,7 +60,7 @@ impl ClockWatch {
     /// The step since the last look (positive: forward), if larger than [`CLOCK_STEP`].
     fn step(&mut self, clock: &Clock) -> Option<TimeDelta> {
         let (wall, mono) = (clock.now(), Instant::now());
-        let mono_passed = crate::time_math::delta(mono - self.mono);
+        let mono_passed = crate::domain::time_math::delta(mono - self.mono);
         let step = (wall - self.wall) - mono_passed;
         (self.wall, self.mono) = (wall, mono);
         (step.abs() > CLOCK_STEP).then_some(step)
@@ -182,7 +184,7 @@ impl Scheduler {
 
     /// Runs until `shutdown.stop`. New schedule sets arrive on `updates`.
     pub async fn run(mut self, mut updates: mpsc::Receiver<Update>) {
-        let watchdog = notify::watchdog_interval();
+        let watchdog = systemd::watchdog_interval();
         let mut next_ping = Instant::now();
         let mut clock_watch = ClockWatch::new(&self.clock);
         loop {
@@ -190,7 +192,7 @@ impl Scheduler {
                 self.report_clock_step(step);
             }
             if let Some(period) = watchdog.filter(|_| Instant::now() >= next_ping) {
-                notify::watchdog();
+                systemd::watchdog();
                 next_ping = Instant::now() + period;
             }
             let wake = self.next_wake(watchdog.map(|_| next_ping));
@@ -203,14 +205,14 @@ impl Scheduler {
                             tracing::error!(error = %err, "cannot apply the new schedules; keeping the old ones");
                         }
                         let _ = applied.send(());
-                        notify::status(&self.status_line());
+                        systemd::status(&self.status_line());
                     }
                     None => return,
                 },
                 () = tokio::time::sleep_until(wake) => {
                     if let Err(err) = self.fire_due().await {
                         tracing::error!(error = %err, "cannot claim due deliveries; retrying in 1s");
-                        crate::delivery::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
+                        crate::engine::delivery::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
                     }
                 }
             }
@@ -266,7 +268,7 @@ impl Scheduler {
         match self.claim(&due, horizon, real_now).await {
             Ok(claimed) => {
                 self.start_deliveries(claimed);
-                notify::status(&self.status_line());
+                systemd::status(&self.status_line());
                 Ok(())
             }
             Err(err) => {

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::domain::maintenance::WindowPart;
+use crate::domain::time_math::{minus, plus, shift};
 use crate::domain::{PoolId, ScheduleId};
-use crate::time_math::{minus, plus, shift};
-use crate::window::WindowPart;
 
 /// How many missed occurrences are counted one by one before the count says "more than".
 pub const MISSED_COUNT_LIMIT: u64 = 10_000;
@@ -224,7 +224,7 @@ pub fn catch_up(
         CatchUpPolicy::None => spec.misfire_grace.min(ON_TIME),
         _ => spec.misfire_grace,
     };
-    let within = |t: &DateTime<Utc>| now - *t <= crate::time_math::delta(grace);
+    let within = |t: &DateTime<Utc>| now - *t <= crate::domain::time_math::delta(grace);
     let keep = CATCH_UP_ALL_LIMIT + 1;
     let mut recent = std::collections::VecDeque::with_capacity(keep);
     let (mut count, mut past_grace, mut more) = (0u64, 0u64, false);

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::schedule::{ScheduleSpec, Source, Trigger};
+use crate::domain::template::{Template, Values};
 use crate::domain::{PoolId, ScheduleId};
-use crate::schedule::{ScheduleSpec, Source, Trigger};
-use crate::template::{Template, Values};
 
 /// Which occurrences are cancelled (stored in the database, so it applies to file windows too).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,8 +65,8 @@ pub struct Upcoming {
     pub cancelled: bool,
 }
 
-use crate::schedule::CatchUpPolicy;
-use crate::time_math::{delta, minus, plus, shift};
+use crate::domain::schedule::CatchUpPolicy;
+use crate::domain::time_math::{delta, minus, plus, shift};
 
 impl WindowSpec {
     fn kinds(&self) -> Vec<PartKind> {
@@ -233,7 +233,7 @@ impl PartKind {
         match self {
             PartKind::Warning(i) => format!(
                 "warning {} before",
-                crate::template::humanize(window.leads[i])
+                crate::domain::template::humanize(window.leads[i])
             ),
             PartKind::Start => "start message".to_owned(),
             PartKind::End => "end message".to_owned(),
@@ -242,5 +242,5 @@ impl PartKind {
 }
 
 #[cfg(test)]
-#[path = "window_tests.rs"]
+#[path = "maintenance_tests.rs"]
 mod tests;

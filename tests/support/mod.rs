@@ -1,0 +1,4 @@
+//! Test support shared by the integration tests (`tests/it`) and the benchmarks (`benches/`):
+//! both include this folder with `#[path = "../support/mod.rs"] mod support;`.
+
+pub mod fake;
