@@ -4,21 +4,41 @@
 
 use std::time::Duration;
 
-/// The variables a template may use.
-pub const VARIABLES: &[&str] = &[
-    "start",
-    "end",
-    "date",
-    "time_left",
-    "minutes_left",
-    "duration",
-    "window",
-];
+/// The variables a template may use; the compiler checks that rendering covers each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Var {
+    Start,
+    End,
+    Date,
+    TimeLeft,
+    MinutesLeft,
+    Duration,
+    Window,
+}
+
+impl Var {
+    const ALL: [(Var, &'static str); 7] = [
+        (Var::Start, "start"),
+        (Var::End, "end"),
+        (Var::Date, "date"),
+        (Var::TimeLeft, "time_left"),
+        (Var::MinutesLeft, "minutes_left"),
+        (Var::Duration, "duration"),
+        (Var::Window, "window"),
+    ];
+
+    fn parse(name: &str) -> Option<Var> {
+        Var::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(var, _)| *var)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Var(&'static str),
+    Var(Var),
 }
 
 /// A parsed template; rendering cannot fail.
@@ -30,7 +50,7 @@ pub struct Template {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    /// `{name}` with a name not in [`VARIABLES`].
+    /// `{name}` with a name that is not a known variable.
     #[error(
         "unknown variable {{{0}}}; known: {{start}} {{end}} {{date}} {{time_left}} {{minutes_left}} {{duration}} {{window}} (write {{{{ and }}}} for literal braces)"
     )]
@@ -76,9 +96,7 @@ impl Template {
                             Some((_, ch)) => name.push(ch),
                         }
                     }
-                    let var = VARIABLES
-                        .iter()
-                        .find(|v| **v == name.trim())
+                    let var = Var::parse(name.trim())
                         .ok_or_else(|| TemplateError::UnknownVariable(name.clone()))?;
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
@@ -106,15 +124,15 @@ impl Template {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Var("start") => out.push_str(&values.start),
-                Piece::Var("end") => out.push_str(&values.end),
-                Piece::Var("date") => out.push_str(&values.date),
-                Piece::Var("time_left") => out.push_str(&humanize(values.time_left)),
-                Piece::Var("minutes_left") => {
+                Piece::Var(Var::Start) => out.push_str(&values.start),
+                Piece::Var(Var::End) => out.push_str(&values.end),
+                Piece::Var(Var::Date) => out.push_str(&values.date),
+                Piece::Var(Var::TimeLeft) => out.push_str(&humanize(values.time_left)),
+                Piece::Var(Var::MinutesLeft) => {
                     out.push_str(&values.time_left.as_secs().div_ceil(60).to_string())
                 }
-                Piece::Var("duration") => out.push_str(&humanize(values.duration)),
-                Piece::Var(_) => out.push_str(values.window),
+                Piece::Var(Var::Duration) => out.push_str(&humanize(values.duration)),
+                Piece::Var(Var::Window) => out.push_str(values.window),
             }
         }
         out
