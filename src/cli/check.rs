@@ -177,7 +177,7 @@ fn schedule_json(
         "id": spec.id.as_str(), "source": spec.source.as_str(), "enabled": spec.enabled,
         "trigger": spec.describe_trigger(), "timezone": spec.timezone.name(),
         "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "message": spec.message, "next": next,
+        "message": spec.message(), "next": next,
         "misfire_grace_seconds": spec.misfire_grace.as_secs_f64(), "catch_up": spec.catch_up.as_str(),
     })
 }

@@ -242,7 +242,7 @@ fn next_fire(
         .and_then(|s| s.last_due_at)
         .map_or(now, |last| last.max(now));
     match (state.and_then(|s| s.last_due_at), &spec.trigger) {
-        (None, crate::domain::schedule::Trigger::At(at)) if *at > now => Some(*at),
+        (None, crate::domain::trigger::Trigger::At(at)) if *at > now => Some(*at),
         _ => spec.trigger.next_after(spec.timezone, after, anchor),
     }
 }
@@ -280,7 +280,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
                     "id": s.id.as_str(), "source": s.source.as_str(), "state": state_name(s),
                     "trigger": s.describe_trigger(), "timezone": s.timezone.name(),
                     "pools": s.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-                    "message": s.message, "next_fire": next.map(format_time),
+                    "message": s.message(), "next_fire": next.map(format_time),
                 })
             })
             .collect();
@@ -358,7 +358,7 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("message:       {}", spec.message);
+    println!("message:       {}", spec.message());
     let mut t = next_fire(spec, states.get(id), Utc::now());
     println!("next fires:");
     for _ in 0..5 {

@@ -100,7 +100,7 @@ pub(super) async fn deliver_now(
             message: text.to_owned(),
             status: Status::Pending,
             error_msg: None,
-            recheck: false,
+            may_be_cancelled: false,
         })
         .collect();
     let claimed = store

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::fields::{self, Errors};
 use super::raw::RawSchedule;
-use crate::domain::schedule::{CatchUpPolicy, ScheduleSpec, Source, Trigger, parse_cron};
+use crate::domain::schedule::{CatchUpPolicy, Message, ScheduleSpec, SharedContent, Source};
+use crate::domain::trigger::{Trigger, parse_cron};
 use crate::domain::{PoolId, ScheduleId};
 
 /// The misfire grace when a schedule names none.
@@ -91,19 +92,21 @@ pub fn validate_schedule(
         pools,
         misfire_grace,
     } = common;
-    let id = id?;
+    let (id, misfire_grace) = (id?, misfire_grace?);
     Some(ScheduleSpec {
         record_as: id.clone(),
         id,
         trigger: trigger?,
         timezone: timezone?,
         pools: pools?,
-        message: raw.message.clone(),
-        misfire_grace: misfire_grace?,
+        misfire_grace,
         enabled: raw.enabled.unwrap_or(true),
         source,
-        window: None,
         catch_up: catch_up?,
+        content: SharedContent(std::sync::Arc::new(Message {
+            text: raw.message.clone(),
+            misfire_grace,
+        })),
     })
     .filter(|_| !raw.message.trim().is_empty())
 }

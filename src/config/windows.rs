@@ -8,8 +8,9 @@ use super::fields::{self, Errors};
 use super::raw::RawWindow;
 use super::schedules::Common;
 use crate::domain::maintenance::{Cancellations, WindowSpec};
-use crate::domain::schedule::{Source, Trigger, parse_cron};
+use crate::domain::schedule::Source;
 use crate::domain::template::Template;
+use crate::domain::trigger::{Trigger, parse_cron};
 
 /// Validates `raw`, recording failures under the names `key` gives each field.
 pub fn validate_window(

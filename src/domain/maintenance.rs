@@ -7,12 +7,14 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::schedule::{ScheduleSpec, Source, Trigger};
+use crate::domain::schedule::{CatchUpPolicy, Content, ScheduleSpec, SharedContent, Source};
 use crate::domain::template::{Template, Values};
+use crate::domain::trigger::Trigger;
 use crate::domain::{PoolId, ScheduleId};
 
 /// Which occurrences are cancelled (stored in the database, so it applies to file windows too).
@@ -22,7 +24,7 @@ pub struct Cancellations {
     pub starts: BTreeSet<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WindowSpec {
     pub id: ScheduleId,
     /// When windows start: `Trigger::At` (one-off) or `Trigger::Cron` (recurring).
@@ -49,10 +51,67 @@ pub enum PartKind {
     End,
 }
 
-#[derive(Debug, Clone)]
+/// One message of a window, as the content of the schedule that carries it: the countdown
+/// text rendered for each occurrence, its deadline, and the window's cancellations.
+#[derive(Debug, Clone, PartialEq)]
 pub struct WindowPart {
     pub window: Arc<WindowSpec>,
     pub kind: PartKind,
+}
+
+impl WindowPart {
+    /// The start of the window whose message is due at `due`.
+    fn window_start(&self, due: DateTime<Utc>) -> DateTime<Utc> {
+        shift(due, -self.window.offset(self.kind))
+    }
+}
+
+impl Content for WindowPart {
+    fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>) {
+        let start = self.window_start(due);
+        (
+            self.window.render(self.kind, start),
+            self.window.deadline(self.kind, start, max_elapsed),
+        )
+    }
+
+    fn cancellable(&self) -> bool {
+        true
+    }
+
+    /// Cancellations name a window start.
+    fn cancellation_key(&self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        Some(self.window_start(due))
+    }
+
+    fn is_cancelled(&self, due: DateTime<Utc>) -> bool {
+        self.window.is_cancelled(self.window_start(due))
+    }
+
+    fn describe(&self, _trigger: &Trigger, _tz: Tz) -> String {
+        format!(
+            "{} of window {} ({})",
+            self.kind.label(&self.window),
+            self.window.id,
+            self.window.starts_description()
+        )
+    }
+
+    fn declared_text(&self) -> &str {
+        self.window.template(self.kind).source()
+    }
+
+    fn noun(&self) -> &'static str {
+        "maintenance window"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same_as(&self, other: &dyn Content) -> bool {
+        other.as_any().downcast_ref::<WindowPart>() == Some(self)
+    }
 }
 
 /// One upcoming message of a window, for `check` and `list`.
@@ -65,7 +124,6 @@ pub struct Upcoming {
     pub cancelled: bool,
 }
 
-use crate::domain::schedule::CatchUpPolicy;
 use crate::domain::time_math::{delta, minus, plus, shift};
 
 impl WindowSpec {
@@ -108,16 +166,15 @@ impl WindowSpec {
                     },
                     timezone: self.timezone,
                     pools: self.pools.clone(),
-                    message: self.template(kind).source().to_owned(),
                     misfire_grace: self.misfire_grace,
                     enabled: !self.cancelled.all,
                     source: self.source,
-                    window: Some(WindowPart {
-                        window: Arc::clone(self),
-                        kind,
-                    }),
                     // Warnings keep their own rule: the deadline, never a replay.
                     catch_up: CatchUpPolicy::Latest,
+                    content: SharedContent(Arc::new(WindowPart {
+                        window: Arc::clone(self),
+                        kind,
+                    })),
                 }
             })
             .collect()
@@ -201,22 +258,6 @@ impl WindowSpec {
         }
         out.sort_by_key(|u| u.due_at);
         out
-    }
-
-    pub fn fingerprint(&self) -> String {
-        format!(
-            "{:?}|{:?}|{:?}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
-            self.starts_description(),
-            self.duration,
-            self.leads,
-            self.timezone,
-            self.pools,
-            self.message.source(),
-            self.start_message.as_ref().map(Template::source),
-            self.end_message.as_ref().map(Template::source),
-            self.misfire_grace,
-            self.cancelled
-        )
     }
 
     pub fn starts_description(&self) -> String {

@@ -34,7 +34,7 @@ fn a_window_an_hour_ahead_gives_three_warnings_at_the_right_instants_and_texts()
     let mut got = Vec::new();
     for part in w.parts() {
         let due = part.trigger.next_after(part.timezone, now, now).unwrap();
-        let (text, deadline) = part.occurrence(due, max_elapsed);
+        let (text, deadline) = part.content.occurrence(due, max_elapsed);
         got.push((part.record_as.to_string(), due, text, deadline));
     }
     got.sort_by_key(|g| g.1);
@@ -98,8 +98,8 @@ fn a_cancelled_occurrence_is_marked_and_others_are_not() {
     spec.cancelled.starts.insert(utc("2026-10-24T22:00:00Z"));
     let spec = Arc::new(spec);
     let parts = spec.parts();
-    assert!(parts[0].is_cancelled(utc("2026-10-24T21:00:00Z")));
-    assert!(!parts[0].is_cancelled(utc("2026-10-31T21:00:00Z")));
+    assert!(parts[0].content.is_cancelled(utc("2026-10-24T21:00:00Z")));
+    assert!(!parts[0].content.is_cancelled(utc("2026-10-31T21:00:00Z")));
 }
 
 #[test]

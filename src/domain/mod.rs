@@ -7,5 +7,6 @@ pub mod retry;
 pub mod schedule;
 pub mod template;
 pub mod time_math;
+pub mod trigger;
 
 pub use ids::*;

@@ -1,46 +1,25 @@
-//! What a schedule is and when it fires. Pure: every function takes the instant it reasons
-//! about as an argument; nothing here reads a clock, a file or the database.
+//! What a schedule is: its trigger, pools and the content of each occurrence, and what happens
+//! to occurrences that come due late (`catch_up`). Pure: every function takes the instant it
+//! reasons about as an argument; nothing here reads a clock, a file or the database.
 //!
-//! Cron expressions are evaluated by `croner` in the schedule's IANA zone, which gives the
-//! DESIGN.md rules for daylight-saving changes: a local time inside a spring-forward gap fires at
-//! the first instant after the gap, and a local time that occurs twice fires once, at its first
-//! occurrence.
+//! The content of an occurrence (text, deadline, cancellation, description) is a [`Content`]:
+//! a plain schedule's fixed [`Message`], or one message of a maintenance window (which
+//! implements it in `maintenance.rs`). The scheduler asks only that, so it does not know
+//! windows exist.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use croner::Cron;
-use croner::parser::{CronParser, Seconds};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::maintenance::WindowPart;
-use crate::domain::time_math::{minus, plus, shift};
+use crate::domain::time_math::{minus, plus};
+use crate::domain::trigger::Trigger;
 use crate::domain::{PoolId, ScheduleId};
 
 /// How many missed occurrences are counted one by one before the count says "more than".
 pub const MISSED_COUNT_LIMIT: u64 = 10_000;
-
-/// When a schedule fires.
-#[derive(Debug, Clone)]
-pub enum Trigger {
-    /// A cron expression (6 fields with seconds, or 5) in the schedule's zone.
-    Cron { expr: String, cron: Arc<Cron> },
-    /// Once, at this instant.
-    At(DateTime<Utc>),
-    /// Every `period`, anchored at `start` or, without one, at the first load (kept in the
-    /// database so that a restart does not move it).
-    Every {
-        period: Duration,
-        start: Option<DateTime<Utc>>,
-    },
-    /// Another trigger's times moved by `offset` (a maintenance warning: the window start
-    /// minus the lead).
-    Shifted {
-        base: Box<Trigger>,
-        offset: TimeDelta,
-    },
-}
 
 /// Where a schedule was declared; only database schedules can be changed from the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +37,97 @@ impl Source {
     }
 }
 
-/// A validated schedule.
+/// What an occurrence sends and until when.
+pub trait Content: fmt::Debug + Send + Sync + 'static {
+    /// The text of the occurrence due at `due`, and the instant after which no attempt of it
+    /// starts.
+    fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>);
+
+    /// True for content that can be cancelled after it is claimed (its status is then read
+    /// again just before the first attempt).
+    fn cancellable(&self) -> bool {
+        false
+    }
+
+    /// For content that can be cancelled after it is claimed: the instant a cancellation of
+    /// the occurrence due at `due` is recorded under. None: it is never cancelled.
+    fn cancellation_key(&self, _due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        None
+    }
+
+    /// True when the occurrence due at `due` was already cancelled when the schedules loaded.
+    fn is_cancelled(&self, _due: DateTime<Utc>) -> bool {
+        false
+    }
+
+    /// The trigger as people read it (`check`, `schedule list`).
+    fn describe(&self, trigger: &Trigger, tz: Tz) -> String {
+        trigger.describe(tz)
+    }
+
+    /// The text as declared (a template, for content that renders one).
+    fn declared_text(&self) -> &str;
+
+    /// What status lines count it as: "schedule" or "maintenance window".
+    fn noun(&self) -> &'static str {
+        "schedule"
+    }
+
+    fn as_any(&self) -> &dyn Any;
+
+    /// Value equality across implementations (a reload keeps unchanged schedules' timers).
+    fn same_as(&self, other: &dyn Content) -> bool;
+}
+
+/// Shared [`Content`], compared by value.
 #[derive(Debug, Clone)]
+pub struct SharedContent(pub Arc<dyn Content>);
+
+impl PartialEq for SharedContent {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_as(&*other.0)
+    }
+}
+
+impl std::ops::Deref for SharedContent {
+    type Target = dyn Content;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+/// A plain schedule's content: the same text every time, until `due + max(max_elapsed,
+/// misfire_grace)`, so a late fire within its grace is not born past its deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub misfire_grace: Duration,
+}
+
+impl Content for Message {
+    fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>) {
+        (
+            self.text.clone(),
+            plus(due, max_elapsed.max(self.misfire_grace)),
+        )
+    }
+
+    fn declared_text(&self) -> &str {
+        &self.text
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same_as(&self, other: &dyn Content) -> bool {
+        other.as_any().downcast_ref::<Message>() == Some(self)
+    }
+}
+
+/// A validated schedule. Equal specs fire at the same times with the same content.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleSpec {
     /// Keys the scheduler's slot and stored progress.
     pub id: ScheduleId,
@@ -68,78 +136,12 @@ pub struct ScheduleSpec {
     pub trigger: Trigger,
     pub timezone: Tz,
     pub pools: Vec<PoolId>,
-    pub message: String,
     pub misfire_grace: Duration,
     pub enabled: bool,
     pub source: Source,
-    /// Set when this schedule carries one message of a maintenance window.
-    pub window: Option<WindowPart>,
     /// What is sent of occurrences that come due late.
     pub catch_up: CatchUpPolicy,
-}
-
-/// Parses a cron expression with optional seconds, the way the config and CLI accept it.
-///
-/// A parsed `croner::Cron` holds a 5,000-byte year bitmap, so 10,000 schedules would cost
-/// 50 MB; equal expressions share one parsed value instead (weakly cached, freed when unused).
-pub fn parse_cron(expr: &str) -> Result<Arc<Cron>, String> {
-    static CACHE: Mutex<BTreeMap<String, Weak<Cron>>> = Mutex::new(BTreeMap::new());
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(cron) = cache.get(expr).and_then(Weak::upgrade) {
-        return Ok(cron);
-    }
-    let cron = Arc::new(
-        CronParser::builder()
-            .seconds(Seconds::Optional)
-            .build()
-            .parse(expr)
-            .map_err(|err| err.to_string())?,
-    );
-    // "0 0 30 2 *" parses but matches no date: refuse it rather than never fire. Any date
-    // pattern that exists recurs within 28 years of 2000 (leap days included).
-    let reference = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
-        .expect("valid")
-        .to_utc();
-    if cron.find_next_occurrence(&reference, false).is_err() {
-        return Err("it never fires: no date matches it".to_owned());
-    }
-    if cache.len() >= 64 && cache.len().is_power_of_two() {
-        cache.retain(|_, weak| weak.strong_count() > 0);
-    }
-    cache.insert(expr.to_owned(), Arc::downgrade(&cron));
-    Ok(cron)
-}
-
-impl Trigger {
-    /// The first fire time strictly after `after`. `anchor` is the persisted start of an
-    /// `every` schedule that names no `start`.
-    pub fn next_after(
-        &self,
-        tz: Tz,
-        after: DateTime<Utc>,
-        anchor: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        match self {
-            Trigger::Cron { cron, .. } => cron
-                .find_next_occurrence(&after.with_timezone(&tz), false)
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            Trigger::At(at) => (*at > after).then_some(*at),
-            Trigger::Shifted { base, offset } => base
-                .next_after(tz, shift(after, -*offset), anchor)
-                .map(|t| shift(t, *offset)),
-            Trigger::Every { period, start } => {
-                let anchor = start.unwrap_or(anchor);
-                if after < anchor {
-                    return Some(anchor);
-                }
-                let period = TimeDelta::from_std(*period).ok()?;
-                let elapsed = (after - anchor).num_milliseconds();
-                let steps = elapsed / period.num_milliseconds().max(1) + 1;
-                anchor.checked_add_signed(period.checked_mul(i32::try_from(steps).ok()?)?)
-            }
-        }
-    }
+    pub content: SharedContent,
 }
 
 /// What a schedule does with occurrences that come due late (after downtime or a stall) and
@@ -279,47 +281,18 @@ fn latest_n(
     anchor: DateTime<Utc>,
 ) -> std::collections::VecDeque<DateTime<Utc>> {
     let mut out = std::collections::VecDeque::with_capacity(n);
-    let mut cursor = previous_at_or_before(spec, horizon, anchor);
+    let mut cursor = spec
+        .trigger
+        .previous_at_or_before(spec.timezone, horizon, anchor);
     while let Some(t) = cursor.filter(|t| *t >= first && out.len() < n) {
         out.push_front(t);
-        cursor = previous_at_or_before(spec, t - TimeDelta::milliseconds(1), anchor);
+        cursor = spec.trigger.previous_at_or_before(
+            spec.timezone,
+            t - TimeDelta::milliseconds(1),
+            anchor,
+        );
     }
     out
-}
-
-fn previous_at_or_before(
-    spec: &ScheduleSpec,
-    t: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    previous_of(&spec.trigger, spec.timezone, t, anchor)
-}
-
-fn previous_of(
-    trigger: &Trigger,
-    tz: Tz,
-    t: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    match trigger {
-        Trigger::Cron { cron, .. } => cron
-            .find_previous_occurrence(&t.with_timezone(&tz), true)
-            .ok()
-            .map(|p| p.with_timezone(&Utc)),
-        Trigger::At(at) => (*at <= t).then_some(*at),
-        Trigger::Shifted { base, offset } => {
-            previous_of(base, tz, shift(t, -*offset), anchor).map(|p| shift(p, *offset))
-        }
-        Trigger::Every { period, start } => {
-            let anchor = start.unwrap_or(anchor);
-            let period = TimeDelta::from_std(*period).ok()?;
-            if t < anchor {
-                return None;
-            }
-            let steps = (t - anchor).num_milliseconds() / period.num_milliseconds().max(1);
-            anchor.checked_add_signed(period.checked_mul(i32::try_from(steps).ok()?)?)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -327,29 +300,6 @@ fn previous_of(
 mod tests;
 
 impl ScheduleSpec {
-    /// Everything that decides when and what the schedule sends; equal fingerprints mean a
-    /// reload leaves the schedule's next fire time alone.
-    pub fn fingerprint(&self) -> String {
-        if let Some(part) = &self.window {
-            return format!("window {:?} {}", part.kind, part.window.fingerprint());
-        }
-        let trigger = match &self.trigger {
-            Trigger::Cron { expr, .. } => format!("cron {expr}"),
-            Trigger::At(at) => format!("at {at:?}"),
-            Trigger::Every { period, start } => format!("every {period:?} {start:?}"),
-            Trigger::Shifted { .. } => format!("{:?}", self.trigger),
-        };
-        format!(
-            "{trigger}|{}|{:?}|{}|{:?}|{}|{:?}",
-            self.timezone,
-            self.pools,
-            self.message,
-            self.misfire_grace,
-            self.enabled,
-            self.catch_up
-        )
-    }
-
     /// The first occurrence to consider when the scheduler (re)starts: right after the last
     /// one handled; for a schedule never fired, after its first load (`anchor`), so a new
     /// schedule has no missed past. A one-shot added a little late still goes out within its
@@ -366,62 +316,13 @@ impl ScheduleSpec {
         }
     }
 
-    /// The text and deadline of the occurrence due at `due`: the plain message and
-    /// `due + max(max_elapsed, misfire_grace)`, or a window's rendered countdown and its
-    /// next-warning deadline.
-    pub fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>) {
-        match &self.window {
-            Some(part) => {
-                let start = shift(due, -part.window.offset(part.kind));
-                (
-                    part.window.render(part.kind, start),
-                    part.window.deadline(part.kind, start, max_elapsed),
-                )
-            }
-            None => {
-                let window = max_elapsed.max(self.misfire_grace);
-                (self.message.clone(), plus(due, window))
-            }
-        }
-    }
-
-    /// For a window part: the start of the window whose message is due at `due`.
-    pub fn window_start(&self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.window
-            .as_ref()
-            .map(|part| shift(due, -part.window.offset(part.kind)))
-    }
-
-    /// True when the occurrence due at `due` belongs to a cancelled window.
-    pub fn is_cancelled(&self, due: DateTime<Utc>) -> bool {
-        self.window.as_ref().is_some_and(|part| {
-            part.window
-                .is_cancelled(shift(due, -part.window.offset(part.kind)))
-        })
-    }
-
     /// A one-line description of the trigger for `check` and `schedule list`.
     pub fn describe_trigger(&self) -> String {
-        if let Some(part) = &self.window {
-            return format!(
-                "{} of window {} ({})",
-                part.kind.label(&part.window),
-                part.window.id,
-                part.window.starts_description()
-            );
-        }
-        match &self.trigger {
-            Trigger::Shifted { .. } => format!("{:?}", self.trigger),
-            Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
-            Trigger::At(at) => format!("at {}", at.with_timezone(&self.timezone).to_rfc3339()),
-            Trigger::Every { period, start } => match start {
-                Some(start) => format!(
-                    "every {} from {}",
-                    humantime::format_duration(*period),
-                    start.with_timezone(&self.timezone).to_rfc3339()
-                ),
-                None => format!("every {}", humantime::format_duration(*period)),
-            },
-        }
+        self.content.describe(&self.trigger, self.timezone)
+    }
+
+    /// The text as declared.
+    pub fn message(&self) -> &str {
+        self.content.declared_text()
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::trigger::parse_cron;
 use chrono::TimeZone;
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -15,12 +16,14 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
         },
         timezone: tz,
         pools: vec![PoolId::parse("p").unwrap()],
-        message: "m".to_owned(),
         misfire_grace: Duration::from_secs(grace_secs),
         enabled: true,
         source: Source::File,
-        window: None,
         catch_up: CatchUpPolicy::Latest,
+        content: SharedContent(Arc::new(Message {
+            text: "m".to_owned(),
+            misfire_grace: Duration::from_secs(grace_secs),
+        })),
     }
 }
 

@@ -169,7 +169,7 @@ impl Deliverer {
     /// False once a delivery that may be cancelled (a maintenance warning) is no longer
     /// `pending`; other deliveries are not re-read.
     async fn still_wanted(&self, d: &Claimed) -> Result<bool, StoreError> {
-        if !d.recheck || self.store.is_pending(d.id).await? {
+        if !d.may_be_cancelled || self.store.is_pending(d.id).await? {
             return Ok(true);
         }
         tracing::info!("not sent: the delivery was cancelled or finished after it was claimed");

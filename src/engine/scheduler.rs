@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -69,7 +69,6 @@ impl ClockWatch {
 
 struct Slot {
     spec: ScheduleSpec,
-    fingerprint: String,
     anchor: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
 }
@@ -114,12 +113,11 @@ impl Scheduler {
         // Paused and disabled schedules keep a slot without a next time, so that resuming
         // one counts as a change (fire from now on) rather than as downtime to catch up on.
         for spec in specs {
-            let fingerprint = spec.fingerprint();
             let state = states.get(spec.id.as_str());
             let anchor = state.map_or(whole_second(now), |s| s.anchor_at);
             let next = match self.slots.remove(&spec.id) {
                 _ if !spec.enabled => None,
-                Some(old) if old.fingerprint == fingerprint => old.next,
+                Some(old) if old.spec == spec => old.next,
                 Some(_) => {
                     // Changed: no catch-up for the old definition; go on from now.
                     let last = state
@@ -129,15 +127,7 @@ impl Scheduler {
                 }
                 None => spec.first_to_consider(state.and_then(|s| s.last_due_at), anchor),
             };
-            slots.insert(
-                spec.id.clone(),
-                Slot {
-                    spec,
-                    fingerprint,
-                    anchor,
-                    next,
-                },
-            );
+            slots.insert(spec.id.clone(), Slot { spec, anchor, next });
         }
         let gone: Vec<ScheduleId> = std::mem::replace(&mut self.slots, slots)
             .into_keys()
@@ -155,21 +145,21 @@ impl Scheduler {
         Ok(())
     }
 
-    /// "3 schedules, 1 maintenance window": enabled plain schedules and windows with a live part.
+    /// "3 schedules, 1 maintenance window": what the enabled slots are recorded as, counted
+    /// by what their content calls itself.
     fn counts(&self) -> String {
-        let enabled = || self.slots.values().filter(|slot| slot.spec.enabled);
-        let plain = enabled().filter(|slot| slot.spec.window.is_none()).count();
-        let windows: std::collections::HashSet<&ScheduleId> = enabled()
-            .filter(|slot| slot.spec.window.is_some())
-            .map(|slot| &slot.spec.record_as)
-            .collect();
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        format!(
-            "{plain} schedule{}, {} maintenance window{}",
-            plural(plain),
-            windows.len(),
-            plural(windows.len())
-        )
+        let mut groups: HashMap<&'static str, HashSet<&ScheduleId>> = HashMap::new();
+        for slot in self.slots.values().filter(|slot| slot.spec.enabled) {
+            groups
+                .entry(slot.spec.content.noun())
+                .or_default()
+                .insert(&slot.spec.record_as);
+        }
+        let count = |noun: &'static str| {
+            let n = groups.get(noun).map_or(0, HashSet::len);
+            format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+        };
+        format!("{}, {}", count("schedule"), count("maintenance window"))
     }
 
     /// "3 schedules, 1 maintenance window; next <id> at <time>", for STATUS= and the logs.
@@ -307,17 +297,20 @@ impl Scheduler {
         real_now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError> {
         // A `maintenance cancel` may have committed since the last reload: read cancellations
-        // afresh when a window message is due, so none slips out between poll and claim.
-        let fresh = match due.iter().any(|id| self.slots[id].spec.window.is_some()) {
+        // afresh when something cancellable is due, so none slips out between poll and claim.
+        let fresh = match due
+            .iter()
+            .any(|id| self.slots[id].spec.content.cancellable())
+        {
             true => self.store.cancellations().await?,
             false => Default::default(),
         };
         let cancelled = |spec: &ScheduleSpec, t: DateTime<Utc>| {
-            spec.is_cancelled(t)
-                || spec.window_start(t).is_some_and(|start| {
+            spec.content.is_cancelled(t)
+                || spec.content.cancellation_key(t).is_some_and(|key| {
                     fresh
                         .get(spec.record_as.as_str())
-                        .is_some_and(|c| c.all || c.starts.contains(&start))
+                        .is_some_and(|c| c.all || c.starts.contains(&key))
                 })
         };
         let max_elapsed = self.deliverer.policy().max_elapsed;
@@ -343,7 +336,7 @@ impl Scheduler {
             }
             for &fire in &plan.fire {
                 if cancelled(spec, fire) {
-                    tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: the maintenance window was cancelled");
+                    tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: cancelled");
                 } else {
                     batch.extend(deliveries(spec, fire, max_elapsed, Status::Pending, None));
                 }
@@ -394,7 +387,7 @@ fn deliveries(
     status: Status,
     error_msg: Option<String>,
 ) -> impl Iterator<Item = NewDelivery> + '_ {
-    let (message, deadline_at) = spec.occurrence(due_at, max_elapsed);
+    let (message, deadline_at) = spec.content.occurrence(due_at, max_elapsed);
     spec.pools.iter().map(move |pool| NewDelivery {
         schedule_id: spec.record_as.clone(),
         pool_id: pool.clone(),
@@ -403,7 +396,7 @@ fn deliveries(
         message: message.clone(),
         status,
         error_msg: error_msg.clone(),
-        recheck: spec.window.is_some(),
+        may_be_cancelled: spec.content.cancellable(),
     })
 }
 

@@ -57,7 +57,7 @@ pub struct NewDelivery {
     pub error_msg: Option<String>,
     /// Re-read the row's status just before the first attempt: it may be cancelled between
     /// claim and due time (maintenance warnings).
-    pub recheck: bool,
+    pub may_be_cancelled: bool,
 }
 
 /// A delivery this process now owns and must carry to an end.
@@ -73,8 +73,8 @@ pub struct Claimed {
     pub attempts: u32,
     /// The instance that claimed it (`claimed_by`).
     pub owner: Option<String>,
-    /// See [`NewDelivery::recheck`].
-    pub recheck: bool,
+    /// See [`NewDelivery::may_be_cancelled`].
+    pub may_be_cancelled: bool,
 }
 
 /// One finished HTTP attempt and what it does to its delivery.
@@ -281,7 +281,7 @@ async fn insert_chunk(
                 message: new.message.clone(),
                 attempts: 0,
                 owner: owner.map(str::to_owned),
-                recheck: new.recheck,
+                may_be_cancelled: new.may_be_cancelled,
             })
         })
         .collect())
@@ -301,6 +301,6 @@ fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
         message: text("message"),
         attempts: row.get::<i64, _>("attempts").max(0) as u32,
         owner: row.get("claimed_by"),
-        recheck: true,
+        may_be_cancelled: true,
     })
 }

@@ -189,7 +189,7 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
         message: "message of hourly".into(),
         status: Status::Pending,
         error_msg: None,
-        recheck: false,
+        may_be_cancelled: false,
     };
     store
         .claim_deliveries(&[row], &[], Utc::now())

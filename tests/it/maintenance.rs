@@ -286,7 +286,7 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
         message: "Restart in 5 minutes".into(),
         status: Status::Pending,
         error_msg: None,
-        recheck: true,
+        may_be_cancelled: true,
     };
     let claimed = store
         .claim_deliveries(&[warning], &[], Utc::now())
@@ -332,7 +332,7 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
         message: format!("to {pool}"),
         status: Status::Pending,
         error_msg: None,
-        recheck: false,
+        may_be_cancelled: false,
     };
     let claimed = store
         .claim_deliveries(

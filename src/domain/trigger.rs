@@ -1,0 +1,190 @@
+//! When something fires: a cron expression in a zone, a one-shot instant, a fixed interval, or
+//! another trigger shifted by an offset. Pure: every function takes the instant it reasons about
+//! as an argument; nothing here reads a clock, a file or the database.
+//!
+//! Cron expressions are evaluated by `croner` in the schedule's IANA zone, which gives the
+//! product's daylight-saving rules (docs/design.md): a local time inside a spring-forward gap
+//! fires at the first instant after the gap, and a local time that occurs twice fires once, at
+//! its first occurrence.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use crate::domain::time_math::shift;
+
+/// When a schedule fires.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// A cron expression (6 fields with seconds, or 5) in the schedule's zone.
+    Cron { expr: String, cron: Arc<Cron> },
+    /// Once, at this instant.
+    At(DateTime<Utc>),
+    /// Every `period`, anchored at `start` or, without one, at the first load (kept in the
+    /// database so that a restart does not move it).
+    Every {
+        period: Duration,
+        start: Option<DateTime<Utc>>,
+    },
+    /// Another trigger's times moved by `offset` (a maintenance warning: the window start
+    /// minus the lead).
+    Shifted {
+        base: Box<Trigger>,
+        offset: TimeDelta,
+    },
+}
+
+/// Equal when they fire at the same times: a cron trigger is its expression.
+impl PartialEq for Trigger {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Trigger::Cron { expr: a, .. }, Trigger::Cron { expr: b, .. }) => a == b,
+            (Trigger::At(a), Trigger::At(b)) => a == b,
+            (
+                Trigger::Every {
+                    period: p1,
+                    start: s1,
+                },
+                Trigger::Every {
+                    period: p2,
+                    start: s2,
+                },
+            ) => p1 == p2 && s1 == s2,
+            (
+                Trigger::Shifted {
+                    base: b1,
+                    offset: o1,
+                },
+                Trigger::Shifted {
+                    base: b2,
+                    offset: o2,
+                },
+            ) => b1 == b2 && o1 == o2,
+            _ => false,
+        }
+    }
+}
+
+/// Parses a cron expression with optional seconds, the way the config and CLI accept it.
+///
+/// A parsed `croner::Cron` holds a 5,000-byte year bitmap, so 10,000 schedules would cost
+/// 50 MB; equal expressions share one parsed value instead (weakly cached, freed when unused).
+pub fn parse_cron(expr: &str) -> Result<Arc<Cron>, String> {
+    static CACHE: Mutex<BTreeMap<String, Weak<Cron>>> = Mutex::new(BTreeMap::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(cron) = cache.get(expr).and_then(Weak::upgrade) {
+        return Ok(cron);
+    }
+    let cron = Arc::new(
+        CronParser::builder()
+            .seconds(Seconds::Optional)
+            .build()
+            .parse(expr)
+            .map_err(|err| err.to_string())?,
+    );
+    // "0 0 30 2 *" parses but matches no date: refuse it rather than never fire. Any date
+    // pattern that exists recurs within 28 years of 2000 (leap days included).
+    let reference = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
+        .expect("valid")
+        .to_utc();
+    if cron.find_next_occurrence(&reference, false).is_err() {
+        return Err("it never fires: no date matches it".to_owned());
+    }
+    if cache.len() >= 64 && cache.len().is_power_of_two() {
+        cache.retain(|_, weak| weak.strong_count() > 0);
+    }
+    cache.insert(expr.to_owned(), Arc::downgrade(&cron));
+    Ok(cron)
+}
+
+impl Trigger {
+    /// The first fire time strictly after `after`. `anchor` is the persisted start of an
+    /// `every` schedule that names no `start`.
+    pub fn next_after(
+        &self,
+        tz: Tz,
+        after: DateTime<Utc>,
+        anchor: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match self {
+            Trigger::Cron { cron, .. } => cron
+                .find_next_occurrence(&after.with_timezone(&tz), false)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+            Trigger::At(at) => (*at > after).then_some(*at),
+            Trigger::Shifted { base, offset } => base
+                .next_after(tz, shift(after, -*offset), anchor)
+                .map(|t| shift(t, *offset)),
+            Trigger::Every { period, start } => {
+                let anchor = start.unwrap_or(anchor);
+                if after < anchor {
+                    return Some(anchor);
+                }
+                let period = TimeDelta::from_std(*period).ok()?;
+                let elapsed = (after - anchor).num_milliseconds();
+                let steps = elapsed / period.num_milliseconds().max(1) + 1;
+                anchor.checked_add_signed(period.checked_mul(i32::try_from(steps).ok()?)?)
+            }
+        }
+    }
+
+    /// The latest fire time at or before `t`.
+    pub fn previous_at_or_before(
+        &self,
+        tz: Tz,
+        t: DateTime<Utc>,
+        anchor: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        previous_of(self, tz, t, anchor)
+    }
+
+    /// A one-line description for `check` and `schedule list`.
+    pub fn describe(&self, tz: Tz) -> String {
+        match self {
+            Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
+            Trigger::At(at) => format!("at {}", at.with_timezone(&tz).to_rfc3339()),
+            Trigger::Every { period, start } => match start {
+                Some(start) => format!(
+                    "every {} from {}",
+                    humantime::format_duration(*period),
+                    start.with_timezone(&tz).to_rfc3339()
+                ),
+                None => format!("every {}", humantime::format_duration(*period)),
+            },
+            Trigger::Shifted { base, offset } => {
+                format!("{} shifted by {}s", base.describe(tz), offset.num_seconds())
+            }
+        }
+    }
+}
+
+fn previous_of(
+    trigger: &Trigger,
+    tz: Tz,
+    t: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match trigger {
+        Trigger::Cron { cron, .. } => cron
+            .find_previous_occurrence(&t.with_timezone(&tz), true)
+            .ok()
+            .map(|p| p.with_timezone(&Utc)),
+        Trigger::At(at) => (*at <= t).then_some(*at),
+        Trigger::Shifted { base, offset } => {
+            previous_of(base, tz, shift(t, -*offset), anchor).map(|p| shift(p, *offset))
+        }
+        Trigger::Every { period, start } => {
+            let anchor = start.unwrap_or(anchor);
+            let period = TimeDelta::from_std(*period).ok()?;
+            if t < anchor {
+                return None;
+            }
+            let steps = (t - anchor).num_milliseconds() / period.num_milliseconds().max(1);
+            anchor.checked_add_signed(period.checked_mul(i32::try_from(steps).ok()?)?)
+        }
+    }
+}
