@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use support::fake::{self, FakeWorkspace, Reply};
 use tokio::sync::mpsc;
 use workspace_notifier::engine::daemon::{self, Control};
-use workspace_notifier::engine::delivery::Shutdown;
+use workspace_notifier::engine::shutdown::Shutdown;
 use workspace_notifier::platform::clock::Clock;
 
 fn main() {

@@ -103,13 +103,8 @@ async fn load_catalog(
     ),
     CliError,
 > {
-    let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
     let store = match config.daemon.database.exists() {
-        true => Some(
-            crate::engine::wiring::open_store(config)
-                .await
-                .map_err(fail)?,
-        ),
+        true => Some(crate::engine::wiring::open_store(config).await?),
         false => None,
     };
     let catalog = crate::engine::catalog::load(
@@ -118,11 +113,10 @@ async fn load_catalog(
         config.daemon.timezone,
         store.as_ref(),
     )
-    .await
-    .map_err(fail)?;
+    .await?;
     let mut anchors = HashMap::new();
     if let Some(store) = store {
-        for (id, state) in store.schedule_states().await.map_err(fail)? {
+        for (id, state) in store.schedule_states().await? {
             anchors.insert(id, state.anchor_at);
         }
         store.close().await;

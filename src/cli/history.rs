@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use super::{CliError, invalid, load_config};
+use crate::domain::Status;
 use crate::engine::wiring;
-use crate::store::{HistoryFilter, HistoryRow, Status};
+use crate::store::{DeliveryRow, HistoryFilter};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -31,15 +32,13 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
         })?),
         None => None,
     };
-    let store = wiring::open_store(&config)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let store = wiring::open_store(&config).await?;
     let filter = HistoryFilter {
         schedule_id: args.schedule.clone(),
         status,
         limit: args.limit,
     };
-    let rows = store.history(&filter).await.map_err(anyhow::Error::from)?;
+    let rows = store.history(&filter).await?;
     store.close().await;
     if args.json {
         let json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
@@ -53,7 +52,7 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
     Ok(())
 }
 
-fn row_json(r: &HistoryRow) -> serde_json::Value {
+fn row_json(r: &DeliveryRow) -> serde_json::Value {
     serde_json::json!({
         "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "due_at": r.due_at,
         "status": r.status, "attempts": r.attempts, "job_id": r.job_id,
@@ -63,7 +62,7 @@ fn row_json(r: &HistoryRow) -> serde_json::Value {
     })
 }
 
-fn print_table(rows: &[HistoryRow]) {
+fn print_table(rows: &[DeliveryRow]) {
     if rows.is_empty() {
         println!("no deliveries recorded");
         return;

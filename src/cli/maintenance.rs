@@ -3,13 +3,14 @@
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
-use super::send::{Delivered, describe_failure};
-use super::{CliError, invalid, load_config, validate_flags};
+use super::send::describe_failure;
+use super::{CliError, failure, invalid, load_config, validate_flags};
 use crate::config::{Config, validate_window};
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::Source;
 use crate::engine::catalog;
 use crate::engine::delivery::Outcome;
+use crate::engine::immediate::{self, Delivered};
 use crate::engine::wiring;
 use crate::store::{StoredWindow, format_time};
 
@@ -99,10 +100,6 @@ pub async fn run(config_path: &Path, command: MaintenanceCommand) -> Result<(), 
     }
 }
 
-fn fail(e: crate::store::StoreError) -> CliError {
-    CliError::Failed(e.into())
-}
-
 async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     let stored = StoredWindow {
         id: args.id,
@@ -132,12 +129,8 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    let store = wiring::open_store(config).await.map_err(fail)?;
-    if !store
-        .insert_window(&stored, Utc::now())
-        .await
-        .map_err(fail)?
-    {
+    let store = wiring::open_store(config).await?;
+    if !store.insert_window(&stored, Utc::now()).await? {
         return Err(invalid(
             "--id",
             format!(
@@ -152,7 +145,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
-    let store = wiring::open_store(config).await.map_err(fail)?;
+    let store = wiring::open_store(config).await?;
     let (catalog, _) = super::schedule::everything(config, &store).await?;
     let now = Utc::now();
     if json {
@@ -234,38 +227,29 @@ pub fn window_json(
 }
 
 async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
-    let store = wiring::open_store(config).await.map_err(fail)?;
+    let store = wiring::open_store(config).await?;
     let (catalog, _) = super::schedule::everything(config, &store).await?;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
-        return Err(CliError::Failed(anyhow::anyhow!(
+        return Err(failure(format!(
             "no maintenance window {:?} (see `maintenance list`)",
             args.id
         )));
     };
     let now = Utc::now();
-    let longest = window.leads.first().copied().unwrap_or_default();
     let (occurrence, range) = if args.all {
         (None, None)
     } else {
-        // The next window that has not started yet; its warnings may already be under way.
-        let Some(start) = window.next_start_after(now) else {
-            return Err(CliError::Failed(anyhow::anyhow!(
+        let Some(next) = window.next_to_cancel(now) else {
+            return Err(failure(format!(
                 "window {:?} has no occurrence left to cancel",
                 args.id
             )));
         };
-        (
-            Some(start),
-            Some((
-                crate::domain::time_math::minus(start, longest),
-                crate::domain::time_math::plus(start, window.duration),
-            )),
-        )
+        (Some(next.start), Some((next.first_due, next.last_due)))
     };
     let closed = store
         .cancel_window(&args.id, occurrence, range, args.notice.as_deref(), now)
-        .await
-        .map_err(fail)?;
+        .await?;
     match occurrence {
         Some(start) => println!(
             "cancelled window {} starting {} ({closed} claimed warning(s) closed)",
@@ -288,7 +272,7 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
 
 /// The `--notice`: one delivery per pool now, through the daemon's path.
 async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result<(), CliError> {
-    let done = super::send::deliver_now(config, window.id.clone(), &window.pools, text).await?;
+    let done = immediate::deliver_now(config, window.id.clone(), &window.pools, text).await?;
     let mut failed = 0;
     for Delivered {
         pool, outcome, row, ..

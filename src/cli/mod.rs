@@ -90,7 +90,40 @@ pub enum CliError {
     Failed(#[from] anyhow::Error),
 }
 
+impl From<crate::store::StoreError> for CliError {
+    fn from(err: crate::store::StoreError) -> Self {
+        CliError::Failed(err.into())
+    }
+}
+
+impl From<crate::engine::immediate::ImmediateError> for CliError {
+    fn from(err: crate::engine::immediate::ImmediateError) -> Self {
+        use crate::engine::immediate::ImmediateError;
+        match err {
+            ImmediateError::Setup(err) => CliError::Setup(err),
+            other => CliError::Failed(other.into()),
+        }
+    }
+}
+
+impl From<crate::engine::daemon::DaemonError> for CliError {
+    fn from(err: crate::engine::daemon::DaemonError) -> Self {
+        use crate::engine::daemon::DaemonError;
+        match err {
+            DaemonError::Setup(err) => CliError::Setup(err),
+            other => CliError::Failed(other.into()),
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(err: std::io::Error) -> Self {
+        CliError::Failed(err.into())
+    }
+}
+
 impl CliError {
+    /// The process exit code: the one place that maps errors to codes.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) | CliError::Invalid(_) => EXIT_CONFIG,
@@ -203,8 +236,13 @@ pub(crate) fn validate_flags<T>(
     let mut errors = crate::config::Errors::default();
     match validate(&flag_name, &mut errors) {
         Some(value) if errors.is_empty() => Ok(value),
-        _ => Err(CliError::Invalid(errors.0)),
+        _ => Err(CliError::Invalid(errors.into_vec())),
     }
+}
+
+/// A failure (exit 1) explained by `message`.
+pub(crate) fn failure(message: impl std::fmt::Display) -> CliError {
+    CliError::Failed(anyhow::anyhow!("{message}"))
 }
 
 /// An invalid-input error (exit 78) for one argument.

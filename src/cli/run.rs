@@ -5,8 +5,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::{CliError, load_config};
-use crate::engine::daemon::{self, Control, DaemonError};
-use crate::engine::delivery::Shutdown;
+use crate::engine::daemon::{self, Control};
+use crate::engine::shutdown::Shutdown;
 use crate::platform::clock::Clock;
 
 pub async fn run(config_path: &Path) -> Result<(), CliError> {
@@ -14,9 +14,9 @@ pub async fn run(config_path: &Path) -> Result<(), CliError> {
     let shutdown = Shutdown::default();
     let (reload_tx, reload_rx) = mpsc::channel(4);
     let (mut term, mut int, mut hup) = (
-        signal(SignalKind::terminate()).map_err(anyhow::Error::from)?,
-        signal(SignalKind::interrupt()).map_err(anyhow::Error::from)?,
-        signal(SignalKind::hangup()).map_err(anyhow::Error::from)?,
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::hangup())?,
     );
     let stop = shutdown.stop.clone();
     tokio::spawn(async move {
@@ -37,10 +37,5 @@ pub async fn run(config_path: &Path) -> Result<(), CliError> {
         shutdown,
         reload: reload_rx,
     };
-    daemon::serve(config, Clock::system(), control)
-        .await
-        .map_err(|err| match err {
-            DaemonError::Setup(err) => CliError::Setup(err),
-            other => CliError::Failed(anyhow::Error::from(other)),
-        })
+    Ok(daemon::serve(config, Clock::system(), control).await?)
 }

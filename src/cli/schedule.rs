@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{CliError, invalid, load_config, maintenance, validate_flags};
+use super::{CliError, failure, invalid, load_config, maintenance, validate_flags};
 use crate::config::{Config, validate_schedule};
 use crate::domain::schedule::{ScheduleSpec, Source};
 use crate::engine::catalog::{self, Catalog};
@@ -130,11 +130,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         ));
     }
     let store = open(config).await?;
-    if !store
-        .insert_schedule(&stored, Utc::now())
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
-    {
+    if !store.insert_schedule(&stored, Utc::now()).await? {
         return Err(invalid(
             "--id",
             format!(
@@ -156,12 +152,8 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
 async fn set_paused(config: &Config, id: &str, paused: bool) -> Result<(), CliError> {
     refuse_file_schedule(config, id)?;
     let store = open(config).await?;
-    if !store
-        .set_schedule_paused(id, paused, Utc::now())
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
-    {
-        return Err(CliError::Failed(anyhow::anyhow!(
+    if !store.set_schedule_paused(id, paused, Utc::now()).await? {
+        return Err(failure(format!(
             "no database schedule {id:?} (see `schedule list`)"
         )));
     }
@@ -177,16 +169,9 @@ async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
     let store = open(config).await?;
     let parsed = crate::domain::ScheduleId::parse(id)
         .map_err(|e| invalid("id", format!("{e}, got {id:?}")))?;
-    store
-        .forget_states(&[parsed])
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
-    if !store
-        .delete_schedule(id)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
-    {
-        return Err(CliError::Failed(anyhow::anyhow!(
+    store.forget_states(&[parsed]).await?;
+    if !store.delete_schedule(id).await? {
+        return Err(failure(format!(
             "no database schedule {id:?} (see `schedule list`)"
         )));
     }
@@ -212,19 +197,17 @@ pub(super) async fn everything(
     config: &Config,
     store: &Store,
 ) -> Result<(Catalog, HashMap<String, ScheduleState>), CliError> {
-    let fail = |e: crate::store::StoreError| CliError::Failed(e.into());
     let catalog = catalog::load(
         &config.schedules,
         &config.windows,
         config.daemon.timezone,
         Some(store),
     )
-    .await
-    .map_err(fail)?;
+    .await?;
     for problem in &catalog.problems {
         eprintln!("warning: {problem}");
     }
-    Ok((catalog, store.schedule_states().await.map_err(fail)?))
+    Ok((catalog, store.schedule_states().await?))
 }
 
 /// The next fire time as the daemon sees it: after the last occurrence it handled, never in
@@ -336,9 +319,7 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
         return Ok(());
     }
     let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
-        return Err(CliError::Failed(anyhow::anyhow!(
-            "no schedule {id:?} (see `schedule list`)"
-        )));
+        return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
     };
     println!("id:            {}", spec.id);
     println!("source:        {}", spec.source.as_str());
@@ -375,10 +356,7 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
         status: None,
         limit: 5,
     };
-    let recent = store
-        .history(&filter)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let recent = store.history(&filter).await?;
     println!("latest deliveries:");
     for r in recent {
         println!(

@@ -2,15 +2,12 @@
 
 use std::path::Path;
 
-use super::{CliError, load_config};
-use crate::config::Config;
+use super::{CliError, failure, load_config};
 use crate::config::Errors;
 use crate::domain::{PoolId, ScheduleId, manual_schedule_id};
-use crate::engine::delivery::{Outcome, Shutdown};
-use crate::engine::wiring;
-use crate::platform::clock::Clock;
-use crate::store::{DeliveryRow, NewDelivery, Status};
-use std::sync::Arc;
+use crate::engine::delivery::Outcome;
+use crate::engine::immediate;
+use crate::store::DeliveryRow;
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
@@ -28,14 +25,14 @@ pub struct SendArgs {
 pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let (pool, schedule_id) = validate(&args, config.workspace.max_message_chars)?;
-    let mut done = deliver_now(&config, schedule_id, &[pool], &args.message).await?;
-    let Some(Delivered {
+    let mut done = immediate::deliver_now(&config, schedule_id, &[pool], &args.message).await?;
+    let Some(immediate::Delivered {
         id, outcome, row, ..
     }) = done.pop()
     else {
-        return Err(CliError::Failed(anyhow::anyhow!(
-            "a delivery for this pool at this instant already exists"
-        )));
+        return Err(failure(
+            "a delivery for this pool at this instant already exists",
+        ));
     };
     match outcome {
         Outcome::Sent {
@@ -65,85 +62,6 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         }
         Outcome::AlreadyDone => Ok(()),
     }
-}
-
-/// One finished delivery of [`deliver_now`].
-pub(super) struct Delivered {
-    pub id: i64,
-    pub pool: PoolId,
-    pub outcome: Outcome,
-    pub row: Option<DeliveryRow>,
-}
-
-/// `text` to each of `pools` now, through the daemon's path: claimed (as this registered
-/// instance, so a starting daemon leaves the rows alone), attempted, retried, recorded.
-/// Ctrl-C leaves unfinished rows pending for the daemon. Used by `send` and by
-/// `maintenance cancel --notice`.
-pub(super) async fn deliver_now(
-    config: &Config,
-    schedule_id: ScheduleId,
-    pools: &[PoolId],
-    text: &str,
-) -> Result<Vec<Delivered>, CliError> {
-    let sender = wiring::build_sender(config, &wiring::process_env)?;
-    let (store, _instance) = wiring::open_claiming_store(config).await?;
-    let clock = Clock::system();
-    let now = clock.now();
-    let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
-    let batch: Vec<NewDelivery> = pools
-        .iter()
-        .map(|pool| NewDelivery {
-            schedule_id: schedule_id.clone(),
-            pool_id: pool.clone(),
-            due_at: now,
-            deadline_at: deadline,
-            message: text.to_owned(),
-            status: Status::Pending,
-            error_msg: None,
-            may_be_cancelled: false,
-        })
-        .collect();
-    let claimed = store
-        .claim_deliveries(&batch, &[], now)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let deliverer = Arc::new(wiring::build_deliverer(
-        config,
-        store.clone(),
-        sender,
-        clock,
-    ));
-    let shutdown = Shutdown::default();
-    let stopper = shutdown.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop.cancel();
-            stopper.abort.cancel();
-        }
-    });
-    let mut tasks = tokio::task::JoinSet::new();
-    for delivery in claimed {
-        let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
-        tasks.spawn(async move {
-            let (id, pool) = (delivery.id, delivery.pool_id.clone());
-            (id, pool, deliverer.deliver(delivery, &shutdown).await)
-        });
-    }
-    let mut done = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (id, pool, outcome) = joined.map_err(|e| CliError::Failed(e.into()))?;
-        let outcome = outcome.map_err(anyhow::Error::from)?;
-        let row = store.delivery(id).await.ok().flatten();
-        done.push(Delivered {
-            id,
-            pool,
-            outcome,
-            row,
-        });
-    }
-    ctrl_c.abort();
-    store.close().await;
-    Ok(done)
 }
 
 /// "after 1 attempt(s): HTTP 400 WKS.0005: Invalid desktop pool id (X-Request-Id req-1)".
@@ -189,6 +107,6 @@ fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, Schedu
     }
     match (pool, schedule_id) {
         (Some(pool), Some(id)) if errors.is_empty() => Ok((pool, id)),
-        _ => Err(CliError::Invalid(errors.0)),
+        _ => Err(CliError::Invalid(errors.into_vec())),
     }
 }

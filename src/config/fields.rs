@@ -21,7 +21,7 @@ impl fmt::Display for FieldError {
 
 /// Collects every failing rule, so one run of `check` lists them all.
 #[derive(Debug, Default)]
-pub struct Errors(pub Vec<FieldError>);
+pub struct Errors(Vec<FieldError>);
 
 impl Errors {
     pub fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
@@ -38,6 +38,14 @@ impl Errors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.0.iter()
+    }
+
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
     }
 }
 

@@ -186,7 +186,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         }
     }
     if !errors.is_empty() {
-        return Err(errors.0);
+        return Err(errors.into_vec());
     }
     Ok(Config {
         path: PathBuf::new(),

@@ -114,6 +114,14 @@ impl Content for WindowPart {
     }
 }
 
+/// One occurrence of a window: its start and the span from its first warning to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    pub start: DateTime<Utc>,
+    pub first_due: DateTime<Utc>,
+    pub last_due: DateTime<Utc>,
+}
+
 /// One upcoming message of a window, for `check` and `list`.
 #[derive(Debug, Clone)]
 pub struct Upcoming {
@@ -227,6 +235,18 @@ impl WindowSpec {
 
     pub fn is_cancelled(&self, start: DateTime<Utc>) -> bool {
         self.cancelled.all || self.cancelled.starts.contains(&start)
+    }
+
+    /// The next occurrence a cancellation at `now` applies to: the next window that has not
+    /// started yet (its warnings may already be under way), with the span of its messages.
+    pub fn next_to_cancel(&self, now: DateTime<Utc>) -> Option<Occurrence> {
+        let start = self.next_start_after(now)?;
+        let longest = self.leads.first().copied().unwrap_or_default();
+        Some(Occurrence {
+            start,
+            first_due: minus(start, longest),
+            last_due: plus(start, self.duration),
+        })
     }
 
     /// The first window start strictly after `after`.

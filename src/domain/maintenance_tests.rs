@@ -118,7 +118,6 @@ fn template_errors_name_the_window_and_the_variable() {
     let key = |name: &str| format!("maintenance_windows[0].{name}");
     assert!(validate_window(&raw, &key, chrono_tz::UTC, Source::File, &mut errors).is_none());
     let text = errors
-        .0
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()

@@ -5,8 +5,10 @@ mod ids;
 pub mod maintenance;
 pub mod retry;
 pub mod schedule;
+mod status;
 pub mod template;
 pub mod time_math;
 pub mod trigger;
 
 pub use ids::*;
+pub use status::Status;

@@ -134,7 +134,7 @@ fn validated<T>(
     match validate(&mut errors) {
         Some(value) if errors.is_empty() => Some(value),
         _ => {
-            problems.extend(errors.0.iter().map(ToString::to_string));
+            problems.extend(errors.iter().map(ToString::to_string));
             None
         }
     }

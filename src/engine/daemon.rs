@@ -11,16 +11,17 @@ use tokio_util::task::TaskTracker;
 use chrono_tz::Tz;
 
 use crate::config::{self, Config};
+use crate::domain::Status;
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::ScheduleSpec;
 use crate::engine::catalog;
-use crate::engine::delivery::Shutdown;
 use crate::engine::scheduler::{Scheduler, Update};
+use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
 use crate::platform::instance::Instance;
 use crate::platform::systemd;
-use crate::store::{ChangeWatcher, Claimed, Status, Store, StoreError, format_time};
+use crate::store::{ChangeWatcher, Claimed, Store, StoreError, format_time};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {

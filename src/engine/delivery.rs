@@ -11,23 +11,18 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::shutdown::{Shutdown, sleep_unless_stopped};
+
+use crate::domain::Status;
 use crate::domain::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
 use crate::platform::clock::Clock;
-use crate::store::{AttemptLog, AttemptRecord, Claimed, Status, Store, StoreError, format_time};
+use crate::store::{AttemptLog, AttemptRecord, Claimed, Store, StoreError, format_time};
 use crate::workspace::{Accepted, ApiError, Prepared, WorkspaceClient};
 
 /// Where messages go: the API, or nowhere (`dry_run = true`).
 pub enum Sender {
     DryRun,
     Api(WorkspaceClient),
-}
-
-/// The two stages of a stop: `stop` starts no new attempt; `abort` (after `shutdown_grace`)
-/// also drops attempts in flight.
-#[derive(Clone, Debug, Default)]
-pub struct Shutdown {
-    pub stop: CancellationToken,
-    pub abort: CancellationToken,
 }
 
 /// How a delivery ended, as far as this process is concerned.
@@ -390,12 +385,4 @@ fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Outcome {
         ),
     }
     Outcome::Sent { job_id }
-}
-
-/// Sleeps for `delay`; false if `stop` fired first.
-pub async fn sleep_unless_stopped(delay: Duration, stop: &CancellationToken) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(delay) => true,
-        () = stop.cancelled() => false,
-    }
 }

@@ -4,5 +4,7 @@
 pub mod catalog;
 pub mod daemon;
 pub mod delivery;
+pub mod immediate;
 pub mod scheduler;
+pub mod shutdown;
 pub mod wiring;

@@ -16,13 +16,15 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use crate::domain::ScheduleId;
+use crate::domain::Status;
 use crate::domain::schedule::{
     CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
 };
-use crate::engine::delivery::{Deliverer, Shutdown};
+use crate::engine::delivery::Deliverer;
+use crate::engine::shutdown::Shutdown;
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
-use crate::store::{Claimed, NewDelivery, Status, Store, StoreError, format_time};
+use crate::store::{Claimed, NewDelivery, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
 pub type Update = (Vec<ScheduleSpec>, oneshot::Sender<()>);
@@ -202,7 +204,7 @@ impl Scheduler {
                 () = tokio::time::sleep_until(wake) => {
                     if let Err(err) = self.fire_due().await {
                         tracing::error!(error = %err, "cannot claim due deliveries; retrying in 1s");
-                        crate::engine::delivery::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
+                        crate::engine::shutdown::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
                     }
                 }
             }

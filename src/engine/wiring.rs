@@ -92,7 +92,9 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
 /// Opens the database for a process that claims deliveries (`send`, a cancel notice): it
 /// registers as an instance, so a daemon starting meanwhile leaves its rows alone. Keep the
 /// returned [`Instance`] alive until the deliveries end.
-pub async fn open_claiming_store(config: &Config) -> anyhow::Result<(Store, Instance)> {
+pub async fn open_claiming_store(
+    config: &Config,
+) -> Result<(Store, Instance), crate::engine::immediate::ImmediateError> {
     let store = open_store(config).await?;
     let instance = Instance::register(&config.daemon.database)?;
     Ok((store.owned_by(instance.id()), instance))

@@ -9,9 +9,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::deliveries::{AttemptRecord, Status};
+use super::deliveries::AttemptRecord;
 use super::time::format_time;
 use super::{Store, StoreError};
+use crate::domain::Status;
 
 /// Records per statement: 9 parameters each, well under SQLite's 32,766.
 const CHUNK: usize = 400;

@@ -2,48 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::time::{format_time, parse_time};
+use super::time::format_time;
 use super::{Store, StoreError};
-use crate::domain::{PoolId, ScheduleId};
-
-/// `deliveries.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    Sent,
-    Failed,
-    Missed,
-    DryRun,
-    Cancelled,
-}
-
-impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Pending,
-        Status::Sent,
-        Status::Failed,
-        Status::Missed,
-        Status::DryRun,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Sent => "sent",
-            Status::Failed => "failed",
-            Status::Missed => "missed",
-            Status::DryRun => "dry_run",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
+use crate::domain::{PoolId, ScheduleId, Status};
 
 /// A delivery to claim (status `pending`), or to record at once (`missed`, with `error_msg`).
 #[derive(Debug, Clone)]
@@ -94,25 +56,6 @@ pub struct AttemptRecord {
     /// Set when the delivery ends with an explanation beyond the attempt's own error (e.g.
     /// "gave up after 8 attempts: ..."); stored as the delivery's `error_msg`.
     pub delivery_error: Option<String>,
-}
-
-/// A full `deliveries` row.
-#[derive(Debug, Clone)]
-pub struct DeliveryRow {
-    pub id: i64,
-    pub schedule_id: String,
-    pub pool_id: String,
-    pub due_at: String,
-    pub message: String,
-    pub status: String,
-    pub attempts: i64,
-    pub job_id: Option<String>,
-    pub http_status: Option<i64>,
-    pub error_code: Option<String>,
-    pub error_msg: Option<String>,
-    pub request_id: Option<String>,
-    pub created_at: String,
-    pub finished_at: Option<String>,
 }
 
 impl Store {
@@ -169,7 +112,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(claimed_from_row).collect()
+        rows.iter().map(super::rows::claimed_from_row).collect()
     }
 
     /// Takes over a pending row from `previous` (a gone instance, or nobody). Compare-and-set:
@@ -198,15 +141,6 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(status.as_deref() == Some(Status::Pending.as_str()))
-    }
-
-    /// One delivery by id.
-    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
-        let row = sqlx::query(super::history::SELECT_DELIVERY_BY_ID)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| super::history::delivery_from_row(&r)))
     }
 }
 
@@ -285,22 +219,4 @@ async fn insert_chunk(
             })
         })
         .collect())
-}
-
-fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
-    let text = |col: &'static str| -> String { row.get(col) };
-    let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
-    Ok(Claimed {
-        id: row.get("id"),
-        schedule_id: ScheduleId::parse(&text("schedule_id"))
-            .map_err(|_| corrupt("schedule_id", text("schedule_id")))?,
-        pool_id: PoolId::parse(&text("pool_id"))
-            .map_err(|_| corrupt("pool_id", text("pool_id")))?,
-        due_at: parse_time("due_at", &text("due_at"))?,
-        deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
-        message: text("message"),
-        attempts: row.get::<i64, _>("attempts").max(0) as u32,
-        owner: row.get("claimed_by"),
-        may_be_cancelled: true,
-    })
 }

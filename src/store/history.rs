@@ -1,15 +1,8 @@
-//! Reading deliveries back for `history`.
+//! Reading deliveries back for `history` and `show`.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
-use super::deliveries::{DeliveryRow, Status};
+use super::rows::{DELIVERY_COLUMNS, DeliveryRow, delivery_from_row};
 use super::{Store, StoreError};
-
-pub(super) const SELECT_DELIVERY_BY_ID: &str =
-    "SELECT id, schedule_id, pool_id, due_at, message, status, attempts, job_id,
-        http_status, error_code, error_msg, request_id, created_at, finished_at
- FROM deliveries WHERE id = ?";
+use crate::domain::Status;
 
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
@@ -18,43 +11,32 @@ pub struct HistoryFilter {
     pub limit: u32,
 }
 
-pub type HistoryRow = DeliveryRow;
-
 impl Store {
     /// Deliveries, newest due time first.
-    pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, schedule_id, pool_id, due_at, message, status, attempts, job_id,
-                    http_status, error_code, error_msg, request_id, created_at, finished_at
-             FROM deliveries
+    pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE (?1 IS NULL OR schedule_id = ?1) AND (?2 IS NULL OR status = ?2)
              ORDER BY julianday(due_at) DESC, id DESC
-             LIMIT ?3",
-        )
-        .bind(&filter.schedule_id)
-        .bind(filter.status.map(Status::as_str))
-        .bind(filter.limit)
-        .fetch_all(&self.pool)
-        .await?;
+             LIMIT ?3"
+        );
+        // The column list is a constant; every value is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.schedule_id)
+            .bind(filter.status.map(Status::as_str))
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(delivery_from_row).collect())
     }
-}
 
-pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
-    DeliveryRow {
-        id: row.get("id"),
-        schedule_id: row.get("schedule_id"),
-        pool_id: row.get("pool_id"),
-        due_at: row.get("due_at"),
-        message: row.get("message"),
-        status: row.get("status"),
-        attempts: row.get("attempts"),
-        job_id: row.get("job_id"),
-        http_status: row.get("http_status"),
-        error_code: row.get("error_code"),
-        error_msg: row.get("error_msg"),
-        request_id: row.get("request_id"),
-        created_at: row.get("created_at"),
-        finished_at: row.get("finished_at"),
+    /// One delivery by id.
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| delivery_from_row(&r)))
     }
 }

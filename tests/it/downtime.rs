@@ -3,7 +3,7 @@
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tokio::sync::mpsc;
 use workspace_notifier::engine::daemon::{self, Control};
-use workspace_notifier::engine::delivery::Shutdown;
+use workspace_notifier::engine::shutdown::Shutdown;
 use workspace_notifier::platform::clock::Clock;
 
 use crate::helpers::*;
@@ -166,8 +166,9 @@ async fn a_pending_row_of_a_running_process_is_left_to_it_and_adopted_once_it_is
 
 #[tokio::test]
 async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_sent_late() {
+    use workspace_notifier::domain::Status;
     use workspace_notifier::domain::{PoolId, ScheduleId};
-    use workspace_notifier::store::{NewDelivery, Status};
+    use workspace_notifier::store::NewDelivery;
     let env = TestEnv::new().await;
     let config_path = env.write_config(&schedule_toml(
         "hourly",

@@ -269,9 +269,11 @@ async fn database_windows_are_listed_with_rendered_warnings_and_cancel_only_the_
 
 #[tokio::test]
 async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
+    use workspace_notifier::domain::Status;
     use workspace_notifier::domain::{PoolId, ScheduleId};
-    use workspace_notifier::engine::delivery::{Outcome, Shutdown};
-    use workspace_notifier::store::{NewDelivery, Status};
+    use workspace_notifier::engine::delivery::Outcome;
+    use workspace_notifier::engine::shutdown::Shutdown;
+    use workspace_notifier::store::NewDelivery;
     use workspace_notifier::{config, engine::wiring, platform::clock::Clock};
 
     let env = TestEnv::new().await;
@@ -310,9 +312,11 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
 
 #[tokio::test]
 async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_late() {
+    use workspace_notifier::domain::Status;
     use workspace_notifier::domain::{PoolId, ScheduleId};
-    use workspace_notifier::engine::delivery::{Outcome, Shutdown};
-    use workspace_notifier::store::{NewDelivery, Status};
+    use workspace_notifier::engine::delivery::Outcome;
+    use workspace_notifier::engine::shutdown::Shutdown;
+    use workspace_notifier::store::NewDelivery;
     use workspace_notifier::{config, engine::wiring, platform::clock::Clock};
 
     let env = TestEnv::new().await;

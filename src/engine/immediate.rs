@@ -1,0 +1,105 @@
+//! One delivery (or one per pool) now, through the daemon's path: claimed as a registered
+//! instance, attempted, retried and recorded exactly like a scheduled one. For `send` and the
+//! notice of `maintenance cancel`.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::domain::{PoolId, ScheduleId, Status};
+use crate::engine::delivery::Outcome;
+use crate::engine::shutdown::Shutdown;
+use crate::engine::wiring::{self, SetupError};
+use crate::platform::clock::Clock;
+use crate::store::{DeliveryRow, NewDelivery, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImmediateError {
+    /// No usable sender (credentials, project id) or client.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The instance lock next to the database could not be taken.
+    #[error("cannot register this process next to the database: {0}")]
+    Instance(#[from] std::io::Error),
+    /// A delivery task ended abnormally.
+    #[error("a delivery task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// One finished delivery of [`deliver_now`].
+pub struct Delivered {
+    pub id: i64,
+    pub pool: PoolId,
+    pub outcome: Outcome,
+    pub row: Option<DeliveryRow>,
+}
+
+/// `text` to each of `pools` now, through the daemon's path: claimed (as this registered
+/// instance, so a starting daemon leaves the rows alone), attempted, retried, recorded.
+/// Ctrl-C leaves unfinished rows pending for the daemon. Used by `send` and by
+/// `maintenance cancel --notice`.
+pub async fn deliver_now(
+    config: &Config,
+    schedule_id: ScheduleId,
+    pools: &[PoolId],
+    text: &str,
+) -> Result<Vec<Delivered>, ImmediateError> {
+    let sender = wiring::build_sender(config, &wiring::process_env)?;
+    let (store, _instance) = wiring::open_claiming_store(config).await?;
+    let clock = Clock::system();
+    let now = clock.now();
+    let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
+    let batch: Vec<NewDelivery> = pools
+        .iter()
+        .map(|pool| NewDelivery {
+            schedule_id: schedule_id.clone(),
+            pool_id: pool.clone(),
+            due_at: now,
+            deadline_at: deadline,
+            message: text.to_owned(),
+            status: Status::Pending,
+            error_msg: None,
+            may_be_cancelled: false,
+        })
+        .collect();
+    let claimed = store.claim_deliveries(&batch, &[], now).await?;
+    let deliverer = Arc::new(wiring::build_deliverer(
+        config,
+        store.clone(),
+        sender,
+        clock,
+    ));
+    let shutdown = Shutdown::default();
+    let stopper = shutdown.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop.cancel();
+            stopper.abort.cancel();
+        }
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for delivery in claimed {
+        let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
+        tasks.spawn(async move {
+            let (id, pool) = (delivery.id, delivery.pool_id.clone());
+            (id, pool, deliverer.deliver(delivery, &shutdown).await)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (id, pool, outcome) = joined?;
+        let outcome = outcome?;
+        let row = store.delivery(id).await.ok().flatten();
+        done.push(Delivered {
+            id,
+            pool,
+            outcome,
+            row,
+        });
+    }
+    ctrl_c.abort();
+    store.close().await;
+    Ok(done)
+}

@@ -1,0 +1,69 @@
+//! How `deliveries` rows map to values: the one place that knows their columns, for the
+//! claiming side (`deliveries.rs`) and the reading side (`history.rs`) alike.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::StoreError;
+use super::deliveries::Claimed;
+use super::time::parse_time;
+use crate::domain::{PoolId, ScheduleId};
+
+/// The columns of a [`DeliveryRow`], in a `SELECT`.
+pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at";
+
+/// A full `deliveries` row.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub schedule_id: String,
+    pub pool_id: String,
+    pub due_at: String,
+    pub message: String,
+    pub status: String,
+    pub attempts: i64,
+    pub job_id: Option<String>,
+    pub http_status: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+    pub request_id: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
+    DeliveryRow {
+        id: row.get("id"),
+        schedule_id: row.get("schedule_id"),
+        pool_id: row.get("pool_id"),
+        due_at: row.get("due_at"),
+        message: row.get("message"),
+        status: row.get("status"),
+        attempts: row.get("attempts"),
+        job_id: row.get("job_id"),
+        http_status: row.get("http_status"),
+        error_code: row.get("error_code"),
+        error_msg: row.get("error_msg"),
+        request_id: row.get("request_id"),
+        created_at: row.get("created_at"),
+        finished_at: row.get("finished_at"),
+    }
+}
+
+pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
+    let text = |col: &'static str| -> String { row.get(col) };
+    let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
+    Ok(Claimed {
+        id: row.get("id"),
+        schedule_id: ScheduleId::parse(&text("schedule_id"))
+            .map_err(|_| corrupt("schedule_id", text("schedule_id")))?,
+        pool_id: PoolId::parse(&text("pool_id"))
+            .map_err(|_| corrupt("pool_id", text("pool_id")))?,
+        due_at: parse_time("due_at", &text("due_at"))?,
+        deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
+        message: text("message"),
+        attempts: row.get::<i64, _>("attempts").max(0) as u32,
+        owner: row.get("claimed_by"),
+        may_be_cancelled: true,
+    })
+}
