@@ -8,6 +8,7 @@ use std::path::Path;
 use super::{CliError, invalid, load_config};
 use crate::config::FieldError;
 use crate::domain::schedule::ScheduleSpec;
+use crate::store::ScheduleState;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -32,18 +33,28 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
     };
     let next = usize::from(args.next);
-    let (catalog, anchors) = load_catalog(&config).await?;
+    let (catalog, states) = load_catalog(&config).await?;
     let schedules = catalog.schedules.clone();
-    let anchor = |spec: &ScheduleSpec| anchors.get(spec.id.as_str()).copied().unwrap_or(from);
+    // Without --from: as the daemon sees them now (after the last occurrence it handled,
+    // overdue ones within grace first). With --from: the fire times strictly after it.
+    let fires = |spec: &ScheduleSpec| {
+        let state = states.get(spec.id.as_str());
+        let anchor = state.map_or(from, |s| s.anchor_at);
+        let last_due = match args.from {
+            Some(_) => Some(from),
+            None => state.and_then(|s| s.last_due_at),
+        };
+        spec.next_fires(last_due, anchor, from, next)
+    };
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
-            .map(|s| schedule_json(s, from, anchor(s), next))
+            .map(|s| schedule_json(s, fires(s)))
             .collect();
         let windows: Vec<serde_json::Value> = catalog
             .windows
             .iter()
-            .map(|w| super::maintenance::window_json(w, from, next))
+            .map(|w| super::render::window_json(w, from, next))
             .collect();
         let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": from.to_rfc3339(), "schedules": list, "maintenance_windows": windows});
         println!(
@@ -62,7 +73,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     );
     for window in &catalog.windows {
         println!();
-        super::maintenance::print_window(window, from, next);
+        super::render::print_window(window, from, next);
     }
     for spec in &schedules {
         println!();
@@ -77,7 +88,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             spec.catch_up.as_str(),
             catch_up_meaning(spec.catch_up),
         );
-        let times = next_times(spec, from, anchor(spec), next);
+        let times = fires(spec);
         if times.is_empty() {
             println!("  no fire time after {}", from.to_rfc3339());
         }
@@ -99,7 +110,7 @@ async fn load_catalog(
 ) -> Result<
     (
         crate::engine::catalog::Catalog,
-        HashMap<String, DateTime<Utc>>,
+        HashMap<String, ScheduleState>,
     ),
     CliError,
 > {
@@ -114,11 +125,9 @@ async fn load_catalog(
         store.as_ref(),
     )
     .await?;
-    let mut anchors = HashMap::new();
+    let mut states = HashMap::new();
     if let Some(store) = store {
-        for (id, state) in store.schedule_states().await? {
-            anchors.insert(id, state.anchor_at);
-        }
+        states = store.schedule_states().await?;
         store.close().await;
     }
     if !catalog.problems.is_empty() {
@@ -132,38 +141,11 @@ async fn load_catalog(
             .collect();
         return Err(CliError::Invalid(errors));
     }
-    Ok((catalog, anchors))
+    Ok((catalog, states))
 }
 
-/// The next `n` fire times strictly after `from`. `anchor` is where an `every` without
-/// `start` counts from: the daemon's first load as stored in the database, else `from`.
-pub fn next_times(
-    spec: &ScheduleSpec,
-    from: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-    n: usize,
-) -> Vec<DateTime<Utc>> {
-    let mut out = Vec::with_capacity(n);
-    let mut t = from;
-    while out.len() < n {
-        match spec.trigger.next_after(spec.timezone, t, anchor) {
-            Some(next) => {
-                out.push(next);
-                t = next;
-            }
-            None => break,
-        }
-    }
-    out
-}
-
-fn schedule_json(
-    spec: &ScheduleSpec,
-    from: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-    n: usize,
-) -> serde_json::Value {
-    let next: Vec<serde_json::Value> = next_times(spec, from, anchor, n)
+fn schedule_json(spec: &ScheduleSpec, fires: Vec<DateTime<Utc>>) -> serde_json::Value {
+    let next: Vec<serde_json::Value> = fires
         .into_iter()
         .map(|t| serde_json::json!({"local": t.with_timezone(&spec.timezone).to_rfc3339(), "utc": crate::store::format_time(t)}))
         .collect();

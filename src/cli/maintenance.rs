@@ -1,8 +1,9 @@
 //! `maintenance add/list/cancel`: countdown announcements for maintenance windows.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::path::Path;
 
+use super::render::{print_window, window_json};
 use super::send::describe_failure;
 use super::{CliError, failure, invalid, load_config, validate_flags};
 use crate::config::{Config, validate_window};
@@ -12,7 +13,7 @@ use crate::engine::catalog;
 use crate::engine::delivery::Outcome;
 use crate::engine::immediate::{self, Delivered};
 use crate::engine::wiring;
-use crate::store::{StoredWindow, format_time};
+use crate::store::StoredWindow;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum MaintenanceCommand {
@@ -146,7 +147,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     let store = wiring::open_store(config).await?;
-    let (catalog, _) = super::schedule::everything(config, &store).await?;
+    let (catalog, _) = super::load_catalog(config, &store).await?;
     let now = Utc::now();
     if json {
         let rows: Vec<serde_json::Value> = catalog
@@ -172,63 +173,9 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A window with its next `occurrences` windows' messages, for list/check (text).
-pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize) {
-    println!(
-        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
-        window.id,
-        window.source.as_str(),
-        window.starts_description(),
-        crate::domain::template::humanize(window.duration),
-        window.timezone,
-        window.pools.len(),
-        if window.cancelled.all {
-            " [cancelled]"
-        } else {
-            ""
-        }
-    );
-    for u in window.upcoming(now, occurrences) {
-        println!(
-            "  {}  ({})  {}{}: {}",
-            u.due_at.with_timezone(&window.timezone).to_rfc3339(),
-            format_time(u.due_at),
-            u.kind.label(window),
-            if u.cancelled { " [cancelled]" } else { "" },
-            u.text
-        );
-    }
-}
-
-/// The same as JSON.
-pub fn window_json(
-    window: &WindowSpec,
-    now: DateTime<Utc>,
-    occurrences: usize,
-) -> serde_json::Value {
-    let upcoming: Vec<serde_json::Value> = window
-        .upcoming(now, occurrences)
-        .into_iter()
-        .map(|u| {
-            serde_json::json!({
-                "due_at": format_time(u.due_at), "local": u.due_at.with_timezone(&window.timezone).to_rfc3339(),
-                "window_start": format_time(u.window_start), "kind": u.kind.label(window),
-                "text": u.text, "cancelled": u.cancelled,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
-        "starts": window.starts_description(), "duration": crate::domain::template::humanize(window.duration),
-        "timezone": window.timezone.name(), "cancelled_all": window.cancelled.all,
-        "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "upcoming": upcoming,
-    })
-}
-
 async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
     let store = wiring::open_store(config).await?;
-    let (catalog, _) = super::schedule::everything(config, &store).await?;
+    let (catalog, _) = super::load_catalog(config, &store).await?;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
         return Err(failure(format!(
             "no maintenance window {:?} (see `maintenance list`)",

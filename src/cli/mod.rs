@@ -4,6 +4,7 @@
 mod check;
 mod history;
 mod maintenance;
+mod render;
 mod run;
 mod schedule;
 mod send;
@@ -251,6 +252,31 @@ pub(crate) fn invalid(key: &str, message: String) -> CliError {
         key: key.to_owned(),
         message,
     }])
+}
+
+/// Every schedule and window (file and database, paused ones included) with the stored
+/// progress of each; database rows that break a rule are reported on stderr and left out.
+pub(crate) async fn load_catalog(
+    config: &config::Config,
+    store: &crate::store::Store,
+) -> Result<
+    (
+        crate::engine::catalog::Catalog,
+        std::collections::HashMap<String, crate::store::ScheduleState>,
+    ),
+    CliError,
+> {
+    let catalog = crate::engine::catalog::load(
+        &config.schedules,
+        &config.windows,
+        config.daemon.timezone,
+        Some(store),
+    )
+    .await?;
+    for problem in &catalog.problems {
+        eprintln!("warning: {problem}");
+    }
+    Ok((catalog, store.schedule_states().await?))
 }
 
 /// Loads the config named on the command line.

@@ -2,13 +2,12 @@
 //! daemon applies each change within 2 seconds (it watches the database), no signal needed.
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::path::Path;
 
-use super::{CliError, failure, invalid, load_config, maintenance, validate_flags};
+use super::{CliError, failure, invalid, load_config, render, validate_flags};
 use crate::config::{Config, validate_schedule};
 use crate::domain::schedule::{ScheduleSpec, Source};
-use crate::engine::catalog::{self, Catalog};
+use crate::engine::catalog;
 use crate::engine::wiring;
 use crate::store::{HistoryFilter, ScheduleState, Store, StoredSchedule, format_time};
 
@@ -192,42 +191,26 @@ fn refuse_file_schedule(config: &Config, id: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Every schedule (file and database, paused ones included) with its stored state.
-pub(super) async fn everything(
-    config: &Config,
-    store: &Store,
-) -> Result<(Catalog, HashMap<String, ScheduleState>), CliError> {
-    let catalog = catalog::load(
-        &config.schedules,
-        &config.windows,
-        config.daemon.timezone,
-        Some(store),
-    )
-    .await?;
-    for problem in &catalog.problems {
-        eprintln!("warning: {problem}");
-    }
-    Ok((catalog, store.schedule_states().await?))
-}
-
-/// The next fire time as the daemon sees it: after the last occurrence it handled, never in
-/// the past.
+/// The next fire time as the daemon sees it (none while paused or disabled).
 fn next_fire(
     spec: &ScheduleSpec,
     state: Option<&ScheduleState>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
+    next_fires(spec, state, now, 1).first().copied()
+}
+
+fn next_fires(
+    spec: &ScheduleSpec,
+    state: Option<&ScheduleState>,
+    now: DateTime<Utc>,
+    n: usize,
+) -> Vec<DateTime<Utc>> {
     if !spec.enabled {
-        return None;
+        return Vec::new();
     }
     let anchor = state.map_or(now, |s| s.anchor_at);
-    let after = state
-        .and_then(|s| s.last_due_at)
-        .map_or(now, |last| last.max(now));
-    match (state.and_then(|s| s.last_due_at), &spec.trigger) {
-        (None, crate::domain::trigger::Trigger::At(at)) if *at > now => Some(*at),
-        _ => spec.trigger.next_after(spec.timezone, after, anchor),
-    }
+    spec.next_fires(state.and_then(|s| s.last_due_at), anchor, now, n)
 }
 
 fn show_time(t: Option<DateTime<Utc>>, spec: &ScheduleSpec) -> String {
@@ -251,7 +234,7 @@ fn state_name(spec: &ScheduleSpec) -> &'static str {
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     let store = open(config).await?;
-    let (catalog, states) = everything(config, &store).await?;
+    let (catalog, states) = super::load_catalog(config, &store).await?;
     let specs = &catalog.schedules;
     let now = Utc::now();
     if json {
@@ -271,7 +254,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             catalog
                 .windows
                 .iter()
-                .map(|w| maintenance::window_json(w, now, 2)),
+                .map(|w| render::window_json(w, now, 2)),
         );
         println!(
             "{}",
@@ -305,17 +288,17 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     }
     for window in &catalog.windows {
         println!();
-        maintenance::print_window(window, now, 2);
+        render::print_window(window, now, 2);
     }
     Ok(())
 }
 
 async fn show(config: &Config, id: &str) -> Result<(), CliError> {
     let store = open(config).await?;
-    let (catalog, states) = everything(config, &store).await?;
+    let (catalog, states) = super::load_catalog(config, &store).await?;
     let specs = &catalog.schedules;
     if let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) {
-        maintenance::print_window(window, Utc::now(), 3);
+        render::print_window(window, Utc::now(), 3);
         return Ok(());
     }
     let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
@@ -340,16 +323,9 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
             .join(", ")
     );
     println!("message:       {}", spec.message());
-    let mut t = next_fire(spec, states.get(id), Utc::now());
     println!("next fires:");
-    for _ in 0..5 {
-        let Some(at) = t else { break };
+    for at in next_fires(spec, states.get(id), Utc::now(), 5) {
         println!("  {}", show_time(Some(at), spec));
-        t = spec.trigger.next_after(
-            spec.timezone,
-            at,
-            states.get(id).map_or(at, |s| s.anchor_at),
-        );
     }
     let filter = HistoryFilter {
         schedule_id: Some(id.to_owned()),

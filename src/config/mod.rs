@@ -75,7 +75,7 @@ pub struct Config {
     pub windows: Vec<WindowSpec>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DaemonConfig {
     pub database: PathBuf,
     pub timezone: Tz,
@@ -84,7 +84,7 @@ pub struct DaemonConfig {
     pub shutdown_grace: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceConfig {
     pub endpoint: Url,
     /// May also come from the SDK's variables or profile; see `workspace::credentials`.

@@ -14,14 +14,14 @@ use crate::domain::{PoolId, ScheduleId};
 pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
 
 /// The fields schedules and maintenance windows share, each validated (None if invalid).
-pub(super) struct Common {
+pub(super) struct SharedFields {
     pub id: Option<ScheduleId>,
     pub timezone: Option<Tz>,
     pub pools: Option<Vec<PoolId>>,
     pub misfire_grace: Option<Duration>,
 }
 
-impl Common {
+impl SharedFields {
     pub fn validate(
         id: &str,
         timezone: &Option<String>,
@@ -30,8 +30,8 @@ impl Common {
         key: &dyn Fn(&str) -> String,
         default_tz: Tz,
         errors: &mut Errors,
-    ) -> Common {
-        Common {
+    ) -> SharedFields {
+        SharedFields {
             id: errors.take(
                 &key("id"),
                 ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
@@ -61,7 +61,7 @@ pub fn validate_schedule(
     source: Source,
     errors: &mut Errors,
 ) -> Option<ScheduleSpec> {
-    let common = Common::validate(
+    let common = SharedFields::validate(
         &raw.id,
         &raw.timezone,
         &raw.pools,
@@ -86,7 +86,7 @@ pub fn validate_schedule(
     if raw.message.trim().is_empty() {
         errors.push(key("message"), "must not be empty");
     }
-    let Common {
+    let SharedFields {
         id,
         timezone,
         pools,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
-use super::schedules::Common;
+use super::schedules::SharedFields;
 use crate::domain::maintenance::{Cancellations, WindowSpec};
 use crate::domain::schedule::Source;
 use crate::domain::template::Template;
@@ -20,7 +20,7 @@ pub fn validate_window(
     source: Source,
     errors: &mut Errors,
 ) -> Option<WindowSpec> {
-    let common = Common::validate(
+    let common = SharedFields::validate(
         &raw.id,
         &raw.timezone,
         &raw.pools,
@@ -82,7 +82,7 @@ pub fn validate_window(
         .end_message
         .as_deref()
         .map(|t| template("end_message", t, errors));
-    let Common {
+    let SharedFields {
         id,
         timezone,
         pools,

@@ -316,6 +316,33 @@ impl ScheduleSpec {
         }
     }
 
+    /// What fires next, and when: the next `n` fire times as the daemon sees them at `now`,
+    /// given the last occurrence it handled (`last_due`) and the anchor of an `every` without
+    /// `start`. Overdue occurrences the daemon still sends (within `misfire_grace`, by
+    /// `catch_up`) come first, since they go out at once; the rest follow `now`. The daemon,
+    /// `check`, `schedule list` and `schedule show` all answer with this.
+    pub fn next_fires(
+        &self,
+        last_due: Option<DateTime<Utc>>,
+        anchor: DateTime<Utc>,
+        now: DateTime<Utc>,
+        n: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::with_capacity(n.min(64));
+        let mut t = self.first_to_consider(last_due, anchor);
+        if let Some(first) = t.filter(|first| *first <= now) {
+            let plan = catch_up(self, first, now, now, anchor);
+            out.extend(plan.fire.into_iter().take(n));
+            t = plan.next;
+        }
+        while out.len() < n {
+            let Some(at) = t else { break };
+            out.push(at);
+            t = self.trigger.next_after(self.timezone, at, anchor);
+        }
+        out
+    }
+
     /// A one-line description of the trigger for `check` and `schedule list`.
     pub fn describe_trigger(&self) -> String {
         self.content.describe(&self.trigger, self.timezone)

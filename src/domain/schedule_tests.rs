@@ -400,3 +400,34 @@ mod next_fire_property {
         }
     }
 }
+
+#[test]
+fn next_fires_shows_an_overdue_one_shot_within_grace_as_the_daemon_sends_it() {
+    let mut spec = cron_spec("0 0 9 * * *", chrono_tz::UTC, 300);
+    spec.trigger = Trigger::At(utc("2026-01-01T09:00:00Z"));
+    let loaded = utc("2026-01-01T08:00:00Z");
+    let now = utc("2026-01-01T09:01:00Z");
+    // Not fired yet, one minute late, grace 5 minutes: it goes out at once.
+    assert_eq!(
+        spec.next_fires(None, loaded, now, 3),
+        vec![utc("2026-01-01T09:00:00Z")]
+    );
+    // Once handled, nothing is left.
+    assert!(
+        spec.next_fires(Some(utc("2026-01-01T09:00:00Z")), loaded, now, 3)
+            .is_empty()
+    );
+    // Past its grace: the daemon records it missed, so nothing fires.
+    let late = utc("2026-01-01T09:10:00Z");
+    assert!(spec.next_fires(None, loaded, late, 3).is_empty());
+}
+
+#[test]
+fn next_fires_after_the_last_handled_occurrence_follow_the_trigger() {
+    let spec = cron_spec("0 */15 * * * *", chrono_tz::UTC, 0);
+    let now = utc("2026-01-01T10:07:00Z");
+    assert_eq!(
+        spec.next_fires(Some(utc("2026-01-01T10:00:00Z")), now, now, 2),
+        vec![utc("2026-01-01T10:15:00Z"), utc("2026-01-01T10:30:00Z")]
+    );
+}

@@ -135,15 +135,23 @@ struct Service {
     default_tz: Tz,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
     /// says that they need a restart.
-    settings: String,
+    settings: Settings,
 }
 
 /// The parts of the config a reload does not apply (no secrets: credentials are paths).
-fn settings_of(config: &Config) -> String {
-    format!(
-        "{:?}{:?}{:?}",
-        config.daemon, config.workspace, config.retry
-    )
+#[derive(Debug, Clone, PartialEq)]
+struct Settings {
+    daemon: crate::config::DaemonConfig,
+    workspace: crate::config::WorkspaceConfig,
+    retry: crate::domain::retry::RetryPolicy,
+}
+
+fn settings_of(config: &Config) -> Settings {
+    Settings {
+        daemon: config.daemon.clone(),
+        workspace: config.workspace.clone(),
+        retry: config.retry,
+    }
 }
 
 /// Everything before READY=1: credentials, database and migrations, recovery of pending
@@ -172,7 +180,10 @@ async fn start(
         tracker.clone(),
         shutdown.clone(),
     );
-    let file_schedules = (config.schedules.clone(), config.windows.clone());
+    let file_schedules = FileSchedules {
+        schedules: config.schedules.clone(),
+        windows: config.windows.clone(),
+    };
     let default_tz = config.daemon.timezone;
     let specs = current_schedules(&file_schedules, default_tz, &store).await?;
     let graces: HashMap<String, Duration> = specs
@@ -220,7 +231,10 @@ impl Service {
                         "[daemon], [workspace] and [retry] changes take effect at the next restart; the reload applied schedules and windows only"
                     );
                 }
-                self.file_schedules = (new.schedules, new.windows);
+                self.file_schedules = FileSchedules {
+                    schedules: new.schedules,
+                    windows: new.windows,
+                };
                 tracing::info!("reloaded {}", path.display());
                 push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
                 systemd::ready("reloaded");
@@ -263,7 +277,11 @@ async fn drain(tracker: &TaskTracker, shutdown: &Shutdown, grace: Duration) {
 const DATABASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The file's schedules and windows, as declared.
-type FileSchedules = (Vec<ScheduleSpec>, Vec<WindowSpec>);
+#[derive(Debug, Clone)]
+struct FileSchedules {
+    schedules: Vec<ScheduleSpec>,
+    windows: Vec<WindowSpec>,
+}
 
 /// File plus valid database schedules and windows; invalid database rows are logged and skipped.
 async fn current_schedules(
@@ -271,7 +289,7 @@ async fn current_schedules(
     default_tz: Tz,
     store: &Store,
 ) -> Result<Vec<ScheduleSpec>, StoreError> {
-    let catalog = catalog::load(&file.0, &file.1, default_tz, Some(store)).await?;
+    let catalog = catalog::load(&file.schedules, &file.windows, default_tz, Some(store)).await?;
     for problem in &catalog.problems {
         tracing::error!("{problem}");
     }
@@ -293,7 +311,14 @@ async fn push_update(
         }
     };
     let (done, applied) = oneshot::channel();
-    if updates.send((specs, done)).await.is_ok() {
+    if updates
+        .send(Update {
+            specs,
+            applied: done,
+        })
+        .await
+        .is_ok()
+    {
         let _ = applied.await;
     }
 }

@@ -27,7 +27,10 @@ use crate::platform::systemd;
 use crate::store::{Claimed, NewDelivery, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
-pub type Update = (Vec<ScheduleSpec>, oneshot::Sender<()>);
+pub struct Update {
+    pub specs: Vec<ScheduleSpec>,
+    pub applied: oneshot::Sender<()>,
+}
 
 /// Deliveries are claimed (committed `pending`) this long before they are due, and their
 /// tasks wait for the due instant: the claim's fsync is then not part of the lateness. A row
@@ -192,7 +195,7 @@ impl Scheduler {
                 biased;
                 () = self.shutdown.stop.cancelled() => return,
                 update = updates.recv() => match update {
-                    Some((specs, applied)) => {
+                    Some(Update { specs, applied }) => {
                         if let Err(err) = self.apply(specs).await {
                             tracing::error!(error = %err, "cannot apply the new schedules; keeping the old ones");
                         }

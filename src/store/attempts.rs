@@ -5,6 +5,7 @@
 //! worker thread.
 
 use sqlx::{Sqlite, Transaction};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -19,7 +20,7 @@ const CHUNK: usize = 400;
 /// Records per transaction at most; more simply wait for the next one.
 const MAX_BATCH: usize = 2_000;
 
-type Ack = oneshot::Sender<Result<(), String>>;
+type Ack = oneshot::Sender<Result<(), Arc<StoreError>>>;
 
 /// The handle deliveries use to record attempts; cheap to clone.
 #[derive(Clone, Debug)]
@@ -40,10 +41,10 @@ impl AttemptLog {
         let (ack, committed) = oneshot::channel();
         self.queue
             .send((record, ack))
-            .map_err(|_| StoreError::Batch("the attempt writer has stopped".into()))?;
+            .map_err(|_| StoreError::WriterStopped)?;
         committed
             .await
-            .map_err(|_| StoreError::Batch("the attempt writer has stopped".into()))?
+            .map_err(|_| StoreError::WriterStopped)?
             .map_err(StoreError::Batch)
     }
 }
@@ -91,7 +92,10 @@ const COMMIT_RETRIES: [Duration; 4] = [
     Duration::from_secs(10),
 ];
 
-async fn commit_with_retries(store: &Store, records: &[AttemptRecord]) -> Result<(), String> {
+async fn commit_with_retries(
+    store: &Store,
+    records: &[AttemptRecord],
+) -> Result<(), Arc<StoreError>> {
     let mut waits = COMMIT_RETRIES.iter();
     loop {
         let err = match store.record_attempts(records).await {
@@ -103,7 +107,7 @@ async fn commit_with_retries(store: &Store, records: &[AttemptRecord]) -> Result
             for r in records {
                 tracing::error!(delivery_id = r.delivery_id, attempt = r.attempt, http_status = r.http_status, job_id = r.job_id.as_deref().unwrap_or(""), error = %err, "attempt could not be recorded; the delivery stays pending and a restart may repeat it");
             }
-            return Err(err.to_string());
+            return Err(Arc::new(err));
         };
         tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, records = records.len(), "cannot commit attempt records; retrying");
         tokio::time::sleep(*wait).await;

@@ -41,8 +41,11 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
     /// A group commit failed; every attempt in it gets this error.
-    #[error("database error: {0}")]
-    Batch(String),
+    #[error("cannot record attempts: {0}")]
+    Batch(#[source] std::sync::Arc<StoreError>),
+    /// The task that records attempts has stopped (the process is shutting down).
+    #[error("the attempt writer has stopped")]
+    WriterStopped,
     /// A stored value is not what this program writes (edited by hand?).
     #[error("database holds an unreadable value in {column}: {value:?}")]
     Corrupt { column: &'static str, value: String },

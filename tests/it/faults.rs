@@ -62,7 +62,7 @@ async fn a_full_disk_pauses_claims_and_they_resume_by_themselves() {
     assert!(!logs.contains("non-zero transaction depth"), "{logs}");
     assert_eq!(daemon.stop(10).await, Some(0));
     // The seconds that could not be claimed are accounted for by the misfire rules.
-    let missed: Vec<Row_> = deliveries(&db)
+    let missed: Vec<DeliveryRecord> = deliveries(&db)
         .await
         .into_iter()
         .filter(|r| r.status == "missed")
@@ -200,7 +200,7 @@ async fn downtime_within_grace_is_coalesced_by_default_and_replayed_with_catch_u
     assert!(wait_for(10, || async { deliveries(&db).await.len() >= before + 8 }).await);
     assert_eq!(daemon.stop(10).await, Some(0));
     let rows = deliveries(&db).await;
-    let missed: Vec<&Row_> = rows.iter().filter(|r| r.status == "missed").collect();
+    let missed: Vec<&DeliveryRecord> = rows.iter().filter(|r| r.status == "missed").collect();
     assert_eq!(missed.len(), 1, "{missed:#?}");
     assert_eq!(missed[0].schedule_id, "latest");
     let note = missed[0].error_msg.as_deref().unwrap();

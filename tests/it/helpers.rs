@@ -142,7 +142,7 @@ pub fn stderr(o: &Output) -> String {
 
 /// One `deliveries` row, as the judge would read it with `sqlite3`.
 #[derive(Debug)]
-pub struct Row_ {
+pub struct DeliveryRecord {
     pub id: i64,
     pub schedule_id: String,
     pub pool_id: String,
@@ -156,13 +156,13 @@ pub struct Row_ {
     pub error_msg: Option<String>,
 }
 
-pub async fn deliveries(db: &SqlitePool) -> Vec<Row_> {
+pub async fn deliveries(db: &SqlitePool) -> Vec<DeliveryRecord> {
     sqlx::query("SELECT * FROM deliveries ORDER BY id")
         .fetch_all(db)
         .await
         .unwrap()
         .iter()
-        .map(|r| Row_ {
+        .map(|r| DeliveryRecord {
             id: r.get("id"),
             schedule_id: r.get("schedule_id"),
             pool_id: r.get("pool_id"),

@@ -87,7 +87,7 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
         .iter()
         .filter_map(|r| r.job_id.as_deref())
         .collect();
-    let sent: Vec<&Row_> = rows.iter().filter(|r| r.status == "sent").collect();
+    let sent: Vec<&DeliveryRecord> = rows.iter().filter(|r| r.status == "sent").collect();
     for row in &sent {
         let job = row.job_id.as_deref().expect("sent rows have a job id");
         assert!(accepted.contains(job), "{row:?}");
@@ -108,7 +108,7 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
     assert_eq!(duplicates, 0);
     // Every occurrence between each pair's first and last row is a row or counted in a
     // missed row.
-    let mut by_pair: HashMap<(String, String), Vec<&Row_>> = HashMap::new();
+    let mut by_pair: HashMap<(String, String), Vec<&DeliveryRecord>> = HashMap::new();
     for row in &rows {
         by_pair
             .entry((row.schedule_id.clone(), row.pool_id.clone()))
@@ -117,7 +117,7 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
     }
     assert_eq!(by_pair.len(), SCHEDULES * POOLS);
     for ((schedule, pool), rows) in &by_pair {
-        let due = |r: &Row_| DateTime::parse_from_rfc3339(&r.due_at).unwrap().to_utc();
+        let due = |r: &DeliveryRecord| DateTime::parse_from_rfc3339(&r.due_at).unwrap().to_utc();
         let first = rows.iter().map(|r| due(r)).min().unwrap();
         let last = rows.iter().map(|r| due(r)).max().unwrap();
         let expected = (last - first).num_seconds() + 1;
@@ -139,7 +139,7 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
 
 /// How many occurrences a row stands for: a missed row that sums up skipped occurrences
 /// says how many ("3 occurrence(s) since ..."); every other row is one.
-fn occurrences_of(row: &Row_) -> i64 {
+fn occurrences_of(row: &DeliveryRecord) -> i64 {
     let note = row.error_msg.as_deref().unwrap_or("");
     match (
         row.status.as_str(),

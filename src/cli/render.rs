@@ -1,0 +1,61 @@
+//! Printing shared by several commands: maintenance windows with their upcoming messages, as
+//! text and as JSON.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::maintenance::WindowSpec;
+use crate::store::format_time;
+
+/// A window with its next `occurrences` windows' messages, for list/check (text).
+pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize) {
+    println!(
+        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
+        window.id,
+        window.source.as_str(),
+        window.starts_description(),
+        crate::domain::template::humanize(window.duration),
+        window.timezone,
+        window.pools.len(),
+        if window.cancelled.all {
+            " [cancelled]"
+        } else {
+            ""
+        }
+    );
+    for u in window.upcoming(now, occurrences) {
+        println!(
+            "  {}  ({})  {}{}: {}",
+            u.due_at.with_timezone(&window.timezone).to_rfc3339(),
+            format_time(u.due_at),
+            u.kind.label(window),
+            if u.cancelled { " [cancelled]" } else { "" },
+            u.text
+        );
+    }
+}
+
+/// The same as JSON.
+pub fn window_json(
+    window: &WindowSpec,
+    now: DateTime<Utc>,
+    occurrences: usize,
+) -> serde_json::Value {
+    let upcoming: Vec<serde_json::Value> = window
+        .upcoming(now, occurrences)
+        .into_iter()
+        .map(|u| {
+            serde_json::json!({
+                "due_at": format_time(u.due_at), "local": u.due_at.with_timezone(&window.timezone).to_rfc3339(),
+                "window_start": format_time(u.window_start), "kind": u.kind.label(window),
+                "text": u.text, "cancelled": u.cancelled,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
+        "starts": window.starts_description(), "duration": crate::domain::template::humanize(window.duration),
+        "timezone": window.timezone.name(), "cancelled_all": window.cancelled.all,
+        "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "upcoming": upcoming,
+    })
+}
