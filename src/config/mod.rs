@@ -15,10 +15,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use fields::{Errors, FieldError, instant};
-pub use raw::{RawConfig, RawSchedule, RawWindow};
-pub use schedules::validate_schedule;
-pub use windows::validate_window;
+pub use fields::FieldError;
+pub(crate) use fields::{Errors, instant};
+pub(crate) use raw::{RawConfig, RawSchedule, RawWindow};
+pub(crate) use schedules::validate_schedule;
+pub(crate) use windows::validate_window;
 
 use crate::domain::ProjectId;
 use crate::domain::maintenance::WindowSpec;
@@ -140,7 +141,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Applies every rule to `raw`; returns all failures, not just the first.
-pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
+pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
     let mut errors = Errors::default();
     let d = &raw.daemon;
     let timezone = errors.take("daemon.timezone", fields::timezone(&d.timezone));

@@ -2,13 +2,13 @@
 //! message templates, the retry decision and instant arithmetic.
 
 mod ids;
-pub mod maintenance;
-pub mod retry;
-pub mod schedule;
+pub(crate) mod maintenance;
+pub(crate) mod retry;
+pub(crate) mod schedule;
 mod status;
-pub mod template;
-pub mod time_math;
-pub mod trigger;
+pub(crate) mod template;
+pub(crate) mod time_math;
+pub(crate) mod trigger;
 
 pub use ids::*;
 pub use status::Status;

@@ -1,10 +1,10 @@
 //! The running service: the catalog of schedules, the timer heap, deliveries, the daemon and
 //! the wiring that builds them from a config.
 
-pub mod catalog;
+pub(crate) mod catalog;
 pub mod daemon;
 pub mod delivery;
-pub mod immediate;
-pub mod scheduler;
+pub(crate) mod immediate;
+pub(crate) mod scheduler;
 pub mod shutdown;
 pub mod wiring;

@@ -2,7 +2,7 @@
 //! registry, logging, and debug-only fault injection.
 
 pub mod clock;
-pub mod faults;
-pub mod instance;
-pub mod logging;
-pub mod systemd;
+pub(crate) mod faults;
+pub(crate) mod instance;
+pub(crate) mod logging;
+pub(crate) mod systemd;

@@ -17,14 +17,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::path::Path;
 use std::time::Duration;
 
-pub use attempts::AttemptLog;
-pub use deliveries::{AttemptRecord, Claimed, NewDelivery};
-pub use history::HistoryFilter;
-pub use rows::DeliveryRow;
-pub use schedules::{ChangeWatcher, StoredSchedule};
-pub use state::ScheduleState;
-pub use time::{format_time, parse_time};
-pub use windows::StoredWindow;
+pub(crate) use attempts::AttemptLog;
+pub use deliveries::NewDelivery;
+pub(crate) use deliveries::{AttemptRecord, Claimed};
+pub(crate) use history::HistoryFilter;
+pub(crate) use rows::DeliveryRow;
+pub(crate) use schedules::{ChangeWatcher, StoredSchedule};
+pub(crate) use state::ScheduleState;
+pub(crate) use time::format_time;
+pub(crate) use windows::StoredWindow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -81,19 +81,8 @@ impl WorkspaceClient {
         &self.credentials
     }
 
-    /// SendDesktopPoolNotifications: every user of `pool` sees `text`.
-    pub async fn send_pool_notification(
-        &self,
-        pool: &PoolId,
-        text: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted, ApiError> {
-        self.send(self.prepare_pool_notification(pool, text, now)?)
-            .await
-    }
-
-    /// The signed request of [`Self::send_pool_notification`], to send later with
-    /// [`Self::send`] (signed at `now`; see [`Prepared::is_fresh`]).
+    /// SendDesktopPoolNotifications, signed at `now`, to send with [`Self::send`] (see
+    /// [`Prepared::is_fresh`]): every user of `pool` sees `text`.
     pub fn prepare_pool_notification(
         &self,
         pool: &PoolId,

@@ -2,11 +2,11 @@
 //! It knows HTTP and signing, nothing about schedules or the database.
 
 mod client;
-pub mod credentials;
+pub(crate) mod credentials;
 mod error;
 mod response;
 pub mod signer;
 
 pub use client::{Accepted, Prepared, WorkspaceClient};
-pub use credentials::{CredentialPaths, Credentials, CredentialsError, Resolved};
+pub use credentials::{CredentialPaths, CredentialsError};
 pub use error::ApiError;
