@@ -161,22 +161,6 @@ async fn a_reload_refuses_what_run_refuses_and_keeps_the_running_schedules() {
     assert_eq!(daemon.stop(10).await, Some(0));
 }
 
-#[test]
-fn systemctl_reload_checks_the_file_before_signalling() {
-    let unit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/systemd/workspace-notifier.service"
-    ))
-    .unwrap();
-    let reloads: Vec<&str> = unit
-        .lines()
-        .filter(|l| l.starts_with("ExecReload="))
-        .collect();
-    assert_eq!(reloads.len(), 2, "{reloads:?}");
-    assert!(reloads[0].contains("workspace-notifier check --config"));
-    assert!(reloads[1].contains("kill -HUP $MAINPID"));
-}
-
 #[tokio::test]
 async fn downtime_within_grace_is_coalesced_by_default_and_replayed_with_catch_up_all() {
     let env = TestEnv::new().await;

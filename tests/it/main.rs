@@ -2,14 +2,17 @@
 //! 127.0.0.1 that verifies every signature, and a fresh SQLite file per test.
 
 mod bad_input;
+mod cli;
 mod daemon;
 mod downtime;
 mod faults;
 mod helpers;
+mod logs;
 mod maintenance;
 mod schedules;
 mod send;
 mod soak;
+mod systemd;
 
 #[path = "../support/mod.rs"]
 mod support;
