@@ -1,7 +1,7 @@
 //! Scheduler benchmarks (issue "The scheduling daemon", Performance). Not a test: it prints
 //! figures. Lateness = when the fake server received the request minus the due instant.
 //!
-//!   cargo bench --bench scheduler                 # all three scenarios
+//!   cargo bench --bench scheduler                 # every scenario
 //!   cargo bench --bench scheduler -- every-second # or: burst, idle
 //!
 //! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).

@@ -3,14 +3,18 @@
 //! # Layout
 //!
 //! ```text
-//! config / store (schedules) ──> schedule ──> scheduler ──> delivery ──> workspace
-//!      load + validate           next fire    timer heap    claim,       sign + POST
-//!                                (pure)                     attempt,     (HTTP only)
-//!                                                           retry ──> store (SQLite)
+//! config/ ─┐                          ┌──> workspace/   sign + send (HTTP only)
+//! store/  ─┴─> engine/catalog ─> engine/scheduler ─> engine/delivery ─┤
+//!  (schedules)   merge, expand     timer heap,        attempt, retry  └──> store/  records
+//!                windows           claims             decision
 //! ```
 //!
-//! `retry` (the decision) and `workspace::signer` are pure; `setup` builds the parts from a
-//! config; `cli` is the command line and `main.rs` only calls it.
+//! - `domain/`: pure values (ids, status, triggers, schedules and their content, maintenance
+//!   windows, templates, the retry decision); imports nothing else of the crate.
+//! - `config/`: the file and environment, raw → validated. `store/`: all SQL.
+//!   `workspace/`: the HTTP client and signer. `platform/`: clock, systemd, logging.
+//! - `engine/`: catalog, scheduler, delivery, daemon, wiring; `cli/`: one file per command.
+//!   `main.rs` only calls [`cli::main`]. docs/architecture.md has the full picture.
 
 pub mod cli;
 pub mod config;

@@ -30,7 +30,7 @@ use crate::workspace::CredentialPaths;
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/workspace-notifier/config.toml";
 
-/// Regions the official SDK knows for Workspace (HUAWEI-API.md).
+/// Regions the official SDK knows for Workspace (docs/huawei-api.md).
 pub const REGIONS: &[&str] = &[
     "cn-north-4",
     "cn-north-9",

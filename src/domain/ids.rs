@@ -1,5 +1,6 @@
-//! Validated identifiers, parsed once at the config or CLI boundary. Past that boundary no raw
-//! `String` stands for a schedule, pool or project.
+//! Validated identifiers, parsed once at the config or CLI boundary; the engine passes these
+//! types, never raw strings. (Rows read back only for display, and the raw config structs,
+//! keep the stored text.)
 
 use std::fmt;
 

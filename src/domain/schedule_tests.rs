@@ -1,3 +1,6 @@
+//! Tests of schedules and their triggers: DST rules, catch-up, next fires, and a property
+//! against a brute-force scan. Long because the DST and catch-up tables are spelled out.
+
 use super::*;
 use crate::domain::trigger::parse_cron;
 use chrono::TimeZone;
@@ -326,6 +329,9 @@ mod next_fire_property {
     //! instant, never panics, and matches a brute-force minute-by-minute scan wherever no
     //! daylight-saving change lies between them (across a change, the DST rules tested above
     //! decide instead).
+    //! Tests of schedules and their triggers: DST rules, catch-up, next fires, and a property
+    //! against a brute-force scan. Long because the DST and catch-up tables are spelled out.
+
     use super::*;
     use proptest::prelude::*;
 

@@ -10,7 +10,8 @@ use crate::engine::delivery::Outcome;
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
-use crate::store::{DeliveryRow, NewDelivery, StoreError};
+use crate::platform::instance::Instance;
+use crate::store::{DeliveryRow, NewDelivery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImmediateError {
@@ -47,7 +48,7 @@ pub async fn deliver_now(
     text: &str,
 ) -> Result<Vec<Delivered>, ImmediateError> {
     let sender = wiring::build_sender(config, &wiring::process_env)?;
-    let (store, _instance) = wiring::open_claiming_store(config).await?;
+    let (store, _instance) = open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
     let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
@@ -102,4 +103,13 @@ pub async fn deliver_now(
     ctrl_c.abort();
     store.close().await;
     Ok(done)
+}
+
+/// Opens the database for a process that claims deliveries (`send`, a cancel notice): it
+/// registers as an instance, so a daemon starting meanwhile leaves its rows alone. Keep the
+/// returned [`Instance`] alive until the deliveries end.
+async fn open_claiming_store(config: &Config) -> Result<(Store, Instance), ImmediateError> {
+    let store = wiring::open_store(config).await?;
+    let instance = Instance::register(&config.daemon.database)?;
+    Ok((store.owned_by(instance.id()), instance))
 }

@@ -2,6 +2,7 @@
 //! the wiring that builds them from a config.
 
 pub(crate) mod catalog;
+mod clock_watch;
 pub mod daemon;
 pub mod delivery;
 pub(crate) mod immediate;

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
+use super::clock_watch::{CLOCK_CHECK, ClockWatch, report_clock_step};
 use crate::domain::ScheduleId;
 use crate::domain::Status;
 use crate::domain::schedule::{
@@ -39,38 +40,6 @@ pub const CLAIM_LEAD: Duration = Duration::from_millis(250);
 
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
-
-/// The loop wakes at least this often to compare the wall clock with the monotonic one.
-const CLOCK_CHECK: Duration = Duration::from_secs(1);
-
-/// A difference between wall-clock and monotonic time passed larger than this is a clock
-/// step (NTP correcting a wrong clock, an operator's `date -s`, a suspended machine).
-const CLOCK_STEP: TimeDelta = TimeDelta::seconds(2);
-
-/// Notices wall-clock steps: between two looks, the wall clock should advance as much as the
-/// monotonic clock does.
-struct ClockWatch {
-    wall: DateTime<Utc>,
-    mono: Instant,
-}
-
-impl ClockWatch {
-    fn new(clock: &Clock) -> Self {
-        Self {
-            wall: clock.now(),
-            mono: Instant::now(),
-        }
-    }
-
-    /// The step since the last look (positive: forward), if larger than [`CLOCK_STEP`].
-    fn step(&mut self, clock: &Clock) -> Option<TimeDelta> {
-        let (wall, mono) = (clock.now(), Instant::now());
-        let mono_passed = crate::domain::time_math::delta(mono - self.mono);
-        let step = (wall - self.wall) - mono_passed;
-        (self.wall, self.mono) = (wall, mono);
-        (step.abs() > CLOCK_STEP).then_some(step)
-    }
-}
 
 struct Slot {
     spec: ScheduleSpec,
@@ -184,7 +153,8 @@ impl Scheduler {
         let mut clock_watch = ClockWatch::new(&self.clock);
         loop {
             if let Some(step) = clock_watch.step(&self.clock) {
-                self.report_clock_step(step);
+                let next = self.heap.peek().map(|Reverse((t, id))| (id.clone(), *t));
+                report_clock_step(step, next);
             }
             if let Some(period) = watchdog.filter(|_| Instant::now() >= next_ping) {
                 systemd::watchdog();
@@ -211,31 +181,6 @@ impl Scheduler {
                     }
                 }
             }
-        }
-    }
-
-    /// Says what a wall-clock step does. The timer heap holds wall-clock instants and every
-    /// wake re-plans from the clock as it reads now, so nothing else is needed: after a
-    /// forward step the occurrences stepped over go through the misfire rules at once; after
-    /// a backward step the occurrences already handled are not repeated (their rows exist),
-    /// and the next one fires when the clock reaches it again.
-    fn report_clock_step(&self, step: TimeDelta) {
-        let seconds = (step.abs().num_milliseconds() + 500) / 1000;
-        let size = humantime::format_duration(Duration::from_secs(seconds.unsigned_abs()));
-        let next = match self.heap.peek() {
-            Some(Reverse((t, id))) => format!("next: {id} at {}", format_time(*t)),
-            None => "nothing to fire".to_owned(),
-        };
-        if step > TimeDelta::zero() {
-            tracing::warn!(
-                step_seconds = step.num_seconds(),
-                "wall clock stepped forward by {size} (or the machine was suspended); occurrences stepped over are handled now by the misfire rules; {next}"
-            );
-        } else {
-            tracing::warn!(
-                step_seconds = step.num_seconds(),
-                "wall clock stepped back by {size}; occurrences already handled are not sent again, so the schedules wait for the clock to reach their next occurrence; {next}"
-            );
         }
     }
 

@@ -7,7 +7,6 @@ use crate::config::Config;
 use crate::domain::ProjectId;
 use crate::engine::delivery::{Deliverer, Sender};
 use crate::platform::clock::Clock;
-use crate::platform::instance::Instance;
 use crate::store::{Store, StoreError};
 use crate::workspace::{ApiError, CredentialsError, WorkspaceClient, credentials};
 
@@ -87,17 +86,6 @@ pub fn preflight(
 /// Opens the database named by the config (creating and migrating it).
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     Store::open(Path::new(&config.daemon.database)).await
-}
-
-/// Opens the database for a process that claims deliveries (`send`, a cancel notice): it
-/// registers as an instance, so a daemon starting meanwhile leaves its rows alone. Keep the
-/// returned [`Instance`] alive until the deliveries end.
-pub async fn open_claiming_store(
-    config: &Config,
-) -> Result<(Store, Instance), crate::engine::immediate::ImmediateError> {
-    let store = open_store(config).await?;
-    let instance = Instance::register(&config.daemon.database)?;
-    Ok((store.owned_by(instance.id()), instance))
 }
 
 pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clock) -> Deliverer {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::rows::Claimed;
 use super::time::format_time;
 use super::{Store, StoreError};
 use crate::domain::{PoolId, ScheduleId, Status};
@@ -19,23 +20,6 @@ pub struct NewDelivery {
     pub error_msg: Option<String>,
     /// Re-read the row's status just before the first attempt: it may be cancelled between
     /// claim and due time (maintenance warnings).
-    pub may_be_cancelled: bool,
-}
-
-/// A delivery this process now owns and must carry to an end.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    pub id: i64,
-    pub schedule_id: ScheduleId,
-    pub pool_id: PoolId,
-    pub due_at: DateTime<Utc>,
-    pub deadline_at: DateTime<Utc>,
-    pub message: String,
-    /// Attempts already made (non-zero when resuming after a restart).
-    pub attempts: u32,
-    /// The instance that claimed it (`claimed_by`).
-    pub owner: Option<String>,
-    /// See [`NewDelivery::may_be_cancelled`].
     pub may_be_cancelled: bool,
 }
 

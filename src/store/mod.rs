@@ -18,9 +18,10 @@ use std::path::Path;
 use std::time::Duration;
 
 pub(crate) use attempts::AttemptLog;
+pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::NewDelivery;
-pub(crate) use deliveries::{AttemptRecord, Claimed};
 pub(crate) use history::HistoryFilter;
+pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
 pub(crate) use schedules::{ChangeWatcher, StoredSchedule};
 pub(crate) use state::ScheduleState;

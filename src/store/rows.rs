@@ -1,13 +1,30 @@
 //! How `deliveries` rows map to values: the one place that knows their columns, for the
 //! claiming side (`deliveries.rs`) and the reading side (`history.rs`) alike.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
-use super::deliveries::Claimed;
 use super::time::parse_time;
 use crate::domain::{PoolId, ScheduleId};
+
+/// A delivery this process now owns and must carry to an end.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub schedule_id: ScheduleId,
+    pub pool_id: PoolId,
+    pub due_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub message: String,
+    /// Attempts already made (non-zero when resuming after a restart).
+    pub attempts: u32,
+    /// The instance that claimed it (`claimed_by`).
+    pub owner: Option<String>,
+    /// See `NewDelivery::may_be_cancelled`.
+    pub may_be_cancelled: bool,
+}
 
 /// The columns of a [`DeliveryRow`], in a `SELECT`.
 pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at";

@@ -32,7 +32,7 @@ pub struct Canonical {
     pub signed_headers: String,
 }
 
-/// Builds the canonical request of HUAWEI-API.md "AK/SK signing".
+/// Builds the canonical request of docs/huawei-api.md "Authentication".
 pub fn canonical_request(parts: &RequestParts<'_>) -> Canonical {
     let (header_block, signed_headers) = canonical_headers(parts.headers);
     let request = format!(

@@ -1,4 +1,4 @@
-//! The four vectors from HUAWEI-API.md (produced by the official SDK), then our own cases whose
+//! The four vectors of the official SDK (docs/huawei-api.md), then our own cases whose
 //! canonical requests are written out by hand from the rules.
 
 use super::*;
