@@ -211,31 +211,31 @@ fn cases(env: &TestEnv) -> Vec<Case> {
         ),
         case(
             "endpoint not http",
-            |t: &str| replace_endpoint(t, "endpoint = \"ftp://example.com\""),
+            |t: &str| replace_key(t, "endpoint", "endpoint = \"ftp://example.com\""),
             78,
             "workspace.endpoint",
         ),
         case(
             "endpoint plain http off loopback",
-            |t: &str| replace_endpoint(t, "endpoint = \"http://example.com\""),
+            |t: &str| replace_key(t, "endpoint", "endpoint = \"http://example.com\""),
             78,
             "workspace.endpoint",
         ),
         case(
             "unknown region",
-            |t: &str| replace_endpoint(t, "region = \"mars-1\""),
+            |t: &str| replace_key(t, "endpoint", "region = \"mars-1\""),
             78,
             "workspace.region",
         ),
         case(
             "bad project id",
-            |t: &str| replace_project(t, "project_id = \"bad id!\""),
+            |t: &str| replace_key(t, "project_id", "project_id = \"bad id!\""),
             78,
             "workspace.project_id",
         ),
         case(
             "project id missing",
-            |t: &str| replace_project(t, ""),
+            |t: &str| replace_key(t, "project_id", ""),
             78,
             "workspace.project_id",
         ),
@@ -669,22 +669,15 @@ fn cases(env: &TestEnv) -> Vec<Case> {
     ]
 }
 
+/// The base config with the line starting `key = ` replaced by `with`.
+fn replace_key(text: &str, key: &str, with: &str) -> String {
+    let prefix = format!("{key} = ");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+    text.replacen(line, with, 1)
+}
+
 fn replace_database(text: &str, value: &str) -> String {
-    let line = text.lines().find(|l| l.starts_with("database = ")).unwrap();
-    text.replacen(line, &format!("database = {value}"), 1)
-}
-
-fn replace_endpoint(text: &str, with: &str) -> String {
-    let line = text.lines().find(|l| l.starts_with("endpoint = ")).unwrap();
-    text.replacen(line, with, 1)
-}
-
-fn replace_project(text: &str, with: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("project_id = "))
-        .unwrap();
-    text.replacen(line, with, 1)
+    replace_key(text, "database", &format!("database = {value}"))
 }
 
 fn add(extra: &[&'static str]) -> Vec<&'static str> {

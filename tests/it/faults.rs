@@ -342,18 +342,7 @@ async fn a_rejected_iam_token_is_re_read_once_and_retried_once() {
     let env = TestEnv::new().await;
     env.fake.accept_tokens(&["the-right-token"]);
     write_secret(&env.path("iam-token"), "a-wrong-token");
-    let config = env.write_config("");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace(
-            &format!("access_key_file = \"{}\"\n", env.path("ak").display()),
-            "",
-        )
-        .replace(
-            &format!("secret_key_file = \"{}\"\n", env.path("sk").display()),
-            &format!("token_file = \"{}\"\n", env.path("iam-token").display()),
-        );
-    std::fs::write(&config, text).unwrap();
+    let config = env.write_token_config(&env.path("iam-token"));
     let out = env.send(&config, "hello").await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(env.fake.received().len(), 2, "{}", stderr(&out));

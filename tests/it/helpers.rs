@@ -78,6 +78,38 @@ secret_key_file = "{sk}"
         path
     }
 
+    /// `config.toml` for the fake, authenticating with the IAM token in `token_file` instead
+    /// of AK/SK.
+    pub fn write_token_config(&self, token_file: &std::path::Path) -> PathBuf {
+        let config = self.write_config("");
+        let text = std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(
+                &format!("access_key_file = \"{}\"\n", self.path("ak").display()),
+                "",
+            )
+            .replace(
+                &format!("secret_key_file = \"{}\"\n", self.path("sk").display()),
+                &format!("token_file = \"{}\"\n", token_file.display()),
+            );
+        std::fs::write(&config, text).unwrap();
+        config
+    }
+
+    /// `dry.toml`: a dry run on the test's database, with no credentials at all.
+    pub fn write_dry_run_config(&self) -> PathBuf {
+        let config = self.path("dry.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[daemon]\ndatabase = \"{}\"\ndry_run = true\n",
+                self.db_path().display()
+            ),
+        )
+        .unwrap();
+        config
+    }
+
     /// Runs the binary with `args` (blocking work moved off the runtime so the fake keeps
     /// serving). The environment is cleared of credentials that could leak in from outside.
     pub async fn run(&self, args: &[&str]) -> Output {

@@ -10,15 +10,7 @@ fn stderr_with_journal_stream(
     use std::io::Read;
     use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
-    let config = env.path("dry.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[daemon]\ndatabase = \"{}\"\ndry_run = true\n",
-            env.db_path().display()
-        ),
-    )
-    .unwrap();
+    let config = env.write_dry_run_config();
     let (mut reader, writer) = std::io::pipe().unwrap();
     let meta = std::fs::File::from(writer.as_fd().try_clone_to_owned().unwrap())
         .metadata()

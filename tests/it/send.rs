@@ -308,18 +308,7 @@ async fn an_iam_token_is_re_read_once_after_a_401() {
     let env = TestEnv::new().await;
     env.fake.accept_tokens(&["fresh-token"]);
     write_secret(&env.path("iam-token"), "stale-token");
-    let config = env.write_config("");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace(
-            &format!("access_key_file = \"{}\"\n", env.path("ak").display()),
-            "",
-        )
-        .replace(
-            &format!("secret_key_file = \"{}\"\n", env.path("sk").display()),
-            &format!("token_file = \"{}\"\n", env.path("iam-token").display()),
-        );
-    std::fs::write(&config, text).unwrap();
+    let config = env.write_token_config(&env.path("iam-token"));
     // The token is renewed on disk (as a refresh timer would) while the first request is
     // being answered with 401.
     let (path, fake) = (env.path("iam-token"), env.fake.clone());
@@ -386,15 +375,7 @@ async fn the_secret_key_never_reaches_output_or_the_database() {
 #[tokio::test]
 async fn dry_run_needs_no_credentials_and_records_the_exact_text() {
     let env = TestEnv::new().await;
-    let config = env.path("dry.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[daemon]\ndatabase = \"{}\"\ndry_run = true\n",
-            env.db_path().display()
-        ),
-    )
-    .unwrap();
+    let config = env.write_dry_run_config();
     let out = env.send(&config, TRICKY).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(env.fake.received().is_empty());
