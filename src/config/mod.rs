@@ -5,9 +5,9 @@
 
 mod fields;
 mod raw;
-mod schedules;
+mod schedule_rules;
 mod strict;
-mod windows;
+mod window_rules;
 
 use chrono_tz::Tz;
 use reqwest::Url;
@@ -18,8 +18,8 @@ use std::time::Duration;
 pub use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawSchedule, RawWindow};
-pub(crate) use schedules::validate_schedule;
-pub(crate) use windows::validate_window;
+pub(crate) use schedule_rules::validate_schedule;
+pub(crate) use window_rules::validate_window;
 
 use crate::domain::ProjectId;
 use crate::domain::maintenance::WindowSpec;

@@ -7,10 +7,10 @@ mod deliveries;
 mod faults;
 mod history;
 mod rows;
-mod schedules;
 mod state;
+mod stored_schedules;
+mod stored_windows;
 mod time;
-mod windows;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -23,10 +23,10 @@ pub use deliveries::NewDelivery;
 pub(crate) use history::HistoryFilter;
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
-pub(crate) use schedules::{ChangeWatcher, StoredSchedule};
 pub(crate) use state::ScheduleState;
+pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
+pub(crate) use stored_windows::StoredWindow;
 pub(crate) use time::format_time;
-pub(crate) use windows::StoredWindow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
-use super::schedules::SharedFields;
+use super::schedule_rules::SharedFields;
 use crate::domain::maintenance::{Cancellations, WindowSpec};
 use crate::domain::schedule::Source;
 use crate::domain::template::Template;
