@@ -70,7 +70,7 @@ impl Setup {
     fn config(&self, max_in_flight: usize, schedules: &str) -> std::path::PathBuf {
         let d = self.dir.path();
         let text = format!(
-            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n{schedules}",
+            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n[jobs]\nenabled = false\n\n{schedules}",
             db = d.join("bench.db").display(),
             ep = self.fake.endpoint(),
             pr = fake::PROJECT,

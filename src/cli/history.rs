@@ -58,7 +58,10 @@ fn row_json(r: &DeliveryRow) -> serde_json::Value {
         "status": r.status, "attempts": r.attempts, "job_id": r.job_id,
         "http_status": r.http_status, "error_code": r.error_code, "error_msg": r.error_msg,
         "request_id": r.request_id, "message": r.message, "created_at": r.created_at,
-        "finished_at": r.finished_at,
+        "finished_at": r.finished_at, "job_status": r.job_status, "job_result": r.job_result,
+        "desktops_total": r.desktops_total, "desktops_ok": r.desktops_ok,
+        "desktops_failed": r.desktops_failed, "job_finished_at": r.job_finished_at,
+        "job_error": r.job_error,
     })
 }
 
@@ -68,8 +71,8 @@ fn print_table(rows: &[DeliveryRow]) {
         return;
     }
     println!(
-        "{:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:>4}  ERROR",
-        "DUE (UTC)", "SCHEDULE", "POOL", "STATUS", "TRY", "JOB_ID", "HTTP"
+        "{:<6} {:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:<16} {:>4}  ERROR",
+        "ID", "DUE (UTC)", "SCHEDULE", "POOL", "STATUS", "TRY", "JOB_ID", "DESKTOPS", "HTTP"
     );
     for r in rows {
         let error = match (&r.error_code, &r.error_msg) {
@@ -78,14 +81,20 @@ fn print_table(rows: &[DeliveryRow]) {
             (Some(code), None) => code.clone(),
             (None, None) => String::new(),
         };
+        let error = match &r.job_error {
+            Some(job_error) if error.is_empty() => job_error.clone(),
+            _ => error,
+        };
         println!(
-            "{:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:>4}  {}",
+            "{:<6} {:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:<16} {:>4}  {}",
+            r.id,
             r.due_at,
             r.schedule_id,
             r.pool_id,
             r.status,
             r.attempts,
             r.job_id.as_deref().unwrap_or("-"),
+            r.desktops_summary(),
             r.http_status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into()),

@@ -8,6 +8,7 @@ mod render;
 mod run;
 mod schedule;
 mod send;
+mod show;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -73,6 +74,11 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json"
     )]
     History(history::HistoryArgs),
+    /// Show one delivery: its attempts and, once its job was followed, each desktop's result.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier show 42 --config config/example.toml\n  workspace-notifier show 42 --json"
+    )]
+    Show(show::ShowArgs),
 }
 
 /// Why a command failed, and so its exit code.
@@ -206,6 +212,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Check(args) => check::run(&cli.config, args).await,
         Command::Send(args) => send::run(&cli.config, args).await,
         Command::History(args) => history::run(&cli.config, args).await,
+        Command::Show(args) => show::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Completions { shell } => {

@@ -20,6 +20,10 @@ pub struct SendArgs {
     /// `schedule_id` recorded for this delivery (default `manual`).
     #[arg(long)]
     pub schedule_id: Option<String>,
+    /// Wait for the job's per-desktop result (at most jobs.give_up_after); exit 0 only if
+    /// every desktop got it.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
@@ -39,7 +43,10 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
             job_id: Some(job_id),
         } => {
             println!("{job_id}");
-            Ok(())
+            match args.wait {
+                true => wait_for_desktops(&config, id).await,
+                false => Ok(()),
+            }
         }
         Outcome::Sent { job_id: None } => {
             println!("sent (delivery {id}), but the answer carried no job_id; see `history`");
@@ -61,6 +68,72 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
             Err(CliError::Reported("interrupted".into()))
         }
         Outcome::AlreadyDone => Ok(()),
+    }
+}
+
+/// `send --wait`: follows the job, showing its progress, and prints `N/M desktops`.
+async fn wait_for_desktops(config: &crate::config::Config, id: i64) -> Result<(), CliError> {
+    use crate::domain::job::JobResult;
+    use crate::engine::jobs::{JobFollower, Polled};
+    use std::io::IsTerminal;
+    if !config.jobs.enabled {
+        return Err(failure(
+            "--wait needs [jobs] enabled = true: the job's result is not followed",
+        ));
+    }
+    let crate::engine::delivery::Sender::Api(client) =
+        crate::engine::wiring::build_sender(config, &crate::engine::wiring::process_env)?
+    else {
+        return Ok(());
+    };
+    let store = crate::engine::wiring::open_store(config).await?;
+    let follower = JobFollower::new(
+        store.clone(),
+        client,
+        std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        config.jobs,
+        config.retry,
+        crate::platform::clock::Clock::system(),
+    );
+    let terminal = std::io::stderr().is_terminal();
+    follower
+        .follow_one(id, |polled| {
+            if let Polled::Running {
+                status,
+                done,
+                total,
+            } = polled
+            {
+                let total = total.map_or("?".to_owned(), |t| t.to_string());
+                match terminal {
+                    true => eprint!("\rjob {status}: {done} of {total} desktops done   "),
+                    false => eprintln!("job {status}: {done} of {total} desktops done"),
+                }
+            }
+        })
+        .await?;
+    if terminal {
+        eprintln!();
+    }
+    let row = store.delivery(id).await?;
+    store.close().await;
+    let Some(row) = row else {
+        return Err(failure(format!("delivery {id} vanished")));
+    };
+    println!("{} desktops", row.desktops_summary());
+    match row.job_result.as_deref() {
+        Some(result) if result == JobResult::Ok.as_str() => Ok(()),
+        _ => {
+            eprintln!(
+                "error: not every desktop got it ({}); see `show {id}`{}",
+                row.desktops_summary(),
+                row.job_error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            Err(CliError::Reported("not every desktop got it".into()))
+        }
     }
 }
 

@@ -99,6 +99,16 @@ pub const EVERY: Bounds = Bounds {
     min: secs(1),
     max: secs(366 * DAY),
 };
+/// `jobs.first_poll` and `jobs.poll_interval`: 1 second to 10 minutes.
+pub const JOB_POLL: Bounds = Bounds {
+    min: secs(1),
+    max: secs(600),
+};
+/// `jobs.give_up_after`: 10 seconds to 1 day.
+pub const JOB_GIVE_UP: Bounds = Bounds {
+    min: secs(10),
+    max: secs(DAY),
+};
 /// A window's `duration` and each `notify_before` lead: 1 second to 31 days.
 pub const WINDOW_SPAN: Bounds = Bounds {
     min: secs(1),

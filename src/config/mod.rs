@@ -72,6 +72,7 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub workspace: WorkspaceConfig,
     pub retry: RetryPolicy,
+    pub jobs: JobsConfig,
     pub schedules: Vec<ScheduleSpec>,
     pub windows: Vec<WindowSpec>,
 }
@@ -93,6 +94,18 @@ pub struct WorkspaceConfig {
     pub request_timeout: Duration,
     pub max_message_chars: Option<usize>,
     pub credentials: CredentialPaths,
+}
+
+/// `[jobs]`: following each accepted notification to its per-desktop result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsConfig {
+    pub enabled: bool,
+    /// The first ShowJob this long after the 200.
+    pub first_poll: Duration,
+    /// Then every this long, slowing down while the job runs long.
+    pub poll_interval: Duration,
+    /// No final status this long after the 200: the result is `unknown`.
+    pub give_up_after: Duration,
 }
 
 impl Config {
@@ -158,6 +171,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
     }
     let workspace = validate_workspace(&raw.workspace, &mut errors);
     let retry = validate_retry(&raw.retry, &mut errors);
+    let jobs = validate_jobs(&raw.jobs, &mut errors);
     let schedules = validate_schedules(&raw.schedules, timezone.unwrap_or(Tz::UTC), &mut errors);
     let windows = validate_windows(
         &raw.maintenance_windows,
@@ -200,6 +214,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         },
         workspace: workspace.expect("checked"),
         retry: retry.expect("checked"),
+        jobs: jobs.expect("checked"),
         schedules,
         windows,
     })
@@ -341,6 +356,27 @@ fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy>
         initial_delay: initial_delay?,
         max_delay: max_delay?,
         max_elapsed: max_elapsed?,
+    })
+}
+
+fn validate_jobs(j: &raw::RawJobs, errors: &mut Errors) -> Option<JobsConfig> {
+    let first_poll = errors.take(
+        "jobs.first_poll",
+        fields::bounded_duration(&j.first_poll, fields::JOB_POLL),
+    );
+    let poll_interval = errors.take(
+        "jobs.poll_interval",
+        fields::bounded_duration(&j.poll_interval, fields::JOB_POLL),
+    );
+    let give_up_after = errors.take(
+        "jobs.give_up_after",
+        fields::bounded_duration(&j.give_up_after, fields::JOB_GIVE_UP),
+    );
+    Some(JobsConfig {
+        enabled: j.enabled,
+        first_poll: first_poll?,
+        poll_interval: poll_interval?,
+        give_up_after: give_up_after?,
     })
 }
 

@@ -10,6 +10,7 @@ pub struct RawConfig {
     pub daemon: RawDaemon,
     pub workspace: RawWorkspace,
     pub retry: RawRetry,
+    pub jobs: RawJobs,
     pub schedules: Vec<RawSchedule>,
     pub maintenance_windows: Vec<RawWindow>,
 }
@@ -86,6 +87,26 @@ impl Default for RawRetry {
             initial_delay: "2s".to_owned(),
             max_delay: "2m".to_owned(),
             max_elapsed: "30m".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawJobs {
+    pub enabled: bool,
+    pub first_poll: String,
+    pub poll_interval: String,
+    pub give_up_after: String,
+}
+
+impl Default for RawJobs {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            first_poll: "10s".to_owned(),
+            poll_interval: "15s".to_owned(),
+            give_up_after: "10m".to_owned(),
         }
     }
 }

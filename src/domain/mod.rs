@@ -2,6 +2,7 @@
 //! message templates, the retry decision and instant arithmetic.
 
 mod ids;
+pub(crate) mod job;
 pub(crate) mod maintenance;
 pub(crate) mod retry;
 pub(crate) mod schedule;

@@ -15,6 +15,7 @@ use crate::domain::Status;
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::ScheduleSpec;
 use crate::engine::catalog;
+use crate::engine::jobs::JobFollower;
 use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
@@ -173,6 +174,18 @@ async fn start(
         sender,
         clock,
     ));
+    // Jobs accepted before a stop are still followed: the follower starts with the daemon.
+    if let (true, Some(client)) = (config.jobs.enabled, deliverer.client()) {
+        let follower = Arc::new(JobFollower::new(
+            store.clone(),
+            client,
+            deliverer.limiter(),
+            config.jobs,
+            config.retry,
+            clock,
+        ));
+        tracker.spawn(follower.run(shutdown.stop.clone()));
+    }
     let mut scheduler = Scheduler::new(
         store.clone(),
         deliverer,

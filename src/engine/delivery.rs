@@ -22,7 +22,7 @@ use crate::workspace::{Accepted, ApiError, Prepared, WorkspaceClient};
 /// Where messages go: the API, or nowhere (`dry_run = true`).
 pub enum Sender {
     DryRun,
-    Api(WorkspaceClient),
+    Api(Arc<WorkspaceClient>),
 }
 
 /// How a delivery ended, as far as this process is concerned.
@@ -61,6 +61,8 @@ pub struct Deliverer {
     policy: RetryPolicy,
     limiter: Arc<Semaphore>,
     clock: Clock,
+    /// `jobs.first_poll` when accepted jobs are followed (`[jobs] enabled`).
+    follow_jobs: Option<Duration>,
 }
 
 impl Deliverer {
@@ -80,11 +82,31 @@ impl Deliverer {
             policy,
             limiter: Arc::new(Semaphore::new(max_in_flight)),
             clock,
+            follow_jobs: None,
         }
+    }
+
+    /// Accepted jobs are followed, first polled `first_poll` after the 200.
+    pub fn follow_jobs(mut self, first_poll: Option<Duration>) -> Self {
+        self.follow_jobs = first_poll;
+        self
     }
 
     pub fn policy(&self) -> &RetryPolicy {
         &self.policy
+    }
+
+    /// The `max_in_flight` slots, shared with whatever else calls the API (job polls).
+    pub fn limiter(&self) -> Arc<Semaphore> {
+        Arc::clone(&self.limiter)
+    }
+
+    /// The API client; None in dry run.
+    pub fn client(&self) -> Option<Arc<WorkspaceClient>> {
+        match &self.sender {
+            Sender::Api(client) => Some(Arc::clone(client)),
+            Sender::DryRun => None,
+        }
     }
 
     #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
@@ -184,7 +206,12 @@ impl Deliverer {
         let finished = self.clock.now();
         let end = attempt_end(&result, client, *token_refreshed);
         let decision = decide(end, attempt, &self.policy, backoff, finished, d.deadline_at);
-        let record = attempt_record(d, attempt, started, finished, &result, decision);
+        let mut record = attempt_record(d, attempt, started, finished, &result, decision);
+        if record.status == Status::Sent && record.job_id.is_some() {
+            record.job_poll_at = self
+                .follow_jobs
+                .map(|first| crate::domain::time_math::plus(finished, first));
+        }
         self.attempts.record(record.clone()).await?;
         Ok(match decision {
             Decision::Sent => Step::Done(log_sent(attempt, &result)),
@@ -327,6 +354,7 @@ fn attempt_record(
         job_id: None,
         status: Status::Pending,
         delivery_error: None,
+        job_poll_at: None,
     };
     match result {
         Ok(accepted) => {

@@ -6,6 +6,7 @@ mod clock_watch;
 pub mod daemon;
 pub mod delivery;
 pub(crate) mod immediate;
+pub mod jobs;
 pub(crate) mod scheduler;
 pub mod shutdown;
 pub mod wiring;

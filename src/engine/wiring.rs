@@ -63,7 +63,7 @@ pub fn build_sender(
         resolved.credentials,
         config.workspace.request_timeout,
     )?;
-    Ok(Sender::Api(client))
+    Ok(Sender::Api(std::sync::Arc::new(client)))
 }
 
 /// Everything `run` checks before it starts, without sending or writing anything: the
@@ -96,6 +96,7 @@ pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clo
         config.daemon.max_in_flight,
         clock,
     )
+    .follow_jobs(config.jobs.enabled.then_some(config.jobs.first_poll))
 }
 
 /// Reads the process environment; the production `env` for [`build_sender`].

@@ -15,7 +15,7 @@ use super::time::format_time;
 use super::{Store, StoreError};
 use crate::domain::Status;
 
-/// Records per statement: 9 parameters each, well under SQLite's 32,766.
+/// Records per statement: at most 10 parameters each, well under SQLite's 32,766.
 const CHUNK: usize = 400;
 /// Records per transaction at most; more simply wait for the next one.
 const MAX_BATCH: usize = 2_000;
@@ -163,13 +163,14 @@ async fn update_deliveries(
     chunk: &[AttemptRecord],
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at) AS (VALUES {})
+        "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at, job_poll_at) AS (VALUES {})
          UPDATE deliveries SET
            attempts = v.attempts, http_status = v.http_status, error_code = v.error_code,
            error_msg = v.error_msg, request_id = v.request_id,
-           job_id = COALESCE(v.job_id, deliveries.job_id), status = v.status, finished_at = v.finished_at
+           job_id = COALESCE(v.job_id, deliveries.job_id), status = v.status, finished_at = v.finished_at,
+           job_next_poll_at = v.job_poll_at
          FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'",
-        placeholders(chunk.len(), 9)
+        placeholders(chunk.len(), 10)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in chunk {
@@ -183,7 +184,8 @@ async fn update_deliveries(
             .bind(r.request_id.as_deref())
             .bind(r.job_id.as_deref())
             .bind(r.status.as_str())
-            .bind(finished_at);
+            .bind(finished_at)
+            .bind(r.job_poll_at.map(format_time));
     }
     query.execute(&mut **tx).await?;
     Ok(())

@@ -40,6 +40,8 @@ pub struct AttemptRecord {
     /// Set when the delivery ends with an explanation beyond the attempt's own error (e.g.
     /// "gave up after 8 attempts: ..."); stored as the delivery's `error_msg`.
     pub delivery_error: Option<String>,
+    /// When the accepted job is first polled; None: not followed.
+    pub job_poll_at: Option<DateTime<Utc>>,
 }
 
 impl Store {

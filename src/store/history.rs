@@ -1,5 +1,7 @@
 //! Reading deliveries back for `history` and `show`.
 
+use sqlx::Row;
+
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, delivery_from_row};
 use super::{Store, StoreError};
 use crate::domain::Status;
@@ -39,4 +41,39 @@ impl Store {
             .await?;
         Ok(row.map(|r| delivery_from_row(&r)))
     }
+
+    /// A delivery's attempts, in order.
+    pub async fn attempts_of(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT attempt, started_at, finished_at, http_status, error_code, error_msg, request_id
+             FROM attempts WHERE delivery_id = ? ORDER BY attempt",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| AttemptRow {
+                attempt: row.get("attempt"),
+                started_at: row.get("started_at"),
+                finished_at: row.get("finished_at"),
+                http_status: row.get("http_status"),
+                error_code: row.get("error_code"),
+                error_msg: row.get("error_msg"),
+                request_id: row.get("request_id"),
+            })
+            .collect())
+    }
+}
+
+/// One `attempts` row, for `show`.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub attempt: i64,
+    pub started_at: String,
+    pub finished_at: String,
+    pub http_status: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+    pub request_id: Option<String>,
 }

@@ -27,7 +27,7 @@ pub struct Claimed {
 }
 
 /// The columns of a [`DeliveryRow`], in a `SELECT`.
-pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at";
+pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at";
 
 /// A full `deliveries` row.
 #[derive(Debug, Clone)]
@@ -46,6 +46,33 @@ pub struct DeliveryRow {
     pub request_id: Option<String>,
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// The job's last status word, and its result once followed to the end.
+    pub job_status: Option<String>,
+    pub job_result: Option<String>,
+    pub desktops_total: Option<i64>,
+    pub desktops_ok: Option<i64>,
+    pub desktops_failed: Option<i64>,
+    pub job_finished_at: Option<String>,
+    pub job_error: Option<String>,
+    /// True while the job is being followed.
+    pub job_following: bool,
+}
+
+impl DeliveryRow {
+    /// The desktops' outcome for people: `498/500`, `498/500 partial`, `following`, `unknown`.
+    pub fn desktops_summary(&self) -> String {
+        match (
+            self.job_result.as_deref(),
+            self.desktops_ok,
+            self.desktops_total,
+        ) {
+            (Some("ok"), Some(ok), Some(total)) => format!("{ok}/{total}"),
+            (Some(result), Some(ok), Some(total)) => format!("{ok}/{total} {result}"),
+            (Some(result), _, _) => result.to_owned(),
+            (None, _, _) if self.job_following => "following".to_owned(),
+            (None, _, _) => "-".to_owned(),
+        }
+    }
 }
 
 pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
@@ -64,6 +91,14 @@ pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
         request_id: row.get("request_id"),
         created_at: row.get("created_at"),
         finished_at: row.get("finished_at"),
+        job_status: row.get("job_status"),
+        job_result: row.get("job_result"),
+        desktops_total: row.get("desktops_total"),
+        desktops_ok: row.get("desktops_ok"),
+        desktops_failed: row.get("desktops_failed"),
+        job_finished_at: row.get("job_finished_at"),
+        job_error: row.get("job_error"),
+        job_following: row.get::<Option<String>, _>("job_next_poll_at").is_some(),
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::credentials::Credentials;
 use super::error::ApiError;
+use super::jobs::{JobReport, SubJobPage, parse_job, parse_sub_jobs};
 use super::response::{parse_error_body, parse_job_id, parse_retry_after};
 use super::signer::{self, RequestParts};
 use crate::domain::{PoolId, ProjectId};
@@ -122,9 +123,68 @@ impl WorkspaceClient {
 
     /// Sends a prepared request.
     pub async fn send(&self, prepared: Prepared) -> Result<Accepted, ApiError> {
+        let (bytes, request_id) = self.execute(prepared.request).await?;
+        let (job_id, malformed) = parse_job_id(&bytes);
+        Ok(Accepted {
+            job_id,
+            malformed,
+            request_id,
+        })
+    }
+
+    /// ShowJob: the job's status and the desktops it lists.
+    pub async fn show_job(&self, job_id: &str) -> Result<JobReport, ApiError> {
+        let path = format!("workspace-jobs/{}", signer::encode_component(job_id));
+        let bytes = self.get(&path, &[]).await?;
+        parse_job(&bytes).map_err(ApiError::Malformed)
+    }
+
+    /// ListItaSubJobs: one page of a job's desktops.
+    pub async fn list_sub_jobs(
+        &self,
+        job_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<SubJobPage, ApiError> {
+        let query = [
+            ("job_id", job_id.to_owned()),
+            ("limit", limit.to_string()),
+            ("offset", offset.to_string()),
+        ];
+        let bytes = self.get("workspace-sub-jobs", &query).await?;
+        parse_sub_jobs(&bytes).map_err(ApiError::Malformed)
+    }
+
+    /// A signed GET of `/v2/{project_id}/{path}` with `query`; the body of a 200.
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, ApiError> {
+        let mut url = self.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!(
+            "{base}/v2/{}/{path}",
+            signer::encode_component(self.project_id.as_str())
+        ));
+        if !query.is_empty() {
+            let encoded: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{k}={}", signer::encode_component(v)))
+                .collect();
+            url.set_query(Some(&encoded.join("&")));
+        }
+        let headers = self.signed_headers("GET", &url, b"", Utc::now());
+        let request = self.http.get(url).headers(headers).build().map_err(|e| {
+            ApiError::Transport(format!("cannot build the request: {}", error_chain(&e)))
+        })?;
+        Ok(self.execute(request).await?.0)
+    }
+
+    /// Sends `request`; the body of a 200 and its `X-Request-Id`, or the API's error.
+    async fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<(Vec<u8>, Option<String>), ApiError> {
         let sent = self
             .http
-            .execute(prepared.request)
+            .execute(request)
             .await
             .map_err(|e| self.classify(e))?;
         let status = sent.status().as_u16();
@@ -133,12 +193,7 @@ impl WorkspaceClient {
             .and_then(|v| parse_retry_after(&v, Utc::now()));
         let bytes = sent.bytes().await.map_err(|e| self.classify(e))?;
         if status == 200 {
-            let (job_id, malformed) = parse_job_id(&bytes);
-            return Ok(Accepted {
-                job_id,
-                malformed,
-                request_id,
-            });
+            return Ok((bytes.to_vec(), request_id));
         }
         let (error_code, error_msg) = parse_error_body(&bytes);
         Err(ApiError::Http {

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The connection broke while sending or receiving.
     #[error("request failed: {0}")]
     Transport(String),
+    /// A 200 whose body is not what the operation answers.
+    #[error("{0}")]
+    Malformed(String),
     /// Credentials could not be read (e.g. the token file vanished before a refresh).
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
@@ -38,7 +41,7 @@ impl ApiError {
         match self {
             ApiError::Http { status, .. } => matches!(status, 409 | 429 | 500 | 502 | 503 | 504),
             ApiError::Timeout(_) | ApiError::Connect { .. } | ApiError::Transport(_) => true,
-            ApiError::Credentials(_) => false,
+            ApiError::Credentials(_) | ApiError::Malformed(_) => false,
         }
     }
 

@@ -4,9 +4,11 @@
 mod client;
 pub(crate) mod credentials;
 mod error;
+mod jobs;
 mod response;
 pub mod signer;
 
 pub use client::{Accepted, Prepared, WorkspaceClient};
 pub use credentials::{CredentialPaths, CredentialsError};
 pub use error::ApiError;
+pub use jobs::{JobReport, SubJobPage};

@@ -7,6 +7,7 @@ mod daemon;
 mod downtime;
 mod faults;
 mod helpers;
+mod jobs;
 mod logs;
 mod maintenance;
 mod schedules;

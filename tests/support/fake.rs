@@ -31,6 +31,8 @@ pub enum Reply {
     Raw200(&'static str),
     /// This status with this exact body.
     RawError(u16, String),
+    /// 200 with this body.
+    RawOk(String),
     /// Wait, then answer.
     Delay(Duration, Box<Reply>),
     /// Close the connection without answering.
@@ -52,6 +54,7 @@ impl Reply {
 pub struct Received {
     pub at: DateTime<Utc>,
     pub path: String,
+    pub query: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// None if the signature (or token) checked out; the problem otherwise.
@@ -86,6 +89,66 @@ struct State {
     unchecked: Vec<(DateTime<Utc>, String, Vec<u8>, u64)>,
     accepted_tokens: Vec<String>,
     next_job: u64,
+    /// What jobs accepted from now on do (ShowJob / ListItaSubJobs).
+    job_plan: JobPlan,
+    jobs: std::collections::HashMap<String, FakeJob>,
+    /// Replies to job reads, used before the modelled answer (429, 500, 403, ...).
+    job_script: VecDeque<Reply>,
+    job_requests: Vec<Received>,
+}
+
+/// How the fake's notification jobs behave: a pool of `desktops`, the last `failed` of which
+/// do not get the message; RUNNING for `running_polls` ShowJobs, then `top_status`; ShowJob
+/// lists at most `show_limit` sub-jobs (page the rest with ListItaSubJobs).
+#[derive(Debug, Clone)]
+pub struct JobPlan {
+    pub desktops: usize,
+    pub failed: usize,
+    pub running_polls: u32,
+    pub top_status: &'static str,
+    pub ok_word: &'static str,
+    pub fail_word: &'static str,
+    pub show_limit: usize,
+}
+
+impl Default for JobPlan {
+    fn default() -> Self {
+        JobPlan {
+            desktops: 2,
+            failed: 0,
+            running_polls: 0,
+            top_status: "SUCCESS",
+            ok_word: "SUCCESS",
+            fail_word: "FAILED",
+            show_limit: usize::MAX,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FakeJob {
+    plan: JobPlan,
+    polls: u32,
+}
+
+impl FakeJob {
+    fn sub_job(&self, job_id: &str, i: usize) -> serde_json::Value {
+        let ok = i < self.plan.desktops - self.plan.failed;
+        let mut v = serde_json::json!({
+            "id": format!("{job_id}-sub-{i:04}"),
+            "status": if ok { self.plan.ok_word } else { self.plan.fail_word },
+            "entities": {
+                "desktop_id": format!("desk-{i:04}"),
+                "user_name": format!("user{i}"),
+                "desktop_name": format!("pc-{i:04}"),
+            },
+        });
+        if !ok {
+            v["error_code"] = "WKS.0102".into();
+            v["fail_reason"] = "the desktop agent is not connected".into();
+        }
+        v
+    }
 }
 
 #[derive(Clone)]
@@ -158,6 +221,25 @@ impl FakeWorkspace {
         self.state.lock().unwrap().accepted_tokens = tokens.iter().map(|t| t.to_string()).collect();
     }
 
+    /// How jobs accepted from now on behave.
+    #[allow(dead_code)]
+    pub fn plan_jobs(&self, plan: JobPlan) {
+        self.state.lock().unwrap().job_plan = plan;
+    }
+
+    /// Replies to the next job reads, before the modelled answers.
+    #[allow(dead_code)]
+    pub fn script_job_reads(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().job_script.extend(replies);
+    }
+
+    /// ShowJob and ListItaSubJobs requests received (signatures checked like sends).
+    #[allow(dead_code)]
+    pub fn job_requests(&self) -> Vec<Received> {
+        self.state.lock().unwrap().job_requests.clone()
+    }
+
+    /// Notification sends received (job reads are in [`Self::job_requests`]).
     pub fn received(&self) -> Vec<Received> {
         let state = self.state.lock().unwrap();
         let later = state
@@ -201,7 +283,13 @@ impl FakeWorkspace {
             return answer(stream, reply, index).await;
         }
         let tokens = self.state.lock().unwrap().accepted_tokens.clone();
+        let is_read = head.starts_with("GET ");
         let mut received = inspect(head, body, at, &tokens);
+        if is_read {
+            let reply = self.answer_job_read(&received);
+            self.state.lock().unwrap().job_requests.push(received);
+            return answer(stream, reply, 0).await;
+        }
         let problem = received.auth_problem.clone();
         let reply = {
             let mut state = self.state.lock().unwrap();
@@ -231,12 +319,76 @@ impl FakeWorkspace {
             if matches!(reply, Reply::Accept)
                 || matches!(&reply, Reply::Delay(_, inner) if matches!(**inner, Reply::Accept))
             {
-                received.job_id = Some(format!("job-{:04}", state.next_job));
+                let job_id = format!("job-{:04}", state.next_job);
+                let job = FakeJob {
+                    plan: state.job_plan.clone(),
+                    polls: 0,
+                };
+                state.jobs.insert(job_id.clone(), job);
+                received.job_id = Some(job_id);
             }
             state.received.push(received.clone());
             state.next_job
         };
         answer(stream, reply, index).await
+    }
+}
+
+impl FakeWorkspace {
+    /// ShowJob or ListItaSubJobs, from the job model (or the job-read script first).
+    fn answer_job_read(&self, received: &Received) -> Reply {
+        if received.auth_problem.is_some() {
+            return Reply::error(401, "APIGW.0301");
+        }
+        let mut state = self.state.lock().unwrap();
+        if let Some(reply) = state.job_script.pop_front() {
+            return reply;
+        }
+        let not_found = || {
+            Reply::RawError(
+                404,
+                r#"{"error_code":"WKS.0404","error_msg":"job not found"}"#.to_owned(),
+            )
+        };
+        if let Some(job_id) = received
+            .path
+            .strip_prefix(&format!("/v2/{PROJECT}/workspace-jobs/"))
+        {
+            let Some(job) = state.jobs.get_mut(job_id) else {
+                return not_found();
+            };
+            job.polls += 1;
+            let job = job.clone();
+            let total = job.plan.desktops;
+            if job.polls <= job.plan.running_polls {
+                let body = serde_json::json!({"id": job_id, "status": "RUNNING", "sub_jobs_total": total, "sub_jobs": []});
+                return Reply::RawOk(body.to_string());
+            }
+            let listed: Vec<serde_json::Value> = (0..total.min(job.plan.show_limit))
+                .map(|i| job.sub_job(job_id, i))
+                .collect();
+            let body = serde_json::json!({"id": job_id, "status": job.plan.top_status, "sub_jobs_total": total, "sub_jobs": listed});
+            return Reply::RawOk(body.to_string());
+        }
+        let query = received.query.clone().unwrap_or_default();
+        let param = |name: &str| {
+            query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+        };
+        let Some(job) = param("job_id").and_then(|id| state.jobs.get(&id).cloned()) else {
+            return not_found();
+        };
+        let job_id = param("job_id").unwrap_or_default();
+        let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(1000);
+        let offset: usize = param("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let total = job.plan.desktops;
+        let jobs: Vec<serde_json::Value> = (offset..total.min(offset + limit))
+            .map(|i| job.sub_job(&job_id, i))
+            .collect();
+        Reply::RawOk(serde_json::json!({"total_count": total, "jobs": jobs}).to_string())
     }
 }
 
@@ -256,12 +408,21 @@ fn inspect(head: String, body: Vec<u8>, at: DateTime<Utc>, tokens: &[String]) ->
         None => (target.clone(), None),
     };
     let mut problem = check_auth(&method, &path, query.as_deref(), &headers, &body, tokens).err();
-    if problem.is_none() && !path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/")) {
-        problem = Some(format!("unexpected path {path}"));
+    let expected = match method.as_str() {
+        "POST" => path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/")),
+        "GET" => {
+            path.starts_with(&format!("/v2/{PROJECT}/workspace-jobs/"))
+                || path == format!("/v2/{PROJECT}/workspace-sub-jobs")
+        }
+        _ => false,
+    };
+    if problem.is_none() && !expected {
+        problem = Some(format!("unexpected {method} {path}"));
     }
     Received {
         at,
         path,
+        query,
         headers,
         body,
         auth_problem: problem,
@@ -280,6 +441,7 @@ async fn answer(stream: &mut TcpStream, reply: Reply, index: u64) -> bool {
         Reply::Accept => (200, format!(r#"{{"job_id":"job-{index:04}"}}"#), vec![]),
         Reply::Raw200(body) => (200, body.to_owned(), vec![]),
         Reply::RawError(status, body) => (status, body, vec![]),
+        Reply::RawOk(body) => (200, body, vec![]),
         Reply::Error {
             status,
             code,

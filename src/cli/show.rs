@@ -1,0 +1,106 @@
+//! `show DELIVERY_ID`: one delivery with its attempts and, once its job was followed, every
+//! desktop's result (those that did not get it first).
+
+use std::path::Path;
+
+use super::{CliError, failure, load_config};
+use crate::engine::wiring;
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The delivery's id (first column of `history`).
+    pub id: i64,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let store = wiring::open_store(&config).await?;
+    let Some(row) = store.delivery(args.id).await? else {
+        return Err(failure(format!(
+            "no delivery {} (see `history` for ids)",
+            args.id
+        )));
+    };
+    let attempts = store.attempts_of(args.id).await?;
+    let recipients = store.recipients(args.id).await?;
+    store.close().await;
+    if args.json {
+        let doc = serde_json::json!({
+            "id": row.id, "schedule_id": row.schedule_id, "pool_id": row.pool_id,
+            "due_at": row.due_at, "status": row.status, "job_id": row.job_id,
+            "job_status": row.job_status, "job_result": row.job_result,
+            "desktops_total": row.desktops_total, "desktops_ok": row.desktops_ok,
+            "desktops_failed": row.desktops_failed, "job_error": row.job_error,
+            "message": row.message,
+            "attempts": attempts.iter().map(|a| serde_json::json!({
+                "attempt": a.attempt, "started_at": a.started_at, "finished_at": a.finished_at,
+                "http_status": a.http_status, "error_code": a.error_code,
+                "error_msg": a.error_msg, "request_id": a.request_id,
+            })).collect::<Vec<_>>(),
+            "recipients": recipients.iter().map(|r| serde_json::json!({
+                "desktop_id": r.desktop_id, "user_name": r.user_name,
+                "desktop_name": r.desktop_name, "status": r.status,
+                "error_code": r.error_code, "fail_reason": r.fail_reason,
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+        );
+        return Ok(());
+    }
+    println!(
+        "delivery {}: {} to pool {}",
+        row.id, row.schedule_id, row.pool_id
+    );
+    println!("due:       {}", row.due_at);
+    println!("status:    {}", row.status);
+    println!("job:       {}", row.job_id.as_deref().unwrap_or("-"));
+    println!(
+        "desktops:  {}{}",
+        row.desktops_summary(),
+        row.job_status
+            .as_deref()
+            .map(|s| format!(" (job status {s})"))
+            .unwrap_or_default()
+    );
+    if let Some(error) = &row.job_error {
+        println!("job note:  {error}");
+    }
+    println!("message:   {}", row.message);
+    println!("attempts:");
+    for a in &attempts {
+        println!(
+            "  #{} {} HTTP {} {}{}",
+            a.attempt,
+            a.started_at,
+            a.http_status.map_or("-".to_owned(), |s| s.to_string()),
+            a.error_code
+                .as_deref()
+                .map(|c| format!("{c} "))
+                .unwrap_or_default(),
+            a.error_msg.as_deref().unwrap_or(""),
+        );
+    }
+    if !recipients.is_empty() {
+        println!("desktops (did not get it first):");
+        for r in &recipients {
+            println!(
+                "  {:<10} {:<38} {:<20} {:<20} {}",
+                r.status,
+                r.desktop_id,
+                r.user_name.as_deref().unwrap_or("-"),
+                r.desktop_name.as_deref().unwrap_or("-"),
+                [r.error_code.as_deref(), r.fail_reason.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Following accepted jobs: which polls are due, taking one (compare-and-set, so no job is
+//! polled twice at once, by this process or another), and recording what a poll found, down to
+//! each desktop (`recipients`).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::time::{format_time, parse_time};
+use super::{Store, StoreError};
+use crate::domain::job::{JobResult, Recipient, Tally};
+
+/// A job whose next poll is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobToPoll {
+    pub delivery_id: i64,
+    pub job_id: String,
+    /// When the 200 came (the delivery's `finished_at`): `give_up_after` counts from here.
+    pub accepted_at: DateTime<Utc>,
+    pub polls: u32,
+    /// The `job_next_poll_at` read, for the compare-and-set of [`Store::take_job_poll`].
+    pub next_poll_at: DateTime<Utc>,
+}
+
+/// How following a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobEnd {
+    /// The last status word seen, verbatim.
+    pub status: Option<String>,
+    pub result: JobResult,
+    /// Desktop counts, when the job's desktops are known.
+    pub tally: Option<Tally>,
+    /// Why following ended without a final status (not found, no permission, gave up).
+    pub error: Option<String>,
+    pub recipients: Vec<Recipient>,
+}
+
+/// Rows per INSERT of recipients: 8 parameters each, far below SQLite's limit.
+const RECIPIENT_CHUNK: usize = 500;
+
+impl Store {
+    /// Jobs whose next poll is due by `now`, soonest first, at most `limit`.
+    pub async fn due_job_polls(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<JobToPoll>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
+             WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL AND job_id IS NOT NULL
+               AND julianday(job_next_poll_at) <= julianday(?)
+             ORDER BY julianday(job_next_poll_at) LIMIT ?",
+        )
+        .bind(format_time(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// The follower state of one delivery's job, while it is followed.
+    pub async fn job_to_poll(&self, delivery_id: i64) -> Result<Option<JobToPoll>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
+             WHERE id = ? AND job_next_poll_at IS NOT NULL AND job_result IS NULL
+               AND job_id IS NOT NULL",
+        )
+        .bind(delivery_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// The earliest pending poll, if any job is being followed.
+    pub async fn next_job_poll(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT job_next_poll_at FROM deliveries
+             WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL
+             ORDER BY julianday(job_next_poll_at) LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        next.map(|t| parse_time("job_next_poll_at", &t)).transpose()
+    }
+
+    /// Takes a due poll: moves its next poll to `lease_until`, so that nobody else polls the
+    /// job meanwhile (a poll that dies with its process is taken again after the lease). False
+    /// if another follower took it first.
+    pub async fn take_job_poll(
+        &self,
+        job: &JobToPoll,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET job_next_poll_at = ?
+             WHERE id = ? AND job_result IS NULL AND job_next_poll_at = ?",
+        )
+        .bind(format_time(lease_until))
+        .bind(job.delivery_id)
+        .bind(format_time(job.next_poll_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A poll found the job still running (`status` verbatim, if the answer had one), or got
+    /// no answer worth reading: poll again at `next`.
+    pub async fn record_job_poll(
+        &self,
+        delivery_id: i64,
+        status: Option<&str>,
+        polls: u32,
+        next: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE deliveries SET job_status = COALESCE(?, job_status), job_polls = ?,
+                    job_next_poll_at = ?
+             WHERE id = ? AND job_result IS NULL",
+        )
+        .bind(status)
+        .bind(polls)
+        .bind(format_time(next))
+        .bind(delivery_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends following a job: its result, counts and desktops, in one transaction.
+    pub async fn finish_job(
+        &self,
+        delivery_id: i64,
+        end: &JobEnd,
+        polls: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now_text = format_time(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in end.recipients.chunks(RECIPIENT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+            sql.push_str(
+                " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
+                   desktop_name = excluded.desktop_name, status = excluded.status,
+                   error_code = excluded.error_code, fail_reason = excluded.fail_reason,
+                   updated_at = excluded.updated_at",
+            );
+            // Only placeholders are generated; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                query = query
+                    .bind(delivery_id)
+                    .bind(&r.desktop_id)
+                    .bind(&r.user_name)
+                    .bind(&r.desktop_name)
+                    .bind(&r.status)
+                    .bind(&r.error_code)
+                    .bind(&r.fail_reason)
+                    .bind(&now_text);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "UPDATE deliveries SET job_status = COALESCE(?, job_status), job_result = ?,
+                    desktops_total = ?, desktops_ok = ?, desktops_failed = ?, job_error = ?,
+                    job_finished_at = ?, job_next_poll_at = NULL, job_polls = ?
+             WHERE id = ?",
+        )
+        .bind(end.status.as_deref())
+        .bind(end.result.as_str())
+        .bind(end.tally.map(|t| t.total as i64))
+        .bind(end.tally.map(|t| t.ok as i64))
+        .bind(end.tally.map(|t| t.failed as i64))
+        .bind(end.error.as_deref())
+        .bind(&now_text)
+        .bind(polls)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A delivery's desktops, those that did not get it first.
+    pub async fn recipients(&self, delivery_id: i64) -> Result<Vec<Recipient>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT desktop_id, user_name, desktop_name, status, error_code, fail_reason
+             FROM recipients WHERE delivery_id = ?
+             ORDER BY status IN ('SUCCESS', 'COMPLETE'), desktop_id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Recipient {
+                desktop_id: row.get("desktop_id"),
+                user_name: row.get("user_name"),
+                desktop_name: row.get("desktop_name"),
+                status: row.get("status"),
+                error_code: row.get("error_code"),
+                fail_reason: row.get("fail_reason"),
+            })
+            .collect())
+    }
+}
+
+fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<JobToPoll, StoreError> {
+    let finished: Option<String> = row.get("finished_at");
+    let next: String = row.get("job_next_poll_at");
+    Ok(JobToPoll {
+        delivery_id: row.get("id"),
+        job_id: row.get("job_id"),
+        accepted_at: match finished {
+            Some(text) => parse_time("finished_at", &text)?,
+            None => parse_time("job_next_poll_at", &next)?,
+        },
+        polls: row.get::<i64, _>("job_polls").max(0) as u32,
+        next_poll_at: parse_time("job_next_poll_at", &next)?,
+    })
+}
