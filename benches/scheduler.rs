@@ -2,7 +2,7 @@
 //! figures. Lateness = when the fake server received the request minus the due instant.
 //!
 //!   cargo bench --bench scheduler                 # every scenario
-//!   cargo bench --bench scheduler -- every-second # or: burst, idle
+//!   cargo bench --bench scheduler -- every-second # or: floor, burst, jobs, idle
 //!
 //! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).
 
@@ -39,6 +39,9 @@ fn main() {
     if run("burst") {
         rt.block_on(burst());
     }
+    if run("jobs") {
+        rt.block_on(jobs());
+    }
     if run("idle") {
         idle(seconds("BENCH_SECONDS", 60));
     }
@@ -68,9 +71,13 @@ impl Setup {
     }
 
     fn config(&self, max_in_flight: usize, schedules: &str) -> std::path::PathBuf {
+        self.config_with(max_in_flight, "[jobs]\nenabled = false\n", schedules)
+    }
+
+    fn config_with(&self, max_in_flight: usize, jobs: &str, schedules: &str) -> std::path::PathBuf {
         let d = self.dir.path();
         let text = format!(
-            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n[jobs]\nenabled = false\n\n{schedules}",
+            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n{jobs}\n{schedules}",
             db = d.join("bench.db").display(),
             ep = self.fake.endpoint(),
             pr = fake::PROJECT,
@@ -362,6 +369,109 @@ async fn burst() {
         (last - due).num_milliseconds() as f64 / 1000.0 / bound,
         pct(&late, 0.0),
         started.elapsed().as_secs_f64(),
+    );
+}
+
+/// 10,000 deliveries whose jobs finish at times spread over 10 s, followed with the default
+/// `[jobs]` timing: job API calls per delivery, requests in flight at once (vs
+/// `max_in_flight`), and the delay from a job's end to its recorded result.
+async fn jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
+    std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
+    let setup = Setup {
+        dir,
+        fake: FakeWorkspace::start_modelled_on_own_thread(),
+    };
+    setup.fake.plan_jobs(fake::JobPlan {
+        desktops: 3,
+        failed: 0,
+        finish_within: Some(Duration::from_secs(10)),
+        read_delay: Duration::from_millis(20),
+        ..fake::JobPlan::default()
+    });
+    let due = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
+    let max_in_flight = 64;
+    let config = setup.config_with(
+        max_in_flight,
+        "[jobs]\nfirst_poll = \"10s\"\npoll_interval = \"15s\"\ngive_up_after = \"10m\"\n",
+        &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 10_000),
+    );
+    let config = workspace_notifier::config::load(&config).unwrap();
+    let shutdown = Shutdown::default();
+    let (_tx, rx) = mpsc::channel(1);
+    let stop = shutdown.stop.clone();
+    let started = Instant::now();
+    let task = tokio::spawn(daemon::serve(
+        config,
+        Clock::system(),
+        Control {
+            shutdown,
+            reload: rx,
+        },
+    ));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let db = setup.db().await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut followed = 0i64;
+    while Instant::now() < deadline {
+        followed =
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE job_result IS NOT NULL")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if followed >= 10_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    let reads = setup.fake.job_requests();
+    assert!(
+        reads.iter().all(|r| r.auth_problem.is_none()),
+        "bad signature on a job read"
+    );
+    let ends = setup.fake.job_end_times();
+    let mut delays: Vec<f64> = Vec::new();
+    for row in sqlx::query(
+        "SELECT job_id, job_finished_at FROM deliveries WHERE job_finished_at IS NOT NULL",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap()
+    {
+        let job: String = row.get(0);
+        let recorded: String = row.get(1);
+        let recorded = DateTime::parse_from_rfc3339(&recorded).unwrap().to_utc();
+        if let Some(end) = ends.get(&job) {
+            delays.push((recorded - *end).num_milliseconds() as f64 / 1000.0);
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    let results: HashMap<String, i64> =
+        sqlx::query("SELECT job_result, count(*) FROM deliveries GROUP BY job_result")
+            .fetch_all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<Option<String>, _>(0)
+                        .unwrap_or_else(|| "none".into()),
+                    r.get(1),
+                )
+            })
+            .collect();
+    println!(
+        "jobs: 10,000 deliveries, jobs ending within 10 s, reads answered in 20 ms, first_poll 10s / poll_interval 15s: {followed} followed to a result {results:?} in {:.1} s; {} job API calls = {:.2} per delivery; at most {} requests in flight at the fake (max_in_flight {max_in_flight}); job end -> recorded result: p50 {:.1} s, p90 {:.1} s, max {:.1} s",
+        started.elapsed().as_secs_f64(),
+        reads.len(),
+        reads.len() as f64 / 10_000.0,
+        setup.fake.max_concurrent(),
+        pct(&delays, 0.5),
+        pct(&delays, 0.9),
+        delays.last().copied().unwrap_or(0.0),
     );
 }
 

@@ -95,6 +95,9 @@ struct State {
     /// Replies to job reads, used before the modelled answer (429, 500, 403, ...).
     job_script: VecDeque<Reply>,
     job_requests: Vec<Received>,
+    /// Requests being answered now, and the most at once.
+    concurrent: usize,
+    max_concurrent: usize,
 }
 
 /// How the fake's notification jobs behave: a pool of `desktops`, the last `failed` of which
@@ -109,6 +112,11 @@ pub struct JobPlan {
     pub ok_word: &'static str,
     pub fail_word: &'static str,
     pub show_limit: usize,
+    /// When set, a job ends at a time spread evenly over this span after it was accepted
+    /// (instead of after `running_polls` polls).
+    pub finish_within: Option<Duration>,
+    /// How long a job read takes to answer.
+    pub read_delay: Duration,
 }
 
 impl Default for JobPlan {
@@ -121,6 +129,8 @@ impl Default for JobPlan {
             ok_word: "SUCCESS",
             fail_word: "FAILED",
             show_limit: usize::MAX,
+            finish_within: None,
+            read_delay: Duration::ZERO,
         }
     }
 }
@@ -129,6 +139,8 @@ impl Default for JobPlan {
 struct FakeJob {
     plan: JobPlan,
     polls: u32,
+    /// With `finish_within`: when the job ends.
+    ends_at: Option<DateTime<Utc>>,
 }
 
 impl FakeJob {
@@ -166,6 +178,17 @@ impl FakeWorkspace {
     /// a job id at once and checks the signatures afterwards, in `received()`.
     #[allow(dead_code)]
     pub fn start_for_bench() -> FakeWorkspace {
+        FakeWorkspace::start_on_own_thread(true)
+    }
+
+    /// Like [`Self::start_for_bench`], but checking and modelling every request as in the
+    /// tests (job reads included).
+    #[allow(dead_code)]
+    pub fn start_modelled_on_own_thread() -> FakeWorkspace {
+        FakeWorkspace::start_on_own_thread(false)
+    }
+
+    fn start_on_own_thread(check_later: bool) -> FakeWorkspace {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -173,7 +196,7 @@ impl FakeWorkspace {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                tx.send(FakeWorkspace::listen(true).await).unwrap();
+                tx.send(FakeWorkspace::listen(check_later).await).unwrap();
                 std::future::pending::<()>().await;
             });
         });
@@ -233,6 +256,23 @@ impl FakeWorkspace {
         self.state.lock().unwrap().job_script.extend(replies);
     }
 
+    /// When each job ended (`finish_within` plans), by job id.
+    #[allow(dead_code)]
+    pub fn job_end_times(&self) -> std::collections::HashMap<String, DateTime<Utc>> {
+        let state = self.state.lock().unwrap();
+        state
+            .jobs
+            .iter()
+            .filter_map(|(id, job)| job.ends_at.map(|t| (id.clone(), t)))
+            .collect()
+    }
+
+    /// The most requests this fake was answering at the same time.
+    #[allow(dead_code)]
+    pub fn max_concurrent(&self) -> usize {
+        self.state.lock().unwrap().max_concurrent
+    }
+
     /// ShowJob and ListItaSubJobs requests received (signatures checked like sends).
     #[allow(dead_code)]
     pub fn job_requests(&self) -> Vec<Received> {
@@ -258,7 +298,14 @@ impl FakeWorkspace {
         while let Some((head, body)) = read_request(&mut stream, &mut buffered).await {
             // Received now: the fake's own checks below are not the client's lateness.
             let at = Utc::now();
-            if !self.answer_one(&mut stream, head, body, at).await {
+            {
+                let mut state = self.state.lock().unwrap();
+                state.concurrent += 1;
+                state.max_concurrent = state.max_concurrent.max(state.concurrent);
+            }
+            let kept = self.answer_one(&mut stream, head, body, at).await;
+            self.state.lock().unwrap().concurrent -= 1;
+            if !kept {
                 return;
             }
         }
@@ -286,7 +333,8 @@ impl FakeWorkspace {
         let is_read = head.starts_with("GET ");
         let mut received = inspect(head, body, at, &tokens);
         if is_read {
-            let reply = self.answer_job_read(&received);
+            let delay = self.state.lock().unwrap().job_plan.read_delay;
+            let reply = Reply::Delay(delay, Box::new(self.answer_job_read(&received)));
             self.state.lock().unwrap().job_requests.push(received);
             return answer(stream, reply, 0).await;
         }
@@ -320,9 +368,16 @@ impl FakeWorkspace {
                 || matches!(&reply, Reply::Delay(_, inner) if matches!(**inner, Reply::Accept))
             {
                 let job_id = format!("job-{:04}", state.next_job);
+                let plan = state.job_plan.clone();
+                // Spread evenly by job number: deterministic, no random source needed.
+                let ends_at = plan.finish_within.map(|span| {
+                    let fraction = (state.next_job * 7919 % 1000) as f64 / 1000.0;
+                    at + chrono::TimeDelta::from_std(span.mul_f64(fraction)).unwrap()
+                });
                 let job = FakeJob {
-                    plan: state.job_plan.clone(),
+                    plan,
                     polls: 0,
+                    ends_at,
                 };
                 state.jobs.insert(job_id.clone(), job);
                 received.job_id = Some(job_id);
@@ -360,7 +415,11 @@ impl FakeWorkspace {
             job.polls += 1;
             let job = job.clone();
             let total = job.plan.desktops;
-            if job.polls <= job.plan.running_polls {
+            let running = match job.ends_at {
+                Some(ends_at) => Utc::now() < ends_at,
+                None => job.polls <= job.plan.running_polls,
+            };
+            if running {
                 let body = serde_json::json!({"id": job_id, "status": "RUNNING", "sub_jobs_total": total, "sub_jobs": []});
                 return Reply::RawOk(body.to_string());
             }
