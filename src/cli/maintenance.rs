@@ -7,6 +7,7 @@ use super::render::{print_window, window_json};
 use super::send::describe_failure;
 use super::{CliError, failure, invalid, load_config, validate_flags};
 use crate::config::{Config, validate_window};
+use crate::domain::Target;
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::Source;
 use crate::engine::catalog;
@@ -79,6 +80,8 @@ pub struct AddArgs {
     pub end_message: Option<String>,
     #[arg(long, allow_hyphen_values = true)]
     pub misfire_grace: Option<String>,
+    #[command(flatten)]
+    pub targets: super::TargetArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +117,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         start_message: args.start_message,
         end_message: args.end_message,
         misfire_grace: args.misfire_grace,
+        extra: args.targets.stored(),
     };
     let raw = catalog::raw_window_of(&stored);
     let window = validate_flags(|key, errors| {
@@ -219,26 +223,35 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
 
 /// The `--notice`: one delivery per pool now, through the daemon's path.
 async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result<(), CliError> {
-    let done = immediate::deliver_now(config, window.id.clone(), &window.pools, text).await?;
+    let mut targets: Vec<Target> = window.pools.iter().cloned().map(Target::Pool).collect();
+    targets.extend(Target::desktop_batches(
+        "desktops:",
+        &window.desktops,
+        config.jobs.desktop_batch,
+    ));
+    let done = immediate::deliver_now(config, window.id.clone(), &targets, text, None).await?;
     let mut failed = 0;
     for Delivered {
-        pool, outcome, row, ..
+        target,
+        outcome,
+        row,
+        ..
     } in done
     {
         match outcome {
             Outcome::Sent { job_id } => println!(
-                "notice sent to {pool}: job_id {}",
+                "notice sent to {target}: job_id {}",
                 job_id.as_deref().unwrap_or("-")
             ),
-            Outcome::DryRun => println!("notice recorded for {pool} (dry run)"),
+            Outcome::DryRun => println!("notice recorded for {target} (dry run)"),
             Outcome::Failed { reason } => {
                 failed += 1;
                 eprintln!(
-                    "error: notice to {pool} failed: {}",
+                    "error: notice to {target} failed: {}",
                     describe_failure(row.as_ref(), &reason)
                 );
             }
-            other => eprintln!("notice to {pool}: {other:?}"),
+            other => eprintln!("notice to {target}: {other:?}"),
         }
     }
     if failed > 0 {

@@ -232,6 +232,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 pub(crate) fn flag_name(field: &str) -> String {
     match field {
         "pools" => "--pool".to_owned(),
+        "desktops" => "--desktop".to_owned(),
+        "resend_failed.attempts" => "--resend-attempts".to_owned(),
+        "resend_failed.after" => "--resend-after".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }
@@ -245,6 +248,31 @@ pub(crate) fn validate_flags<T>(
     match validate(&flag_name, &mut errors) {
         Some(value) if errors.is_empty() => Ok(value),
         _ => Err(CliError::Invalid(errors.into_vec())),
+    }
+}
+
+/// `--desktop` and `--resend-attempts`/`--resend-after`, shared by `schedule add` and
+/// `maintenance add`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// A desktop id to notify (besides or instead of --pool); repeat for several.
+    #[arg(long = "desktop")]
+    pub desktops: Vec<String>,
+    /// Re-send to the desktops that did not get it, at most this many times (1-5).
+    #[arg(long, requires = "resend_after")]
+    pub resend_attempts: Option<i64>,
+    /// How long after the job's result a re-send goes out, e.g. 2m (10s-1h).
+    #[arg(long, requires = "resend_attempts")]
+    pub resend_after: Option<String>,
+}
+
+impl TargetArgs {
+    pub(crate) fn stored(&self) -> crate::store::StoredTargets {
+        crate::store::StoredTargets {
+            desktops: self.desktops.clone(),
+            resend_attempts: self.resend_attempts,
+            resend_after: self.resend_after.clone(),
+        }
     }
 }
 

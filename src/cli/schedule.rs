@@ -80,6 +80,8 @@ pub struct AddArgs {
     /// Add it paused.
     #[arg(long)]
     pub paused: bool,
+    #[command(flatten)]
+    pub targets: super::TargetArgs,
 }
 
 pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), CliError> {
@@ -113,6 +115,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         misfire_grace: args.misfire_grace,
         paused: args.paused,
         catch_up: args.catch_up,
+        extra: args.targets.stored(),
     };
     let raw = catalog::raw_of(&stored);
     let spec = validate_flags(|key, errors| {

@@ -4,16 +4,19 @@ use std::path::Path;
 
 use super::{CliError, failure, load_config};
 use crate::config::Errors;
-use crate::domain::{PoolId, ScheduleId, manual_schedule_id};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Target, manual_schedule_id};
 use crate::engine::delivery::Outcome;
 use crate::engine::immediate;
 use crate::store::DeliveryRow;
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// Desktop pool id to notify.
-    #[arg(long)]
-    pub pool: String,
+    /// Desktop pool id to notify (every user of the pool).
+    #[arg(long, required_unless_present = "desktops")]
+    pub pool: Option<String>,
+    /// A desktop id to notify; repeat for several (sent in batches of [jobs] desktop_batch).
+    #[arg(long = "desktop")]
+    pub desktops: Vec<String>,
     /// The text users see.
     #[arg(long, allow_hyphen_values = true)]
     pub message: String,
@@ -28,8 +31,9 @@ pub struct SendArgs {
 
 pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let (pool, schedule_id) = validate(&args, config.workspace.max_message_chars)?;
-    let mut done = immediate::deliver_now(&config, schedule_id, &[pool], &args.message).await?;
+    let (targets, schedule_id) = validate(&args, &config)?;
+    let mut done =
+        immediate::deliver_now(&config, schedule_id, &targets, &args.message, None).await?;
     let Some(immediate::Delivered {
         id, outcome, row, ..
     }) = done.pop()
@@ -156,12 +160,35 @@ pub(super) fn describe_failure(row: Option<&DeliveryRow>, reason: &str) -> Strin
     text
 }
 
-fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, ScheduleId), CliError> {
+fn validate(
+    args: &SendArgs,
+    config: &crate::config::Config,
+) -> Result<(Vec<Target>, ScheduleId), CliError> {
+    let max_chars = config.workspace.max_message_chars;
     let mut errors = Errors::default();
-    let pool = errors.take(
-        "--pool",
-        PoolId::parse(&args.pool).map_err(|e| format!("{e}, got {:?}", args.pool)),
-    );
+    let mut targets = Vec::new();
+    if let Some(pool) = &args.pool {
+        targets.extend(
+            errors
+                .take(
+                    "--pool",
+                    PoolId::parse(pool).map_err(|e| format!("{e}, got {pool:?}")),
+                )
+                .map(Target::Pool),
+        );
+    }
+    let mut desktops = Vec::new();
+    for id in &args.desktops {
+        desktops.extend(errors.take(
+            "--desktop",
+            DesktopId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
+        ));
+    }
+    targets.extend(Target::desktop_batches(
+        "desktops:",
+        &desktops,
+        config.jobs.desktop_batch,
+    ));
     let schedule_id = match &args.schedule_id {
         Some(id) => errors.take(
             "--schedule-id",
@@ -178,8 +205,8 @@ fn validate(args: &SendArgs, max_chars: Option<usize>) -> Result<(PoolId, Schedu
             format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
         );
     }
-    match (pool, schedule_id) {
-        (Some(pool), Some(id)) if errors.is_empty() => Ok((pool, id)),
+    match schedule_id {
+        Some(id) if errors.is_empty() && !targets.is_empty() => Ok((targets, id)),
         _ => Err(CliError::Invalid(errors.into_vec())),
     }
 }

@@ -109,6 +109,11 @@ pub const JOB_GIVE_UP: Bounds = Bounds {
     min: secs(10),
     max: secs(DAY),
 };
+/// `resend_failed.after`: 10 seconds to 1 hour.
+pub const RESEND_AFTER: Bounds = Bounds {
+    min: secs(10),
+    max: secs(3600),
+};
 /// A window's `duration` and each `notify_before` lead: 1 second to 31 days.
 pub const WINDOW_SPAN: Bounds = Bounds {
     min: secs(1),

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
-pub(crate) use raw::{RawConfig, RawSchedule, RawWindow};
+pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow};
 pub(crate) use schedule_rules::validate_schedule;
 pub(crate) use window_rules::validate_window;
 
@@ -106,6 +106,8 @@ pub struct JobsConfig {
     pub poll_interval: Duration,
     /// No final status this long after the 200: the result is `unknown`.
     pub give_up_after: Duration,
+    /// Desktop ids per SendNotifications call (and per delivery).
+    pub desktop_batch: usize,
 }
 
 impl Config {
@@ -372,7 +374,12 @@ fn validate_jobs(j: &raw::RawJobs, errors: &mut Errors) -> Option<JobsConfig> {
         "jobs.give_up_after",
         fields::bounded_duration(&j.give_up_after, fields::JOB_GIVE_UP),
     );
+    let desktop_batch = errors.take(
+        "jobs.desktop_batch",
+        fields::bounded(j.desktop_batch, 1..=1000),
+    );
     Some(JobsConfig {
+        desktop_batch: desktop_batch? as usize,
         enabled: j.enabled,
         first_poll: first_poll?,
         poll_interval: poll_interval?,

@@ -98,6 +98,7 @@ pub struct RawJobs {
     pub first_poll: String,
     pub poll_interval: String,
     pub give_up_after: String,
+    pub desktop_batch: i64,
 }
 
 impl Default for RawJobs {
@@ -107,6 +108,7 @@ impl Default for RawJobs {
             first_poll: "10s".to_owned(),
             poll_interval: "15s".to_owned(),
             give_up_after: "10m".to_owned(),
+            desktop_batch: 100,
         }
     }
 }
@@ -124,12 +126,25 @@ pub struct RawSchedule {
     pub timezone: Option<String>,
     #[serde(default)]
     pub pools: Vec<String>,
+    /// Individual desktop ids, besides or instead of pools.
+    #[serde(default)]
+    pub desktops: Vec<String>,
     #[serde(default)]
     pub message: String,
     pub misfire_grace: Option<String>,
     pub enabled: Option<bool>,
+    /// `{ attempts = 2, after = "2m" }`: re-send to the desktops that did not get it.
+    pub resend_failed: Option<RawResend>,
     /// `latest` (default), `all` or `none`: what is sent of occurrences that come due late.
     pub catch_up: Option<String>,
+}
+
+/// `resend_failed = { attempts = 2, after = "2m" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResend {
+    pub attempts: i64,
+    pub after: String,
 }
 
 /// One `[[maintenance_windows]]` entry, also what `maintenance add` builds from its flags.
@@ -148,8 +163,11 @@ pub struct RawWindow {
     #[serde(default)]
     pub pools: Vec<String>,
     #[serde(default)]
+    pub desktops: Vec<String>,
+    #[serde(default)]
     pub message: String,
     pub start_message: Option<String>,
     pub end_message: Option<String>,
     pub misfire_grace: Option<String>,
+    pub resend_failed: Option<RawResend>,
 }

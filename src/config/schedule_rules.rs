@@ -5,51 +5,101 @@ use chrono_tz::Tz;
 use std::time::Duration;
 
 use super::fields::{self, Errors};
-use super::raw::RawSchedule;
-use crate::domain::schedule::{CatchUpPolicy, Message, ScheduleSpec, SharedContent, Source};
+use super::raw::{RawResend, RawSchedule};
+use crate::domain::schedule::{
+    CatchUpPolicy, Message, ResendFailed, ScheduleSpec, SharedContent, Source,
+};
 use crate::domain::trigger::{Trigger, parse_cron};
-use crate::domain::{PoolId, ScheduleId};
+use crate::domain::{DesktopId, PoolId, ScheduleId};
 
 /// The misfire grace when a schedule names none.
 pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
+
+/// The fields schedules and maintenance windows share, as written.
+pub(super) struct SharedInput<'a> {
+    pub id: &'a str,
+    pub timezone: &'a Option<String>,
+    pub pools: &'a [String],
+    pub desktops: &'a [String],
+    pub misfire_grace: &'a Option<String>,
+    pub resend_failed: &'a Option<RawResend>,
+}
 
 /// The fields schedules and maintenance windows share, each validated (None if invalid).
 pub(super) struct SharedFields {
     pub id: Option<ScheduleId>,
     pub timezone: Option<Tz>,
     pub pools: Option<Vec<PoolId>>,
+    pub desktops: Option<Vec<DesktopId>>,
     pub misfire_grace: Option<Duration>,
+    /// Some(None): no automatic re-sends.
+    pub resend_failed: Option<Option<ResendFailed>>,
 }
 
 impl SharedFields {
     pub fn validate(
-        id: &str,
-        timezone: &Option<String>,
-        pools: &[String],
-        misfire_grace: &Option<String>,
+        input: SharedInput<'_>,
         key: &dyn Fn(&str) -> String,
         default_tz: Tz,
         errors: &mut Errors,
     ) -> SharedFields {
+        let id = input.id;
+        if input.pools.is_empty() && input.desktops.is_empty() {
+            errors.push(
+                key("pools"),
+                "must list at least one pool id (or desktops = [...])",
+            );
+        }
         SharedFields {
             id: errors.take(
                 &key("id"),
                 ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
             ),
-            timezone: match timezone {
+            timezone: match input.timezone {
                 Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
                 None => Some(default_tz),
             },
-            pools: validate_pools(pools, &key("pools"), errors),
-            misfire_grace: match misfire_grace {
+            pools: validate_ids(input.pools, &key("pools"), "pool", PoolId::parse, errors),
+            desktops: validate_ids(
+                input.desktops,
+                &key("desktops"),
+                "desktop",
+                DesktopId::parse,
+                errors,
+            ),
+            misfire_grace: match input.misfire_grace {
                 Some(grace) => errors.take(
                     &key("misfire_grace"),
                     fields::bounded_duration(grace, fields::MISFIRE_GRACE),
                 ),
                 None => Some(DEFAULT_MISFIRE_GRACE),
             },
+            resend_failed: match input.resend_failed {
+                None => Some(None),
+                Some(raw) => validate_resend(raw, key, errors).map(Some),
+            },
         }
     }
+}
+
+/// `resend_failed = { attempts = 1..=5, after = "10s".."1h" }`.
+fn validate_resend(
+    raw: &RawResend,
+    key: &dyn Fn(&str) -> String,
+    errors: &mut Errors,
+) -> Option<ResendFailed> {
+    let attempts = errors.take(
+        &key("resend_failed.attempts"),
+        fields::bounded(raw.attempts, 1..=5),
+    );
+    let after = errors.take(
+        &key("resend_failed.after"),
+        fields::bounded_duration(&raw.after, fields::RESEND_AFTER),
+    );
+    Some(ResendFailed {
+        attempts: attempts? as u32,
+        after: after?,
+    })
 }
 
 /// Validates `raw`, recording failures under the names `key` gives each field (e.g.
@@ -62,10 +112,14 @@ pub fn validate_schedule(
     errors: &mut Errors,
 ) -> Option<ScheduleSpec> {
     let common = SharedFields::validate(
-        &raw.id,
-        &raw.timezone,
-        &raw.pools,
-        &raw.misfire_grace,
+        SharedInput {
+            id: &raw.id,
+            timezone: &raw.timezone,
+            pools: &raw.pools,
+            desktops: &raw.desktops,
+            misfire_grace: &raw.misfire_grace,
+            resend_failed: &raw.resend_failed,
+        },
         key,
         default_tz,
         errors,
@@ -90,10 +144,14 @@ pub fn validate_schedule(
         id,
         timezone,
         pools,
+        desktops,
         misfire_grace,
+        resend_failed,
     } = common;
     let (id, misfire_grace) = (id?, misfire_grace?);
     Some(ScheduleSpec {
+        desktops: desktops?,
+        resend_failed: resend_failed?,
         record_as: id.clone(),
         id,
         trigger: trigger?,
@@ -169,24 +227,23 @@ fn validate_trigger(
     })
 }
 
-pub(super) fn validate_pools(
+/// Distinct ids, each valid; an empty list is fine here (pools or desktops, see above).
+fn validate_ids<T: Eq + std::hash::Hash + AsRef<str>>(
     raw: &[String],
     key: &str,
+    noun: &str,
+    parse: fn(&str) -> Result<T, crate::domain::InvalidId>,
     errors: &mut Errors,
-) -> Option<Vec<PoolId>> {
-    if raw.is_empty() {
-        errors.push(key, "must list at least one pool id");
-        return None;
-    }
-    let mut pools = Vec::with_capacity(raw.len());
-    for (i, pool) in raw.iter().enumerate() {
-        let parsed = PoolId::parse(pool).map_err(|e| format!("{e}, got {pool:?}"));
-        pools.push(errors.take(&format!("{key}[{i}]"), parsed)?);
+) -> Option<Vec<T>> {
+    let mut ids = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let parsed = parse(id).map_err(|e| format!("{e}, got {id:?}"));
+        ids.push(errors.take(&format!("{key}[{i}]"), parsed)?);
     }
     let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = pools.iter().find(|p| !seen.insert(*p)) {
-        errors.push(key, format!("pool {:?} is listed twice", dup.as_str()));
+    if let Some(dup) = ids.iter().find(|p| !seen.insert(*p)) {
+        errors.push(key, format!("{noun} {:?} is listed twice", dup.as_ref()));
         return None;
     }
-    Some(pools)
+    Some(ids)
 }

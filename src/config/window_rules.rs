@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
-use super::schedule_rules::SharedFields;
+use super::schedule_rules::{SharedFields, SharedInput};
 use crate::domain::maintenance::{Cancellations, WindowSpec};
 use crate::domain::schedule::Source;
 use crate::domain::template::Template;
@@ -21,10 +21,14 @@ pub fn validate_window(
     errors: &mut Errors,
 ) -> Option<WindowSpec> {
     let common = SharedFields::validate(
-        &raw.id,
-        &raw.timezone,
-        &raw.pools,
-        &raw.misfire_grace,
+        SharedInput {
+            id: &raw.id,
+            timezone: &raw.timezone,
+            pools: &raw.pools,
+            desktops: &raw.desktops,
+            misfire_grace: &raw.misfire_grace,
+            resend_failed: &raw.resend_failed,
+        },
         key,
         default_tz,
         errors,
@@ -86,9 +90,13 @@ pub fn validate_window(
         id,
         timezone,
         pools,
+        desktops,
         misfire_grace,
+        resend_failed,
     } = common;
     Some(WindowSpec {
+        desktops: desktops?,
+        resend_failed: resend_failed?,
         id: id?,
         starts: starts?,
         duration: duration?,

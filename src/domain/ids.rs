@@ -27,6 +27,12 @@ macro_rules! id_type {
             }
         }
 
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -79,6 +85,68 @@ id_type!(
         }
     }
 );
+
+id_type!(
+    /// A desktop id as Workspace returns it (a UUID in practice).
+    DesktopId,
+    |raw| {
+        if raw.trim().is_empty() || raw.len() > 128 {
+            Err(InvalidId("must be 1 to 128 characters"))
+        } else if raw != raw.trim() || raw.chars().any(char::is_control) {
+            Err(InvalidId("must not contain spaces at either end or control characters"))
+        } else {
+            Ok(())
+        }
+    }
+);
+
+/// Where one delivery goes: every user of a pool, or a batch of individual desktops.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Pool(PoolId),
+    /// One batch (`label` numbers it, e.g. `desktops:0`, or `resend:41:0` for a re-send).
+    Desktops {
+        label: String,
+        ids: Vec<DesktopId>,
+    },
+}
+
+impl Target {
+    /// `deliveries.target`: with the schedule and due time, what makes a delivery happen once.
+    pub fn key(&self) -> String {
+        match self {
+            Target::Pool(pool) => format!("pool:{pool}"),
+            Target::Desktops { label, .. } => label.clone(),
+        }
+    }
+
+    pub fn pool(&self) -> Option<&PoolId> {
+        match self {
+            Target::Pool(pool) => Some(pool),
+            Target::Desktops { .. } => None,
+        }
+    }
+
+    /// Batches of at most `batch` desktops, labelled `{prefix}{n}`.
+    pub fn desktop_batches(prefix: &str, ids: &[DesktopId], batch: usize) -> Vec<Target> {
+        ids.chunks(batch.max(1))
+            .enumerate()
+            .map(|(n, chunk)| Target::Desktops {
+                label: format!("{prefix}{n}"),
+                ids: chunk.to_vec(),
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Pool(pool) => write!(f, "pool {pool}"),
+            Target::Desktops { label, ids } => write!(f, "{label} ({} desktops)", ids.len()),
+        }
+    }
+}
 
 impl ScheduleId {
     /// An internal id for one part of a maintenance window (`{id}~{part}`); it keys the

@@ -12,10 +12,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::schedule::{CatchUpPolicy, Content, ScheduleSpec, SharedContent, Source};
+use crate::domain::schedule::{
+    CatchUpPolicy, Content, ResendFailed, ScheduleSpec, SharedContent, Source,
+};
 use crate::domain::template::{Template, Values};
 use crate::domain::trigger::Trigger;
-use crate::domain::{PoolId, ScheduleId};
+use crate::domain::{DesktopId, PoolId, ScheduleId};
 
 /// Which occurrences are cancelled (stored in the database, so it applies to file windows too).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +36,9 @@ pub struct WindowSpec {
     pub leads: Vec<Duration>,
     pub timezone: Tz,
     pub pools: Vec<PoolId>,
+    pub desktops: Vec<DesktopId>,
+    /// Re-sends to desktops that did not get a message, never past its deadline.
+    pub resend_failed: Option<ResendFailed>,
     pub message: Template,
     pub start_message: Option<Template>,
     pub end_message: Option<Template>,
@@ -174,6 +179,8 @@ impl WindowSpec {
                     },
                     timezone: self.timezone,
                     pools: self.pools.clone(),
+                    desktops: self.desktops.clone(),
+                    resend_failed: self.resend_failed,
                     misfire_grace: self.misfire_grace,
                     enabled: !self.cancelled.all,
                     source: self.source,

@@ -18,6 +18,7 @@ fn window(start_or_cron: (&str, &str), tz: &str) -> Arc<WindowSpec> {
         start_message: None,
         end_message: Some("Done at {end}".into()),
         misfire_grace: None,
+        ..RawWindow::default()
     };
     let mut errors = Errors::default();
     let key = |name: &str| name.to_owned();

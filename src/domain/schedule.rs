@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::domain::time_math::{minus, plus};
 use crate::domain::trigger::Trigger;
-use crate::domain::{PoolId, ScheduleId};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
 
 /// How many missed occurrences are counted one by one before the count says "more than".
 pub const MISSED_COUNT_LIMIT: u64 = 10_000;
@@ -126,6 +126,14 @@ impl Content for Message {
     }
 }
 
+/// `resend_failed = { attempts, after }`: up to `attempts` re-sends to the desktops whose
+/// sub-job failed, each `after` the job's result (never past the occurrence's deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendFailed {
+    pub attempts: u32,
+    pub after: Duration,
+}
+
 /// A validated schedule. Equal specs fire at the same times with the same content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleSpec {
@@ -136,6 +144,10 @@ pub struct ScheduleSpec {
     pub trigger: Trigger,
     pub timezone: Tz,
     pub pools: Vec<PoolId>,
+    /// Individual desktops, sent to in batches (besides or instead of pools).
+    pub desktops: Vec<DesktopId>,
+    /// Automatic re-sends to the desktops that did not get it (`resend_failed`); off if None.
+    pub resend_failed: Option<ResendFailed>,
     pub misfire_grace: Duration,
     pub enabled: bool,
     pub source: Source,
@@ -341,6 +353,18 @@ impl ScheduleSpec {
             t = self.trigger.next_after(self.timezone, at, anchor);
         }
         out
+    }
+
+    /// Where each occurrence goes: every pool, then the desktops in batches of at most
+    /// `desktop_batch` ids (`[jobs] desktop_batch`).
+    pub fn targets(&self, desktop_batch: usize) -> Vec<Target> {
+        let mut targets: Vec<Target> = self.pools.iter().cloned().map(Target::Pool).collect();
+        targets.extend(Target::desktop_batches(
+            "desktops:",
+            &self.desktops,
+            desktop_batch,
+        ));
+        targets
     }
 
     /// A one-line description of the trigger for `check` and `schedule list`.

@@ -19,6 +19,8 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
         },
         timezone: tz,
         pools: vec![PoolId::parse("p").unwrap()],
+        desktops: Vec::new(),
+        resend_failed: None,
         misfire_grace: Duration::from_secs(grace_secs),
         enabled: true,
         source: Source::File,

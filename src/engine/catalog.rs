@@ -7,10 +7,11 @@ use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::config::RawResend;
 use crate::config::{Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::{ScheduleSpec, Source};
-use crate::store::{Store, StoreError, StoredSchedule, StoredWindow};
+use crate::store::{Store, StoreError, StoredSchedule, StoredTargets, StoredWindow};
 
 /// Everything declared, file and database.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +48,8 @@ pub fn raw_of(stored: &StoredSchedule) -> RawSchedule {
         misfire_grace: stored.misfire_grace.clone(),
         enabled: Some(!stored.paused),
         catch_up: stored.catch_up.clone(),
+        desktops: stored.extra.desktops.clone(),
+        resend_failed: raw_resend(&stored.extra),
     }
 }
 
@@ -64,6 +67,19 @@ pub fn raw_window_of(stored: &StoredWindow) -> RawWindow {
         start_message: stored.start_message.clone(),
         end_message: stored.end_message.clone(),
         misfire_grace: stored.misfire_grace.clone(),
+        desktops: stored.extra.desktops.clone(),
+        resend_failed: raw_resend(&stored.extra),
+    }
+}
+
+/// `resend_failed` as stored (both columns, or neither).
+fn raw_resend(extra: &StoredTargets) -> Option<RawResend> {
+    match (extra.resend_attempts, &extra.resend_after) {
+        (None, None) => None,
+        (attempts, after) => Some(RawResend {
+            attempts: attempts.unwrap_or(1),
+            after: after.clone().unwrap_or_else(|| "2m".to_owned()),
+        }),
     }
 }
 

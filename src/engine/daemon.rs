@@ -192,7 +192,8 @@ async fn start(
         clock,
         tracker.clone(),
         shutdown.clone(),
-    );
+    )
+    .with_desktop_batch(config.jobs.desktop_batch);
     let file_schedules = FileSchedules {
         schedules: config.schedules.clone(),
         windows: config.windows.clone(),
@@ -373,7 +374,7 @@ async fn recover_pending(
             store
                 .finish_delivery(delivery.id, Status::Missed, Some(&reason), now)
                 .await?;
-            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, pool_id = %delivery.pool_id, due_at = %format_time(delivery.due_at), status = "missed", "{reason}");
+            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "missed", "{reason}");
             continue;
         }
         if delivery.deadline_at <= now {
@@ -385,10 +386,10 @@ async fn recover_pending(
             store
                 .finish_delivery(delivery.id, Status::Failed, Some(&reason), now)
                 .await?;
-            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, pool_id = %delivery.pool_id, due_at = %format_time(delivery.due_at), status = "failed", "{reason}");
+            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "failed", "{reason}");
             continue;
         }
-        tracing::info!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, pool_id = %delivery.pool_id, attempts = delivery.attempts, "resuming a pending delivery");
+        tracing::info!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), attempts = delivery.attempts, "resuming a pending delivery");
         resumable.push(delivery);
     }
     Ok(resumable)

@@ -109,15 +109,15 @@ impl Deliverer {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, pool_id = %d.pool_id, due_at = %format_time(d.due_at)))]
+    #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, target = %d.target.key(), due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
         crate::platform::faults::panic_point("delivery");
         // Sign the first attempt now, while waiting for the due instant: at 1,000 deliveries
         // due at once, signing in the burst would be lateness.
         let mut prepared = match &self.sender {
-            Sender::Api(client) if d.attempts == 0 => client
-                .prepare_pool_notification(&d.pool_id, &d.message, Utc::now())
-                .ok(),
+            Sender::Api(client) if d.attempts == 0 => {
+                client.prepare(&d.target, &d.message, Utc::now()).ok()
+            }
             _ => None,
         };
         if !self.wait_until_due(&d, &shutdown.stop).await {
@@ -264,7 +264,7 @@ impl Deliverer {
         let signed_now = Utc::now();
         let request = match prepared.filter(|p| p.is_fresh(signed_now)) {
             Some(request) => request,
-            None => match client.prepare_pool_notification(&d.pool_id, &d.message, signed_now) {
+            None => match client.prepare(&d.target, &d.message, signed_now) {
                 Ok(request) => request,
                 Err(err) => return Attempted::Done(started, Err(err)),
             },

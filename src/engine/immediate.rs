@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::domain::{PoolId, ScheduleId, Status};
+use crate::domain::{ScheduleId, Status, Target};
 use crate::engine::delivery::Outcome;
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
@@ -32,31 +32,34 @@ pub enum ImmediateError {
 /// One finished delivery of [`deliver_now`].
 pub struct Delivered {
     pub id: i64,
-    pub pool: PoolId,
+    pub target: Target,
     pub outcome: Outcome,
     pub row: Option<DeliveryRow>,
 }
 
-/// `text` to each of `pools` now, through the daemon's path: claimed (as this registered
+/// `text` to each of `targets` now, through the daemon's path: claimed (as this registered
 /// instance, so a starting daemon leaves the rows alone), attempted, retried, recorded.
 /// Ctrl-C leaves unfinished rows pending for the daemon. Used by `send` and by
 /// `maintenance cancel --notice`.
 pub async fn deliver_now(
     config: &Config,
     schedule_id: ScheduleId,
-    pools: &[PoolId],
+    targets: &[Target],
     text: &str,
+    parent_id: Option<i64>,
 ) -> Result<Vec<Delivered>, ImmediateError> {
     let sender = wiring::build_sender(config, &wiring::process_env)?;
     let (store, _instance) = open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
     let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
-    let batch: Vec<NewDelivery> = pools
+    let batch: Vec<NewDelivery> = targets
         .iter()
-        .map(|pool| NewDelivery {
+        .map(|target| NewDelivery {
             schedule_id: schedule_id.clone(),
-            pool_id: pool.clone(),
+            target: target.clone(),
+            parent_id,
+            resend: None,
             due_at: now,
             deadline_at: deadline,
             message: text.to_owned(),
@@ -84,18 +87,18 @@ pub async fn deliver_now(
     for delivery in claimed {
         let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
         tasks.spawn(async move {
-            let (id, pool) = (delivery.id, delivery.pool_id.clone());
-            (id, pool, deliverer.deliver(delivery, &shutdown).await)
+            let (id, target) = (delivery.id, delivery.target.clone());
+            (id, target, deliverer.deliver(delivery, &shutdown).await)
         });
     }
     let mut done = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (id, pool, outcome) = joined?;
+        let (id, target, outcome) = joined?;
         let outcome = outcome?;
         let row = store.delivery(id).await.ok().flatten();
         done.push(Delivered {
             id,
-            pool,
+            target,
             outcome,
             row,
         });

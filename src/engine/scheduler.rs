@@ -25,7 +25,7 @@ use crate::engine::delivery::Deliverer;
 use crate::engine::shutdown::Shutdown;
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
-use crate::store::{Claimed, NewDelivery, Store, StoreError, format_time};
+use crate::store::{Claimed, NewDelivery, ResendPolicy, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
 pub struct Update {
@@ -37,6 +37,9 @@ pub struct Update {
 /// tasks wait for the due instant: the claim's fsync is then not part of the lateness. A row
 /// claimed early that a crash interrupts is resumed at start, still no earlier than due.
 pub const CLAIM_LEAD: Duration = Duration::from_millis(250);
+
+/// `[jobs] desktop_batch` when not configured: no maximum is documented, 100 is cautious.
+const DEFAULT_DESKTOP_BATCH: usize = 100;
 
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
@@ -55,6 +58,8 @@ pub struct Scheduler {
     shutdown: Shutdown,
     slots: HashMap<ScheduleId, Slot>,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, ScheduleId)>>,
+    /// Desktop ids per delivery (`[jobs] desktop_batch`).
+    desktop_batch: usize,
 }
 
 impl Scheduler {
@@ -73,7 +78,14 @@ impl Scheduler {
             shutdown,
             slots: HashMap::new(),
             heap: BinaryHeap::new(),
+            desktop_batch: DEFAULT_DESKTOP_BATCH,
         }
+    }
+
+    /// Sends to individual desktops in deliveries of at most `ids` desktops each.
+    pub fn with_desktop_batch(mut self, ids: usize) -> Self {
+        self.desktop_batch = ids.max(1);
+        self
     }
 
     /// Replaces the schedule set. Unchanged schedules keep their next fire time; new and
@@ -263,7 +275,7 @@ impl Scheduler {
                         .is_some_and(|c| c.all || c.starts.contains(&key))
                 })
         };
-        let max_elapsed = self.deliverer.policy().max_elapsed;
+        let limits = (self.deliverer.policy().max_elapsed, self.desktop_batch);
         let (mut batch, mut progress, mut nexts) = (Vec::new(), Vec::new(), Vec::new());
         for id in due {
             let slot = &self.slots[id];
@@ -277,7 +289,7 @@ impl Scheduler {
                     batch.extend(deliveries(
                         spec,
                         missed.due_at,
-                        max_elapsed,
+                        limits,
                         Status::Missed,
                         Some(note),
                     ));
@@ -288,7 +300,7 @@ impl Scheduler {
                 if cancelled(spec, fire) {
                     tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: cancelled");
                 } else {
-                    batch.extend(deliveries(spec, fire, max_elapsed, Status::Pending, None));
+                    batch.extend(deliveries(spec, fire, limits, Status::Pending, None));
                 }
                 progress.push((id.clone(), fire));
             }
@@ -329,25 +341,33 @@ impl Scheduler {
     }
 }
 
-/// One row per pool for the occurrence of `spec` due at `due_at`, with its rendered text.
+/// One row per target (each pool, each batch of desktops) for the occurrence of `spec` due at
+/// `due_at`, with its rendered text.
 fn deliveries(
     spec: &ScheduleSpec,
     due_at: DateTime<Utc>,
-    max_elapsed: Duration,
+    (max_elapsed, desktop_batch): (Duration, usize),
     status: Status,
     error_msg: Option<String>,
 ) -> impl Iterator<Item = NewDelivery> + '_ {
     let (message, deadline_at) = spec.content.occurrence(due_at, max_elapsed);
-    spec.pools.iter().map(move |pool| NewDelivery {
-        schedule_id: spec.record_as.clone(),
-        pool_id: pool.clone(),
-        due_at,
-        deadline_at,
-        message: message.clone(),
-        status,
-        error_msg: error_msg.clone(),
-        may_be_cancelled: spec.content.cancellable(),
-    })
+    spec.targets(desktop_batch)
+        .into_iter()
+        .map(move |target| NewDelivery {
+            schedule_id: spec.record_as.clone(),
+            target,
+            parent_id: None,
+            resend: spec.resend_failed.map(|r| ResendPolicy {
+                left: r.attempts,
+                after: r.after,
+            }),
+            due_at,
+            deadline_at,
+            message: message.clone(),
+            status,
+            error_msg: error_msg.clone(),
+            may_be_cancelled: spec.content.cancellable(),
+        })
 }
 
 /// The `error_msg` of a missed row: how many occurrences were not sent, and why, in the

@@ -6,13 +6,18 @@ use sqlx::Row;
 use super::rows::Claimed;
 use super::time::format_time;
 use super::{Store, StoreError};
-use crate::domain::{PoolId, ScheduleId, Status};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Status, Target};
 
 /// A delivery to claim (status `pending`), or to record at once (`missed`, with `error_msg`).
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
     pub schedule_id: ScheduleId,
-    pub pool_id: PoolId,
+    pub target: Target,
+    /// For a re-send: the delivery whose failed desktops it sends to again.
+    pub parent_id: Option<i64>,
+    /// Automatic re-sends to failed desktops still allowed, and how long after the job's
+    /// result each goes out (`resend_failed`).
+    pub resend: Option<ResendPolicy>,
     pub due_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
     pub message: String,
@@ -21,6 +26,13 @@ pub struct NewDelivery {
     /// Re-read the row's status just before the first attempt: it may be cancelled between
     /// claim and due time (maintenance warnings).
     pub may_be_cancelled: bool,
+}
+
+/// `resend_failed = { attempts, after }` as stored with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendPolicy {
+    pub left: u32,
+    pub after: std::time::Duration,
 }
 
 /// One finished HTTP attempt and what it does to its delivery.
@@ -93,7 +105,7 @@ impl Store {
     /// Rows left `pending` by a crash or a stop, oldest first.
     pub async fn pending_deliveries(&self) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, pool_id, due_at, deadline_at, message, attempts, claimed_by
+            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by
              FROM deliveries WHERE status = 'pending' ORDER BY due_at, id",
         )
         .fetch_all(&self.pool)
@@ -144,24 +156,23 @@ async fn insert_chunk(
 ) -> Result<Vec<Claimed>, StoreError> {
     let mut sql = String::from(
         "INSERT INTO deliveries
-           (schedule_id, pool_id, due_at, deadline_at, message, status, error_msg, created_at, finished_at, claimed_by)
+           (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
+            status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms)
          VALUES ",
     );
-    for i in 0..chunk.len() {
-        sql.push_str(if i == 0 {
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        } else {
-            ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        });
-    }
-    sql.push_str(" ON CONFLICT (schedule_id, pool_id, due_at) DO NOTHING RETURNING id, schedule_id, pool_id, due_at, status");
+    let row = format!("({})", vec!["?"; 15].join(", "));
+    sql.push_str(&vec![row; chunk.len()].join(", "));
+    sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
     // Only placeholders are generated; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for new in chunk {
         let finished_at = (new.status != Status::Pending).then(|| created_at.to_owned());
         query = query
             .bind(new.schedule_id.as_str())
-            .bind(new.pool_id.as_str())
+            .bind(new.target.pool().map(PoolId::as_str))
+            .bind(new.target.key())
+            .bind(desktop_ids_json(&new.target))
+            .bind(new.parent_id)
             .bind(format_time(new.due_at))
             .bind(format_time(new.deadline_at))
             .bind(new.message.as_str())
@@ -169,7 +180,9 @@ async fn insert_chunk(
             .bind(new.error_msg.as_deref())
             .bind(created_at)
             .bind(finished_at)
-            .bind(owner);
+            .bind(owner)
+            .bind(new.resend.map_or(0, |r| r.left))
+            .bind(new.resend.map(|r| r.after.as_millis() as i64));
     }
     let rows = query.fetch_all(&mut **tx).await?;
     let mut inserted: std::collections::HashMap<(String, String, String), i64> = rows
@@ -177,7 +190,7 @@ async fn insert_chunk(
         .filter(|r| r.get::<String, _>("status") == Status::Pending.as_str())
         .map(|r| {
             (
-                (r.get("schedule_id"), r.get("pool_id"), r.get("due_at")),
+                (r.get("schedule_id"), r.get("target"), r.get("due_at")),
                 r.get("id"),
             )
         })
@@ -188,14 +201,14 @@ async fn insert_chunk(
         .filter_map(|new| {
             let key = (
                 new.schedule_id.to_string(),
-                new.pool_id.to_string(),
+                new.target.key(),
                 format_time(new.due_at),
             );
             let id = inserted.remove(&key)?;
             Some(Claimed {
                 id,
                 schedule_id: new.schedule_id.clone(),
-                pool_id: new.pool_id.clone(),
+                target: new.target.clone(),
                 due_at: new.due_at,
                 deadline_at: new.deadline_at,
                 message: new.message.clone(),
@@ -205,4 +218,15 @@ async fn insert_chunk(
             })
         })
         .collect())
+}
+
+/// `deliveries.desktop_ids`: the JSON array of a desktop target's ids.
+fn desktop_ids_json(target: &Target) -> Option<String> {
+    match target {
+        Target::Pool(_) => None,
+        Target::Desktops { ids, .. } => Some(
+            serde_json::to_string(&ids.iter().map(DesktopId::as_str).collect::<Vec<_>>())
+                .expect("strings serialize"),
+        ),
+    }
 }

@@ -20,14 +20,14 @@ use std::time::Duration;
 
 pub(crate) use attempts::AttemptLog;
 pub(crate) use deliveries::AttemptRecord;
-pub use deliveries::NewDelivery;
+pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::HistoryFilter;
 pub use jobs::{JobEnd, JobToPoll};
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
 pub(crate) use state::ScheduleState;
 pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
-pub(crate) use stored_windows::StoredWindow;
+pub(crate) use stored_windows::{StoredTargets, StoredWindow};
 pub(crate) use time::format_time;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,14 +7,14 @@ use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
 use super::time::parse_time;
-use crate::domain::{PoolId, ScheduleId};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
 
 /// A delivery this process now owns and must carry to an end.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
     pub schedule_id: ScheduleId,
-    pub pool_id: PoolId,
+    pub target: Target,
     pub due_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
     pub message: String,
@@ -109,8 +109,7 @@ pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
         id: row.get("id"),
         schedule_id: ScheduleId::parse(&text("schedule_id"))
             .map_err(|_| corrupt("schedule_id", text("schedule_id")))?,
-        pool_id: PoolId::parse(&text("pool_id"))
-            .map_err(|_| corrupt("pool_id", text("pool_id")))?,
+        target: target_from_row(row)?,
         due_at: parse_time("due_at", &text("due_at"))?,
         deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
         message: text("message"),
@@ -118,4 +117,25 @@ pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
         owner: row.get("claimed_by"),
         may_be_cancelled: true,
     })
+}
+
+/// A delivery's target from `pool_id`, `target` and `desktop_ids`.
+pub(super) fn target_from_row(row: &SqliteRow) -> Result<Target, StoreError> {
+    let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
+    let pool: Option<String> = row.get("pool_id");
+    if let Some(pool) = pool {
+        return PoolId::parse(&pool)
+            .map(Target::Pool)
+            .map_err(|_| corrupt("pool_id", pool));
+    }
+    let label: String = row.get("target");
+    let ids_text: Option<String> = row.get("desktop_ids");
+    let ids_text = ids_text.unwrap_or_default();
+    let ids: Vec<String> =
+        serde_json::from_str(&ids_text).map_err(|_| corrupt("desktop_ids", ids_text.clone()))?;
+    let ids = ids
+        .iter()
+        .map(|id| DesktopId::parse(id).map_err(|_| corrupt("desktop_ids", id.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Target::Desktops { label, ids })
 }

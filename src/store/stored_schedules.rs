@@ -22,6 +22,7 @@ pub struct StoredSchedule {
     pub misfire_grace: Option<String>,
     pub paused: bool,
     pub catch_up: Option<String>,
+    pub extra: super::stored_windows::StoredTargets,
 }
 
 impl Store {
@@ -42,8 +43,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up, desktops, resend_attempts, resend_after)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&s.id)
         .bind(&s.cron)
@@ -58,6 +59,9 @@ impl Store {
         .bind(format_time(now))
         .bind(format_time(now))
         .bind(&s.catch_up)
+        .bind(s.extra.desktops_json())
+        .bind(s.extra.resend_attempts)
+        .bind(&s.extra.resend_after)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -156,5 +160,6 @@ fn stored_from_row(row: &SqliteRow) -> Result<StoredSchedule, StoreError> {
         misfire_grace: row.get("misfire_grace"),
         paused: row.get("paused"),
         catch_up: row.get("catch_up"),
+        extra: super::stored_windows::StoredTargets::from_row("schedules.desktops", row)?,
     })
 }

@@ -22,13 +22,44 @@ pub struct StoredWindow {
     pub start_message: Option<String>,
     pub end_message: Option<String>,
     pub misfire_grace: Option<String>,
+    pub extra: StoredTargets,
 }
 
-fn json(list: &[String]) -> String {
+/// What database schedules and windows add beyond pools: desktops and `resend_failed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredTargets {
+    pub desktops: Vec<String>,
+    pub resend_attempts: Option<i64>,
+    pub resend_after: Option<String>,
+}
+
+impl StoredTargets {
+    pub(super) fn from_row(
+        table: &'static str,
+        r: &sqlx::sqlite::SqliteRow,
+    ) -> Result<Self, StoreError> {
+        let desktops: Option<String> = r.get("desktops");
+        Ok(StoredTargets {
+            desktops: match desktops {
+                Some(text) => list_of(table, text)?,
+                None => Vec::new(),
+            },
+            resend_attempts: r.get("resend_attempts"),
+            resend_after: r.get("resend_after"),
+        })
+    }
+
+    /// `desktops` as stored: NULL when there are none.
+    pub(super) fn desktops_json(&self) -> Option<String> {
+        (!self.desktops.is_empty()).then(|| json(&self.desktops))
+    }
+}
+
+pub(super) fn json(list: &[String]) -> String {
     serde_json::to_string(list).expect("strings serialize")
 }
 
-fn list_of(column: &'static str, text: String) -> Result<Vec<String>, StoreError> {
+pub(super) fn list_of(column: &'static str, text: String) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
         column,
         value: text,
@@ -51,8 +82,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&w.id)
         .bind(&w.start)
@@ -66,6 +97,9 @@ impl Store {
         .bind(&w.end_message)
         .bind(&w.misfire_grace)
         .bind(format_time(now))
+        .bind(w.extra.desktops_json())
+        .bind(w.extra.resend_attempts)
+        .bind(&w.extra.resend_after)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -93,6 +127,7 @@ impl Store {
                     start_message: r.get("start_message"),
                     end_message: r.get("end_message"),
                     misfire_grace: r.get("misfire_grace"),
+                    extra: StoredTargets::from_row("maintenance_windows.desktops", r)?,
                 })
             })
             .collect()

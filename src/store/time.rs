@@ -1,6 +1,6 @@
 //! Timestamps as RFC 3339 UTC text (`2026-12-01T01:00:00Z`), readable in the `sqlite3` shell.
 //! Fractional seconds appear only when present, so one instant always has one spelling: the
-//! `UNIQUE(schedule_id, pool_id, due_at)` key relies on that.
+//! `UNIQUE(schedule_id, target, due_at)` key relies on that.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

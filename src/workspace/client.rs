@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::jobs::{JobReport, SubJobPage, parse_job, parse_sub_jobs};
 use super::response::{parse_error_body, parse_job_id, parse_retry_after};
 use super::signer::{self, RequestParts};
-use crate::domain::{PoolId, ProjectId};
+use crate::domain::{DesktopId, PoolId, ProjectId, Target};
 
 pub struct WorkspaceClient {
     http: reqwest::Client,
@@ -82,6 +82,39 @@ impl WorkspaceClient {
         &self.credentials
     }
 
+    /// The notification to `target`, signed at `now`, to send with [`Self::send`].
+    pub fn prepare(
+        &self,
+        target: &Target,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, ApiError> {
+        match target {
+            Target::Pool(pool) => self.prepare_pool_notification(pool, text, now),
+            Target::Desktops { ids, .. } => self.prepare_desktops_notification(ids, text, now),
+        }
+    }
+
+    /// SendNotifications, signed at `now`: the users of each of `desktops` see `text`.
+    pub fn prepare_desktops_notification(
+        &self,
+        desktops: &[DesktopId],
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, ApiError> {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            desktop_ids: Vec<&'a str>,
+            notifications: &'a str,
+        }
+        let body = serde_json::to_vec(&Body {
+            desktop_ids: desktops.iter().map(DesktopId::as_str).collect(),
+            notifications: text,
+        })
+        .expect("strings always serialize");
+        self.prepare_post("desktops/notifications", body, now)
+    }
+
     /// SendDesktopPoolNotifications, signed at `now`, to send with [`Self::send`] (see
     /// [`Prepared::is_fresh`]): every user of `pool` sees `text`.
     pub fn prepare_pool_notification(
@@ -94,17 +127,30 @@ impl WorkspaceClient {
         struct Body<'a> {
             notifications: &'a str,
         }
-        let mut url = self.endpoint.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!(
-            "{base}/v2/{}/desktop-pools/{}/notifications",
-            signer::encode_component(self.project_id.as_str()),
-            signer::encode_component(pool.as_str()),
-        ));
+        let path = format!(
+            "desktop-pools/{}/notifications",
+            signer::encode_component(pool.as_str())
+        );
         let body = serde_json::to_vec(&Body {
             notifications: text,
         })
         .expect("a struct of one string always serializes");
+        self.prepare_post(&path, body, now)
+    }
+
+    /// A signed POST of `body` to `/v2/{project_id}/{path}`.
+    fn prepare_post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, ApiError> {
+        let mut url = self.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!(
+            "{base}/v2/{}/{path}",
+            signer::encode_component(self.project_id.as_str()),
+        ));
         let headers = self.signed_headers("POST", &url, &body, now);
         let request = self
             .http

@@ -184,7 +184,9 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
     let due = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap() + TimeDelta::seconds(1);
     let row = NewDelivery {
         schedule_id: ScheduleId::parse("hourly").unwrap(),
-        pool_id: PoolId::parse(POOL).unwrap(),
+        target: workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
+        parent_id: None,
+        resend: None,
         due_at: due,
         deadline_at: due + TimeDelta::minutes(30),
         message: "message of hourly".into(),

@@ -34,7 +34,7 @@ async fn under_journald_lines_carry_a_syslog_priority_and_no_timestamp() {
     let journal = stderr_with_journal_stream(&env, |dev, ino| format!("{dev}:{ino}"));
     assert!(journal.starts_with("<6> INFO"), "{journal}");
     assert!(
-        journal.contains("schedule_id=manual") && journal.contains("pool_id="),
+        journal.contains("schedule_id=manual") && journal.contains("target=pool:"),
         "{journal}"
     );
     // JOURNAL_STREAM inherited from a parent whose stderr was the journal does not count.

@@ -282,7 +282,9 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
     let due = Utc::now() + TimeDelta::milliseconds(300);
     let warning = NewDelivery {
         schedule_id: ScheduleId::parse("w").unwrap(),
-        pool_id: PoolId::parse(POOL).unwrap(),
+        target: workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
+        parent_id: None,
+        resend: None,
         due_at: due,
         deadline_at: due + TimeDelta::seconds(10),
         message: "Restart in 5 minutes".into(),
@@ -330,7 +332,9 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
     let now = Utc::now();
     let row = |pool: &str, deadline: TimeDelta| NewDelivery {
         schedule_id: ScheduleId::parse("w").unwrap(),
-        pool_id: PoolId::parse(pool).unwrap(),
+        target: workspace_notifier::domain::Target::Pool(PoolId::parse(pool).unwrap()),
+        parent_id: None,
+        resend: None,
         due_at: now,
         deadline_at: now + deadline,
         message: format!("to {pool}"),

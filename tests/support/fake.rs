@@ -141,16 +141,25 @@ struct FakeJob {
     polls: u32,
     /// With `finish_within`: when the job ends.
     ends_at: Option<DateTime<Utc>>,
+    /// For a SendNotifications job: the desktops it was sent to.
+    desktop_ids: Option<Vec<String>>,
 }
 
 impl FakeJob {
+    fn total(&self) -> usize {
+        self.desktop_ids
+            .as_ref()
+            .map_or(self.plan.desktops, Vec::len)
+    }
+
     fn sub_job(&self, job_id: &str, i: usize) -> serde_json::Value {
-        let ok = i < self.plan.desktops - self.plan.failed;
+        let total = self.total();
+        let ok = i < total - self.plan.failed.min(total);
         let mut v = serde_json::json!({
             "id": format!("{job_id}-sub-{i:04}"),
             "status": if ok { self.plan.ok_word } else { self.plan.fail_word },
             "entities": {
-                "desktop_id": format!("desk-{i:04}"),
+                "desktop_id": self.desktop_ids.as_ref().map_or_else(|| format!("desk-{i:04}"), |ids| ids[i].clone()),
                 "user_name": format!("user{i}"),
                 "desktop_name": format!("pc-{i:04}"),
             },
@@ -374,10 +383,19 @@ impl FakeWorkspace {
                     let fraction = (state.next_job * 7919 % 1000) as f64 / 1000.0;
                     at + chrono::TimeDelta::from_std(span.mul_f64(fraction)).unwrap()
                 });
+                let desktop_ids = serde_json::from_slice::<serde_json::Value>(&received.body)
+                    .ok()
+                    .and_then(|v| v["desktop_ids"].as_array().cloned())
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(|id| id.as_str().map(str::to_owned))
+                            .collect()
+                    });
                 let job = FakeJob {
                     plan,
                     polls: 0,
                     ends_at,
+                    desktop_ids,
                 };
                 state.jobs.insert(job_id.clone(), job);
                 received.job_id = Some(job_id);
@@ -414,7 +432,7 @@ impl FakeWorkspace {
             };
             job.polls += 1;
             let job = job.clone();
-            let total = job.plan.desktops;
+            let total = job.total();
             let running = match job.ends_at {
                 Some(ends_at) => Utc::now() < ends_at,
                 None => job.polls <= job.plan.running_polls,
@@ -443,7 +461,7 @@ impl FakeWorkspace {
         let job_id = param("job_id").unwrap_or_default();
         let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(1000);
         let offset: usize = param("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
-        let total = job.plan.desktops;
+        let total = job.total();
         let jobs: Vec<serde_json::Value> = (offset..total.min(offset + limit))
             .map(|i| job.sub_job(&job_id, i))
             .collect();
@@ -468,7 +486,10 @@ fn inspect(head: String, body: Vec<u8>, at: DateTime<Utc>, tokens: &[String]) ->
     };
     let mut problem = check_auth(&method, &path, query.as_deref(), &headers, &body, tokens).err();
     let expected = match method.as_str() {
-        "POST" => path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/")),
+        "POST" => {
+            path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/"))
+                || path == format!("/v2/{PROJECT}/desktops/notifications")
+        }
         "GET" => {
             path.starts_with(&format!("/v2/{PROJECT}/workspace-jobs/"))
                 || path == format!("/v2/{PROJECT}/workspace-sub-jobs")
