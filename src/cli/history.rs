@@ -54,7 +54,7 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
 
 fn row_json(r: &DeliveryRow) -> serde_json::Value {
     serde_json::json!({
-        "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "due_at": r.due_at,
+        "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "parent_id": r.parent_id, "due_at": r.due_at,
         "status": r.status, "attempts": r.attempts, "job_id": r.job_id,
         "http_status": r.http_status, "error_code": r.error_code, "error_msg": r.error_msg,
         "request_id": r.request_id, "message": r.message, "created_at": r.created_at,

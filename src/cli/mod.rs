@@ -5,6 +5,7 @@ mod check;
 mod history;
 mod maintenance;
 mod render;
+mod resend;
 mod run;
 mod schedule;
 mod send;
@@ -79,6 +80,11 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier show 42 --config config/example.toml\n  workspace-notifier show 42 --json"
     )]
     Show(show::ShowArgs),
+    /// Send a delivery's text again to the desktops that did not get it.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier resend 42 --config config/example.toml\n\nOnly desktops whose sub-job failed are sent to, in batches of [jobs] desktop_batch; each batch is a new delivery linked to 42 (see `show`)."
+    )]
+    Resend(resend::ResendArgs),
 }
 
 /// Why a command failed, and so its exit code.
@@ -213,6 +219,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Send(args) => send::run(&cli.config, args).await,
         Command::History(args) => history::run(&cli.config, args).await,
         Command::Show(args) => show::run(&cli.config, args).await,
+        Command::Resend(args) => resend::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Completions { shell } => {

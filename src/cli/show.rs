@@ -30,6 +30,7 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
     if args.json {
         let doc = serde_json::json!({
             "id": row.id, "schedule_id": row.schedule_id, "pool_id": row.pool_id,
+            "parent_id": row.parent_id,
             "due_at": row.due_at, "status": row.status, "job_id": row.job_id,
             "job_status": row.job_status, "job_result": row.job_result,
             "desktops_total": row.desktops_total, "desktops_ok": row.desktops_ok,
@@ -56,6 +57,9 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
         "delivery {}: {} to pool {}",
         row.id, row.schedule_id, row.pool_id
     );
+    if let Some(parent) = row.parent_id {
+        println!("re-sends:  delivery {parent} (to its desktops that did not get it)");
+    }
     println!("due:       {}", row.due_at);
     println!("status:    {}", row.status);
     println!("job:       {}", row.job_id.as_deref().unwrap_or("-"));

@@ -16,6 +16,7 @@ use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::ScheduleSpec;
 use crate::engine::catalog;
 use crate::engine::jobs::JobFollower;
+use crate::engine::resend::ResendRunner;
 use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
@@ -176,14 +177,23 @@ async fn start(
     ));
     // Jobs accepted before a stop are still followed: the follower starts with the daemon.
     if let (true, Some(client)) = (config.jobs.enabled, deliverer.client()) {
-        let follower = Arc::new(JobFollower::new(
-            store.clone(),
-            client,
-            deliverer.limiter(),
-            config.jobs,
-            config.retry,
-            clock,
-        ));
+        let follower = Arc::new(
+            JobFollower::new(
+                store.clone(),
+                client,
+                deliverer.limiter(),
+                config.jobs,
+                config.retry,
+                clock,
+            )
+            .with_resends(ResendRunner {
+                store: store.clone(),
+                deliverer: Arc::clone(&deliverer),
+                tracker: tracker.clone(),
+                shutdown: shutdown.clone(),
+                desktop_batch: config.jobs.desktop_batch,
+            }),
+        );
         tracker.spawn(follower.run(shutdown.stop.clone()));
     }
     let mut scheduler = Scheduler::new(

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::resend::ResendRunner;
 use super::shutdown::sleep_unless_stopped;
 use crate::config::JobsConfig;
 use crate::domain::job::{JobResult, Recipient, Word, next_poll, tally};
@@ -57,6 +58,8 @@ pub struct JobFollower {
     clock: Clock,
     /// A 403 on a poll is logged once per process, not once per delivery in a flood.
     denial_logged: AtomicBool,
+    /// In the daemon: automatic re-sends to the desktops that did not get it.
+    resends: Option<ResendRunner>,
 }
 
 impl JobFollower {
@@ -76,7 +79,14 @@ impl JobFollower {
             retry,
             clock,
             denial_logged: AtomicBool::new(false),
+            resends: None,
         }
+    }
+
+    /// Re-sends automatically where a delivery opted in (`resend_failed`).
+    pub(crate) fn with_resends(mut self, runner: ResendRunner) -> Self {
+        self.resends = Some(runner);
+        self
     }
 
     /// Polls due jobs until `stop`. Looks at least once a second (other processes may start
@@ -155,6 +165,11 @@ impl JobFollower {
                     .finish_job(job.delivery_id, end, polls, now)
                     .await?;
                 log_end(job, end);
+                if let Some(runner) = &self.resends {
+                    runner
+                        .after_job(job.delivery_id, &end.recipients, now)
+                        .await?;
+                }
             }
             Polled::Denied(end) => {
                 self.store

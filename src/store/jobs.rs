@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::time::{format_time, parse_time};
 use super::{Store, StoreError};
+use crate::domain::ScheduleId;
 use crate::domain::job::{JobResult, Recipient, Tally};
 
 /// A job whose next poll is due.
@@ -19,6 +20,16 @@ pub struct JobToPoll {
     pub polls: u32,
     /// The `job_next_poll_at` read, for the compare-and-set of [`Store::take_job_poll`].
     pub next_poll_at: DateTime<Utc>,
+}
+
+/// See [`Store::resend_source`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResendSource {
+    pub schedule_id: ScheduleId,
+    pub message: String,
+    pub deadline_at: DateTime<Utc>,
+    pub resend_left: u32,
+    pub resend_after: Option<std::time::Duration>,
 }
 
 /// How following a job ended.
@@ -180,6 +191,36 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What a re-send of `delivery_id` needs from it: schedule, text, deadline and the
+    /// automatic re-sends it still allows.
+    pub async fn resend_source(
+        &self,
+        delivery_id: i64,
+    ) -> Result<Option<ResendSource>, StoreError> {
+        let row = sqlx::query(
+            "SELECT schedule_id, message, deadline_at, resend_left, resend_after_ms
+             FROM deliveries WHERE id = ?",
+        )
+        .bind(delivery_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let schedule: String = row.get("schedule_id");
+        let deadline: String = row.get("deadline_at");
+        Ok(Some(ResendSource {
+            schedule_id: ScheduleId::parse(&schedule).map_err(|_| StoreError::Corrupt {
+                column: "schedule_id",
+                value: schedule.clone(),
+            })?,
+            message: row.get("message"),
+            deadline_at: parse_time("deadline_at", &deadline)?,
+            resend_left: row.get::<i64, _>("resend_left").max(0) as u32,
+            resend_after: row
+                .get::<Option<i64>, _>("resend_after_ms")
+                .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64)),
+        }))
     }
 
     /// A delivery's desktops, those that did not get it first.

@@ -22,7 +22,7 @@ pub(crate) use attempts::AttemptLog;
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::HistoryFilter;
-pub use jobs::{JobEnd, JobToPoll};
+pub use jobs::{JobEnd, JobToPoll, ResendSource};
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
 pub(crate) use state::ScheduleState;

@@ -27,14 +27,17 @@ pub struct Claimed {
 }
 
 /// The columns of a [`DeliveryRow`], in a `SELECT`.
-pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at";
+pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at";
 
 /// A full `deliveries` row.
 #[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub id: i64,
     pub schedule_id: String,
+    /// The pool, or for a desktop target its `target` key (`desktops:0`, `resend:41:0`).
     pub pool_id: String,
+    /// For a re-send: the delivery it re-sends.
+    pub parent_id: Option<i64>,
     pub due_at: String,
     pub message: String,
     pub status: String,
@@ -79,7 +82,10 @@ pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
     DeliveryRow {
         id: row.get("id"),
         schedule_id: row.get("schedule_id"),
-        pool_id: row.get("pool_id"),
+        pool_id: row
+            .get::<Option<String>, _>("pool_id")
+            .unwrap_or_else(|| row.get("target")),
+        parent_id: row.get("parent_id"),
         due_at: row.get("due_at"),
         message: row.get("message"),
         status: row.get("status"),

@@ -197,7 +197,9 @@ pub async fn deliveries(db: &SqlitePool) -> Vec<DeliveryRecord> {
         .map(|r| DeliveryRecord {
             id: r.get("id"),
             schedule_id: r.get("schedule_id"),
-            pool_id: r.get("pool_id"),
+            pool_id: r
+                .get::<Option<String>, _>("pool_id")
+                .unwrap_or_else(|| r.get("target")),
             due_at: r.get("due_at"),
             message: r.get("message"),
             status: r.get("status"),

@@ -1,0 +1,89 @@
+//! `resend DELIVERY_ID`: the same text again, to the desktops whose sub-job failed, in
+//! batches of `[jobs] desktop_batch`, as new deliveries linked to the original.
+
+use chrono::Utc;
+use std::path::Path;
+
+use super::send::describe_failure;
+use super::{CliError, failure, load_config};
+use crate::domain::time_math::plus;
+use crate::engine::delivery::Outcome;
+use crate::engine::immediate;
+use crate::engine::resend::failed_desktops;
+use crate::engine::wiring;
+
+#[derive(Debug, clap::Args)]
+pub struct ResendArgs {
+    /// The delivery whose failed desktops get the message again (see `history`, `show`).
+    pub id: i64,
+}
+
+pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let store = wiring::open_store(&config).await?;
+    let Some(row) = store.delivery(args.id).await? else {
+        return Err(failure(format!("no delivery {} (see `history`)", args.id)));
+    };
+    if row.job_result.is_none() {
+        store.close().await;
+        return Err(failure(format!(
+            "delivery {} has no job result yet ({}); re-send once its job has ended",
+            args.id,
+            row.desktops_summary()
+        )));
+    }
+    let failed = failed_desktops(&store.recipients(args.id).await?);
+    let source = store.resend_source(args.id).await?;
+    store.close().await;
+    let Some(source) = source.filter(|_| !failed.is_empty()) else {
+        println!(
+            "delivery {}: no desktop to re-send to ({})",
+            args.id,
+            row.desktops_summary()
+        );
+        return Ok(());
+    };
+    let now = Utc::now();
+    let batch = crate::engine::resend::resend_deliveries(
+        args.id,
+        &source,
+        &failed,
+        (now, plus(now, config.retry.max_elapsed)),
+        config.jobs.desktop_batch,
+        None,
+    );
+    let targets: Vec<_> = batch.into_iter().map(|d| d.target).collect();
+    let done = immediate::deliver_now(
+        &config,
+        source.schedule_id,
+        &targets,
+        &source.message,
+        Some(args.id),
+    )
+    .await?;
+    let mut failures = 0;
+    for delivered in done {
+        match delivered.outcome {
+            Outcome::Sent { job_id } => println!(
+                "re-sent to {}: delivery {}, job_id {}",
+                delivered.target,
+                delivered.id,
+                job_id.as_deref().unwrap_or("-")
+            ),
+            Outcome::Failed { reason } => {
+                failures += 1;
+                eprintln!(
+                    "error: re-send to {} (delivery {}) failed: {}",
+                    delivered.target,
+                    delivered.id,
+                    describe_failure(delivered.row.as_ref(), &reason)
+                );
+            }
+            other => println!("re-send delivery {}: {other:?}", delivered.id),
+        }
+    }
+    match failures {
+        0 => Ok(()),
+        n => Err(CliError::Reported(format!("{n} re-send(s) failed"))),
+    }
+}

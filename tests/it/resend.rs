@@ -1,0 +1,186 @@
+//! Individual desktops as targets, and re-sending to the desktops that did not get it: by
+//! hand (`resend`) and automatically (`resend_failed`), never past the original's deadline.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use crate::fake::JobPlan;
+use crate::helpers::*;
+
+const JOBS: &str = "[jobs]\nfirst_poll = \"1s\"\npoll_interval = \"1s\"\ngive_up_after = \"10s\"\ndesktop_batch = 2\n";
+
+/// `(id, target, parent_id, status, job_result)` of every delivery.
+async fn rows(db: &sqlx::SqlitePool) -> Vec<(i64, String, Option<i64>, String, Option<String>)> {
+    sqlx::query("SELECT id, target, parent_id, status, job_result FROM deliveries ORDER BY id")
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect()
+}
+
+/// The `desktop_ids` of each SendNotifications request the fake received, sorted (batches go
+/// out concurrently).
+fn desktop_sends(env: &TestEnv) -> Vec<Vec<String>> {
+    let mut sends: Vec<Vec<String>> = env
+        .fake
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with("/desktops/notifications"))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["desktop_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    sends.sort();
+    sends
+}
+
+#[tokio::test]
+async fn send_to_individual_desktops_goes_out_in_batches() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(JOBS);
+    let c = config.to_str().unwrap();
+    let out = env
+        .run(&[
+            "send",
+            "--config",
+            c,
+            "--desktop",
+            "d-1",
+            "--desktop",
+            "d-2",
+            "--desktop",
+            "d-3",
+            "--message",
+            "hello",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(desktop_sends(&env), vec![vec!["d-1", "d-2"], vec!["d-3"]]);
+    assert!(env.fake.received().iter().all(|r| r.auth_problem.is_none()));
+    let db = env.db().await;
+    let targets: Vec<String> = rows(&db).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(targets, ["desktops:0", "desktops:1"]);
+    let pool: Option<String> = sqlx::query_scalar("SELECT pool_id FROM deliveries WHERE id = 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(pool, None);
+}
+
+#[tokio::test]
+async fn a_schedule_with_desktops_and_pools_fires_one_delivery_per_target() {
+    let env = TestEnv::new().await;
+    let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let schedule = format!(
+        "[[schedules]]\nid = \"mixed\"\nat = \"{at}\"\npools = [\"{POOL}\"]\ndesktops = [\"a\", \"b\", \"c\"]\nmessage = \"m\"\n"
+    );
+    let config = env.write_config(&format!("{JOBS}\n{schedule}"));
+    let daemon = env.spawn_daemon(&config);
+    let db = env.db().await;
+    let sent = wait_for(10, || async { count_status(&db, "sent").await == 3 }).await;
+    assert!(sent, "{}", daemon.logs());
+    assert_eq!(daemon.stop(10).await, Some(0));
+    let targets: Vec<String> = rows(&db).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        targets,
+        [
+            format!("pool:{POOL}"),
+            "desktops:0".into(),
+            "desktops:1".into()
+        ]
+    );
+    assert_eq!(desktop_sends(&env), vec![vec!["a", "b"], vec!["c"]]);
+}
+
+#[tokio::test]
+async fn resend_sends_exactly_the_failed_desktops_in_batches() {
+    let env = TestEnv::new().await;
+    env.fake.plan_jobs(JobPlan {
+        desktops: 5,
+        failed: 3,
+        ..JobPlan::default()
+    });
+    let config = env.write_config(JOBS);
+    let c = config.to_str().unwrap();
+    let mut wait = send_args(&config, POOL, "restart at 22:00").to_vec();
+    wait.push("--wait");
+    assert_eq!(env.run(&wait).await.status.code(), Some(1));
+    env.fake.plan_jobs(JobPlan::default());
+    let out = env.run(&["resend", "1", "--config", c]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        desktop_sends(&env),
+        vec![vec!["desk-0002", "desk-0003"], vec!["desk-0004"]]
+    );
+    let db = env.db().await;
+    let all = rows(&db).await;
+    assert_eq!(all[1].1, "resend:1:0");
+    assert_eq!(all[2].1, "resend:1:1");
+    assert_eq!((all[1].2, all[2].2), (Some(1), Some(1)));
+    // The re-sent text is the original's.
+    let texts: Vec<String> = env
+        .fake
+        .received()
+        .iter()
+        .map(|r| r.notification_text())
+        .collect();
+    assert!(texts.iter().all(|t| t == "restart at 22:00"), "{texts:?}");
+    // Nothing failed on a fully delivered one.
+    let out = env.run(&["resend", "2", "--config", c]).await;
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
+}
+
+#[tokio::test]
+async fn an_automatic_resend_goes_out_within_the_deadline_and_not_past_it() {
+    let env = TestEnv::new().await;
+    env.fake.plan_jobs(JobPlan {
+        desktops: 4,
+        failed: 1,
+        ..JobPlan::default()
+    });
+    let now = chrono::Utc::now();
+    let at = (now + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    // A plain schedule: the deadline (due + 1m) leaves room for a re-send 10 s later.
+    let schedule = format!(
+        "[[schedules]]\nid = \"reminder\"\nat = \"{at}\"\npools = [\"{POOL}\"]\nmessage = \"m\"\nresend_failed = {{ attempts = 1, after = \"10s\" }}\n"
+    );
+    // A countdown warning 8 s before its window: a re-send 10 s after would be too late.
+    let start = (now + chrono::TimeDelta::seconds(10)).to_rfc3339();
+    let window = format!(
+        "[[maintenance_windows]]\nid = \"patch\"\nstart = \"{start}\"\nduration = \"1m\"\nnotify_before = [\"8s\"]\npools = [\"{POOL}\"]\nmessage = \"in {{time_left}}\"\nresend_failed = {{ attempts = 2, after = \"10s\" }}\n"
+    );
+    let config = env.write_config(&format!("{JOBS}\n{schedule}\n{window}"));
+    let daemon = env.spawn_daemon(&config);
+    let db = env.db().await;
+    let resent = wait_for(25, || async {
+        rows(&db)
+            .await
+            .iter()
+            .any(|r| r.2.is_some() && r.3 == "sent")
+    })
+    .await;
+    assert!(resent, "{}", daemon.logs());
+    assert_eq!(daemon.stop(10).await, Some(0));
+    let all = rows(&db).await;
+    let resends: Vec<_> = all.iter().filter(|r| r.2.is_some()).collect();
+    assert_eq!(resends.len(), 1, "{all:?}");
+    let parent: String = sqlx::query_scalar("SELECT schedule_id FROM deliveries WHERE id = ?")
+        .bind(resends[0].2.unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(parent, "reminder");
+    assert_eq!(desktop_sends(&env), vec![vec!["desk-0003"]]);
+    let logs = std::fs::read_to_string(env.path("daemon.log")).unwrap();
+    assert!(logs.contains("no automatic re-send"), "{logs}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
