@@ -2,7 +2,7 @@
 //! figures. Lateness = when the fake server received the request minus the due instant.
 //!
 //!   cargo bench --bench scheduler                 # every scenario
-//!   cargo bench --bench scheduler -- every-second # or: floor, burst, jobs, idle
+//!   cargo bench --bench scheduler -- every-second # or: floor, burst, jobs, timeouts, idle
 //!
 //! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).
 
@@ -41,6 +41,9 @@ fn main() {
     }
     if run("jobs") {
         rt.block_on(jobs());
+    }
+    if run("timeouts") {
+        rt.block_on(timeouts());
     }
     if run("idle") {
         idle(seconds("BENCH_SECONDS", 60));
@@ -473,6 +476,51 @@ async fn jobs() {
         pct(&delays, 0.9),
         delays.last().copied().unwrap_or(0.0),
     );
+}
+
+/// 200 pools, every send answered after `request_timeout` (Workspace accepts what the client
+/// gave up on): requests accepted beyond one per delivery, with and without
+/// `reconcile_timeouts`, in the same run.
+async fn timeouts() {
+    for reconcile in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
+        std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
+        let setup = Setup {
+            dir,
+            fake: FakeWorkspace::start_modelled_on_own_thread(),
+        };
+        setup.fake.answer_otherwise(Reply::Delay(
+            Duration::from_millis(700),
+            Box::new(Reply::Accept),
+        ));
+        let due = (Utc::now() + TimeDelta::seconds(2)).trunc_subsecs(0);
+        let config = setup.config_with(
+            64,
+            &format!("[jobs]\nreconcile_timeouts = {reconcile}\n\n[retry]\nmax_attempts = 3\ninitial_delay = \"200ms\"\nmax_delay = \"1s\"\n"),
+            &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 200),
+        );
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "[workspace]\n",
+            "[workspace]\nrequest_timeout = \"500ms\"\n",
+        );
+        std::fs::write(&config, text).unwrap();
+        run_daemon(&config, Duration::from_secs(12)).await;
+        let accepted = setup.fake.received().len();
+        let db = setup.db().await;
+        let statuses: HashMap<String, i64> =
+            sqlx::query("SELECT status, count(*) FROM deliveries GROUP BY status")
+                .fetch_all(&db)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        println!(
+            "timeouts: 200 deliveries, every answer 700 ms > request_timeout 500 ms, reconcile_timeouts = {reconcile}: {accepted} requests accepted by Workspace = {} beyond one per delivery; statuses {statuses:?}",
+            accepted.saturating_sub(200)
+        );
+    }
 }
 
 fn idle(secs: u64) {

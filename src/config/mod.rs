@@ -108,6 +108,8 @@ pub struct JobsConfig {
     pub give_up_after: Duration,
     /// Desktop ids per SendNotifications call (and per delivery).
     pub desktop_batch: usize,
+    /// After a timed-out send, look for the job it may have created before sending again.
+    pub reconcile_timeouts: bool,
 }
 
 impl Config {
@@ -380,6 +382,7 @@ fn validate_jobs(j: &raw::RawJobs, errors: &mut Errors) -> Option<JobsConfig> {
     );
     Some(JobsConfig {
         desktop_batch: desktop_batch? as usize,
+        reconcile_timeouts: j.reconcile_timeouts,
         enabled: j.enabled,
         first_poll: first_poll?,
         poll_interval: poll_interval?,

@@ -99,6 +99,7 @@ pub struct RawJobs {
     pub poll_interval: String,
     pub give_up_after: String,
     pub desktop_batch: i64,
+    pub reconcile_timeouts: bool,
 }
 
 impl Default for RawJobs {
@@ -109,6 +110,7 @@ impl Default for RawJobs {
             poll_interval: "15s".to_owned(),
             give_up_after: "10m".to_owned(),
             desktop_batch: 100,
+            reconcile_timeouts: true,
         }
     }
 }

@@ -25,6 +25,9 @@ pub enum Sender {
     Api(Arc<WorkspaceClient>),
 }
 
+/// How many recent sub-jobs of a pool are read when looking for a timed-out attempt's job.
+const RECONCILE_LOOKBACK: u32 = 100;
+
 /// How a delivery ended, as far as this process is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -63,6 +66,8 @@ pub struct Deliverer {
     clock: Clock,
     /// `jobs.first_poll` when accepted jobs are followed (`[jobs] enabled`).
     follow_jobs: Option<Duration>,
+    /// `jobs.reconcile_timeouts`.
+    reconcile_timeouts: bool,
 }
 
 impl Deliverer {
@@ -83,12 +88,19 @@ impl Deliverer {
             limiter: Arc::new(Semaphore::new(max_in_flight)),
             clock,
             follow_jobs: None,
+            reconcile_timeouts: false,
         }
     }
 
     /// Accepted jobs are followed, first polled `first_poll` after the 200.
     pub fn follow_jobs(mut self, first_poll: Option<Duration>) -> Self {
         self.follow_jobs = first_poll;
+        self
+    }
+
+    /// Before retrying a timed-out pool send, look for the job it may have created.
+    pub fn reconcile_timeouts(mut self, on: bool) -> Self {
+        self.reconcile_timeouts = on;
         self
     }
 
@@ -227,6 +239,15 @@ impl Deliverer {
                 after,
                 refresh_token,
             } => {
+                if matches!(result, Err(ApiError::Timeout(_)))
+                    && let Some(job_id) = self
+                        .adopt_after_timeout(client, d, attempt, started)
+                        .await?
+                {
+                    return Ok(Step::Done(Outcome::Sent {
+                        job_id: Some(job_id),
+                    }));
+                }
                 tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
                 if refresh_token {
                     *token_refreshed = true;
@@ -237,6 +258,59 @@ impl Deliverer {
                 Step::RetryAfter(after)
             }
         })
+    }
+
+    /// After attempt `attempt` to a pool timed out, Workspace may still have accepted it: a
+    /// job created for the pool since the attempt started, that no delivery of ours has, is
+    /// taken as its result instead of sending again (recorded as attempt `attempt + 1`).
+    /// Any failure to find one just lets the retry go ahead.
+    async fn adopt_after_timeout(
+        &self,
+        client: &WorkspaceClient,
+        d: &Claimed,
+        attempt: u32,
+        started: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let (true, Some(pool)) = (self.reconcile_timeouts, d.target.pool()) else {
+            return Ok(None);
+        };
+        let jobs = {
+            let Ok(_permit) = self.limiter.acquire().await else {
+                return Ok(None);
+            };
+            match client.recent_pool_jobs(pool, RECONCILE_LOOKBACK).await {
+                Ok(jobs) => jobs,
+                Err(err) => {
+                    tracing::info!(error = %err, "cannot look for a job of the timed-out attempt; retrying");
+                    return Ok(None);
+                }
+            }
+        };
+        // The gateway's clock and ours may differ a little; a job older than that is another's.
+        let since = started - chrono::TimeDelta::seconds(5);
+        let now = self.clock.now();
+        for job in jobs
+            .iter()
+            .filter(|j| j.begin_time.is_some_and(|t| t >= since))
+        {
+            let note = format!(
+                "attempt {attempt} timed out, but Workspace had accepted it: took job {} (created for the pool at {}) instead of sending again",
+                job.job_id,
+                job.begin_time.map(format_time).unwrap_or_default()
+            );
+            let poll_at = self
+                .follow_jobs
+                .map(|first| crate::domain::time_math::plus(now, first));
+            if self
+                .store
+                .adopt_job(d.id, attempt + 1, &job.job_id, &note, now, poll_at)
+                .await?
+            {
+                tracing::info!(attempts = attempt, status = "sent", job_id = %job.job_id, "{note}");
+                return Ok(Some(job.job_id.clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// One HTTP attempt within the in-flight limit. The deadline is checked once a slot is

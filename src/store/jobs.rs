@@ -223,6 +223,54 @@ impl Store {
         }))
     }
 
+    /// Takes `job_id` as the result of a delivery whose attempt timed out (Workspace accepted
+    /// it after all): records attempt `attempt` (no request was sent) and ends the delivery
+    /// `sent` with that job, in one statement each of one transaction. False, and nothing
+    /// recorded, if another delivery already has that job or this one is no longer pending.
+    pub async fn adopt_job(
+        &self,
+        delivery_id: i64,
+        attempt: u32,
+        job_id: &str,
+        note: &str,
+        now: DateTime<Utc>,
+        poll_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let now_text = format_time(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'sent', job_id = ?, attempts = ?, finished_at = ?,
+                    error_msg = ?, job_next_poll_at = ?
+             WHERE id = ? AND status = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE job_id = ?)",
+        )
+        .bind(job_id)
+        .bind(attempt)
+        .bind(&now_text)
+        .bind(note)
+        .bind(poll_at.map(format_time))
+        .bind(delivery_id)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id)
+             VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL)",
+        )
+        .bind(delivery_id)
+        .bind(attempt)
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(note)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// A delivery's desktops, those that did not get it first.
     pub async fn recipients(&self, delivery_id: i64) -> Result<Vec<Recipient>, StoreError> {
         let rows = sqlx::query(

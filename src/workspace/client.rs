@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::credentials::Credentials;
 use super::error::ApiError;
-use super::jobs::{JobReport, SubJobPage, parse_job, parse_sub_jobs};
+use super::jobs::{JobRef, JobReport, SubJobPage, parse_job, parse_job_refs, parse_sub_jobs};
 use super::response::{parse_error_body, parse_job_id, parse_retry_after};
 use super::signer::{self, RequestParts};
 use crate::domain::{DesktopId, PoolId, ProjectId, Target};
@@ -199,6 +199,21 @@ impl WorkspaceClient {
         ];
         let bytes = self.get("workspace-sub-jobs", &query).await?;
         parse_sub_jobs(&bytes).map_err(ApiError::Malformed)
+    }
+
+    /// The jobs of `pool`'s recent sub-jobs (ListItaSubJobs filtered by `desktop_pool_id`).
+    pub async fn recent_pool_jobs(
+        &self,
+        pool: &PoolId,
+        limit: u32,
+    ) -> Result<Vec<JobRef>, ApiError> {
+        let query = [
+            ("desktop_pool_id", pool.as_str().to_owned()),
+            ("limit", limit.to_string()),
+            ("offset", "0".to_owned()),
+        ];
+        let bytes = self.get("workspace-sub-jobs", &query).await?;
+        parse_job_refs(&bytes).map_err(ApiError::Malformed)
     }
 
     /// A signed GET of `/v2/{project_id}/{path}` with `query`; the body of a 200.

@@ -23,6 +23,47 @@ pub struct SubJobPage {
     pub recipients: Vec<Recipient>,
 }
 
+/// A sub-job's job and start, for finding a job a timed-out request may have created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
+    pub job_id: String,
+    /// `begin_time` as the API gave it (RFC 3339 when parseable).
+    pub begin_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// ListItaSubJobs filtered by pool: the distinct jobs of its sub-jobs.
+pub fn parse_job_refs(body: &[u8]) -> Result<Vec<JobRef>, String> {
+    #[derive(Deserialize)]
+    struct Ref {
+        #[serde(default)]
+        job_id: Option<String>,
+        #[serde(default)]
+        begin_time: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Page {
+        #[serde(default)]
+        jobs: Option<Vec<Ref>>,
+    }
+    let page: Page =
+        serde_json::from_slice(body).map_err(|e| unexpected("ListItaSubJobs", body, &e))?;
+    let mut out: Vec<JobRef> = Vec::new();
+    for r in page.jobs.unwrap_or_default() {
+        let Some(job_id) = r.job_id.filter(|j| !j.is_empty()) else {
+            continue;
+        };
+        if out.iter().any(|o| o.job_id == job_id) {
+            continue;
+        }
+        let begin_time = r
+            .begin_time
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.to_utc());
+        out.push(JobRef { job_id, begin_time });
+    }
+    Ok(out)
+}
+
 #[derive(Deserialize)]
 struct SubJob {
     #[serde(default)]

@@ -345,3 +345,74 @@ async fn count_where(db: &sqlx::SqlitePool, condition: &str) -> i64 {
     .await
     .unwrap()
 }
+
+/// `request_timeout` shorter than the fake's answer: every attempt times out while Workspace
+/// accepts it.
+fn slow_config(env: &TestEnv, reconcile: bool) -> std::path::PathBuf {
+    let config = env.write_config(&format!("{FAST_JOBS}reconcile_timeouts = {reconcile}\n"));
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("request_timeout = \"2s\"", "request_timeout = \"300ms\"");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+#[tokio::test]
+async fn a_timed_out_send_that_workspace_accepted_is_adopted_not_sent_twice() {
+    let env = TestEnv::new().await;
+    env.fake.script([Reply::Delay(
+        Duration::from_millis(800),
+        Box::new(Reply::Accept),
+    )]);
+    let config = slow_config(&env, true);
+    let out = env.send(&config, "hello").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let received = env.fake.received();
+    assert_eq!(received.len(), 1, "sent twice");
+    let db = env.db().await;
+    let rows = deliveries(&db).await;
+    assert_eq!(rows[0].status, "sent");
+    assert_eq!(rows[0].job_id, received[0].job_id);
+    let attempts = attempts(&db, 1).await;
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts[0]
+            .3
+            .as_deref()
+            .unwrap()
+            .contains("no answer within")
+    );
+    assert!(
+        attempts[1]
+            .3
+            .as_deref()
+            .unwrap()
+            .contains("instead of sending again")
+    );
+    // The adopted job is followed like any other.
+    let following: Option<String> =
+        sqlx::query_scalar("SELECT job_next_poll_at FROM deliveries WHERE id = 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert!(following.is_some());
+}
+
+#[tokio::test]
+async fn without_reconciliation_a_timed_out_send_is_sent_again() {
+    let env = TestEnv::new().await;
+    env.fake.script([Reply::Delay(
+        Duration::from_millis(800),
+        Box::new(Reply::Accept),
+    )]);
+    let config = slow_config(&env, false);
+    let out = env.send(&config, "hello").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.fake.received().len(), 2);
+    assert!(env.fake.job_requests().iter().all(|r| {
+        !r.query
+            .clone()
+            .unwrap_or_default()
+            .contains("desktop_pool_id")
+    }));
+}

@@ -143,6 +143,9 @@ struct FakeJob {
     ends_at: Option<DateTime<Utc>>,
     /// For a SendNotifications job: the desktops it was sent to.
     desktop_ids: Option<Vec<String>>,
+    /// For a pool job: the pool, and when the job was created.
+    pool: Option<String>,
+    created_at: DateTime<Utc>,
 }
 
 impl FakeJob {
@@ -391,11 +394,18 @@ impl FakeWorkspace {
                             .filter_map(|id| id.as_str().map(str::to_owned))
                             .collect()
                     });
+                let pool = received
+                    .path
+                    .strip_prefix(&format!("/v2/{PROJECT}/desktop-pools/"))
+                    .and_then(|rest| rest.strip_suffix("/notifications"))
+                    .map(str::to_owned);
                 let job = FakeJob {
                     plan,
                     polls: 0,
                     ends_at,
                     desktop_ids,
+                    pool,
+                    created_at: at,
                 };
                 state.jobs.insert(job_id.clone(), job);
                 received.job_id = Some(job_id);
@@ -455,6 +465,25 @@ impl FakeWorkspace {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_owned())
         };
+        if let Some(pool) = param("desktop_pool_id") {
+            // Newest first: one sub-job per job of that pool, with its job id and start.
+            let mut jobs: Vec<(&String, &FakeJob)> = state
+                .jobs
+                .iter()
+                .filter(|(_, job)| job.pool.as_deref() == Some(pool.as_str()))
+                .collect();
+            jobs.sort_by_key(|(_, job)| std::cmp::Reverse(job.created_at));
+            let list: Vec<serde_json::Value> = jobs
+                .iter()
+                .map(|(id, job)| {
+                    serde_json::json!({"id": format!("{id}-sub-0000"), "job_id": id, "status": "RUNNING",
+                        "begin_time": job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)})
+                })
+                .collect();
+            return Reply::RawOk(
+                serde_json::json!({"total_count": list.len(), "jobs": list}).to_string(),
+            );
+        }
         let Some(job) = param("job_id").and_then(|id| state.jobs.get(&id).cloned()) else {
             return not_found();
         };
