@@ -64,13 +64,19 @@ struct Setup {
 
 impl Setup {
     async fn new() -> Setup {
+        Setup::with_fake(FakeWorkspace::start_for_bench())
+    }
+
+    /// With a fake that models jobs and checks each request as it comes (the tests' fake).
+    fn modelled() -> Setup {
+        Setup::with_fake(FakeWorkspace::start_modelled_on_own_thread())
+    }
+
+    fn with_fake(fake: FakeWorkspace) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
         std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
-        Setup {
-            dir,
-            fake: FakeWorkspace::start_for_bench(),
-        }
+        Setup { dir, fake }
     }
 
     fn config(&self, max_in_flight: usize, schedules: &str) -> std::path::PathBuf {
@@ -379,13 +385,7 @@ async fn burst() {
 /// `[jobs]` timing: job API calls per delivery, requests in flight at once (vs
 /// `max_in_flight`), and the delay from a job's end to its recorded result.
 async fn jobs() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
-    std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
-    let setup = Setup {
-        dir,
-        fake: FakeWorkspace::start_modelled_on_own_thread(),
-    };
+    let setup = Setup::modelled();
     setup.fake.plan_jobs(fake::JobPlan {
         desktops: 3,
         failed: 0,
@@ -483,13 +483,7 @@ async fn jobs() {
 /// `reconcile_timeouts`, in the same run.
 async fn timeouts() {
     for reconcile in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
-        std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
-        let setup = Setup {
-            dir,
-            fake: FakeWorkspace::start_modelled_on_own_thread(),
-        };
+        let setup = Setup::modelled();
         setup.fake.answer_otherwise(Reply::Delay(
             Duration::from_millis(700),
             Box::new(Reply::Accept),

@@ -57,19 +57,25 @@ id_type!(
     }
 );
 
+/// Ids Workspace hands out (pools, desktops): UUIDs in practice; anything printable of 1 to 128
+/// characters is accepted and percent-encoded where it goes in a request.
+fn printable_id(raw: &str) -> Result<(), InvalidId> {
+    if raw.trim().is_empty() || raw.len() > 128 {
+        Err(InvalidId("must be 1 to 128 characters"))
+    } else if raw != raw.trim() || raw.chars().any(char::is_control) {
+        Err(InvalidId(
+            "must not contain spaces at either end or control characters",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 id_type!(
     /// A desktop pool id as Workspace returns it (a UUID in practice). Anything printable is
     /// accepted and percent-encoded in the request path.
     PoolId,
-    |raw| {
-        if raw.trim().is_empty() || raw.len() > 128 {
-            Err(InvalidId("must be 1 to 128 characters"))
-        } else if raw != raw.trim() || raw.chars().any(char::is_control) {
-            Err(InvalidId("must not contain spaces at either end or control characters"))
-        } else {
-            Ok(())
-        }
-    }
+    printable_id
 );
 
 id_type!(
@@ -89,15 +95,7 @@ id_type!(
 id_type!(
     /// A desktop id as Workspace returns it (a UUID in practice).
     DesktopId,
-    |raw| {
-        if raw.trim().is_empty() || raw.len() > 128 {
-            Err(InvalidId("must be 1 to 128 characters"))
-        } else if raw != raw.trim() || raw.chars().any(char::is_control) {
-            Err(InvalidId("must not contain spaces at either end or control characters"))
-        } else {
-            Ok(())
-        }
-    }
+    printable_id
 );
 
 /// Where one delivery goes: every user of a pool, or a batch of individual desktops.

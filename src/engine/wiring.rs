@@ -97,7 +97,7 @@ pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clo
         clock,
     )
     .follow_jobs(config.jobs.enabled.then_some(config.jobs.first_poll))
-    .reconcile_timeouts(config.jobs.reconcile_timeouts)
+    .reconcile_timeouts(config.jobs.enabled && config.jobs.reconcile_timeouts)
 }
 
 /// Reads the process environment; the production `env` for [`build_sender`].
