@@ -18,6 +18,10 @@ pub struct HistoryArgs {
     /// At most this many rows.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+    /// Only deliveries due since then: a duration back from now (`2h`, `30m`), a date
+    /// (`2026-12-01`, midnight UTC) or an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
     /// One JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -32,11 +36,18 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
         })?),
         None => None,
     };
+    let since = match &args.since {
+        Some(text) => {
+            Some(parse_since(text, chrono::Utc::now()).map_err(|m| invalid("--since", m))?)
+        }
+        None => None,
+    };
     let store = wiring::open_store(&config).await?;
     let filter = HistoryFilter {
         schedule_id: args.schedule.clone(),
         status,
         limit: args.limit,
+        since,
     };
     let rows = store.history(&filter).await?;
     store.close().await;
@@ -99,6 +110,43 @@ fn print_table(rows: &[DeliveryRow]) {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into()),
             error.replace('\n', " ")
+        );
+    }
+}
+
+/// `--since`: `2h` (back from `now`), `2026-12-01` (midnight UTC) or RFC 3339.
+fn parse_since(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(back) = humantime::parse_duration(text.trim()) {
+        return Ok(crate::domain::time_math::minus(now, back));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    crate::config::instant(text).map_err(|_| {
+        format!("{text:?} is not a duration (2h), a date (2026-12-01) or an RFC 3339 time")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_durations_dates_and_times() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let at = |t: &str| parse_since(t, now).unwrap().to_rfc3339();
+        assert_eq!(at("2h"), "2026-12-02T08:00:00+00:00");
+        assert_eq!(at("2026-12-01"), "2026-12-01T00:00:00+00:00");
+        assert_eq!(at("2026-12-01T09:00:00+08:00"), "2026-12-01T01:00:00+00:00");
+        assert!(
+            parse_since("yesterday", now)
+                .unwrap_err()
+                .contains("yesterday")
         );
     }
 }

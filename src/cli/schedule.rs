@@ -334,6 +334,7 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
         schedule_id: Some(id.to_owned()),
         status: None,
         limit: 5,
+        since: None,
     };
     let recent = store.history(&filter).await?;
     println!("latest deliveries:");

@@ -384,7 +384,7 @@ async fn recover_pending(
             store
                 .finish_delivery(delivery.id, Status::Missed, Some(&reason), now)
                 .await?;
-            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "missed", "{reason}");
+            tracing::error!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "missed", "{reason}");
             continue;
         }
         if delivery.deadline_at <= now {
@@ -396,7 +396,7 @@ async fn recover_pending(
             store
                 .finish_delivery(delivery.id, Status::Failed, Some(&reason), now)
                 .await?;
-            tracing::warn!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "failed", "{reason}");
+            tracing::error!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "failed", "{reason}");
             continue;
         }
         tracing::info!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), attempts = delivery.attempts, "resuming a pending delivery");

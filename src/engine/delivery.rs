@@ -232,7 +232,7 @@ impl Deliverer {
                     .delivery_error
                     .or(record.error_msg)
                     .unwrap_or_default();
-                tracing::warn!(attempts = attempt, status = "failed", error = %reason, "delivery failed");
+                tracing::error!(attempts = attempt, status = "failed", error = %reason, "delivery failed");
                 Step::Done(Outcome::Failed { reason })
             }
             Decision::Retry {
@@ -365,7 +365,7 @@ impl Deliverer {
         {
             return Ok(Outcome::AlreadyDone);
         }
-        tracing::info!(status = "dry_run", text = %d.message, "dry run: recorded, not sent");
+        tracing::debug!(status = "dry_run", text = %d.message, "dry run: recorded, not sent");
         Ok(Outcome::DryRun)
     }
 
@@ -382,7 +382,7 @@ impl Deliverer {
         {
             return Ok(Outcome::AlreadyDone);
         }
-        tracing::warn!(attempts = d.attempts, status = status.as_str(), error = %reason, "delivery ended without sending");
+        tracing::error!(attempts = d.attempts, status = status.as_str(), error = %reason, "delivery ended without sending");
         Ok(Outcome::Failed { reason })
     }
 }
@@ -479,7 +479,7 @@ fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Outcome {
             problem,
             "sent, but the answer had no usable job_id"
         ),
-        None => tracing::info!(
+        None => tracing::debug!(
             attempts,
             status = "sent",
             job_id = job_id.as_deref().unwrap_or(""),

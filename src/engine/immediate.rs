@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::{ScheduleId, Status, Target};
 use crate::engine::delivery::Outcome;
+use crate::engine::occurrence::OccurrenceTally;
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
@@ -83,12 +84,20 @@ pub async fn deliver_now(
             stopper.abort.cancel();
         }
     });
+    let tally = Arc::new(OccurrenceTally::new(
+        schedule_id.clone(),
+        now,
+        claimed.len(),
+    ));
     let mut tasks = tokio::task::JoinSet::new();
     for delivery in claimed {
         let (deliverer, shutdown) = (Arc::clone(&deliverer), shutdown.clone());
+        let tally = Arc::clone(&tally);
         tasks.spawn(async move {
             let (id, target) = (delivery.id, delivery.target.clone());
-            (id, target, deliverer.deliver(delivery, &shutdown).await)
+            let outcome = deliverer.deliver(delivery, &shutdown).await;
+            tally.record(&outcome);
+            (id, target, outcome)
         });
     }
     let mut done = Vec::new();

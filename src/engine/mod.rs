@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod delivery;
 pub(crate) mod immediate;
 pub mod jobs;
+mod occurrence;
 pub(crate) mod resend;
 pub(crate) mod scheduler;
 pub mod shutdown;

@@ -22,6 +22,7 @@ use crate::domain::schedule::{
     CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
 };
 use crate::engine::delivery::Deliverer;
+use crate::engine::occurrence::OccurrenceTally;
 use crate::engine::shutdown::Shutdown;
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
@@ -284,7 +285,7 @@ impl Scheduler {
             let plan = catch_up(spec, first, horizon, real_now, slot.anchor);
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed, first, plan.fire.last().copied(), spec);
-                tracing::warn!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
+                tracing::error!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
                 if !cancelled(spec, missed.due_at) {
                     batch.extend(deliveries(
                         spec,
@@ -328,14 +329,27 @@ impl Scheduler {
     }
 
     /// Runs each claimed delivery as a tracked task.
+    /// Each occurrence (schedule and due time) gets one summary line when its deliveries end.
     pub fn start_deliveries(&self, claimed: Vec<Claimed>) {
+        let mut tallies: HashMap<(ScheduleId, DateTime<Utc>), Arc<OccurrenceTally>> =
+            HashMap::new();
+        for d in &claimed {
+            let key = (d.schedule_id.clone(), d.due_at);
+            let tally = tallies.entry(key).or_insert_with(|| {
+                Arc::new(OccurrenceTally::new(d.schedule_id.clone(), d.due_at, 0))
+            });
+            Arc::get_mut(tally).expect("not shared yet").add_one();
+        }
         for delivery in claimed {
             let deliverer = Arc::clone(&self.deliverer);
             let shutdown = self.shutdown.clone();
+            let tally = Arc::clone(&tallies[&(delivery.schedule_id.clone(), delivery.due_at)]);
             self.tracker.spawn(async move {
-                if let Err(err) = deliverer.deliver(delivery, &shutdown).await {
+                let outcome = deliverer.deliver(delivery, &shutdown).await;
+                if let Err(err) = &outcome {
                     tracing::error!(error = %err, "cannot record a delivery; it stays pending for the next start");
                 }
+                tally.record(&outcome);
             });
         }
     }

@@ -1,5 +1,6 @@
 //! Reading deliveries back for `history` and `show`.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, delivery_from_row};
@@ -11,6 +12,8 @@ pub struct HistoryFilter {
     pub schedule_id: Option<String>,
     pub status: Option<Status>,
     pub limit: u32,
+    /// Only deliveries due at or after this.
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -19,6 +22,7 @@ impl Store {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE (?1 IS NULL OR schedule_id = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?4 IS NULL OR julianday(due_at) >= julianday(?4))
              ORDER BY julianday(due_at) DESC, id DESC
              LIMIT ?3"
         );
@@ -27,6 +31,7 @@ impl Store {
             .bind(&filter.schedule_id)
             .bind(filter.status.map(Status::as_str))
             .bind(filter.limit)
+            .bind(filter.since.map(super::time::format_time))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(delivery_from_row).collect())

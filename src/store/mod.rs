@@ -97,7 +97,7 @@ impl Store {
             // Two daemons or a CLI may write at once; wait for the lock rather than fail.
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+        let pool_options = SqlitePoolOptions::new()
             .max_connections(4)
             // A transaction whose COMMIT or ROLLBACK failed (a full disk) can leave its
             // connection inside a transaction; reusing it would fail every later BEGIN
@@ -111,10 +111,20 @@ impl Store {
                     faults::limit_pages(conn).await;
                     Ok(true)
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
+            });
+        // Another process creating or migrating the same new file holds its lock for a moment
+        // (switching to WAL, rebuilding a table): a locked open is tried again, briefly.
+        let mut waits = [100u64, 250, 500, 1000, 2000].into_iter();
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(err) if is_locked(&err) => match waits.next() {
+                    Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                    None => return Err(open_error(err)),
+                },
+                Err(err) => return Err(open_error(err)),
+            }
+        };
         migrate(&pool, &shown).await?;
         Ok(Self { pool, owner: None })
     }
@@ -128,6 +138,13 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock.
+fn is_locked(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "5" || code == "6")
 }
 
 /// Why the database file cannot be created where it is configured, if it cannot: its

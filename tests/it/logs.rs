@@ -34,11 +34,49 @@ async fn under_journald_lines_carry_a_syslog_priority_and_no_timestamp() {
     let journal = stderr_with_journal_stream(&env, |dev, ino| format!("{dev}:{ino}"));
     assert!(journal.starts_with("<6> INFO"), "{journal}");
     assert!(
-        journal.contains("schedule_id=manual") && journal.contains("target=pool:"),
+        journal.contains("schedule_id=manual") && journal.contains("occurrence done: dry_run 1/1"),
         "{journal}"
     );
     // JOURNAL_STREAM inherited from a parent whose stderr was the journal does not count.
     let elsewhere = stderr_with_journal_stream(&env, |dev, ino| format!("{dev}:{}", ino + 1));
     assert!(elsewhere.starts_with("20"), "timestamped: {elsewhere}");
     assert!(!elsewhere.contains("<6>"), "{elsewhere}");
+}
+
+#[tokio::test]
+async fn failures_log_at_error_and_each_occurrence_gets_one_summary_line() {
+    use crate::fake::Reply;
+    let env = TestEnv::new().await;
+    env.fake.script([Reply::error(400, "WKS.0400")]);
+    let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let pools = ["p-1", "p-2", "p-3"];
+    let config = env.write_config(&schedule_toml(
+        "notice",
+        &format!("at = \"{at}\""),
+        &pools,
+        "",
+    ));
+    let options = DaemonOptions::default().env("WORKSPACE_NOTIFIER_LOG", "info");
+    let daemon = env.spawn_daemon_with(&config, &options);
+    let done = wait_for(10, || async { daemon.logs().contains("occurrence done") }).await;
+    assert!(done, "{}", daemon.logs());
+    assert_eq!(daemon.stop(10).await, Some(0));
+    let logs = std::fs::read_to_string(env.path("daemon.log")).unwrap();
+    let summaries: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("occurrence done"))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{logs}");
+    assert!(summaries[0].contains("failed 1, sent 2/3"), "{logs}");
+    assert!(summaries[0].contains("schedule_id=notice"), "{logs}");
+    let failed: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("delivery failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{logs}");
+    assert!(failed[0].contains("ERROR"), "{logs}");
+    assert!(
+        !logs.contains("delivery sent"),
+        "per-delivery sent lines are debug: {logs}"
+    );
 }
