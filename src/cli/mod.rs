@@ -10,6 +10,7 @@ mod run;
 mod schedule;
 mod send;
 mod show;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -85,6 +86,11 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier resend 42 --config config/example.toml\n\nOnly desktops whose sub-job failed are sent to, in batches of [jobs] desktop_batch; each batch is a new delivery linked to 42 (see `show`)."
     )]
     Resend(resend::ResendArgs),
+    /// Every schedule and window: next fire, last fire and how it went (like list-timers).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier status --config config/example.toml\n  workspace-notifier status --json\n\nFailing schedules (failed, missed or partial last time) come first."
+    )]
+    Status(status::StatusArgs),
 }
 
 /// Why a command failed, and so its exit code.
@@ -220,6 +226,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::History(args) => history::run(&cli.config, args).await,
         Command::Show(args) => show::run(&cli.config, args).await,
         Command::Resend(args) => resend::run(&cli.config, args).await,
+        Command::Status(args) => status::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Completions { shell } => {

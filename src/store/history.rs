@@ -47,6 +47,41 @@ impl Store {
         Ok(row.map(|r| delivery_from_row(&r)))
     }
 
+    /// Each schedule's most recent occurrence (re-sends left out), by schedule id.
+    pub async fn last_occurrences(
+        &self,
+    ) -> Result<std::collections::HashMap<String, LastOccurrence>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.schedule_id, d.due_at, d.status, d.http_status, d.error_code, d.job_result,
+                    d.desktops_ok, d.desktops_total
+             FROM deliveries d
+             JOIN (SELECT schedule_id, MAX(julianday(due_at)) AS latest FROM deliveries
+                   WHERE parent_id IS NULL GROUP BY schedule_id) m
+               ON d.schedule_id = m.schedule_id AND julianday(d.due_at) = m.latest
+             WHERE d.parent_id IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: std::collections::HashMap<String, LastOccurrence> = Default::default();
+        for row in rows {
+            let entry = out.entry(row.get("schedule_id")).or_default();
+            entry.due_at = row.get("due_at");
+            let status: String = row.get("status");
+            if status == "failed" && entry.failure.is_none() {
+                entry.failure = Some((row.get("http_status"), row.get("error_code")));
+            }
+            *entry.statuses.entry(status).or_default() += 1;
+            if let Some(result) = row.get::<Option<String>, _>("job_result") {
+                entry.desktops_ok += row.get::<Option<i64>, _>("desktops_ok").unwrap_or(0);
+                entry.desktops_total += row.get::<Option<i64>, _>("desktops_total").unwrap_or(0);
+                if result != "ok" {
+                    *entry.job_problems.entry(result).or_default() += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A delivery's attempts, in order.
     pub async fn attempts_of(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
         let rows = sqlx::query(
@@ -69,6 +104,21 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The most recent occurrence of a schedule (or window), over all its targets, for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastOccurrence {
+    pub due_at: String,
+    /// Deliveries per status.
+    pub statuses: std::collections::BTreeMap<String, i64>,
+    /// Summed over the deliveries whose job was followed to a result.
+    pub desktops_ok: i64,
+    pub desktops_total: i64,
+    /// Job results other than `ok`, per result.
+    pub job_problems: std::collections::BTreeMap<String, i64>,
+    /// The HTTP status and error code of a failed delivery, if any.
+    pub failure: Option<(Option<i64>, Option<String>)>,
 }
 
 /// One `attempts` row, for `show`.

@@ -21,7 +21,7 @@ use std::time::Duration;
 pub(crate) use attempts::AttemptLog;
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
-pub(crate) use history::HistoryFilter;
+pub(crate) use history::{HistoryFilter, LastOccurrence};
 pub use jobs::{JobEnd, JobToPoll, ResendSource};
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;

@@ -14,6 +14,7 @@ mod resend;
 mod schedules;
 mod send;
 mod soak;
+mod status;
 mod systemd;
 
 #[path = "../support/mod.rs"]

@@ -1,0 +1,263 @@
+//! `status`: like `systemctl list-timers`, one row per schedule and maintenance window with
+//! when it fires next, when it last did and how that went; failing ones first, and a summary.
+//! It reads the database, so it works whether or not the daemon runs.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::path::Path;
+
+use super::{CliError, load_catalog, load_config};
+use crate::engine::wiring;
+use crate::store::LastOccurrence;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// JSON instead of a table (same fields).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One row of the view.
+struct Row {
+    id: String,
+    kind: &'static str,
+    zone: Tz,
+    next: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    result: String,
+    failing: bool,
+}
+
+pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let store = wiring::open_store(&config).await?;
+    let (catalog, states) = load_catalog(&config, &store).await?;
+    let last = store.last_occurrences().await?;
+    store.close().await;
+    let now = Utc::now();
+    let mut rows: Vec<Row> = Vec::new();
+    for spec in &catalog.schedules {
+        let state = states.get(spec.id.as_str());
+        let next = match spec.enabled {
+            true => spec
+                .next_fires(
+                    state.and_then(|s| s.last_due_at),
+                    state.map_or(now, |s| s.anchor_at),
+                    now,
+                    1,
+                )
+                .first()
+                .copied(),
+            false => None,
+        };
+        rows.push(row(
+            spec.id.as_str(),
+            "schedule",
+            spec.timezone,
+            next,
+            last.get(spec.id.as_str()),
+        ));
+    }
+    for window in &catalog.windows {
+        let next = window.upcoming(now, 1).first().map(|u| u.due_at);
+        rows.push(row(
+            window.id.as_str(),
+            "window",
+            window.timezone,
+            next,
+            last.get(window.id.as_str()),
+        ));
+    }
+    // Failing first, then by next fire time (none last), then by id.
+    rows.sort_by_key(|r| (!r.failing, r.next.is_none(), r.next, r.id.clone()));
+    let failing: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.failing)
+        .map(|r| r.id.as_str())
+        .collect();
+    let schedules = rows.iter().filter(|r| r.kind == "schedule").count();
+    let windows = rows.len() - schedules;
+    let summary = format!(
+        "{schedules} schedule{}, {windows} maintenance window{}; {}",
+        plural(schedules),
+        plural(windows),
+        match failing.len() {
+            0 => "none failing".to_owned(),
+            n => format!("{n} failing: {}", failing.join(", ")),
+        }
+    );
+    if args.json {
+        print_json(&rows, now, &summary, failing.len());
+    } else {
+        print_table(&rows, now);
+        println!("\n{summary}");
+    }
+    Ok(())
+}
+
+fn row(
+    id: &str,
+    kind: &'static str,
+    zone: Tz,
+    next: Option<DateTime<Utc>>,
+    last: Option<&LastOccurrence>,
+) -> Row {
+    let (result, failing) = last.map_or(("-".to_owned(), false), describe);
+    Row {
+        id: id.to_owned(),
+        kind,
+        zone,
+        next,
+        last: last
+            .and_then(|l| DateTime::parse_from_rfc3339(&l.due_at).ok())
+            .map(|t| t.to_utc()),
+        result,
+        failing,
+    }
+}
+
+/// "sent 3/3, desktops 498/500 partial", "failed 1/3 (HTTP 403 WKS.0403)", "missed".
+fn describe(last: &LastOccurrence) -> (String, bool) {
+    let total: i64 = last.statuses.values().sum();
+    let detail = last.failure.as_ref().map(|(http, code)| {
+        [http.map(|h| format!("HTTP {h}")), code.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let mut parts: Vec<String> = last
+        .statuses
+        .iter()
+        .map(|(status, n)| {
+            let counted = match total {
+                1 => status.clone(),
+                _ => format!("{status} {n}/{total}"),
+            };
+            match (status.as_str(), &detail) {
+                ("failed", Some(detail)) if !detail.is_empty() => format!("{counted} ({detail})"),
+                _ => counted,
+            }
+        })
+        .collect();
+    if last.desktops_total > 0 || !last.job_problems.is_empty() {
+        let problems: Vec<&str> = last.job_problems.keys().map(String::as_str).collect();
+        parts.push(format!(
+            "desktops {}/{}{}",
+            last.desktops_ok,
+            last.desktops_total,
+            match problems.is_empty() {
+                true => String::new(),
+                false => format!(" {}", problems.join(" ")),
+            }
+        ));
+    }
+    let failing = last.statuses.keys().any(|s| s == "failed" || s == "missed")
+        || !last.job_problems.is_empty();
+    (parts.join(", "), failing)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// "5d 3h", "12m 30s", "42s": the two largest units, from the first that is not zero.
+fn span(seconds: i64) -> String {
+    let s = seconds.max(0) as u64;
+    let parts = [
+        (s / 86_400, "d"),
+        (s / 3600 % 24, "h"),
+        (s / 60 % 60, "m"),
+        (s % 60, "s"),
+    ];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    parts[first..]
+        .iter()
+        .take(2)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn local(t: Option<DateTime<Utc>>, zone: Tz) -> String {
+    t.map_or("-".to_owned(), |t| {
+        t.with_timezone(&zone)
+            .format("%a %Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    })
+}
+
+fn print_table(rows: &[Row], now: DateTime<Utc>) {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.clone(),
+                local(r.next, r.zone),
+                r.next.map_or("-".into(), |t| span((t - now).num_seconds())),
+                local(r.last, r.zone),
+                r.last.map_or("-".into(), |t| {
+                    format!("{} ago", span((now - t).num_seconds()))
+                }),
+                r.result.clone(),
+            ]
+        })
+        .collect();
+    let header = ["SCHEDULE", "NEXT", "LEFT", "LAST", "PASSED", "RESULT"];
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| match i {
+                5 => c.clone(),
+                _ => format!("{c:<w$}"),
+            })
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&header.map(str::to_owned));
+    for row in &cells {
+        line(row);
+    }
+}
+
+fn print_json(rows: &[Row], now: DateTime<Utc>, summary: &str, failing: usize) {
+    let time = |t: Option<DateTime<Utc>>| t.map(crate::store::format_time);
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "kind": r.kind, "timezone": r.zone.name(),
+                "next": time(r.next), "left_seconds": r.next.map(|t| (t - now).num_seconds()),
+                "last": time(r.last), "passed_seconds": r.last.map(|t| (now - t).num_seconds()),
+                "result": r.result, "failing": r.failing,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"schedules": list, "failing": failing, "summary": summary});
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_show_the_two_largest_units() {
+        assert_eq!(span(5 * 86_400 + 3 * 3600 + 7), "5d 3h");
+        assert_eq!(span(750), "12m 30s");
+        assert_eq!(span(42), "42s");
+        assert_eq!(span(-5), "0s");
+        assert_eq!(span(3600), "1h 0m");
+    }
+}
