@@ -8,6 +8,7 @@ mod raw;
 mod schedule_rules;
 mod strict;
 mod window_rules;
+mod workspace_rules;
 
 use chrono_tz::Tz;
 use reqwest::Url;
@@ -20,6 +21,8 @@ pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow};
 pub(crate) use schedule_rules::validate_schedule;
 pub(crate) use window_rules::validate_window;
+pub use workspace_rules::REGIONS;
+use workspace_rules::validate_workspace;
 
 use crate::domain::ProjectId;
 use crate::domain::maintenance::WindowSpec;
@@ -29,28 +32,6 @@ use crate::workspace::CredentialPaths;
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/workspace-notifier/config.toml";
-
-/// Regions the official SDK knows for Workspace (docs/huawei-api.md).
-pub const REGIONS: &[&str] = &[
-    "cn-north-4",
-    "cn-north-9",
-    "cn-north-11",
-    "cn-east-3",
-    "cn-east-5",
-    "cn-south-1",
-    "cn-southwest-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "af-south-1",
-    "af-north-1",
-    "la-south-2",
-    "la-north-2",
-    "sa-brazil-1",
-    "me-east-1",
-    "tr-west-1",
-    "eu-west-101",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -222,108 +203,6 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         schedules,
         windows,
     })
-}
-
-fn validate_workspace(w: &raw::RawWorkspace, errors: &mut Errors) -> Option<WorkspaceConfig> {
-    let endpoint = match &w.endpoint {
-        Some(endpoint) => errors.take("workspace.endpoint", parse_endpoint(endpoint)),
-        None => errors.take("workspace.region", region_endpoint(&w.region)),
-    };
-    let project_id = match &w.project_id {
-        Some(id) => Some(errors.take(
-            "workspace.project_id",
-            ProjectId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
-        )?),
-        None => None,
-    };
-    let request_timeout = errors.take(
-        "workspace.request_timeout",
-        fields::bounded_duration(&w.request_timeout, fields::REQUEST_TIMEOUT),
-    );
-    let max_chars = errors.take(
-        "workspace.max_message_chars",
-        fields::bounded(w.max_message_chars, 0..=i64::from(u32::MAX)),
-    );
-    let c = &w.credentials;
-    if c.token_file.is_some() && (c.access_key_file.is_some() || c.secret_key_file.is_some()) {
-        errors.push(
-            "workspace.credentials.token_file",
-            "give either token_file or access_key_file + secret_key_file, not both",
-        );
-    }
-    if c.access_key_file.is_some() != c.secret_key_file.is_some() {
-        let missing = if c.access_key_file.is_none() {
-            "access_key_file"
-        } else {
-            "secret_key_file"
-        };
-        errors.push(
-            format!("workspace.credentials.{missing}"),
-            "access_key_file and secret_key_file go together; this one is missing",
-        );
-    }
-    if c.security_token_file.is_some() && c.access_key_file.is_none() {
-        errors.push(
-            "workspace.credentials.security_token_file",
-            "a security token goes with access_key_file and secret_key_file (temporary AK/SK)",
-        );
-    }
-    Some(WorkspaceConfig {
-        endpoint: endpoint?,
-        project_id,
-        request_timeout: request_timeout?,
-        max_message_chars: max_chars.filter(|n| *n > 0).map(|n| n as usize),
-        credentials: CredentialPaths {
-            access_key_file: c.access_key_file.clone(),
-            secret_key_file: c.secret_key_file.clone(),
-            security_token_file: c.security_token_file.clone(),
-            token_file: c.token_file.clone(),
-        },
-    })
-}
-
-fn region_endpoint(region: &str) -> Result<Url, String> {
-    if !REGIONS.contains(&region) {
-        return Err(format!(
-            "unknown region {region:?}; known: {}; for another region or a private endpoint set workspace.endpoint",
-            REGIONS.join(", ")
-        ));
-    }
-    Url::parse(&format!("https://workspace.{region}.myhuaweicloud.com"))
-        .map_err(|e| format!("region {region:?} gives no valid endpoint: {e}"))
-}
-
-/// `https://` anywhere; `http://` only to a loopback host (local tests, a sidecar proxy).
-fn parse_endpoint(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("invalid URL {raw:?}: {e}"))?;
-    let Some(host) = url.host_str() else {
-        return Err(format!("{raw:?} has no host"));
-    };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(format!(
-                "{raw:?} must use https:// (plain http is allowed only to a loopback host)"
-            ));
-        }
-        other => return Err(format!("{raw:?} has scheme {other:?}; use https://")),
-    }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(format!(
-            "{raw:?} must be a bare base URL, without user, query or fragment"
-        ));
-    }
-    Ok(url)
 }
 
 fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {

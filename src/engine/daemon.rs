@@ -1,5 +1,6 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
-//! [`Control`] messages by the CLI, so tests drive the same code in-process.
+//! [`Control`] messages by the CLI, so tests drive the same code in-process. (Just over 400
+//! lines: start, reload, the database-file watch and crash recovery share the service state.)
 
 use std::collections::HashMap;
 use std::path::Path;

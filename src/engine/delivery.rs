@@ -11,12 +11,13 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::{attempt_end, attempt_record, log_sent};
 use super::shutdown::{Shutdown, sleep_unless_stopped};
 
 use crate::domain::Status;
-use crate::domain::retry::{AttemptEnd, Decision, GiveUp, RetryPolicy, decide};
+use crate::domain::retry::{Decision, RetryPolicy, decide};
 use crate::platform::clock::Clock;
-use crate::store::{AttemptLog, AttemptRecord, Claimed, Store, StoreError, format_time};
+use crate::store::{AttemptLog, Claimed, Store, StoreError, format_time};
 use crate::workspace::{Accepted, ApiError, Prepared, WorkspaceClient};
 
 /// Where messages go: the API, or nowhere (`dry_run = true`).
@@ -385,106 +386,4 @@ impl Deliverer {
         tracing::error!(attempts = d.attempts, status = status.as_str(), error = %reason, "delivery ended without sending");
         Ok(Outcome::Failed { reason })
     }
-}
-
-fn attempt_end(
-    result: &Result<Accepted, ApiError>,
-    client: &WorkspaceClient,
-    token_refreshed: bool,
-) -> AttemptEnd {
-    match result {
-        Ok(_) => AttemptEnd::Accepted,
-        Err(err)
-            if err.http_status() == Some(401)
-                && client.credentials().is_token()
-                && !token_refreshed =>
-        {
-            AttemptEnd::TokenExpired
-        }
-        Err(err) if err.is_retryable() => AttemptEnd::Retryable {
-            retry_after: err.retry_after(),
-        },
-        Err(_) => AttemptEnd::Permanent,
-    }
-}
-
-fn attempt_record(
-    d: &Claimed,
-    attempt: u32,
-    started_at: DateTime<Utc>,
-    finished_at: DateTime<Utc>,
-    result: &Result<Accepted, ApiError>,
-    decision: Decision,
-) -> AttemptRecord {
-    let mut record = AttemptRecord {
-        delivery_id: d.id,
-        attempt,
-        started_at,
-        finished_at,
-        http_status: None,
-        error_code: None,
-        error_msg: None,
-        request_id: None,
-        job_id: None,
-        status: Status::Pending,
-        delivery_error: None,
-        job_poll_at: None,
-    };
-    match result {
-        Ok(accepted) => {
-            record.http_status = Some(200);
-            record.request_id = accepted.request_id.clone();
-            record.job_id = accepted.job_id.clone();
-            record.error_msg = accepted.malformed.clone();
-        }
-        Err(err) => {
-            record.http_status = err.http_status();
-            record.error_code = err.error_code().map(str::to_owned);
-            record.error_msg = Some(err.message());
-            record.request_id = err.request_id().map(str::to_owned);
-        }
-    }
-    let last = || record.error_msg.clone().unwrap_or_default();
-    (record.status, record.delivery_error) = match decision {
-        Decision::Sent => (Status::Sent, None),
-        Decision::Retry { .. } => (Status::Pending, None),
-        Decision::Failed(GiveUp::Permanent) => (Status::Failed, None),
-        Decision::Failed(GiveUp::AttemptsExhausted) => (
-            Status::Failed,
-            Some(format!(
-                "gave up after {attempt} attempts (retry.max_attempts): {}",
-                last()
-            )),
-        ),
-        Decision::Failed(GiveUp::Deadline) => (
-            Status::Failed,
-            Some(format!(
-                "gave up after {attempt} attempts: the next retry would start after the deadline {}: {}",
-                format_time(d.deadline_at),
-                last()
-            )),
-        ),
-    };
-    record
-}
-
-fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Outcome {
-    let accepted = result.as_ref().ok();
-    let job_id = accepted.and_then(|a| a.job_id.clone());
-    match accepted.and_then(|a| a.malformed.as_deref()) {
-        Some(problem) => tracing::warn!(
-            attempts,
-            status = "sent",
-            job_id = "",
-            problem,
-            "sent, but the answer had no usable job_id"
-        ),
-        None => tracing::debug!(
-            attempts,
-            status = "sent",
-            job_id = job_id.as_deref().unwrap_or(""),
-            "delivery sent"
-        ),
-    }
-    Outcome::Sent { job_id }
 }

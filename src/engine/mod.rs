@@ -1,6 +1,7 @@
 //! The running service: the catalog of schedules, the timer heap, deliveries, the daemon and
 //! the wiring that builds them from a config.
 
+mod attempt;
 pub(crate) mod catalog;
 mod clock_watch;
 pub mod daemon;

@@ -1,6 +1,7 @@
 //! One HTTP call per method, signed. The body is serialized once; those exact bytes are hashed
 //! into the signature and sent. Headers are set explicitly (including `Host`) so that what is
-//! signed is what goes on the wire.
+//! signed is what goes on the wire. (Over 400 lines: one builder per Workspace operation —
+//! pool and desktop sends, ShowJob, ListItaSubJobs — sharing the signing and answer reading.)
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Url;
