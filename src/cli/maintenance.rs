@@ -28,12 +28,13 @@ pub enum MaintenanceCommand {
         after_help = "Examples:\n  workspace-notifier maintenance list\n  workspace-notifier maintenance list --json"
     )]
     List {
+        /// JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Cancel a window's next occurrence (or all with --all); optionally notify its pools now.
     #[command(
-        after_help = "Examples:\n  workspace-notifier maintenance cancel patch-night --notice 'Tonight's maintenance is cancelled.'\n  workspace-notifier maintenance cancel weekly --all"
+        after_help = "Examples:\n  workspace-notifier maintenance cancel patch-night --notice \"Tonight's maintenance is cancelled.\"\n  workspace-notifier maintenance cancel weekly --all"
     )]
     Cancel(CancelArgs),
 }
@@ -60,6 +61,7 @@ pub struct AddArgs {
     /// A warning this long before the start; repeat for several.
     #[arg(long = "notify-before", allow_hyphen_values = true)]
     pub notify_before: Vec<String>,
+    /// Desktop pool id; repeat for several pools.
     #[arg(long = "pool")]
     pub pools: Vec<String>,
     /// Warning template: {start} {end} {date} {time_left} {minutes_left} {duration} {window}.
@@ -70,6 +72,7 @@ pub struct AddArgs {
         hide_default_value = true
     )]
     pub message: String,
+    /// IANA zone of {start}, {end}, {date} and of --cron (default daemon.timezone).
     #[arg(long)]
     pub timezone: Option<String>,
     /// Sent when the window starts.
@@ -78,6 +81,7 @@ pub struct AddArgs {
     /// Sent when the window ends.
     #[arg(long, allow_hyphen_values = true)]
     pub end_message: Option<String>,
+    /// How late a warning may still go out, never past the next one (default 5m).
     #[arg(long, allow_hyphen_values = true)]
     pub misfire_grace: Option<String>,
     #[command(flatten)]
@@ -86,6 +90,7 @@ pub struct AddArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CancelArgs {
+    /// The window's id (see `maintenance list`).
     pub id: String,
     /// Sent at once to the window's pools.
     #[arg(long, allow_hyphen_values = true)]

@@ -68,6 +68,7 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier completions bash > /etc/bash_completion.d/workspace-notifier\n  workspace-notifier completions zsh > \"${fpath[1]}/_workspace-notifier\"\n  workspace-notifier completions fish > ~/.config/fish/completions/workspace-notifier.fish"
     )]
     Completions {
+        /// bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -367,5 +368,62 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "no examples in --help of: {missing:?}");
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn leaves(command: &clap::Command) -> Vec<clap::Command> {
+        let mut out = vec![command.clone()];
+        for sub in command.get_subcommands().filter(|c| c.get_name() != "help") {
+            out.extend(leaves(sub));
+        }
+        out
+    }
+
+    #[test]
+    fn every_flag_and_argument_has_help() {
+        let mut root = Cli::command();
+        root.build();
+        let mut missing = Vec::new();
+        for command in leaves(&root) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{} {}", command.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
+
+    #[test]
+    fn examples_are_valid_shell_quoting() {
+        let mut root = Cli::command();
+        root.build();
+        for command in leaves(&root) {
+            let help = command
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            for line in help
+                .lines()
+                .filter(|l| l.trim_start().starts_with("workspace-notifier"))
+            {
+                // A shell's quoting states: outside, inside '...', inside "...".
+                let mut state = ' ';
+                for c in line.chars() {
+                    state = match (state, c) {
+                        (' ', '\'' | '"') => c,
+                        ('\'', '\'') | ('"', '"') => ' ',
+                        (s, _) => s,
+                    };
+                }
+                assert_eq!(state, ' ', "unbalanced quotes in: {line}");
+            }
+        }
     }
 }

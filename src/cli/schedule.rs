@@ -23,21 +23,34 @@ pub enum ScheduleCommand {
         after_help = "Examples:\n  workspace-notifier schedule list\n  workspace-notifier schedule list --json"
     )]
     List {
+        /// JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show one schedule, its next fire times and its latest deliveries.
     #[command(after_help = "Example:\n  workspace-notifier schedule show friday-logoff")]
-    Show { id: String },
+    Show {
+        /// The schedule's id (see `schedule list`).
+        id: String,
+    },
     /// Stop a database schedule from firing (it stays listed).
     #[command(after_help = "Example:\n  workspace-notifier schedule pause friday-logoff")]
-    Pause { id: String },
+    Pause {
+        /// The schedule's id (see `schedule list`).
+        id: String,
+    },
     /// Let a paused schedule fire again (from its next occurrence; nothing missed is replayed).
     #[command(after_help = "Example:\n  workspace-notifier schedule resume friday-logoff")]
-    Resume { id: String },
+    Resume {
+        /// The schedule's id (see `schedule list`).
+        id: String,
+    },
     /// Remove a database schedule; its delivery history stays.
     #[command(after_help = "Example:\n  workspace-notifier schedule remove friday-logoff")]
-    Remove { id: String },
+    Remove {
+        /// The schedule's id (see `schedule list`).
+        id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
