@@ -74,6 +74,8 @@ pub struct WorkspaceConfig {
     pub project_id: Option<ProjectId>,
     pub request_timeout: Duration,
     pub max_message_chars: Option<usize>,
+    /// None: no limit.
+    pub max_requests_per_second: Option<u32>,
     pub credentials: CredentialPaths,
 }
 

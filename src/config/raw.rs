@@ -46,6 +46,8 @@ pub struct RawWorkspace {
     pub request_timeout: String,
     /// Longest message accepted, in characters; 0 means no limit (the API documents none).
     pub max_message_chars: i64,
+    /// Requests per second to Workspace at most, all kinds together; 0 means no limit.
+    pub max_requests_per_second: i64,
     pub credentials: RawCredentials,
 }
 
@@ -57,6 +59,7 @@ impl Default for RawWorkspace {
             project_id: None,
             request_timeout: "15s".to_owned(),
             max_message_chars: 0,
+            max_requests_per_second: 0,
             credentials: RawCredentials::default(),
         }
     }

@@ -54,6 +54,10 @@ pub(super) fn validate_workspace(
         "workspace.max_message_chars",
         fields::bounded(w.max_message_chars, 0..=i64::from(u32::MAX)),
     );
+    let max_rps = errors.take(
+        "workspace.max_requests_per_second",
+        fields::bounded(w.max_requests_per_second, 0..=10_000),
+    );
     let c = &w.credentials;
     if c.token_file.is_some() && (c.access_key_file.is_some() || c.secret_key_file.is_some()) {
         errors.push(
@@ -83,6 +87,7 @@ pub(super) fn validate_workspace(
         project_id,
         request_timeout: request_timeout?,
         max_message_chars: max_chars.filter(|n| *n > 0).map(|n| n as usize),
+        max_requests_per_second: max_rps?.try_into().ok().filter(|n: &u32| *n > 0),
         credentials: CredentialPaths {
             access_key_file: c.access_key_file.clone(),
             secret_key_file: c.secret_key_file.clone(),

@@ -62,7 +62,10 @@ pub fn build_sender(
         project_id,
         resolved.credentials,
         config.workspace.request_timeout,
-    )?;
+    )?
+    .paced(std::sync::Arc::new(crate::workspace::Pacer::new(
+        config.workspace.max_requests_per_second,
+    )));
     Ok(Sender::Api(std::sync::Arc::new(client)))
 }
 

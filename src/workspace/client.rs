@@ -7,11 +7,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::credentials::Credentials;
 use super::error::ApiError;
 use super::jobs::{JobRef, JobReport, SubJobPage, parse_job, parse_job_refs, parse_sub_jobs};
+use super::pacer::{Pacer, is_throttling};
 use super::response::{parse_error_body, parse_job_id, parse_retry_after};
 use super::signer::{self, RequestParts};
 use crate::domain::{DesktopId, PoolId, ProjectId, Target};
@@ -22,6 +24,8 @@ pub struct WorkspaceClient {
     project_id: ProjectId,
     credentials: Credentials,
     timeout: Duration,
+    /// Every request of this client waits for its turn (rate and throttling pauses).
+    pacer: Arc<Pacer>,
 }
 
 /// A 200 answer. `job_id` is None when the body had none; `malformed` then says what was wrong.
@@ -76,7 +80,18 @@ impl WorkspaceClient {
             project_id,
             credentials,
             timeout,
+            pacer: Arc::new(Pacer::new(None)),
         })
+    }
+
+    /// Paces requests with `pacer` (`workspace.max_requests_per_second`).
+    pub fn paced(mut self, pacer: Arc<Pacer>) -> Self {
+        self.pacer = pacer;
+        self
+    }
+
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -244,6 +259,7 @@ impl WorkspaceClient {
         &self,
         request: reqwest::Request,
     ) -> Result<(Vec<u8>, Option<String>), ApiError> {
+        self.pacer.ready().await;
         let sent = self
             .http
             .execute(request)
@@ -258,6 +274,9 @@ impl WorkspaceClient {
             return Ok((bytes.to_vec(), request_id));
         }
         let (error_code, error_msg) = parse_error_body(&bytes);
+        if is_throttling(status, error_code.as_deref()) {
+            self.pacer.throttled(retry_after);
+        }
         Err(ApiError::Http {
             status,
             error_code,

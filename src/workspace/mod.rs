@@ -5,6 +5,7 @@ mod client;
 pub(crate) mod credentials;
 mod error;
 mod jobs;
+mod pacer;
 mod response;
 pub mod signer;
 
@@ -12,3 +13,4 @@ pub use client::{Accepted, Prepared, WorkspaceClient};
 pub use credentials::{CredentialPaths, CredentialsError};
 pub use error::ApiError;
 pub use jobs::{JobRef, JobReport, SubJobPage};
+pub use pacer::Pacer;

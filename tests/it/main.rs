@@ -16,6 +16,7 @@ mod send;
 mod soak;
 mod status;
 mod systemd;
+mod throttle;
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -98,6 +98,10 @@ struct State {
     /// Requests being answered now, and the most at once.
     concurrent: usize,
     max_concurrent: usize,
+    /// Like the API gateway: sends beyond this many in one wall-clock second get 429.
+    throttle_above: Option<usize>,
+    per_second: (i64, usize),
+    throttled: usize,
 }
 
 /// How the fake's notification jobs behave: a pool of `desktops`, the last `failed` of which
@@ -279,6 +283,18 @@ impl FakeWorkspace {
             .collect()
     }
 
+    /// Sends beyond `per_second` in one wall-clock second are answered 429 `APIG.0308`.
+    #[allow(dead_code)]
+    pub fn throttle_above(&self, per_second: usize) {
+        self.state.lock().unwrap().throttle_above = Some(per_second);
+    }
+
+    /// How many sends were answered 429 by [`Self::throttle_above`].
+    #[allow(dead_code)]
+    pub fn throttled(&self) -> usize {
+        self.state.lock().unwrap().throttled
+    }
+
     /// The most requests this fake was answering at the same time.
     #[allow(dead_code)]
     pub fn max_concurrent(&self) -> usize {
@@ -353,8 +369,22 @@ impl FakeWorkspace {
         let problem = received.auth_problem.clone();
         let reply = {
             let mut state = self.state.lock().unwrap();
-            let fallback = state.fallback.clone().unwrap_or(Reply::Accept);
-            state.script.pop_front().unwrap_or(fallback)
+            let second = at.timestamp();
+            if state.per_second.0 != second {
+                state.per_second = (second, 0);
+            }
+            state.per_second.1 += 1;
+            let over = state.throttle_above.is_some_and(|n| state.per_second.1 > n);
+            if over {
+                state.throttled += 1;
+                Reply::RawError(
+                    429,
+                    r#"{"error_code":"APIG.0308","error_msg":"The throttling threshold has been reached: policy user over ratelimit, limit:100, time:1 second"}"#.to_owned(),
+                )
+            } else {
+                let fallback = state.fallback.clone().unwrap_or(Reply::Accept);
+                state.script.pop_front().unwrap_or(fallback)
+            }
         };
 
         let reply = match (&problem, reply) {
