@@ -65,6 +65,8 @@ pub struct DaemonConfig {
     pub dry_run: bool,
     pub max_in_flight: usize,
     pub shutdown_grace: Duration,
+    /// Where /metrics, /healthz and /readyz are served; None: nowhere.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +155,17 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         "daemon.shutdown_grace",
         fields::bounded_duration(&d.shutdown_grace, fields::SHUTDOWN_GRACE),
     );
+    let listen = match &d.listen {
+        None => Some(None),
+        Some(text) => errors
+            .take(
+                "daemon.listen",
+                text.parse::<std::net::SocketAddr>().map_err(|_| {
+                    format!("{text:?} is not host:port with an IP address, e.g. \"127.0.0.1:9464\"")
+                }),
+            )
+            .map(Some),
+    };
     if d.database.as_os_str().is_empty() {
         errors.push("daemon.database", "must not be empty");
     }
@@ -198,6 +211,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
             dry_run: d.dry_run,
             max_in_flight: max_in_flight.expect("checked") as usize,
             shutdown_grace: shutdown_grace.expect("checked"),
+            listen: listen.expect("checked"),
         },
         workspace: workspace.expect("checked"),
         retry: retry.expect("checked"),

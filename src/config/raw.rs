@@ -23,6 +23,8 @@ pub struct RawDaemon {
     pub dry_run: bool,
     pub max_in_flight: i64,
     pub shutdown_grace: String,
+    /// `host:port` for /metrics, /healthz and /readyz; none by default.
+    pub listen: Option<String>,
 }
 
 impl Default for RawDaemon {
@@ -33,6 +35,7 @@ impl Default for RawDaemon {
             dry_run: false,
             max_in_flight: 16,
             shutdown_grace: "10s".to_owned(),
+            listen: None,
         }
     }
 }

@@ -110,3 +110,23 @@ pub(super) fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Ou
     }
     Outcome::Sent { job_id }
 }
+
+/// The `outcome` label of an attempt: the HTTP status class, or what kept it from one.
+pub(super) fn attempt_outcome(result: &Result<Accepted, ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "2xx",
+        Err(err) => match err {
+            ApiError::Http { status, .. } => match status {
+                300..=399 => "3xx",
+                400..=499 => "4xx",
+                500..=599 => "5xx",
+                _ => "other",
+            },
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Connect { .. } => "connect",
+            ApiError::Transport(_) => "transport",
+            ApiError::Credentials(_) => "credentials",
+            ApiError::Malformed(_) => "malformed",
+        },
+    }
+}

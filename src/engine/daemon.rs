@@ -17,6 +17,7 @@ use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::ScheduleSpec;
 use crate::engine::catalog;
 use crate::engine::jobs::JobFollower;
+use crate::engine::listener::{self, Health, Listener};
 use crate::engine::resend::ResendRunner;
 use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
@@ -38,6 +39,12 @@ pub enum DaemonError {
         "database {path} {what} while the daemon was running; stopping so that nothing more is recorded into a file that is gone (restore it, or restart to start a new one)"
     )]
     DatabaseReplaced { path: String, what: &'static str },
+    /// `daemon.listen` could not be bound (in use, not an address of this host).
+    #[error("daemon.listen: cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     /// The instance lock file next to the database could not be made.
     #[error("cannot register this instance next to the database: {0}")]
     Instance(#[from] std::io::Error),
@@ -176,6 +183,20 @@ async fn start(
         sender,
         clock,
     ));
+    let health = Arc::new(Health::default());
+    if let Some(addr) = config.daemon.listen {
+        listener::prepare(&store).await;
+        let answers = Listener {
+            store: store.clone(),
+            health: Arc::clone(&health),
+            limiter: deliverer.limiter(),
+            max_in_flight: config.daemon.max_in_flight,
+            client: deliverer.client(),
+        };
+        listener::serve(addr, answers, shutdown.stop.clone())
+            .await
+            .map_err(|source| DaemonError::Listen { addr, source })?;
+    }
     // Jobs accepted before a stop are still followed: the follower starts with the daemon.
     if let (true, Some(client)) = (config.jobs.enabled, deliverer.client()) {
         let follower = Arc::new(
@@ -204,7 +225,8 @@ async fn start(
         tracker.clone(),
         shutdown.clone(),
     )
-    .with_desktop_batch(config.jobs.desktop_batch);
+    .with_desktop_batch(config.jobs.desktop_batch)
+    .with_health(Arc::clone(&health));
     let file_schedules = FileSchedules {
         schedules: config.schedules.clone(),
         windows: config.windows.clone(),
@@ -222,6 +244,7 @@ async fn start(
     watcher.schedules_changed().await?;
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database.display(), dry_run = config.daemon.dry_run, "started: {status}");
+    health.set_ready();
     systemd::ready(&status);
     let service = Service {
         store,

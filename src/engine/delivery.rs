@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::attempt::{attempt_end, attempt_record, log_sent};
+use super::attempt::{attempt_end, attempt_outcome, attempt_record, log_sent};
 use super::shutdown::{Shutdown, sleep_unless_stopped};
 
 use crate::domain::Status;
@@ -217,6 +217,12 @@ impl Deliverer {
         backoff: Duration,
     ) -> Result<Step, StoreError> {
         let finished = self.clock.now();
+        crate::platform::metrics::attempt_ended(attempt_outcome(&result));
+        if attempt == 1 {
+            crate::platform::metrics::lateness(
+                (started - d.due_at).num_milliseconds() as f64 / 1000.0,
+            );
+        }
         let end = attempt_end(&result, client, *token_refreshed);
         let decision = decide(end, attempt, &self.policy, backoff, finished, d.deadline_at);
         let mut record = attempt_record(d, attempt, started, finished, &result, decision);

@@ -317,6 +317,11 @@ impl JobFollower {
 }
 
 fn log_end(job: &JobToPoll, end: &JobEnd) {
+    crate::platform::metrics::job_ended(
+        &job.schedule_id,
+        end.result.as_str(),
+        end.tally.map_or(0, |t| t.failed),
+    );
     let counts = end
         .tally
         .map(|t| format!("{}/{} desktops", t.ok, t.total))

@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod delivery;
 pub(crate) mod immediate;
 pub mod jobs;
+mod listener;
 mod occurrence;
 pub(crate) mod resend;
 pub(crate) mod scheduler;

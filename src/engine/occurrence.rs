@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use super::delivery::Outcome;
 use crate::domain::ScheduleId;
+use crate::platform::metrics;
 use crate::store::{StoreError, format_time};
 
 pub struct OccurrenceTally {
@@ -40,10 +41,14 @@ impl OccurrenceTally {
             Ok(Outcome::Sent { .. }) => "sent",
             Ok(Outcome::DryRun) => "dry_run",
             Ok(Outcome::Failed { .. }) => "failed",
-            Ok(Outcome::LeftPending) => "left pending",
-            Ok(Outcome::AlreadyDone) => "ended elsewhere",
+            Ok(Outcome::LeftPending) => "pending",
+            Ok(Outcome::AlreadyDone) => "ended_elsewhere",
             Err(_) => "unrecorded",
         };
+        metrics::delivery_ended(self.schedule_id.as_str(), label);
+        if label == "sent" {
+            metrics::last_success(self.schedule_id.as_str(), Utc::now());
+        }
         let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
         *ended.entry(label).or_default() += 1;
         if ended.values().sum::<usize>() < self.total {

@@ -24,6 +24,7 @@ use crate::domain::schedule::{
     CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
 };
 use crate::engine::delivery::Deliverer;
+use crate::engine::listener::Health;
 use crate::engine::occurrence::OccurrenceTally;
 use crate::engine::shutdown::Shutdown;
 use crate::platform::clock::Clock;
@@ -63,6 +64,8 @@ pub struct Scheduler {
     heap: BinaryHeap<Reverse<(DateTime<Utc>, ScheduleId)>>,
     /// Desktop ids per delivery (`[jobs] desktop_batch`).
     desktop_batch: usize,
+    /// Told on every turn of the loop, for `/healthz`.
+    health: Option<Arc<Health>>,
 }
 
 impl Scheduler {
@@ -82,7 +85,14 @@ impl Scheduler {
             slots: HashMap::new(),
             heap: BinaryHeap::new(),
             desktop_batch: DEFAULT_DESKTOP_BATCH,
+            health: None,
         }
+    }
+
+    /// Reports each turn of the loop to `health` (a wedged loop makes `/healthz` fail).
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// Sends to individual desktops in deliveries of at most `ids` desktops each.
@@ -151,8 +161,23 @@ impl Scheduler {
         format!("{}, {}", count("schedule"), count("maintenance window"))
     }
 
+    /// The next-fire gauge of every schedule and window (a window: its earliest part).
+    fn publish_next_fires(&self) {
+        let mut earliest: HashMap<&str, Option<DateTime<Utc>>> = HashMap::new();
+        for slot in self.slots.values() {
+            let entry = earliest.entry(slot.spec.record_as.as_str()).or_insert(None);
+            if let Some(next) = slot.next {
+                *entry = Some(entry.map_or(next, |e: DateTime<Utc>| e.min(next)));
+            }
+        }
+        for (schedule, next) in earliest {
+            crate::platform::metrics::next_fire(schedule, next);
+        }
+    }
+
     /// "3 schedules, 1 maintenance window; next <id> at <time>", for STATUS= and the logs.
     pub fn status_line(&self) -> String {
+        self.publish_next_fires();
         match self.heap.peek() {
             Some(Reverse((t, id))) => {
                 format!("{}; next: {id} at {}", self.counts(), format_time(*t))
@@ -167,6 +192,9 @@ impl Scheduler {
         let mut next_ping = Instant::now();
         let mut clock_watch = ClockWatch::new(&self.clock);
         loop {
+            if let Some(health) = &self.health {
+                health.tick();
+            }
             if let Some(step) = clock_watch.step(&self.clock) {
                 let next = self.heap.peek().map(|Reverse((t, id))| (id.clone(), *t));
                 report_clock_step(step, next);
@@ -314,6 +342,9 @@ impl Scheduler {
             .store
             .claim_deliveries(&batch, &progress, real_now)
             .await?;
+        for missed in batch.iter().filter(|d| d.status == Status::Missed) {
+            crate::platform::metrics::delivery_ended(missed.schedule_id.as_str(), "missed");
+        }
         tracing::debug!(
             rows = claimed.len(),
             claim_ms = started.elapsed().as_millis() as u64,

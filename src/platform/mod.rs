@@ -5,4 +5,5 @@ pub mod clock;
 pub(crate) mod faults;
 pub(crate) mod instance;
 pub(crate) mod logging;
+pub(crate) mod metrics;
 pub(crate) mod systemd;

@@ -14,6 +14,7 @@ use crate::domain::job::{JobResult, Recipient, Tally};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobToPoll {
     pub delivery_id: i64,
+    pub schedule_id: String,
     pub job_id: String,
     /// When the 200 came (the delivery's `finished_at`): `give_up_after` counts from here.
     pub accepted_at: DateTime<Utc>,
@@ -56,7 +57,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<JobToPoll>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
+            "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
              WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL AND job_id IS NOT NULL
                AND julianday(job_next_poll_at) <= julianday(?)
              ORDER BY julianday(job_next_poll_at) LIMIT ?",
@@ -71,7 +72,7 @@ impl Store {
     /// The follower state of one delivery's job, while it is followed.
     pub async fn job_to_poll(&self, delivery_id: i64) -> Result<Option<JobToPoll>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
+            "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
              WHERE id = ? AND job_next_poll_at IS NOT NULL AND job_result IS NULL
                AND job_id IS NOT NULL",
         )
@@ -79,6 +80,37 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Rows still `pending`, for the pending-deliveries gauge.
+    pub async fn count_pending(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// When each schedule last had a delivery `sent`, to seed the last-success gauges.
+    pub async fn last_successes(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT schedule_id, MAX(finished_at) AS last FROM deliveries
+             WHERE status = 'sent' AND finished_at IS NOT NULL GROUP BY schedule_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let last: String = row.get("last");
+                Ok((row.get("schedule_id"), parse_time("finished_at", &last)?))
+            })
+            .collect()
+    }
+
+    /// A trivial query: the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The earliest pending poll, if any job is being followed.
@@ -300,6 +332,7 @@ fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<JobToPoll, StoreError> 
     let next: String = row.get("job_next_poll_at");
     Ok(JobToPoll {
         delivery_id: row.get("id"),
+        schedule_id: row.get("schedule_id"),
         job_id: row.get("job_id"),
         accepted_at: match finished {
             Some(text) => parse_time("finished_at", &text)?,

@@ -10,6 +10,7 @@ mod helpers;
 mod jobs;
 mod logs;
 mod maintenance;
+mod metrics;
 mod resend;
 mod schedules;
 mod send;

@@ -1,0 +1,175 @@
+//! The optional HTTP listener (`daemon.listen`): `/metrics` in Prometheus' text format,
+//! `/healthz` (200 while the scheduler loop turns and the database answers, 503 with the reason
+//! otherwise) and `/readyz` (200 once startup recovery is done). There is no authentication:
+//! a non-loopback address is allowed but warned about.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::platform::metrics as m;
+use crate::store::Store;
+use crate::workspace::WorkspaceClient;
+
+/// The scheduler loop turns at least once a second; this long without a turn is unhealthy.
+const STALL: Duration = Duration::from_secs(5);
+
+/// How long `/healthz` waits for the database.
+const DATABASE_ANSWER: Duration = Duration::from_secs(2);
+
+/// What `/healthz` and `/readyz` look at.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// When the scheduler loop last turned (ms since the Unix epoch, monotonic enough here).
+    last_tick_ms: AtomicI64,
+    ready: AtomicBool,
+}
+
+impl Health {
+    pub fn tick(&self) {
+        self.last_tick_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Relaxed);
+    }
+
+    /// None if the loop turned recently; else how long ago it did.
+    fn stalled_for(&self) -> Option<Duration> {
+        let last = self.last_tick_ms.load(Ordering::Relaxed);
+        let age = Duration::from_millis((now_ms() - last).max(0) as u64);
+        (last == 0 || age > STALL).then_some(age)
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// What the listener reads to answer.
+pub struct Listener {
+    pub store: Store,
+    pub health: Arc<Health>,
+    pub limiter: Arc<Semaphore>,
+    pub max_in_flight: usize,
+    pub client: Option<Arc<WorkspaceClient>>,
+}
+
+/// The process-wide Prometheus recorder (installed once, on the first listener).
+fn recorder() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(m::LATENESS.to_owned()), &m::LATENESS_BUCKETS)
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => Some(handle),
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot install the metrics recorder");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Installs the recorder and seeds what must survive a restart (last successes).
+pub async fn prepare(store: &Store) {
+    if recorder().is_none() {
+        return;
+    }
+    metrics::gauge!(m::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    match store.last_successes().await {
+        Ok(lasts) => {
+            for (schedule, at) in lasts {
+                m::last_success(&schedule, at);
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot read the last successes for /metrics"),
+    }
+}
+
+/// Binds `addr` and serves until `stop`. A bind failure is returned (the daemon refuses to
+/// start without the listener it was told to have).
+pub async fn serve(
+    addr: SocketAddr,
+    listener: Listener,
+    stop: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "daemon.listen is not a loopback address: /metrics and /healthz have no authentication");
+    }
+    let socket = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
+    let app = Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(Arc::new(listener));
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(socket, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    }))
+}
+
+async fn metrics_text(State(l): State<Arc<Listener>>) -> impl IntoResponse {
+    if let Ok(pending) = l.store.count_pending().await {
+        metrics::gauge!(m::PENDING).set(pending as f64);
+    }
+    let in_flight = l
+        .max_in_flight
+        .saturating_sub(l.limiter.available_permits());
+    metrics::gauge!(m::IN_FLIGHT).set(in_flight as f64);
+    if let Some(client) = &l.client {
+        metrics::counter!(m::THROTTLED).absolute(client.pacer().throttled_count());
+    }
+    let text = recorder().map(PrometheusHandle::render).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+async fn healthz(State(l): State<Arc<Listener>>) -> impl IntoResponse {
+    if let Some(age) = l.health.stalled_for() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "unhealthy: the scheduler loop has not turned for {} s\n",
+                age.as_secs()
+            ),
+        );
+    }
+    match tokio::time::timeout(DATABASE_ANSWER, l.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n".to_owned()),
+        Ok(Err(err)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: the database does not answer: {err}\n"),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "unhealthy: the database did not answer within {} s\n",
+                DATABASE_ANSWER.as_secs()
+            ),
+        ),
+    }
+}
+
+async fn readyz(State(l): State<Arc<Listener>>) -> impl IntoResponse {
+    match l.health.ready.load(Ordering::Relaxed) {
+        true => (StatusCode::OK, "ready\n"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+    }
+}

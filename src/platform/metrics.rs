@@ -1,0 +1,59 @@
+//! The Prometheus vocabulary of the service: one function per thing that is counted, so names
+//! and labels are spelled once. Label values are bounded: schedule ids (and window ids), never
+//! pool or desktop ids. Without an installed recorder (no `daemon.listen`) these do nothing.
+
+use chrono::{DateTime, Utc};
+
+pub const DELIVERIES: &str = "workspace_notifier_deliveries_total";
+pub const ATTEMPTS: &str = "workspace_notifier_attempts_total";
+pub const LATENESS: &str = "workspace_notifier_delivery_lateness_seconds";
+pub const NEXT_FIRE: &str = "workspace_notifier_schedule_next_fire_timestamp_seconds";
+pub const LAST_SUCCESS: &str = "workspace_notifier_schedule_last_success_timestamp_seconds";
+pub const PENDING: &str = "workspace_notifier_pending_deliveries";
+pub const IN_FLIGHT: &str = "workspace_notifier_in_flight_requests";
+pub const THROTTLED: &str = "workspace_notifier_api_throttled_total";
+pub const BUILD_INFO: &str = "workspace_notifier_build_info";
+pub const JOBS: &str = "workspace_notifier_jobs_total";
+pub const DESKTOPS_FAILED: &str = "workspace_notifier_desktops_failed_total";
+
+/// Lateness buckets, in seconds: from a few ms (normal) to minutes (downtime within grace).
+pub const LATENESS_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+/// A delivery ended with `status` (`sent`, `failed`, `missed`, `dry_run`, ...).
+pub fn delivery_ended(schedule: &str, status: &'static str) {
+    metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "status" => status)
+        .increment(1);
+}
+
+/// An HTTP attempt ended: `2xx`, `4xx`, `5xx`, `timeout`, `connect`, `transport`, ...
+pub fn attempt_ended(outcome: &'static str) {
+    metrics::counter!(ATTEMPTS, "outcome" => outcome).increment(1);
+}
+
+/// How late a delivery's first attempt started after its due time.
+pub fn lateness(seconds: f64) {
+    metrics::histogram!(LATENESS).record(seconds.max(0.0));
+}
+
+pub fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
+    let gauge = metrics::gauge!(NEXT_FIRE, "schedule" => schedule.to_owned());
+    match at {
+        Some(t) => gauge.set(t.timestamp() as f64),
+        None => gauge.set(f64::NAN),
+    }
+}
+
+pub fn last_success(schedule: &str, at: DateTime<Utc>) {
+    metrics::gauge!(LAST_SUCCESS, "schedule" => schedule.to_owned()).set(at.timestamp() as f64);
+}
+
+/// A followed job ended with `result`; `failed_desktops` did not get it.
+pub fn job_ended(schedule: &str, result: &'static str, failed_desktops: u64) {
+    metrics::counter!(JOBS, "result" => result).increment(1);
+    if failed_desktops > 0 {
+        metrics::counter!(DESKTOPS_FAILED, "schedule" => schedule.to_owned())
+            .increment(failed_desktops);
+    }
+}

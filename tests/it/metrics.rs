@@ -1,0 +1,178 @@
+//! The listener: `/metrics` agrees with the database, `/healthz` turns 503 while the
+//! scheduler is stalled (a held database lock) and back, `/readyz` after startup.
+
+use std::time::Duration;
+
+use crate::fake::Reply;
+use crate::helpers::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn get(port: u16, path: &str) -> (u16, String) {
+    let client = reqwest::Client::new();
+    match client
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+    {
+        Ok(answer) => (
+            answer.status().as_u16(),
+            answer.text().await.unwrap_or_default(),
+        ),
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// The value of the sample `name{labels}` (labels as written, in order), 0 if absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn with_listen(env: &TestEnv, extra: &str, port: u16) -> std::path::PathBuf {
+    let config = env.write_config(extra);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "shutdown_grace = \"2s\"",
+        &format!("shutdown_grace = \"2s\"\nlisten = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+#[tokio::test]
+async fn metrics_agree_with_the_database() {
+    let env = TestEnv::new().await;
+    env.fake
+        .script([Reply::error(500, "WKS.0500"), Reply::error(400, "WKS.0400")]);
+    let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let trigger = format!("at = \"{at}\"");
+    let schedules = format!(
+        "[jobs]\nenabled = false\n\n{}{}{}",
+        schedule_toml("one", &trigger, &["p-1"], ""),
+        schedule_toml("two", &trigger, &["p-2"], ""),
+        schedule_toml("later", "cron = \"0 0 3 * * *\"", &["p-3"], ""),
+    );
+    let port = free_port();
+    let config = with_listen(&env, &schedules, port);
+    let daemon = env.spawn_daemon(&config);
+    let db = env.db().await;
+    let done = wait_for(10, || async {
+        count_status(&db, "sent").await + count_status(&db, "failed").await == 2
+    })
+    .await;
+    assert!(done, "{}", daemon.logs());
+    let (code, text) = get(port, "/metrics").await;
+    assert_eq!(code, 200, "{text}");
+    let rows = deliveries(&db).await;
+    for row in &rows {
+        let series = format!(
+            "workspace_notifier_deliveries_total{{schedule=\"{}\",status=\"{}\"}}",
+            row.schedule_id, row.status
+        );
+        assert_eq!(sample(&text, &series), 1.0, "{series} in\n{text}");
+    }
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let counted: f64 = ["2xx", "4xx", "5xx"]
+        .iter()
+        .map(|o| {
+            sample(
+                &text,
+                &format!("workspace_notifier_attempts_total{{outcome=\"{o}\"}}"),
+            )
+        })
+        .sum();
+    assert_eq!(counted, attempts as f64, "{text}");
+    assert_eq!(
+        sample(&text, "workspace_notifier_delivery_lateness_seconds_count"),
+        2.0,
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "workspace_notifier_schedule_next_fire_timestamp_seconds{schedule=\"later\"}"
+        ) > 0.0
+    );
+    assert_eq!(
+        sample(&text, "workspace_notifier_build_info{version=\"0.1.0\"}"),
+        1.0
+    );
+    let sent = rows.iter().find(|r| r.status == "sent").unwrap();
+    let last = format!(
+        "workspace_notifier_schedule_last_success_timestamp_seconds{{schedule=\"{}\"}}",
+        sent.schedule_id
+    );
+    assert!(sample(&text, &last) > 0.0, "{text}");
+    assert_eq!(get(port, "/readyz").await.0, 200);
+    assert_eq!(daemon.stop(10).await, Some(0));
+}
+
+#[tokio::test]
+async fn missed_occurrences_are_counted() {
+    let env = TestEnv::new().await;
+    let schedule = schedule_toml("tick", "every = \"1s\"", &["p-1"], "misfire_grace = \"0s\"");
+    let port = free_port();
+    let config = with_listen(&env, &schedule, port);
+    let daemon = env.spawn_daemon(&config);
+    let db = env.db().await;
+    assert!(wait_for(10, || async { count_status(&db, "sent").await >= 2 }).await);
+    assert_eq!(daemon.stop(10).await, Some(0));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let daemon = env.spawn_daemon(&config);
+    assert!(wait_for(10, || async { count_status(&db, "missed").await >= 1 }).await);
+    let (_, text) = get(port, "/metrics").await;
+    let missed = count_status(&db, "missed").await as f64;
+    assert_eq!(
+        sample(
+            &text,
+            "workspace_notifier_deliveries_total{schedule=\"tick\",status=\"missed\"}"
+        ),
+        missed,
+        "{text}"
+    );
+    assert_eq!(daemon.stop(10).await, Some(0));
+}
+
+#[tokio::test]
+async fn healthz_fails_while_the_scheduler_is_stalled_and_recovers() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = with_listen(
+        &env,
+        &schedule_toml("tick", "every = \"1s\"", &["p-1"], ""),
+        port,
+    );
+    let daemon = env.spawn_daemon(&config);
+    assert!(wait_for(10, || async { get(port, "/healthz").await.0 == 200 }).await);
+    // Another process holds the write lock: the next claim waits for it.
+    let mut blocker =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", env.db_path().display()))
+            .await
+            .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let unhealthy = wait_for(15, || async { get(port, "/healthz").await.0 == 503 }).await;
+    let (_, reason) = get(port, "/healthz").await;
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+    assert!(unhealthy, "{}", daemon.logs());
+    assert!(reason.contains("scheduler loop has not turned"), "{reason}");
+    assert!(wait_for(15, || async { get(port, "/healthz").await.0 == 200 }).await);
+    assert_eq!(daemon.stop(10).await, Some(0));
+}
+
+use sqlx::Connection;
