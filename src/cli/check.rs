@@ -23,7 +23,28 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// With `--json`, a refusal is JSON on stdout too: `{"valid": false, "config", "errors":
+/// [{"key", "message"}]}`, and the exit code is still 78.
 pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
+    let json = args.json;
+    match check(config_path, args).await {
+        Err(err) if json && err.exit_code() == super::EXIT_CONFIG => {
+            let doc = serde_json::json!({
+                "valid": false,
+                "config": config_path.display().to_string(),
+                "errors": err.as_json_errors(),
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+            );
+            Err(CliError::ReportedInvalid)
+        }
+        other => other,
+    }
+}
+
+async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     // What `run` would refuse (missing credentials, project id, database directory) fails
     // here too, with the same message; nothing is sent.
@@ -56,7 +77,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             .iter()
             .map(|w| super::render::window_json(w, from, next))
             .collect();
-        let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": from.to_rfc3339(), "schedules": list, "maintenance_windows": windows});
+        let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": crate::store::format_time(from), "schedules": list, "maintenance_windows": windows});
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("JSON values serialize")

@@ -106,6 +106,9 @@ pub enum CliError {
     /// Already explained on stderr/stdout; only the exit code is left to give.
     #[error("{0}")]
     Reported(String),
+    /// Already reported (as JSON); the input was invalid: exit 78.
+    #[error("invalid input (reported above)")]
+    ReportedInvalid,
     #[error("{0:#}")]
     Failed(#[from] anyhow::Error),
 }
@@ -143,6 +146,21 @@ impl From<std::io::Error> for CliError {
 }
 
 impl CliError {
+    /// The errors as `{key, message}` pairs (`key` null when no single key is to blame), for
+    /// `--json` output.
+    pub fn as_json_errors(&self) -> Vec<serde_json::Value> {
+        let pair = |key: Option<&str>, message: String| serde_json::json!({"key": key, "message": message});
+        match self {
+            CliError::Config(ConfigError::Invalid { errors, .. }) | CliError::Invalid(errors) => {
+                errors
+                    .iter()
+                    .map(|e| pair(Some(&e.key), e.message.clone()))
+                    .collect()
+            }
+            other => vec![pair(None, other.to_string())],
+        }
+    }
+
     /// The process exit code: the one place that maps errors to codes.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -150,6 +168,7 @@ impl CliError {
             CliError::Setup(SetupError::Client(_)) => 1,
             CliError::Setup(_) => EXIT_CONFIG,
             CliError::Reported(_) | CliError::Failed(_) => 1,
+            CliError::ReportedInvalid => EXIT_CONFIG,
         }
     }
 }
@@ -175,6 +194,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Reported(_)) => ExitCode::FAILURE,
+        Err(err @ CliError::ReportedInvalid) => ExitCode::from(err.exit_code()),
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(err.exit_code())

@@ -53,7 +53,7 @@ pub fn window_json(
         .collect();
     serde_json::json!({
         "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
-        "starts": window.starts_description(), "duration": crate::domain::template::humanize(window.duration),
+        "starts": window.starts_description(), "duration_seconds": window.duration.as_secs(),
         "timezone": window.timezone.name(), "cancelled_all": window.cancelled.all,
         "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "upcoming": upcoming,

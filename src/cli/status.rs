@@ -26,6 +26,7 @@ struct Row {
     last: Option<DateTime<Utc>>,
     result: String,
     failing: bool,
+    outcome: Option<LastOccurrence>,
 }
 
 pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
@@ -87,7 +88,7 @@ pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
         }
     );
     if args.json {
-        print_json(&rows, now, &summary, failing.len());
+        print_json(&rows, now, failing.len());
     } else {
         print_table(&rows, now);
         println!("\n{summary}");
@@ -113,6 +114,7 @@ fn row(
             .map(|t| t.to_utc()),
         result,
         failing,
+        outcome: last.cloned(),
     }
 }
 
@@ -228,7 +230,7 @@ fn print_table(rows: &[Row], now: DateTime<Utc>) {
     }
 }
 
-fn print_json(rows: &[Row], now: DateTime<Utc>, summary: &str, failing: usize) {
+fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
     let time = |t: Option<DateTime<Utc>>| t.map(crate::store::format_time);
     let list: Vec<serde_json::Value> = rows
         .iter()
@@ -237,11 +239,17 @@ fn print_json(rows: &[Row], now: DateTime<Utc>, summary: &str, failing: usize) {
                 "id": r.id, "kind": r.kind, "timezone": r.zone.name(),
                 "next": time(r.next), "left_seconds": r.next.map(|t| (t - now).num_seconds()),
                 "last": time(r.last), "passed_seconds": r.last.map(|t| (now - t).num_seconds()),
-                "result": r.result, "failing": r.failing,
+                "last_result": r.outcome.as_ref().map(|o| serde_json::json!({
+                    "statuses": o.statuses, "desktops_ok": o.desktops_ok,
+                    "desktops_total": o.desktops_total, "job_results_not_ok": o.job_problems,
+                    "http_status": o.failure.as_ref().and_then(|f| f.0),
+                    "error_code": o.failure.as_ref().and_then(|f| f.1.clone()),
+                })),
+                "failing": r.failing,
             })
         })
         .collect();
-    let doc = serde_json::json!({"schedules": list, "failing": failing, "summary": summary});
+    let doc = serde_json::json!({"schedules": list, "failing": failing});
     println!(
         "{}",
         serde_json::to_string_pretty(&doc).expect("JSON values serialize")

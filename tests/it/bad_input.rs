@@ -797,3 +797,49 @@ async fn a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("newer version"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn check_json_reports_errors_as_json_with_exit_78() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(&schedule_toml("bad", "every = \"1ms\"", &[POOL], ""));
+    let out = env
+        .run(&["check", "--json", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["errors"][0]["key"], "schedules[0].every");
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("between 1s and 366d")
+    );
+    // A load error (wrong type) has a message naming the key, and no single key field.
+    std::fs::write(&config, "[daemon]\ndry_run = \"yes\"\n").unwrap();
+    let out = env
+        .run(&["check", "--json", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(78));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("daemon.dry_run")
+    );
+    // And a valid one says valid, with UTC times ending in Z.
+    let good = env.write_config(&schedule_toml("ok", "cron = \"0 0 9 * * *\"", &[POOL], ""));
+    let out = env
+        .run(&["check", "--json", "--config", good.to_str().unwrap()])
+        .await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["valid"], true);
+    assert!(doc["from"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        doc["schedules"][0]["next"][0]["utc"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+}
