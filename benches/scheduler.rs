@@ -2,7 +2,7 @@
 //! figures. Lateness = when the fake server received the request minus the due instant.
 //!
 //!   cargo bench --bench scheduler                 # every scenario
-//!   cargo bench --bench scheduler -- every-second # or: floor, burst, jobs, timeouts, idle
+//!   cargo bench --bench scheduler -- every-second # or: floor, burst, jobs, timeouts, throttle, idle
 //!
 //! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).
 
@@ -44,6 +44,9 @@ fn main() {
     }
     if run("timeouts") {
         rt.block_on(timeouts());
+    }
+    if run("throttle") {
+        rt.block_on(throttle());
     }
     if run("idle") {
         idle(seconds("BENCH_SECONDS", 60));
@@ -513,6 +516,52 @@ async fn timeouts() {
         println!(
             "timeouts: 200 deliveries, every answer 700 ms > request_timeout 500 ms, reconcile_timeouts = {reconcile}: {accepted} requests accepted by Workspace = {} beyond one per delivery; statuses {statuses:?}",
             accepted.saturating_sub(200)
+        );
+    }
+}
+
+/// 1,000 deliveries due at once against a gateway that throttles above N requests a second:
+/// paced at N (`max_requests_per_second`), and unpaced (the global pause on a 429). Reports
+/// failures, throttled answers and the time to send all, against the bound 1000/N.
+async fn throttle() {
+    const N: u32 = 200;
+    for paced in [true, false] {
+        let setup = Setup::modelled();
+        setup.fake.throttle_above(N as usize);
+        let due = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
+        let config = setup.config_with(
+            64,
+            "[jobs]\nenabled = false\n\n[retry]\nmax_attempts = 8\ninitial_delay = \"200ms\"\nmax_delay = \"5s\"\n",
+            &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 1_000),
+        );
+        let rps = if paced { N } else { 0 };
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "[workspace]\n",
+            &format!("[workspace]\nmax_requests_per_second = {rps}\n"),
+        );
+        std::fs::write(&config, text).unwrap();
+        run_daemon(&config, Duration::from_secs(3 + 25)).await;
+        let received = setup.fake.received();
+        let accepted: Vec<_> = received.iter().filter(|r| r.job_id.is_some()).collect();
+        let last = accepted.iter().map(|r| r.at).max().unwrap();
+        let took = (last - due).num_milliseconds() as f64 / 1000.0;
+        let bound = 1000.0 / N as f64;
+        let db = setup.db().await;
+        let failed: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE status != 'sent'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        println!(
+            "throttle: 1,000 due at once, gateway limit {N}/s, {}: {} sent, {failed} not sent, {} throttled answers; all sent {took:.2} s after due = {:.2}x 1000/N ({bound:.1} s)",
+            if paced {
+                format!("max_requests_per_second = {N}")
+            } else {
+                "no pace (global pause on 429)".to_owned()
+            },
+            accepted.len(),
+            setup.fake.throttled(),
+            took / bound,
         );
     }
 }
