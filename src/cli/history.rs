@@ -81,37 +81,49 @@ fn print_table(rows: &[DeliveryRow]) {
         println!("no deliveries recorded");
         return;
     }
-    println!(
-        "{:<6} {:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:<16} {:>4}  ERROR",
-        "ID", "DUE (UTC)", "SCHEDULE", "POOL", "STATUS", "TRY", "JOB_ID", "DESKTOPS", "HTTP"
+    let dash = || "-".to_owned();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let error = match (&r.error_code, &r.error_msg) {
+                (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                (None, Some(msg)) => msg.clone(),
+                (Some(code), None) => code.clone(),
+                (None, None) => String::new(),
+            };
+            let error = match &r.job_error {
+                Some(job_error) if error.is_empty() => job_error.clone(),
+                _ => error,
+            };
+            vec![
+                r.id.to_string(),
+                r.due_at.clone(),
+                r.schedule_id.clone(),
+                r.pool_id.clone(),
+                r.status.clone(),
+                r.attempts.to_string(),
+                r.job_id.clone().unwrap_or_else(dash),
+                r.desktops_summary(),
+                r.http_status.map_or_else(dash, |s| s.to_string()),
+                error.replace('\n', " "),
+            ]
+        })
+        .collect();
+    super::render::print_columns(
+        &[
+            "ID",
+            "DUE (UTC)",
+            "SCHEDULE",
+            "POOL",
+            "STATUS",
+            "TRY",
+            "JOB_ID",
+            "DESKTOPS",
+            "HTTP",
+            "ERROR",
+        ],
+        &cells,
     );
-    for r in rows {
-        let error = match (&r.error_code, &r.error_msg) {
-            (Some(code), Some(msg)) => format!("{code}: {msg}"),
-            (None, Some(msg)) => msg.clone(),
-            (Some(code), None) => code.clone(),
-            (None, None) => String::new(),
-        };
-        let error = match &r.job_error {
-            Some(job_error) if error.is_empty() => job_error.clone(),
-            _ => error,
-        };
-        println!(
-            "{:<6} {:<24} {:<20} {:<36} {:<9} {:>3} {:<36} {:<16} {:>4}  {}",
-            r.id,
-            r.due_at,
-            r.schedule_id,
-            r.pool_id,
-            r.status,
-            r.attempts,
-            r.job_id.as_deref().unwrap_or("-"),
-            r.desktops_summary(),
-            r.http_status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into()),
-            error.replace('\n', " ")
-        );
-    }
 }
 
 /// `--since`: `2h` (back from `now`), `2026-12-01` (midnight UTC) or RFC 3339.

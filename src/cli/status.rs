@@ -190,10 +190,10 @@ fn local(t: Option<DateTime<Utc>>, zone: Tz) -> String {
 }
 
 fn print_table(rows: &[Row], now: DateTime<Utc>) {
-    let cells: Vec<[String; 6]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.id.clone(),
                 local(r.next, r.zone),
                 r.next.map_or("-".into(), |t| span((t - now).num_seconds())),
@@ -205,29 +205,10 @@ fn print_table(rows: &[Row], now: DateTime<Utc>) {
             ]
         })
         .collect();
-    let header = ["SCHEDULE", "NEXT", "LEFT", "LAST", "PASSED", "RESULT"];
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| match i {
-                5 => c.clone(),
-                _ => format!("{c:<w$}"),
-            })
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(&header.map(str::to_owned));
-    for row in &cells {
-        line(row);
-    }
+    super::render::print_columns(
+        &["SCHEDULE", "NEXT", "LEFT", "LAST", "PASSED", "RESULT"],
+        &cells,
+    );
 }
 
 fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {

@@ -47,6 +47,14 @@ async fn status_lists_next_and_last_with_failing_schedules_first() {
         text.contains("3 schedules, 0 maintenance windows; 1 failing:"),
         "{text}"
     );
+    // `history` sizes its columns the same way.
+    let history = stdout(&env.run(&["history", "--config", c]).await);
+    let hlines: Vec<&str> = history.lines().collect();
+    let status_at = hlines[0].find("STATUS").unwrap();
+    for line in &hlines[1..] {
+        assert_eq!(line.chars().nth(status_at - 1), Some(' '), "{history}");
+        assert_ne!(line.chars().nth(status_at), Some(' '), "{history}");
+    }
     let out = env.run(&["status", "--json", "--config", c]).await;
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["failing"], 1);
