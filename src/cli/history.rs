@@ -4,7 +4,6 @@ use std::path::Path;
 
 use super::{CliError, invalid, load_config};
 use crate::domain::Status;
-use crate::engine::wiring;
 use crate::store::{DeliveryRow, HistoryFilter};
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +41,7 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
         }
         None => None,
     };
-    let store = wiring::open_store(&config).await?;
+    let store = super::open_existing_store(&config).await?;
     let filter = HistoryFilter {
         schedule_id: args.schedule.clone(),
         status,

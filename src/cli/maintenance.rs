@@ -155,7 +155,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
-    let store = wiring::open_store(config).await?;
+    let store = super::open_existing_store(config).await?;
     let (catalog, _) = super::load_catalog(config, &store).await?;
     let now = Utc::now();
     if json {

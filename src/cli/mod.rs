@@ -311,6 +311,22 @@ impl TargetArgs {
     }
 }
 
+/// The database for a read-only command (`history`, `status`, `show`, `schedule list/show`,
+/// `maintenance list`): never created by it, so a command run as root before the service ever
+/// started cannot leave a root-owned file the service may not write.
+pub(crate) async fn open_existing_store(
+    config: &config::Config,
+) -> Result<crate::store::Store, CliError> {
+    let path = &config.daemon.database;
+    if !path.exists() {
+        return Err(failure(format!(
+            "no database yet at {} (the service creates it on first start)",
+            path.display()
+        )));
+    }
+    Ok(crate::engine::wiring::open_store(config).await?)
+}
+
 /// A failure (exit 1) explained by `message`.
 pub(crate) fn failure(message: impl std::fmt::Display) -> CliError {
     CliError::Failed(anyhow::anyhow!("{message}"))

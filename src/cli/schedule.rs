@@ -249,7 +249,7 @@ fn state_name(spec: &ScheduleSpec) -> &'static str {
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
-    let store = open(config).await?;
+    let store = super::open_existing_store(config).await?;
     let (catalog, states) = super::load_catalog(config, &store).await?;
     let specs = &catalog.schedules;
     let now = Utc::now();
@@ -310,7 +310,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
 }
 
 async fn show(config: &Config, id: &str) -> Result<(), CliError> {
-    let store = open(config).await?;
+    let store = super::open_existing_store(config).await?;
     let (catalog, states) = super::load_catalog(config, &store).await?;
     let specs = &catalog.schedules;
     if let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) {

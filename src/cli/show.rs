@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use super::{CliError, failure, load_config};
-use crate::engine::wiring;
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
@@ -17,7 +16,7 @@ pub struct ShowArgs {
 
 pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let store = wiring::open_store(&config).await?;
+    let store = super::open_existing_store(&config).await?;
     let Some(row) = store.delivery(args.id).await? else {
         return Err(failure(format!(
             "no delivery {} (see `history` for ids)",

@@ -7,7 +7,6 @@ use chrono_tz::Tz;
 use std::path::Path;
 
 use super::{CliError, load_catalog, load_config};
-use crate::engine::wiring;
 use crate::store::LastOccurrence;
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +30,7 @@ struct Row {
 
 pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let store = wiring::open_store(&config).await?;
+    let store = super::open_existing_store(&config).await?;
     let (catalog, states) = load_catalog(&config, &store).await?;
     let last = store.last_occurrences().await?;
     store.close().await;

@@ -786,7 +786,40 @@ async fn a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage() {
         b"this is not a database, and must stay as it is"
     );
     std::fs::remove_file(env.db_path()).unwrap();
-    let out = env.run(&["schedule", "list", "--config", config]).await;
+    // Read-only commands do not create a database.
+    for command in [
+        &["schedule", "list"][..],
+        &["history"],
+        &["status"],
+        &["show", "1"],
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--config", config]);
+        let out = env.run(&args).await;
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no database yet at"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!env.db_path().exists(), "{command:?} created the database");
+    }
+    let out = env
+        .run(&[
+            "schedule",
+            "add",
+            "--config",
+            config,
+            "--id",
+            "s",
+            "--cron",
+            "0 0 3 * * *",
+            "--pool",
+            POOL,
+            "--message",
+            "m",
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let db = env.db().await;
     sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'from the future', 1, x'00', 0)")
