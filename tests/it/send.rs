@@ -493,3 +493,26 @@ async fn an_attempt_is_recorded_even_if_the_first_commits_fail() {
     assert_eq!(attempts(&db, rows[0].id).await.len(), 1);
     assert_eq!(env.fake.received().len(), 1, "sent once, not repeated");
 }
+
+#[tokio::test]
+async fn a_machine_without_ca_certificates_gets_an_error_that_says_so() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    std::fs::write(env.path("empty.pem"), "").unwrap();
+    std::fs::create_dir(env.path("no-certs")).unwrap();
+    let (file, dir) = (env.path("empty.pem"), env.path("no-certs"));
+    let out = env
+        .run_env(
+            &send_args(&config, POOL, "hi"),
+            &[
+                ("SSL_CERT_FILE", file.to_str().unwrap()),
+                ("SSL_CERT_DIR", dir.to_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no CA certificates found"), "{err}");
+    assert!(err.contains("ca-certificates package"), "{err}");
+    assert!(env.fake.received().is_empty());
+}
