@@ -96,7 +96,6 @@ async fn wait_for_desktops(config: &crate::config::Config, id: i64) -> Result<()
         client,
         std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         config.jobs,
-        config.retry,
         crate::platform::clock::Clock::system(),
     );
     let terminal = std::io::stderr().is_terminal();

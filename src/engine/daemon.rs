@@ -205,7 +205,6 @@ async fn start(
                 client,
                 deliverer.limiter(),
                 config.jobs,
-                config.retry,
                 clock,
             )
             .with_resends(ResendRunner {
@@ -226,7 +225,8 @@ async fn start(
         shutdown.clone(),
     )
     .with_desktop_batch(config.jobs.desktop_batch)
-    .with_health(Arc::clone(&health));
+    .with_health(Arc::clone(&health))
+    .with_metrics(config.daemon.listen.is_some());
     let file_schedules = FileSchedules {
         schedules: config.schedules.clone(),
         windows: config.windows.clone(),

@@ -16,7 +16,6 @@ use super::resend::ResendRunner;
 use super::shutdown::sleep_unless_stopped;
 use crate::config::JobsConfig;
 use crate::domain::job::{JobResult, Recipient, Word, next_poll, tally};
-use crate::domain::retry::RetryPolicy;
 use crate::domain::time_math::plus;
 use crate::platform::clock::Clock;
 use crate::store::{JobEnd, JobToPoll, Store, StoreError};
@@ -54,7 +53,6 @@ pub struct JobFollower {
     client: Arc<WorkspaceClient>,
     limiter: Arc<Semaphore>,
     jobs: JobsConfig,
-    retry: RetryPolicy,
     clock: Clock,
     /// A 403 on a poll is logged once per process, not once per delivery in a flood.
     denial_logged: AtomicBool,
@@ -68,7 +66,6 @@ impl JobFollower {
         client: Arc<WorkspaceClient>,
         limiter: Arc<Semaphore>,
         jobs: JobsConfig,
-        retry: RetryPolicy,
         clock: Clock,
     ) -> Self {
         Self {
@@ -76,7 +73,6 @@ impl JobFollower {
             client,
             limiter,
             jobs,
-            retry,
             clock,
             denial_logged: AtomicBool::new(false),
             resends: None,
@@ -160,22 +156,20 @@ impl JobFollower {
         let polls = job.polls + 1;
         let give_up = plus(job.accepted_at, self.jobs.give_up_after);
         match &polled {
-            Polled::Finished(end) => {
+            Polled::Finished(end) | Polled::Denied(end) => {
                 self.store
                     .finish_job(job.delivery_id, end, polls, now)
                     .await?;
-                log_end(job, end);
-                if let Some(runner) = &self.resends {
-                    runner
+                // A denial was logged once for the process (see `failed_poll`).
+                log_end(job, end, matches!(polled, Polled::Finished(_)));
+                if let Some(runner) = &self.resends
+                    && let Err(err) = runner
                         .after_job(job.delivery_id, &end.recipients, now)
-                        .await?;
+                        .await
+                {
+                    // The job's result is recorded; only the automatic re-send is lost.
+                    tracing::error!(delivery_id = job.delivery_id, error = %err, "cannot start the automatic re-send to the desktops that did not get it; `resend` sends it by hand");
                 }
-            }
-            Polled::Denied(end) => {
-                self.store
-                    .finish_job(job.delivery_id, end, polls, now)
-                    .await?;
-                tracing::debug!(delivery_id = job.delivery_id, job_id = %job.job_id, "job result unknown: no permission to read it");
             }
             Polled::Running { status, .. } if now >= give_up => {
                 self.give_up(job, Some(status.clone()), polls, now).await?;
@@ -191,8 +185,8 @@ impl JobFollower {
                     .await?;
             }
             Polled::Postponed(reason) => {
-                let wait = self.retry.initial_delay.max(Duration::from_secs(2));
-                let next = plus(now, wait.max(self.jobs.poll_interval)).min(give_up);
+                // A throttled poll also paused every request (see `workspace::Pacer`).
+                let next = plus(now, self.jobs.poll_interval).min(give_up);
                 tracing::info!(delivery_id = job.delivery_id, job_id = %job.job_id, "job poll not answered ({reason}); asking again later");
                 self.store
                     .record_job_poll(job.delivery_id, None, polls, next)
@@ -223,7 +217,7 @@ impl JobFollower {
         self.store
             .finish_job(job.delivery_id, &end, polls, now)
             .await?;
-        log_end(job, &end);
+        log_end(job, &end, true);
         Ok(())
     }
 
@@ -316,12 +310,16 @@ impl JobFollower {
     }
 }
 
-fn log_end(job: &JobToPoll, end: &JobEnd) {
+/// Counts a job's end and, if `say`, logs it (ok at info, anything else at warn).
+fn log_end(job: &JobToPoll, end: &JobEnd, say: bool) {
     crate::platform::metrics::job_ended(
         &job.schedule_id,
         end.result.as_str(),
         end.tally.map_or(0, |t| t.failed),
     );
+    if !say {
+        return;
+    }
     let counts = end
         .tally
         .map(|t| format!("{}/{} desktops", t.ok, t.total))

@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -26,17 +26,34 @@ const STALL: Duration = Duration::from_secs(5);
 /// How long `/healthz` waits for the database.
 const DATABASE_ANSWER: Duration = Duration::from_secs(2);
 
-/// What `/healthz` and `/readyz` look at.
-#[derive(Debug, Default)]
+/// What `/healthz` and `/readyz` look at. Ages are measured on the monotonic clock, so a
+/// wall-clock step does not make a healthy loop look stalled.
+#[derive(Debug)]
 pub struct Health {
-    /// When the scheduler loop last turned (ms since the Unix epoch, monotonic enough here).
+    born: Instant,
+    /// When the scheduler loop last turned, in ms since `born` (0: never).
     last_tick_ms: AtomicI64,
     ready: AtomicBool,
 }
 
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            born: Instant::now(),
+            last_tick_ms: AtomicI64::new(0),
+            ready: AtomicBool::new(false),
+        }
+    }
+}
+
 impl Health {
+    fn now_ms(&self) -> i64 {
+        // +1 so that a tick in the first millisecond is not "never".
+        self.born.elapsed().as_millis() as i64 + 1
+    }
+
     pub fn tick(&self) {
-        self.last_tick_ms.store(now_ms(), Ordering::Relaxed);
+        self.last_tick_ms.store(self.now_ms(), Ordering::Relaxed);
     }
 
     pub fn set_ready(&self) {
@@ -46,13 +63,9 @@ impl Health {
     /// None if the loop turned recently; else how long ago it did.
     fn stalled_for(&self) -> Option<Duration> {
         let last = self.last_tick_ms.load(Ordering::Relaxed);
-        let age = Duration::from_millis((now_ms() - last).max(0) as u64);
+        let age = Duration::from_millis((self.now_ms() - last).max(0) as u64);
         (last == 0 || age > STALL).then_some(age)
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// What the listener reads to answer.

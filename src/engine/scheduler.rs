@@ -66,6 +66,8 @@ pub struct Scheduler {
     desktop_batch: usize,
     /// Told on every turn of the loop, for `/healthz`.
     health: Option<Arc<Health>>,
+    /// Next-fire gauges are kept only when metrics are served (`daemon.listen`).
+    publish_metrics: bool,
 }
 
 impl Scheduler {
@@ -86,12 +88,19 @@ impl Scheduler {
             heap: BinaryHeap::new(),
             desktop_batch: DEFAULT_DESKTOP_BATCH,
             health: None,
+            publish_metrics: false,
         }
     }
 
     /// Reports each turn of the loop to `health` (a wedged loop makes `/healthz` fail).
     pub fn with_health(mut self, health: Arc<Health>) -> Self {
         self.health = Some(health);
+        self
+    }
+
+    /// Keeps the next-fire gauges of `/metrics` current.
+    pub fn with_metrics(mut self, on: bool) -> Self {
+        self.publish_metrics = on;
         self
     }
 
@@ -128,9 +137,15 @@ impl Scheduler {
             };
             slots.insert(spec.id.clone(), Slot { spec, anchor, next });
         }
-        let gone: Vec<ScheduleId> = std::mem::replace(&mut self.slots, slots)
-            .into_keys()
-            .collect();
+        let old = std::mem::replace(&mut self.slots, slots);
+        if self.publish_metrics {
+            // A removed schedule's gauge would otherwise keep its last, soon past, time.
+            for slot in old.values() {
+                crate::platform::metrics::next_fire(slot.spec.record_as.as_str(), None);
+            }
+            self.publish_next_fires(None);
+        }
+        let gone: Vec<ScheduleId> = old.into_keys().collect();
         self.heap = self
             .slots
             .iter()
@@ -161,10 +176,11 @@ impl Scheduler {
         format!("{}, {}", count("schedule"), count("maintenance window"))
     }
 
-    /// The next-fire gauge of every schedule and window (a window: its earliest part).
-    fn publish_next_fires(&self) {
+    /// The next-fire gauges (a window: its earliest part) of every schedule, or of `only`.
+    fn publish_next_fires(&self, only: Option<&HashSet<ScheduleId>>) {
         let mut earliest: HashMap<&str, Option<DateTime<Utc>>> = HashMap::new();
-        for slot in self.slots.values() {
+        let wanted = |slot: &&Slot| only.is_none_or(|ids| ids.contains(&slot.spec.record_as));
+        for slot in self.slots.values().filter(wanted) {
             let entry = earliest.entry(slot.spec.record_as.as_str()).or_insert(None);
             if let Some(next) = slot.next {
                 *entry = Some(entry.map_or(next, |e: DateTime<Utc>| e.min(next)));
@@ -177,7 +193,6 @@ impl Scheduler {
 
     /// "3 schedules, 1 maintenance window; next <id> at <time>", for STATUS= and the logs.
     pub fn status_line(&self) -> String {
-        self.publish_next_fires();
         match self.heap.peek() {
             Some(Reverse((t, id))) => {
                 format!("{}; next: {id} at {}", self.counts(), format_time(*t))
@@ -350,13 +365,18 @@ impl Scheduler {
             claim_ms = started.elapsed().as_millis() as u64,
             "claimed"
         );
+        let mut moved = HashSet::new();
         for (id, next) in nexts {
             if let Some(slot) = self.slots.get_mut(&id) {
                 slot.next = next;
+                moved.insert(slot.spec.record_as.clone());
                 if let Some(t) = next {
                     self.heap.push(Reverse((t, id)));
                 }
             }
+        }
+        if self.publish_metrics {
+            self.publish_next_fires(Some(&moved));
         }
         Ok(claimed)
     }

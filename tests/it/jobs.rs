@@ -244,7 +244,6 @@ async fn a_job_that_never_finishes_is_unknown_after_give_up_after() {
         client,
         std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         config.jobs,
-        config.retry,
         clock,
     );
     let due = store.due_job_polls(clock.now(), 10).await.unwrap();
