@@ -1,15 +1,13 @@
 //! `resend DELIVERY_ID`: the same text again, to the desktops whose sub-job failed, in
 //! batches of `[jobs] desktop_batch`, as new deliveries linked to the original.
 
-use chrono::Utc;
 use std::path::Path;
 
 use super::send::describe_failure;
 use super::{CliError, failure, load_config};
-use crate::domain::time_math::plus;
 use crate::engine::delivery::Outcome;
 use crate::engine::immediate;
-use crate::engine::resend::failed_desktops;
+use crate::engine::resend::{failed_desktops, resend_targets};
 use crate::engine::wiring;
 
 #[derive(Debug, clap::Args)]
@@ -43,16 +41,8 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
         );
         return Ok(());
     };
-    let now = Utc::now();
-    let batch = crate::engine::resend::resend_deliveries(
-        args.id,
-        &source,
-        &failed,
-        (now, plus(now, config.retry.max_elapsed)),
-        config.jobs.desktop_batch,
-        None,
-    );
-    let targets: Vec<_> = batch.into_iter().map(|d| d.target).collect();
+    // Sent now, with the deadline of any one-off send (now + retry.max_elapsed).
+    let targets = resend_targets(args.id, &failed, config.jobs.desktop_batch);
     let done = immediate::deliver_now(
         &config,
         source.schedule_id,

@@ -23,6 +23,11 @@ pub fn failed_desktops(recipients: &[Recipient]) -> Vec<DesktopId> {
         .collect()
 }
 
+/// Where a re-send of `parent_id` goes: `failed` in batches of `batch` (`resend:<parent>:<n>`).
+pub fn resend_targets(parent_id: i64, failed: &[DesktopId], batch: usize) -> Vec<Target> {
+    Target::desktop_batches(&format!("resend:{parent_id}:"), failed, batch)
+}
+
 /// The deliveries that re-send `source`'s text to `failed`, in batches of `batch`, due at
 /// `due`, with `deadline`. `left`: automatic re-sends the new deliveries still allow.
 pub fn resend_deliveries(
@@ -33,7 +38,7 @@ pub fn resend_deliveries(
     batch: usize,
     left: Option<ResendPolicy>,
 ) -> Vec<NewDelivery> {
-    Target::desktop_batches(&format!("resend:{parent_id}:"), failed, batch)
+    resend_targets(parent_id, failed, batch)
         .into_iter()
         .map(|target| NewDelivery {
             schedule_id: source.schedule_id.clone(),

@@ -804,23 +804,7 @@ async fn a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage() {
         );
         assert!(!env.db_path().exists(), "{command:?} created the database");
     }
-    let out = env
-        .run(&[
-            "schedule",
-            "add",
-            "--config",
-            config,
-            "--id",
-            "s",
-            "--cron",
-            "0 0 3 * * *",
-            "--pool",
-            POOL,
-            "--message",
-            "m",
-        ])
-        .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env.create_database(std::path::Path::new(config)).await;
     let db = env.db().await;
     sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'from the future', 1, x'00', 0)")
         .execute(&db)

@@ -96,6 +96,30 @@ secret_key_file = "{sk}"
         config
     }
 
+    /// Creates and migrates the test's database the way an operator would: with a writing
+    /// command (read-only ones never create it). Adds a paused, unused schedule.
+    pub async fn create_database(&self, config: &std::path::Path) {
+        let c = config.to_str().unwrap();
+        let add = self
+            .run(&[
+                "schedule",
+                "add",
+                "--config",
+                c,
+                "--id",
+                "unused",
+                "--cron",
+                "0 0 3 * * *",
+                "--pool",
+                POOL,
+                "--message",
+                "m",
+                "--paused",
+            ])
+            .await;
+        assert_eq!(add.status.code(), Some(0), "{}", stderr(&add));
+    }
+
     /// `dry.toml`: a dry run on the test's database, with no credentials at all.
     pub fn write_dry_run_config(&self) -> PathBuf {
         let config = self.path("dry.toml");

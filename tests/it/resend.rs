@@ -134,9 +134,25 @@ async fn resend_sends_exactly_the_failed_desktops_in_batches() {
         .map(|r| r.notification_text())
         .collect();
     assert!(texts.iter().all(|t| t == "restart at 22:00"), "{texts:?}");
-    // Nothing failed on a fully delivered one.
+    // A re-send whose own job has no result yet cannot be re-sent again.
     let out = env.run(&["resend", "2", "--config", c]).await;
-    assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has no job result yet"),
+        "{}",
+        stderr(&out)
+    );
+    // And a delivery every desktop got has nothing to re-send.
+    env.fake.plan_jobs(JobPlan::default());
+    assert_eq!(env.run(&wait).await.status.code(), Some(0));
+    let out = env.run(&["resend", "4", "--config", c]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no desktop to re-send to (2/2)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(desktop_sends(&env).len(), 2, "nothing more was sent");
 }
 
 #[tokio::test]

@@ -450,25 +450,7 @@ async fn an_attempt_is_recorded_even_if_the_first_commits_fail() {
     let env = TestEnv::new().await;
     let config = env.write_config("");
     let c = config.to_str().unwrap().to_owned();
-    // A writing command creates and migrates the database (read-only ones do not).
-    let add = env
-        .run(&[
-            "schedule",
-            "add",
-            "--config",
-            &c,
-            "--id",
-            "unused",
-            "--cron",
-            "0 0 3 * * *",
-            "--pool",
-            POOL,
-            "--message",
-            "m",
-            "--paused",
-        ])
-        .await;
-    assert_eq!(add.status.code(), Some(0), "{}", stderr(&add));
+    env.create_database(&config).await;
     let db = env.db().await;
     sqlx::query("CREATE TRIGGER refuse BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'disk trouble (test)'); END")
         .execute(&db)
