@@ -83,13 +83,20 @@ impl Setup {
     }
 
     fn config(&self, max_in_flight: usize, schedules: &str) -> std::path::PathBuf {
-        self.config_with(max_in_flight, "[jobs]\nenabled = false\n", schedules)
+        self.config_with(max_in_flight, "", "[jobs]\nenabled = false\n", schedules)
     }
 
-    fn config_with(&self, max_in_flight: usize, jobs: &str, schedules: &str) -> std::path::PathBuf {
+    /// `workspace`: extra `[workspace]` lines; `sections`: extra sections (`[jobs]`, ...).
+    fn config_with(
+        &self,
+        max_in_flight: usize,
+        workspace: &str,
+        jobs: &str,
+        schedules: &str,
+    ) -> std::path::PathBuf {
         let d = self.dir.path();
         let text = format!(
-            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n{jobs}\n{schedules}",
+            "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\n{workspace}\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n{jobs}\n{schedules}",
             db = d.join("bench.db").display(),
             ep = self.fake.endpoint(),
             pr = fake::PROJECT,
@@ -109,6 +116,15 @@ impl Setup {
         .await
         .unwrap()
     }
+}
+
+/// One schedule due `seconds` from now (whole seconds) to `pools` pools: its due time and TOML.
+fn one_shot(seconds: i64, pools: usize) -> (DateTime<Utc>, String) {
+    let due = (Utc::now() + TimeDelta::seconds(seconds)).trunc_subsecs(0);
+    (
+        due,
+        schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), pools),
+    )
 }
 
 fn schedules(count: usize, trigger: &str, pools_per: usize) -> String {
@@ -339,11 +355,8 @@ async fn burst() {
         Duration::from_millis(50),
         Box::new(Reply::Accept),
     ));
-    let due = (Utc::now() + TimeDelta::seconds(4)).trunc_subsecs(0);
-    let config = setup.config(
-        64,
-        &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 10_000),
-    );
+    let (due, schedule) = one_shot(4, 10_000);
+    let config = setup.config(64, &schedule);
     let watcher = {
         let db_path = setup.dir.path().join("bench.db");
         tokio::spawn(async move {
@@ -396,12 +409,13 @@ async fn jobs() {
         read_delay: Duration::from_millis(20),
         ..fake::JobPlan::default()
     });
-    let due = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
+    let (_, schedule) = one_shot(3, 10_000);
     let max_in_flight = 64;
     let config = setup.config_with(
         max_in_flight,
+        "",
         "[jobs]\nfirst_poll = \"10s\"\npoll_interval = \"15s\"\ngive_up_after = \"10m\"\n",
-        &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 10_000),
+        &schedule,
     );
     let config = workspace_notifier::config::load(&config).unwrap();
     let shutdown = Shutdown::default();
@@ -491,17 +505,13 @@ async fn timeouts() {
             Duration::from_millis(700),
             Box::new(Reply::Accept),
         ));
-        let due = (Utc::now() + TimeDelta::seconds(2)).trunc_subsecs(0);
+        let (_, schedule) = one_shot(2, 200);
         let config = setup.config_with(
             64,
+            "request_timeout = \"500ms\"",
             &format!("[jobs]\nreconcile_timeouts = {reconcile}\n\n[retry]\nmax_attempts = 3\ninitial_delay = \"200ms\"\nmax_delay = \"1s\"\n"),
-            &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 200),
+            &schedule,
         );
-        let text = std::fs::read_to_string(&config).unwrap().replace(
-            "[workspace]\n",
-            "[workspace]\nrequest_timeout = \"500ms\"\n",
-        );
-        std::fs::write(&config, text).unwrap();
         run_daemon(&config, Duration::from_secs(12)).await;
         let accepted = setup.fake.received().len();
         let db = setup.db().await;
@@ -528,18 +538,14 @@ async fn throttle() {
     for paced in [true, false] {
         let setup = Setup::modelled();
         setup.fake.throttle_above(N as usize);
-        let due = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
+        let (due, schedule) = one_shot(3, 1_000);
+        let rps = if paced { N } else { 0 };
         let config = setup.config_with(
             64,
+            &format!("max_requests_per_second = {rps}"),
             "[jobs]\nenabled = false\n\n[retry]\nmax_attempts = 8\ninitial_delay = \"200ms\"\nmax_delay = \"5s\"\n",
-            &schedules(1, &format!("at = \"{}\"", due.to_rfc3339()), 1_000),
+            &schedule,
         );
-        let rps = if paced { N } else { 0 };
-        let text = std::fs::read_to_string(&config).unwrap().replace(
-            "[workspace]\n",
-            &format!("[workspace]\nmax_requests_per_second = {rps}\n"),
-        );
-        std::fs::write(&config, text).unwrap();
         run_daemon(&config, Duration::from_secs(3 + 25)).await;
         let received = setup.fake.received();
         let accepted: Vec<_> = received.iter().filter(|r| r.job_id.is_some()).collect();
