@@ -21,7 +21,6 @@ pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow};
 pub(crate) use schedule_rules::validate_schedule;
 pub(crate) use window_rules::validate_window;
-pub use workspace_rules::REGIONS;
 use workspace_rules::validate_workspace;
 
 use crate::domain::ProjectId;

@@ -10,7 +10,7 @@ use crate::domain::ProjectId;
 use crate::workspace::CredentialPaths;
 
 /// Regions the official SDK knows for Workspace (docs/huawei-api.md).
-pub const REGIONS: &[&str] = &[
+const REGIONS: &[&str] = &[
     "cn-north-4",
     "cn-north-9",
     "cn-north-11",

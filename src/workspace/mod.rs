@@ -12,5 +12,4 @@ pub mod signer;
 pub use client::{Accepted, Prepared, WorkspaceClient};
 pub use credentials::{CredentialPaths, CredentialsError};
 pub use error::ApiError;
-pub use jobs::{JobRef, JobReport, SubJobPage};
 pub use pacer::Pacer;
