@@ -10,6 +10,8 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use super::ownership;
+
 /// This process's registration; dropping it removes the lock file.
 #[derive(Debug)]
 pub struct Instance {
@@ -32,7 +34,10 @@ fn try_lock(file: &File) -> bool {
 impl Instance {
     pub fn register(database: &Path) -> io::Result<Instance> {
         let dir = directory(database);
-        std::fs::create_dir_all(&dir)?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(&dir)?;
+            ownership::match_parent_owner(&dir)?;
+        }
         let id = format!(
             "{:016x}{:08x}",
             RandomState::new().hash_one(std::process::id()),
@@ -44,6 +49,7 @@ impl Instance {
             .truncate(true)
             .write(true)
             .open(&path)?;
+        ownership::match_parent_owner(&path)?;
         if !try_lock(&lock) {
             return Err(io::Error::other(format!("cannot lock {}", path.display())));
         }

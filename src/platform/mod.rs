@@ -1,9 +1,10 @@
 //! What the service needs from the machine: the clock, systemd notifications, the instance
-//! registry, logging, and debug-only fault injection.
+//! registry, file ownership next to the service's, logging, and debug-only fault injection.
 
 pub mod clock;
 pub(crate) mod faults;
 pub(crate) mod instance;
 pub(crate) mod logging;
 pub(crate) mod metrics;
+pub(crate) mod ownership;
 pub(crate) mod systemd;

@@ -18,6 +18,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::path::Path;
 use std::time::Duration;
 
+use crate::platform::ownership;
+
 pub(crate) use attempts::AttemptLog;
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
@@ -86,6 +88,7 @@ impl Store {
                 problem,
             ))));
         }
+        create_as_directory_owner(path).map_err(|e| open_error(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -137,6 +140,21 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Creates a missing database file as an empty file (SQLite treats it as a new database)
+/// owned like its directory, so a writing command run as root next to the service leaves a
+/// file the service can write; SQLite gives its `-wal` and `-shm` files the same owner.
+fn create_as_directory_owner(path: &Path) -> std::io::Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => ownership::match_parent_owner(path),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
     }
 }
 

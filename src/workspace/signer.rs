@@ -5,7 +5,7 @@
 //! [`canonical_request`] on what it actually received, so "signed one thing, sent another"
 //! cannot pass.
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// The algorithm name that starts the string to sign and the `Authorization` header.

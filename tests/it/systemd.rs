@@ -1,5 +1,6 @@
 //! The systemd notification protocol (READY, WATCHDOG, RELOADING, STOPPING), heard on a real
-//! notify socket, and the unit's reload command.
+//! notify socket, the unit's reload command, and root-run commands next to the service's
+//! `DynamicUser=` state directory.
 
 use std::time::Duration;
 
@@ -89,4 +90,89 @@ fn systemctl_reload_checks_the_file_before_signalling() {
     assert_eq!(reloads.len(), 2, "{reloads:?}");
     assert!(reloads[0].contains("workspace-notifier check --config"));
     assert!(reloads[1].contains("kill -HUP $MAINPID"));
+}
+
+/// The service runs as a dynamic user that owns its state directory. An administrator's
+/// `sudo workspace-notifier send …` (and a daemon started as root by hand) must leave every
+/// file there owned by that user (database, WAL, shared memory, the instance registry), or
+/// the service cannot write them after its next start.
+#[tokio::test]
+async fn commands_run_as_root_leave_the_state_directory_to_its_owner() {
+    use std::os::unix::fs::MetadataExt;
+    if unsafe_free_euid() != 0 {
+        eprintln!("skipped: needs root to act for another owner");
+        return;
+    }
+    const SERVICE: u32 = 61_234;
+    let env = TestEnv::new().await;
+    let state = env.path("state");
+    std::fs::create_dir(&state).unwrap();
+    std::os::unix::fs::chown(&state, Some(SERVICE), Some(SERVICE)).unwrap();
+    let config = env.path("root.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = \"{}\"\ndry_run = true\n",
+            state.join("state.db").display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    // A writing command on the empty directory creates the database.
+    let out = env.send(std::path::Path::new(config), "from root").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A daemon holds it open (WAL and shared memory exist) while another command writes.
+    let daemon = env.spawn_daemon(std::path::Path::new(config));
+    assert!(wait_for(10, || async { state.join("state.db-shm").exists() }).await);
+    let out = env
+        .send(std::path::Path::new(config), "again from root")
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let mut seen = Vec::new();
+    let mut stack = vec![state.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            assert_eq!(
+                (meta.uid(), meta.gid()),
+                (SERVICE, SERVICE),
+                "{} is owned by {}:{}",
+                path.display(),
+                meta.uid(),
+                meta.gid()
+            );
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    seen.sort();
+    for name in [
+        "state.db",
+        "state.db-shm",
+        "state.db-wal",
+        "state.db.instances",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == name),
+            "{name} missing from {seen:?}"
+        );
+    }
+    assert!(seen.iter().any(|s| s.ends_with(".lock")), "{seen:?}");
+    daemon.stop(10).await;
+}
+
+/// The effective user id, read from /proc so the test needs no `unsafe`.
+fn unsafe_free_euid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
 }
