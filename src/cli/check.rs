@@ -46,9 +46,22 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
 
 async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    // What `run` would refuse (missing credentials, project id, database directory) fails
-    // here too, with the same message; nothing is sent.
-    crate::engine::wiring::preflight(&config, &crate::engine::wiring::process_env)?;
+    // What `run` would refuse (missing credentials or project id) fails here too, with the
+    // same message; nothing is sent. A missing database directory is only a warning: the
+    // packaged unit's StateDirectory= creates it at the service's first start.
+    crate::engine::wiring::build_sender(&config, &crate::engine::wiring::process_env)?;
+    let warnings: Vec<String> = crate::engine::wiring::database_directory_problem(&config)
+        .map(|problem| {
+            format!(
+                "daemon.database: {}: {problem}; `run` refuses to start until it exists (under the packaged unit, systemd creates it at the first start)",
+                config.daemon.database.display()
+            )
+        })
+        .into_iter()
+        .collect();
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     let from = match &args.from {
         Some(raw) => crate::config::instant(raw).map_err(|message| invalid("--from", message))?,
         None => chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
@@ -77,7 +90,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             .iter()
             .map(|w| super::render::window_json(w, from, next))
             .collect();
-        let doc = serde_json::json!({"valid": true, "config": config.path.display().to_string(), "from": crate::store::format_time(from), "schedules": list, "maintenance_windows": windows});
+        let doc = serde_json::json!({"valid": true, "warnings": warnings, "config": config.path.display().to_string(), "from": crate::store::format_time(from), "schedules": list, "maintenance_windows": windows});
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("JSON values serialize")

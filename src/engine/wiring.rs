@@ -70,20 +70,27 @@ pub fn build_sender(
 }
 
 /// Everything `run` checks before it starts, without sending or writing anything: the
-/// database's directory, and (unless `dry_run`) credentials and project id. `check` and a
-/// reload run the same checks, so what `run` would refuse they refuse too.
+/// database's directory, and (unless `dry_run`) credentials and project id. A reload runs
+/// the same checks, so what `run` would refuse a reload refuses too; `check` runs them with
+/// the directory as a warning (see [`database_directory_problem`]).
 pub fn preflight(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Sender, SetupError> {
-    let database = Path::new(&config.daemon.database);
-    if let Some(problem) = crate::store::missing_directory(database) {
+    if let Some(problem) = database_directory_problem(config) {
         return Err(SetupError::Database {
-            path: database.display().to_string(),
+            path: config.daemon.database.display().to_string(),
             problem,
         });
     }
     build_sender(config, env)
+}
+
+/// Why `run` could not create the database where the config puts it, if it could not. On a
+/// fresh package install the directory does not exist yet: the unit's `StateDirectory=`
+/// creates it at the first start, so `check` reports this as a warning, not an error.
+pub fn database_directory_problem(config: &Config) -> Option<String> {
+    crate::store::missing_directory(Path::new(&config.daemon.database))
 }
 
 /// Opens the database named by the config (creating and migrating it).

@@ -172,11 +172,22 @@ fn cases(env: &TestEnv) -> Vec<Case> {
             78,
             "daemon.database",
         ),
+        Case {
+            args: vec!["run", "--config", "{config}"],
+            ..case(
+                "database directory missing, run",
+                |t: &str| replace_database(t, "\"/nonexistent-dir/x/state.db\""),
+                78,
+                "daemon.database",
+            )
+        },
+        // `check` on a fresh package install: systemd creates the directory at the first
+        // start, so the file is valid and the missing directory is a warning.
         case(
-            "database directory missing",
+            "database directory missing, check",
             |t: &str| replace_database(t, "\"/nonexistent-dir/x/state.db\""),
-            78,
-            "daemon.database",
+            0,
+            "warning: daemon.database: /nonexistent-dir/x/state.db: directory /nonexistent-dir/x does not exist",
         ),
         case(
             "database as a number",
