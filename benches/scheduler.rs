@@ -2,13 +2,19 @@
 //! figures. Lateness = when the fake server received the request minus the due instant.
 //!
 //!   cargo bench --bench scheduler                 # every scenario
-//!   cargo bench --bench scheduler -- every-second # or: floor, burst, jobs, timeouts, throttle, idle
+//!   cargo bench --bench scheduler -- every-second # or: floor, ratio, burst, jobs, timeouts,
+//!                                                 #     throttle, idle, scale
 //!
-//! BENCH_SECONDS sets the length of `every-second` (default 10) and `idle` (default 60).
+//! BENCH_SECONDS sets the length of `every-second`, `floor` and each `ratio` run (default 10)
+//! and of `idle` (default 60). `scale` takes BENCH_SCALE_SIZES (default 10000,100000,1000000)
+//! and BENCH_SCALE_IDLE (seconds of idle CPU measured, default 20).
 
 #[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "scale/mod.rs"]
+mod scale;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
@@ -31,10 +37,15 @@ fn main() {
         .build()
         .unwrap();
     if run("every-second") {
-        rt.block_on(every_second(seconds("BENCH_SECONDS", 10)));
+        for max_in_flight in [64, 256] {
+            rt.block_on(every_second(seconds("BENCH_SECONDS", 10), max_in_flight));
+        }
     }
     if run("floor") {
         rt.block_on(floor(seconds("BENCH_SECONDS", 10)));
+    }
+    if run("ratio") {
+        rt.block_on(ratio(seconds("BENCH_SECONDS", 10)));
     }
     if run("burst") {
         rt.block_on(burst());
@@ -50,6 +61,9 @@ fn main() {
     }
     if run("idle") {
         idle(seconds("BENCH_SECONDS", 60));
+    }
+    if run("scale") {
+        scale::run();
     }
 }
 
@@ -224,8 +238,9 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn every_second(secs: u64) {
-    for max_in_flight in [64, 256] {
+/// Returns the p99 lateness in ms.
+async fn every_second(secs: u64, max_in_flight: usize) -> f64 {
+    {
         let setup = Setup::new().await;
         let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
         let started = Utc::now();
@@ -262,13 +277,35 @@ async fn every_second(secs: u64) {
             pct(&late, 1.0),
             per_second.iter().map(|(_, n)| *n).collect::<Vec<_>>()
         );
+        pct(&late, 0.99)
     }
+}
+
+/// `every-second` (max_in_flight 64) and `floor` alternately, 5 pairs in one run: the
+/// daemon's p99 lateness over the bare client's, per pair, then the median and spread.
+async fn ratio(secs: u64) {
+    let mut ratios = Vec::new();
+    for run in 1..=5 {
+        let daemon = every_second(secs, 64).await;
+        let floor = floor(secs).await;
+        println!(
+            "ratio run {run}: every-second p99 {daemon:.1} ms / floor p99 {floor:.1} ms = {:.2}",
+            daemon / floor
+        );
+        ratios.push(daemon / floor);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "ratio: median {:.2} over 5 paired runs (spread {:.2} to {:.2}); target <= 1.10",
+        ratios[2], ratios[0], ratios[4]
+    );
 }
 
 /// The HTTP floor under `every-second`: the bare client alone sends 1,000 requests, signed
 /// beforehand, at each whole second, 64 at a time (no scheduler, no database, no logging):
 /// reqwest, the kernel's loopback and the fake, on the same two cores.
-async fn floor(secs: u64) {
+/// Returns the p99 lateness in ms.
+async fn floor(secs: u64) -> f64 {
     use std::sync::Arc;
     use workspace_notifier::domain::PoolId;
     use workspace_notifier::engine::delivery::Sender;
@@ -335,6 +372,7 @@ async fn floor(secs: u64) {
             pct(&burst_cpu, 0.5)
         },
     );
+    pct(&late, 0.99)
 }
 
 /// User + system CPU time of this whole process so far.

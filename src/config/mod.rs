@@ -115,12 +115,24 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     })?;
     // Types are checked strictly on the file as written (`dry_run = "yes"` and `message = 42`
     // are errors); the layered build below would quietly convert them.
-    strict::check_types(&text).map_err(|message| ConfigError::Load {
+    let mut file = strict::parse(&text).map_err(|message| ConfigError::Load {
         path: path.to_owned(),
         message,
     })?;
+    drop(text);
+    // Environment variables override the scalar sections. The schedule and window lists come
+    // from the file alone and are not copied through the layered loader, whose value tree
+    // costs kilobytes per entry (100,000 schedules would need hundreds of MB).
+    let schedules = std::mem::take(&mut file.schedules);
+    let windows = std::mem::take(&mut file.maintenance_windows);
+    let settings = raw::RawSettings {
+        daemon: &file.daemon,
+        workspace: &file.workspace,
+        retry: &file.retry,
+        jobs: &file.jobs,
+    };
     let built = config::Config::builder()
-        .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+        .add_source(config::Config::try_from(&settings).map_err(load_error)?)
         .add_source(
             config::Environment::with_prefix("WORKSPACE_NOTIFIER")
                 .prefix_separator("__")
@@ -129,7 +141,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         )
         .build()
         .map_err(load_error)?;
-    let raw: RawConfig = built.try_deserialize().map_err(load_error)?;
+    let mut raw: RawConfig = built.try_deserialize().map_err(load_error)?;
+    raw.schedules = schedules;
+    raw.maintenance_windows = windows;
     validate(raw)
         .map_err(|errors| ConfigError::Invalid {
             path: path.to_owned(),

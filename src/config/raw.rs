@@ -1,7 +1,7 @@
 //! The config file as written: plain serde structs with the built-in defaults. Durations, zones
 //! and times stay strings here so that validation can name the key and the bad value.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Deserialize)]
@@ -15,7 +15,7 @@ pub struct RawConfig {
     pub maintenance_windows: Vec<RawWindow>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDaemon {
     pub database: PathBuf,
@@ -40,7 +40,7 @@ impl Default for RawDaemon {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawWorkspace {
     pub region: String,
@@ -68,7 +68,7 @@ impl Default for RawWorkspace {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawCredentials {
     pub access_key_file: Option<PathBuf>,
@@ -77,7 +77,7 @@ pub struct RawCredentials {
     pub token_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawRetry {
     pub max_attempts: i64,
@@ -97,7 +97,7 @@ impl Default for RawRetry {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawJobs {
     pub enabled: bool,
@@ -178,4 +178,14 @@ pub struct RawWindow {
     pub end_message: Option<String>,
     pub misfire_grace: Option<String>,
     pub resend_failed: Option<RawResend>,
+}
+
+/// The scalar sections of a [`RawConfig`], the part environment variables may override; the
+/// layered loader is given these and not the (possibly 100,000-entry) lists.
+#[derive(Serialize)]
+pub struct RawSettings<'a> {
+    pub daemon: &'a RawDaemon,
+    pub workspace: &'a RawWorkspace,
+    pub retry: &'a RawRetry,
+    pub jobs: &'a RawJobs,
 }

@@ -202,10 +202,7 @@ fn validate_trigger(
             &key("cron"),
             parse_cron(expr).map_err(|e| format!("invalid cron expression {expr:?}: {e}")),
         )?;
-        return Some(Trigger::Cron {
-            expr: expr.clone(),
-            cron,
-        });
+        return Some(Trigger::Cron(cron));
     }
     if let Some(at) = &raw.at {
         return errors

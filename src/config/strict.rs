@@ -5,10 +5,11 @@
 
 use super::raw::RawConfig;
 
-/// Ok if every key of `text` has the type the program expects (unknown keys are errors too).
-pub fn check_types(text: &str) -> Result<(), String> {
+/// The file read into the raw structs, if every key of `text` has the type the program
+/// expects (unknown keys are errors too).
+pub fn parse(text: &str) -> Result<RawConfig, String> {
     match toml::from_str::<RawConfig>(text) {
-        Ok(_) => Ok(()),
+        Ok(raw) => Ok(raw),
         Err(err) => {
             let message = err.message().trim_end().to_owned();
             Err(match err.span() {
@@ -69,12 +70,12 @@ mod tests {
 
     #[test]
     fn wrong_types_are_named_by_key_path() {
-        let err = check_types("[daemon]\ndry_run = \"yes\"\n").unwrap_err();
+        let err = parse("[daemon]\ndry_run = \"yes\"\n").unwrap_err();
         assert!(err.starts_with("daemon.dry_run:"), "{err}");
         let text = "[[schedules]]\nid = \"a\"\nmessage = \"m\"\n\n[[schedules]]\nid = \"b\"\nmessage = 42\n";
-        let err = check_types(text).unwrap_err();
+        let err = parse(text).unwrap_err();
         assert!(err.starts_with("schedules[1].message:"), "{err}");
-        let err = check_types("[workspace.credentials]\naccess_key_file = 7\n").unwrap_err();
+        let err = parse("[workspace.credentials]\naccess_key_file = 7\n").unwrap_err();
         assert!(
             err.starts_with("workspace.credentials.access_key_file:"),
             "{err}"
@@ -83,8 +84,8 @@ mod tests {
 
     #[test]
     fn valid_files_and_unknown_keys() {
-        assert!(check_types("[daemon]\ndry_run = true\n").is_ok());
-        let err = check_types("[daemon]\ndry_runn = true\n").unwrap_err();
+        assert!(parse("[daemon]\ndry_run = true\n").is_ok());
+        let err = parse("[daemon]\ndry_runn = true\n").unwrap_err();
         assert!(err.contains("dry_runn"), "{err}");
     }
 }

@@ -42,10 +42,7 @@ pub fn validate_window(
                 &key("cron"),
                 parse_cron(expr).map_err(|e| format!("invalid cron expression {expr:?}: {e}")),
             )
-            .map(|cron| Trigger::Cron {
-                expr: expr.clone(),
-                cron,
-            }),
+            .map(Trigger::Cron),
         (Some(_), Some(_)) => {
             errors.push(
                 key("start"),

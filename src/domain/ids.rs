@@ -12,14 +12,16 @@ pub struct InvalidId(pub &'static str);
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $check:expr) => {
         $(#[$doc])*
+        // Shared text: the scheduler keeps several copies of each id (slot, heap entry,
+        // `record_as`), and clones are only a reference count.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             pub fn parse(raw: &str) -> Result<Self, InvalidId> {
                 let check: fn(&str) -> Result<(), InvalidId> = $check;
                 check(raw)?;
-                Ok(Self(raw.to_owned()))
+                Ok(Self(raw.into()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -150,13 +152,13 @@ impl ScheduleId {
     /// An internal id for one part of a maintenance window (`{id}~{part}`); it keys the
     /// scheduler's progress and is never a delivery's `schedule_id`.
     pub fn derived(&self, part: &str) -> ScheduleId {
-        ScheduleId(format!("{}~{part}", self.0))
+        ScheduleId(format!("{}~{part}", self.0).into())
     }
 }
 
 /// The `schedule_id` of deliveries made with `send` when no `--schedule-id` is given.
 pub fn manual_schedule_id() -> ScheduleId {
-    ScheduleId("manual".to_owned())
+    ScheduleId("manual".into())
 }
 
 #[cfg(test)]

@@ -289,7 +289,7 @@ impl WindowSpec {
 
     pub fn starts_description(&self) -> String {
         match &self.starts {
-            Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
+            Trigger::Cron(expr) => format!("cron {:?}", expr.as_str()),
             Trigger::At(at) => format!("start {}", at.with_timezone(&self.timezone).to_rfc3339()),
             other => format!("{other:?}"),
         }

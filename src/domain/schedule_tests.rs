@@ -13,10 +13,7 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
     ScheduleSpec {
         id: ScheduleId::parse("s").unwrap(),
         record_as: ScheduleId::parse("s").unwrap(),
-        trigger: Trigger::Cron {
-            expr: expr.to_owned(),
-            cron: parse_cron(expr).unwrap(),
-        },
+        trigger: Trigger::Cron(parse_cron(expr).unwrap()),
         timezone: tz,
         pools: vec![PoolId::parse("p").unwrap()],
         desktops: Vec::new(),
@@ -393,7 +390,11 @@ mod next_fire_property {
             let after = DateTime::from_timestamp(secs, 0).unwrap();
             let next = spec.trigger.next_after(tz, after, after).expect("fires within days");
             prop_assert!(next > after, "{expr} in {tz}: {next} is not after {after}");
-            let Trigger::Cron { cron, .. } = &spec.trigger else { unreachable!() };
+            let cron = croner::parser::CronParser::builder()
+                .seconds(croner::parser::Seconds::Optional)
+                .build()
+                .parse(&expr)
+                .unwrap();
             let mut t = after - TimeDelta::seconds(after.timestamp() % 60) + TimeDelta::minutes(1);
             let brute = loop {
                 if cron.is_time_matching(&t.with_timezone(&tz)).unwrap() {

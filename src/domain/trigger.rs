@@ -2,18 +2,16 @@
 //! another trigger shifted by an offset. Pure: every function takes the instant it reasons about
 //! as an argument; nothing here reads a clock, a file or the database.
 //!
-//! Cron expressions are evaluated by `croner` in the schedule's IANA zone, which gives the
-//! product's daylight-saving rules (docs/design.md): a local time inside a spring-forward gap
-//! fires at the first instant after the gap, and a local time that occurs twice fires once, at
-//! its first occurrence.
+//! Cron expressions are evaluated in the schedule's IANA zone with croner's rules, which give
+//! the product's daylight-saving rules (docs/design.md): a local time inside a spring-forward
+//! gap fires at the first instant after the gap, and a local time that occurs twice fires once,
+//! at its first occurrence. `cron.rs` keeps them compact.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use croner::Cron;
-use croner::parser::{CronParser, Seconds};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+
+pub use crate::domain::cron::CronExpr;
 
 use crate::domain::time_math::shift;
 
@@ -21,7 +19,7 @@ use crate::domain::time_math::shift;
 #[derive(Debug, Clone)]
 pub enum Trigger {
     /// A cron expression (6 fields with seconds, or 5) in the schedule's zone.
-    Cron { expr: String, cron: Arc<Cron> },
+    Cron(CronExpr),
     /// Once, at this instant.
     At(DateTime<Utc>),
     /// Every `period`, anchored at `start` or, without one, at the first load (kept in the
@@ -42,7 +40,7 @@ pub enum Trigger {
 impl PartialEq for Trigger {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (Trigger::Cron { expr: a, .. }, Trigger::Cron { expr: b, .. }) => a == b,
+            (Trigger::Cron(a), Trigger::Cron(b)) => a == b,
             (Trigger::At(a), Trigger::At(b)) => a == b,
             (
                 Trigger::Every {
@@ -70,35 +68,8 @@ impl PartialEq for Trigger {
 }
 
 /// Parses a cron expression with optional seconds, the way the config and CLI accept it.
-///
-/// A parsed `croner::Cron` holds a 5,000-byte year bitmap, so 10,000 schedules would cost
-/// 50 MB; equal expressions share one parsed value instead (weakly cached, freed when unused).
-pub fn parse_cron(expr: &str) -> Result<Arc<Cron>, String> {
-    static CACHE: Mutex<BTreeMap<String, Weak<Cron>>> = Mutex::new(BTreeMap::new());
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(cron) = cache.get(expr).and_then(Weak::upgrade) {
-        return Ok(cron);
-    }
-    let cron = Arc::new(
-        CronParser::builder()
-            .seconds(Seconds::Optional)
-            .build()
-            .parse(expr)
-            .map_err(|err| err.to_string())?,
-    );
-    // "0 0 30 2 *" parses but matches no date: refuse it rather than never fire. Any date
-    // pattern that exists recurs within 28 years of 2000 (leap days included).
-    let reference = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
-        .expect("valid")
-        .to_utc();
-    if cron.find_next_occurrence(&reference, false).is_err() {
-        return Err("it never fires: no date matches it".to_owned());
-    }
-    if cache.len() >= 64 && cache.len().is_power_of_two() {
-        cache.retain(|_, weak| weak.strong_count() > 0);
-    }
-    cache.insert(expr.to_owned(), Arc::downgrade(&cron));
-    Ok(cron)
+pub fn parse_cron(expr: &str) -> Result<CronExpr, String> {
+    CronExpr::parse(expr)
 }
 
 impl Trigger {
@@ -111,10 +82,7 @@ impl Trigger {
         anchor: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         match self {
-            Trigger::Cron { cron, .. } => cron
-                .find_next_occurrence(&after.with_timezone(&tz), false)
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
+            Trigger::Cron(cron) => cron.next_after(tz, after),
             Trigger::At(at) => (*at > after).then_some(*at),
             Trigger::Shifted { base, offset } => base
                 .next_after(tz, shift(after, -*offset), anchor)
@@ -145,7 +113,7 @@ impl Trigger {
     /// A one-line description for `check` and `schedule list`.
     pub fn describe(&self, tz: Tz) -> String {
         match self {
-            Trigger::Cron { expr, .. } => format!("cron {expr:?}"),
+            Trigger::Cron(expr) => format!("cron {:?}", expr.as_str()),
             Trigger::At(at) => format!("at {}", at.with_timezone(&tz).to_rfc3339()),
             Trigger::Every { period, start } => match start {
                 Some(start) => format!(
@@ -169,10 +137,7 @@ fn previous_of(
     anchor: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     match trigger {
-        Trigger::Cron { cron, .. } => cron
-            .find_previous_occurrence(&t.with_timezone(&tz), true)
-            .ok()
-            .map(|p| p.with_timezone(&Utc)),
+        Trigger::Cron(cron) => cron.previous_at_or_before(tz, t),
         Trigger::At(at) => (*at <= t).then_some(*at),
         Trigger::Shifted { base, offset } => {
             previous_of(base, tz, shift(t, -*offset), anchor).map(|p| shift(p, *offset))

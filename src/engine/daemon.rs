@@ -60,10 +60,14 @@ pub struct Control {
 
 /// Runs the daemon until `control.shutdown.stop`. Migrations, recovery and the first schedule
 /// load happen before READY=1.
-pub async fn serve(config: Config, clock: Clock, mut control: Control) -> Result<(), DaemonError> {
+pub async fn serve(
+    mut config: Config,
+    clock: Clock,
+    mut control: Control,
+) -> Result<(), DaemonError> {
     let shutdown = control.shutdown.clone();
     let tracker = TaskTracker::new();
-    let (mut service, scheduler) = start(&config, clock, &tracker, &shutdown).await?;
+    let (mut service, scheduler) = start(&mut config, clock, &tracker, &shutdown).await?;
     let (updates_tx, updates_rx) = mpsc::channel(4);
     let loop_task = tokio::spawn(scheduler.run(updates_rx));
     let mut poll = tokio::time::interval(DATABASE_POLL);
@@ -165,9 +169,10 @@ fn settings_of(config: &Config) -> Settings {
 }
 
 /// Everything before READY=1: credentials, database and migrations, recovery of pending
-/// rows, the first schedule load.
+/// rows, the first schedule load. The config's schedule and window lists move into the
+/// service (one copy of 100,000 schedules, not two).
 async fn start(
-    config: &Config,
+    config: &mut Config,
     clock: Clock,
     tracker: &TaskTracker,
     shutdown: &Shutdown,
@@ -228,8 +233,8 @@ async fn start(
     .with_health(Arc::clone(&health))
     .with_metrics(config.daemon.listen.is_some());
     let file_schedules = FileSchedules {
-        schedules: config.schedules.clone(),
-        windows: config.windows.clone(),
+        schedules: std::mem::take(&mut config.schedules),
+        windows: std::mem::take(&mut config.windows),
     };
     let default_tz = config.daemon.timezone;
     let specs = current_schedules(&file_schedules, default_tz, &store).await?;
@@ -244,6 +249,8 @@ async fn start(
     watcher.schedules_changed().await?;
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database.display(), dry_run = config.daemon.dry_run, "started: {status}");
+    // Parsing the file and loading the schedules freed far more than it kept.
+    crate::platform::memory::release_freed();
     health.set_ready();
     systemd::ready(&status);
     let service = Service {
@@ -285,6 +292,7 @@ impl Service {
                 };
                 tracing::info!("reloaded {}", path.display());
                 push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
+                crate::platform::memory::release_freed();
                 systemd::ready("reloaded");
             }
             Err(err) => {

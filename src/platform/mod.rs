@@ -5,6 +5,7 @@ pub mod clock;
 pub(crate) mod faults;
 pub(crate) mod instance;
 pub(crate) mod logging;
+pub(crate) mod memory;
 pub(crate) mod metrics;
 pub(crate) mod ownership;
 pub(crate) mod systemd;

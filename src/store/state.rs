@@ -56,21 +56,23 @@ impl Store {
     }
 
     /// Records `anchor` for schedules seen for the first time; existing rows keep theirs.
+    /// Multi-row statements: 100,000 schedules are 200 statements, not 100,000.
     pub async fn ensure_states(
         &self,
         schedules: &[ScheduleId],
         anchor: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let anchor = format_time(anchor);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for id in schedules {
-            sqlx::query(
-                "INSERT INTO schedule_state (schedule_id, anchor_at) VALUES (?, ?)
-                 ON CONFLICT (schedule_id) DO NOTHING",
-            )
-            .bind(id.as_str())
-            .bind(format_time(anchor))
-            .execute(&mut *tx)
-            .await?;
+        for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO schedule_state (schedule_id, anchor_at) ",
+            );
+            query.push_values(chunk, |mut row, id| {
+                row.push_bind(id.as_str()).push_bind(&anchor);
+            });
+            query.push(" ON CONFLICT (schedule_id) DO NOTHING");
+            query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -80,13 +82,21 @@ impl Store {
     /// under the same id starts as new instead of catching up on the time it was gone.
     pub async fn forget_states(&self, schedules: &[ScheduleId]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for id in schedules {
-            sqlx::query("DELETE FROM schedule_state WHERE schedule_id = ?")
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::<Sqlite>::new(
+                "DELETE FROM schedule_state WHERE schedule_id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for id in chunk {
+                ids.push_bind(id.as_str());
+            }
+            query.push(")");
+            query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 }
+
+/// Rows per multi-row statement: 2 parameters each, well under SQLite's 32,766.
+const STATE_ROWS_PER_STATEMENT: usize = 500;

@@ -800,6 +800,7 @@ async fn a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage() {
     // Read-only commands do not create a database.
     for command in [
         &["schedule", "list"][..],
+        &["maintenance", "list"],
         &["history"],
         &["status"],
         &["show", "1"],

@@ -166,19 +166,30 @@ secret_key_file = "{sk}"
     }
 
     /// A connection to the test's database; waits up to 10 s for a starting daemon to
-    /// create the file.
+    /// create the file and its tables.
     pub async fn db(&self) -> SqlitePool {
         for _ in 0..200 {
             if self.db_path().exists() {
-                break;
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect(&format!("sqlite://{}", self.db_path().display()))
+                    .await
+                    .unwrap();
+                let migrated = sqlx::query("SELECT 1 FROM deliveries LIMIT 1")
+                    .fetch_optional(&pool)
+                    .await
+                    .is_ok();
+                if migrated {
+                    return pool;
+                }
+                pool.close().await;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect(&format!("sqlite://{}", self.db_path().display()))
-            .await
-            .unwrap()
+        panic!(
+            "no migrated database at {} after 10 s",
+            self.db_path().display()
+        );
     }
 }
 
