@@ -68,7 +68,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     };
     let next = usize::from(args.next);
     let (catalog, states) = load_catalog(&config).await?;
-    let schedules = catalog.schedules.clone();
+    let schedules = &catalog.schedules;
     // Without --from: as the daemon sees them now (after the last occurrence it handled,
     // overdue ones within grace first). With --from: the fire times strictly after it.
     let fires = |spec: &ScheduleSpec| {
@@ -109,7 +109,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         println!();
         super::render::print_window(window, from, next);
     }
-    for spec in &schedules {
+    for spec in schedules {
         println!();
         let state = if spec.enabled { "" } else { " [disabled]" };
         println!(

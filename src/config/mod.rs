@@ -115,11 +115,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     })?;
     // Types are checked strictly on the file as written (`dry_run = "yes"` and `message = 42`
     // are errors); the layered build below would quietly convert them.
-    let mut file = strict::parse(&text).map_err(|message| ConfigError::Load {
+    let strict_error = |message| ConfigError::Load {
         path: path.to_owned(),
         message,
-    })?;
-    drop(text);
+    };
+    let (mut file, entries) = strict::parse_settings(&text).map_err(strict_error)?;
     // Environment variables override the scalar sections. The schedule and window lists come
     // from the file alone and are not copied through the layered loader, whose value tree
     // costs kilobytes per entry (100,000 schedules would need hundreds of MB).
@@ -144,7 +144,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut raw: RawConfig = built.try_deserialize().map_err(load_error)?;
     raw.schedules = schedules;
     raw.maintenance_windows = windows;
-    validate(raw)
+    validate_parts(raw, entries.parts())
+        .map_err(strict_error)?
         .map_err(|errors| ConfigError::Invalid {
             path: path.to_owned(),
             errors,
@@ -155,8 +156,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         })
 }
 
-/// Applies every rule to `raw`; returns all failures, not just the first.
-pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
+/// Applies every rule to `raw` and to the schedules and windows read one part at a time from
+/// `parts`; returns all failures, not just the first. A part that cannot be read ends the
+/// validation with its error, `E`.
+fn validate_parts<E>(
+    raw: RawConfig,
+    parts: impl Iterator<Item = Result<RawConfig, E>>,
+) -> Result<Result<Config, Vec<FieldError>>, E> {
     let mut errors = Errors::default();
     let d = &raw.daemon;
     let timezone = errors.take("daemon.timezone", fields::timezone(&d.timezone));
@@ -185,25 +191,33 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
     let workspace = validate_workspace(&raw.workspace, &mut errors);
     let retry = validate_retry(&raw.retry, &mut errors);
     let jobs = validate_jobs(&raw.jobs, &mut errors);
-    let schedules = validate_schedules(&raw.schedules, timezone.unwrap_or(Tz::UTC), &mut errors);
-    let windows = validate_windows(
-        &raw.maintenance_windows,
-        timezone.unwrap_or(Tz::UTC),
-        &mut errors,
-    );
-    if let Some(max) = workspace.as_ref().and_then(|w| w.max_message_chars) {
-        for (i, schedule) in raw.schedules.iter().enumerate() {
-            let chars = schedule.message.chars().count();
-            if chars > max {
-                errors.push(
-                    format!("schedules[{i}].message"),
-                    format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
-                );
-            }
-        }
+    let default_tz = timezone.unwrap_or(Tz::UTC);
+    let mut schedules = ScheduleRules {
+        default_tz,
+        max_chars: workspace.as_ref().and_then(|w| w.max_message_chars),
+        seen: HashSet::new(),
+        specs: Vec::new(),
+        count: 0,
+    };
+    let RawConfig {
+        schedules: raw_schedules,
+        maintenance_windows: mut raw_windows,
+        ..
+    } = raw;
+    for schedule in &raw_schedules {
+        schedules.add(schedule, &mut errors);
     }
-    for (i, window) in raw.maintenance_windows.iter().enumerate() {
-        if raw.schedules.iter().any(|s| s.id == window.id) {
+    drop(raw_schedules);
+    for part in parts {
+        let part = part?;
+        for schedule in &part.schedules {
+            schedules.add(schedule, &mut errors);
+        }
+        raw_windows.extend(part.maintenance_windows);
+    }
+    let windows = validate_windows(&raw_windows, default_tz, &mut errors);
+    for (i, window) in raw_windows.iter().enumerate() {
+        if schedules.seen.contains(&window.id) {
             errors.push(
                 format!("maintenance_windows[{i}].id"),
                 format!(
@@ -213,10 +227,12 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
             );
         }
     }
+    let mut schedules = schedules.specs;
+    schedules.shrink_to_fit();
     if !errors.is_empty() {
-        return Err(errors.into_vec());
+        return Ok(Err(errors.into_vec()));
     }
-    Ok(Config {
+    Ok(Ok(Config {
         path: PathBuf::new(),
         daemon: DaemonConfig {
             database: d.database.clone(),
@@ -231,7 +247,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
         jobs: jobs.expect("checked"),
         schedules,
         windows,
-    })
+    }))
 }
 
 fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {
@@ -298,27 +314,42 @@ fn validate_jobs(j: &raw::RawJobs, errors: &mut Errors) -> Option<JobsConfig> {
     })
 }
 
-fn validate_schedules(
-    raw: &[RawSchedule],
+/// The `[[schedules]]` rules, applied one entry at a time (in file order: `schedules[i]`).
+struct ScheduleRules {
     default_tz: Tz,
-    errors: &mut Errors,
-) -> Vec<ScheduleSpec> {
-    let mut seen = HashSet::new();
-    let mut specs = Vec::new();
-    for (i, schedule) in raw.iter().enumerate() {
+    max_chars: Option<usize>,
+    seen: HashSet<String>,
+    specs: Vec<ScheduleSpec>,
+    /// Entries seen so far: the index of the next.
+    count: usize,
+}
+
+impl ScheduleRules {
+    fn add(&mut self, schedule: &RawSchedule, errors: &mut Errors) {
+        let i = self.count;
+        self.count += 1;
         let prefix = format!("schedules[{i}]");
-        if !seen.insert(schedule.id.as_str()) {
+        if !self.seen.insert(schedule.id.clone()) {
             errors.push(
                 format!("{prefix}.id"),
                 format!("duplicate schedule id {:?}", schedule.id),
             );
         }
+        if let Some(max) = self.max_chars {
+            let chars = schedule.message.chars().count();
+            if chars > max {
+                errors.push(
+                    format!("{prefix}.message"),
+                    format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
+                );
+            }
+        }
         let key = |name: &str| format!("{prefix}.{name}");
-        if let Some(spec) = validate_schedule(schedule, &key, default_tz, Source::File, errors) {
-            specs.push(spec);
+        if let Some(spec) = validate_schedule(schedule, &key, self.default_tz, Source::File, errors)
+        {
+            self.specs.push(spec);
         }
     }
-    specs
 }
 
 fn validate_windows(raw: &[RawWindow], default_tz: Tz, errors: &mut Errors) -> Vec<WindowSpec> {

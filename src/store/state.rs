@@ -36,13 +36,15 @@ impl Store {
         Ok(())
     }
 
-    /// The state of every schedule that has one.
+    /// The state of every schedule that has one. Rows are read one at a time (100,000 rows
+    /// fetched at once would hold every row's decoded values besides the map).
     pub async fn schedule_states(&self) -> Result<HashMap<String, ScheduleState>, StoreError> {
-        let rows = sqlx::query("SELECT schedule_id, anchor_at, last_due_at FROM schedule_state")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut states = HashMap::with_capacity(rows.len());
-        for row in rows {
+        use futures_util::TryStreamExt;
+        let mut rows =
+            sqlx::query("SELECT schedule_id, anchor_at, last_due_at FROM schedule_state")
+                .fetch(&self.pool);
+        let mut states = HashMap::new();
+        while let Some(row) = rows.try_next().await? {
             let last: Option<String> = row.get("last_due_at");
             states.insert(
                 row.get("schedule_id"),
