@@ -125,6 +125,14 @@ fn daemon(dir: &std::path::Path, config: &str, idle: u64) -> (f64, u64, f64) {
         }
         assert!(child.try_wait().unwrap().is_none(), "the daemon exited");
     };
+    // Keep reading, as systemd does: a full socket would block the daemon's notifications.
+    let drain = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        while socket.recv(&mut buf).is_ok() {}
+    });
     let pid = child.id();
     let rss = super::rss_kib(pid);
     let ticks = super::cpu_ticks(pid);
@@ -136,5 +144,6 @@ fn daemon(dir: &std::path::Path, config: &str, idle: u64) -> (f64, u64, f64) {
         .args(["-TERM", &pid.to_string()])
         .status();
     let _ = child.wait();
+    let _ = drain.join();
     (ready, rss, per_min)
 }

@@ -68,6 +68,9 @@ pub struct Scheduler {
     health: Option<Arc<Health>>,
     /// Next-fire gauges are kept only when metrics are served (`daemon.listen`).
     publish_metrics: bool,
+    /// "3 schedules, 1 maintenance window", counted when the set changes (not on every fire:
+    /// counting walks every slot).
+    counts: String,
 }
 
 impl Scheduler {
@@ -89,6 +92,7 @@ impl Scheduler {
             desktop_batch: DEFAULT_DESKTOP_BATCH,
             health: None,
             publish_metrics: false,
+            counts: String::new(),
         }
     }
 
@@ -138,6 +142,7 @@ impl Scheduler {
             slots.insert(spec.id.clone(), Slot { spec, anchor, next });
         }
         let old = std::mem::replace(&mut self.slots, slots);
+        self.counts = self.counts();
         if self.publish_metrics {
             // A removed schedule's gauge would otherwise keep its last, soon past, time.
             for slot in old.values() {
@@ -195,9 +200,9 @@ impl Scheduler {
     pub fn status_line(&self) -> String {
         match self.heap.peek() {
             Some(Reverse((t, id))) => {
-                format!("{}; next: {id} at {}", self.counts(), format_time(*t))
+                format!("{}; next: {id} at {}", self.counts, format_time(*t))
             }
-            None => format!("{}; nothing to fire", self.counts()),
+            None => format!("{}; nothing to fire", self.counts),
         }
     }
 
