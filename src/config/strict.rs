@@ -233,6 +233,29 @@ mod tests {
         assert!(err.contains("dry_runn"), "{err}");
     }
 
+    /// Every prefix of a sample file, and the sample with a bracket, quote, newline or comment
+    /// sign inserted anywhere: reading the entries one by one accepts exactly what the whole
+    /// document's parse accepts, with the same result.
+    #[test]
+    fn entry_by_entry_reading_agrees_with_the_whole_document_on_mangled_files() {
+        let text = "[daemon]\ndry_run = true\n\n[[schedules]]\nid = \"a\" # c\ncron = \"0 0 * * *\"\npools = [\n  \"p\",\n]\nmessage = \"\"\"x\n[y]\"\"\"\n[schedules.resend_failed]\nattempts = 1\nafter = \"1m\"\n[[maintenance_windows]]\nid = \"w\"\n[jobs]\nenabled = false\n[[schedules]]\nid = \"b\"\n";
+        let mut variants: Vec<String> = (0..=text.len()).map(|i| text[..i].to_owned()).collect();
+        for i in 0..=text.len() {
+            for insert in ["[", "]", "\"", "\n", "#", "[[schedules]]\n"] {
+                variants.push(format!("{}{insert}{}", &text[..i], &text[i..]));
+            }
+        }
+        for variant in &variants {
+            let ours = parse(variant).map(|raw| format!("{raw:?}"));
+            let whole = toml::from_str::<RawConfig>(variant).map(|raw| format!("{raw:?}"));
+            match (&ours, &whole) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{variant:?}"),
+                (Err(_), Err(_)) => {}
+                _ => panic!("{variant:?}: entries {ours:?}, whole {whole:?}"),
+            }
+        }
+    }
+
     #[test]
     fn entries_read_one_by_one_match_the_whole_document() {
         let text = "# [[schedules]] in a comment\n[daemon]\ndry_run = true\n\n[[schedules]]\nid = \"a\"\nmessage = \"\"\"\n[[schedules]]\n\"\"\"\npools = [\n  \"p\",\n]\n[schedules.resend_failed]\nattempts = 1\nafter = \"1m\"\n\n[jobs]\nenabled = false\n\n[[maintenance_windows]]\nid = \"w\"\n\n[[schedules]]\nid = \"b\"\n";
