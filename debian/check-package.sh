@@ -34,7 +34,12 @@ files=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's|^\./|/|' | grep -v '/$'
 if dpkg -s workspace-notifier >/dev/null 2>&1; then
   fail "workspace-notifier is already installed; this check needs a machine without it"
 fi
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "./$deb"
+# Minimal images tell dpkg to skip man pages and docs (path-exclude); this check is about
+# what the package ships, so those paths are included back.
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+  -o 'Dpkg::Options::=--path-include=/usr/share/man/*' \
+  -o 'Dpkg::Options::=--path-include=/usr/share/doc/workspace-notifier/*' \
+  "./$deb"
 trap 'apt-get purge -y workspace-notifier >/dev/null 2>&1 || true' EXIT
 
 workspace-notifier --version
