@@ -26,7 +26,7 @@ use workspace_rules::validate_workspace;
 use crate::domain::ProjectId;
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::retry::RetryPolicy;
-use crate::domain::schedule::{ScheduleSpec, Source};
+use crate::domain::schedule::Source;
 use crate::workspace::CredentialPaths;
 
 /// Where the config is read from when `--config` is not given.
@@ -53,7 +53,7 @@ pub struct Config {
     pub workspace: WorkspaceConfig,
     pub retry: RetryPolicy,
     pub jobs: JobsConfig,
-    pub schedules: Vec<ScheduleSpec>,
+    pub schedules: Vec<crate::domain::schedule::SharedSpec>,
     pub windows: Vec<WindowSpec>,
 }
 
@@ -319,7 +319,7 @@ struct ScheduleRules {
     default_tz: Tz,
     max_chars: Option<usize>,
     seen: HashSet<String>,
-    specs: Vec<ScheduleSpec>,
+    specs: Vec<crate::domain::schedule::SharedSpec>,
     /// Entries seen so far: the index of the next.
     count: usize,
 }
@@ -347,7 +347,7 @@ impl ScheduleRules {
         let key = |name: &str| format!("{prefix}.{name}");
         if let Some(spec) = validate_schedule(schedule, &key, self.default_tz, Source::File, errors)
         {
-            self.specs.push(spec);
+            self.specs.push(std::sync::Arc::new(spec));
         }
     }
 }

@@ -135,6 +135,9 @@ pub struct ResendFailed {
 }
 
 /// A validated schedule. Equal specs fire at the same times with the same content.
+/// A schedule shared by the config, the catalog and the scheduler's slot: one copy each.
+pub type SharedSpec = std::sync::Arc<ScheduleSpec>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleSpec {
     /// Keys the scheduler's slot and stored progress.

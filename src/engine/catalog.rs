@@ -10,14 +10,14 @@ use std::sync::Arc;
 use crate::config::RawResend;
 use crate::config::{Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
 use crate::domain::maintenance::WindowSpec;
-use crate::domain::schedule::{ScheduleSpec, Source};
+use crate::domain::schedule::{SharedSpec, Source};
 use crate::store::{Store, StoreError, StoredSchedule, StoredTargets, StoredWindow};
 
 /// Everything declared, file and database.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     /// Plain schedules (paused ones included, with `enabled = false`).
-    pub schedules: Vec<ScheduleSpec>,
+    pub schedules: Vec<SharedSpec>,
     pub windows: Vec<Arc<WindowSpec>>,
     /// Database rows left out, each described.
     pub problems: Vec<String>,
@@ -25,10 +25,10 @@ pub struct Catalog {
 
 impl Catalog {
     /// What the scheduler runs: plain schedules and every window's parts.
-    pub fn specs(&self) -> Vec<ScheduleSpec> {
+    pub fn specs(&self) -> Vec<SharedSpec> {
         let mut all = self.schedules.clone();
         for window in &self.windows {
-            all.extend(window.parts());
+            all.extend(window.parts().into_iter().map(Arc::new));
         }
         all
     }
@@ -86,7 +86,7 @@ fn raw_resend(extra: &StoredTargets) -> Option<RawResend> {
 /// File schedules and windows plus valid database ones, cancellations applied. Without a
 /// store (e.g. `check` before the database exists) only the file is read.
 pub async fn load(
-    file_schedules: &[ScheduleSpec],
+    file_schedules: &[SharedSpec],
     file_windows: &[WindowSpec],
     default_tz: Tz,
     store: Option<&Store>,
@@ -107,7 +107,7 @@ pub async fn load(
             if let Some(spec) = validated(&row.id, &file_ids, &mut catalog.problems, |errors| {
                 validate_schedule(&raw_of(&row), &key, default_tz, Source::Database, errors)
             }) {
-                catalog.schedules.push(spec);
+                catalog.schedules.push(Arc::new(spec));
             }
         }
         for row in store.list_windows().await? {

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use crate::config::{self, Config};
 use crate::domain::Status;
 use crate::domain::maintenance::WindowSpec;
-use crate::domain::schedule::ScheduleSpec;
+use crate::domain::schedule::SharedSpec;
 use crate::engine::catalog;
 use crate::engine::jobs::JobFollower;
 use crate::engine::listener::{self, Health, Listener};
@@ -335,7 +335,7 @@ const DATABASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// The file's schedules and windows, as declared.
 #[derive(Debug, Clone)]
 struct FileSchedules {
-    schedules: Vec<ScheduleSpec>,
+    schedules: Vec<SharedSpec>,
     windows: Vec<WindowSpec>,
 }
 
@@ -344,7 +344,7 @@ async fn current_schedules(
     file: &FileSchedules,
     default_tz: Tz,
     store: &Store,
-) -> Result<Vec<ScheduleSpec>, StoreError> {
+) -> Result<Vec<SharedSpec>, StoreError> {
     let catalog = catalog::load(&file.schedules, &file.windows, default_tz, Some(store)).await?;
     for problem in &catalog.problems {
         tracing::error!("{problem}");

@@ -21,7 +21,7 @@ use super::clock_watch::{CLOCK_CHECK, ClockWatch, report_clock_step};
 use crate::domain::ScheduleId;
 use crate::domain::Status;
 use crate::domain::schedule::{
-    CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, catch_up,
+    CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, SharedSpec, catch_up,
 };
 use crate::engine::delivery::Deliverer;
 use crate::engine::listener::Health;
@@ -33,7 +33,7 @@ use crate::store::{Claimed, NewDelivery, ResendPolicy, Store, StoreError, format
 
 /// A new schedule set, and who to tell once it is applied.
 pub struct Update {
-    pub specs: Vec<ScheduleSpec>,
+    pub specs: Vec<SharedSpec>,
     pub applied: oneshot::Sender<()>,
 }
 
@@ -49,7 +49,7 @@ const DEFAULT_DESKTOP_BATCH: usize = 100;
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
 
 struct Slot {
-    spec: ScheduleSpec,
+    spec: SharedSpec,
     anchor: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
 }
@@ -116,7 +116,7 @@ impl Scheduler {
 
     /// Replaces the schedule set. Unchanged schedules keep their next fire time; new and
     /// changed ones start from their stored progress (see `ScheduleSpec::first_to_consider`).
-    pub async fn apply(&mut self, specs: Vec<ScheduleSpec>) -> Result<(), StoreError> {
+    pub async fn apply(&mut self, specs: Vec<SharedSpec>) -> Result<(), StoreError> {
         let now = self.clock.now();
         let ids: Vec<ScheduleId> = specs.iter().map(|s| s.id.clone()).collect();
         self.store.ensure_states(&ids, whole_second(now)).await?;

@@ -170,9 +170,14 @@ secret_key_file = "{sk}"
     pub async fn db(&self) -> SqlitePool {
         for _ in 0..200 {
             if self.db_path().exists() {
+                // A loaded machine can keep the daemon's write lock for seconds: wait for it
+                // rather than fail the test's read.
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(self.db_path())
+                    .busy_timeout(std::time::Duration::from_secs(30));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(1)
-                    .connect(&format!("sqlite://{}", self.db_path().display()))
+                    .connect_with(options)
                     .await
                     .unwrap();
                 let migrated = sqlx::query("SELECT 1 FROM deliveries LIMIT 1")
