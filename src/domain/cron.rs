@@ -50,31 +50,25 @@ impl CronExpr {
         let reference = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
             .expect("valid")
             .to_utc();
-        let expr = match Compact::parse(text) {
-            Some(compact) => CronExpr {
-                text: text.into(),
-                compact: Some(compact),
-            },
-            None => {
-                croner_parse(text)?;
-                CronExpr {
-                    text: text.into(),
-                    compact: None,
-                }
-            }
-        };
-        let never = match &expr.compact {
-            Some(compact) => compact
-                .first_date_from(reference.date_naive(), 28 * 366)
-                .is_none(),
-            None => croner_parse(text)?
-                .find_next_occurrence(&reference, false)
-                .is_err(),
+        let (compact, never) = match Compact::parse(text) {
+            Some(compact) => (
+                Some(compact),
+                compact.first_date_from(reference.date_naive(), 28 * 366).is_none(),
+            ),
+            None => (
+                None,
+                croner_parse(text)?
+                    .find_next_occurrence(&reference, false)
+                    .is_err(),
+            ),
         };
         if never {
             return Err("it never fires: no date matches it".to_owned());
         }
-        Ok(expr)
+        Ok(CronExpr {
+            text: text.into(),
+            compact,
+        })
     }
 
     pub fn as_str(&self) -> &str {
