@@ -53,7 +53,9 @@ impl CronExpr {
         let (compact, never) = match Compact::parse(text) {
             Some(compact) => (
                 Some(compact),
-                compact.first_date_from(reference.date_naive(), 28 * 366).is_none(),
+                compact
+                    .first_date_from(reference.date_naive(), 28 * 366)
+                    .is_none(),
             ),
             None => (
                 None,
