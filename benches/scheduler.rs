@@ -155,19 +155,35 @@ fn schedules(count: usize, trigger: &str, pools_per: usize) -> String {
     out
 }
 
-async fn run_daemon(config: &std::path::Path, for_how_long: Duration) {
+/// The daemon in this process, on `config`: its stop token and its task.
+fn start_daemon(
+    config: &std::path::Path,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<Result<(), daemon::DaemonError>>,
+) {
     let config = workspace_notifier::config::load(config).unwrap();
     let shutdown = Shutdown::default();
-    let (_tx, rx) = mpsc::channel(1);
+    let (tx, rx) = mpsc::channel(1);
     let stop = shutdown.stop.clone();
-    let task = tokio::spawn(daemon::serve(
-        config,
-        Clock::system(),
-        Control {
-            shutdown,
-            reload: rx,
-        },
-    ));
+    let task = tokio::spawn(async move {
+        // The sender lives as long as the daemon: a closed channel would read as "no reloads".
+        let _reloads = tx;
+        daemon::serve(
+            config,
+            Clock::system(),
+            Control {
+                shutdown,
+                reload: rx,
+            },
+        )
+        .await
+    });
+    (stop, task)
+}
+
+async fn run_daemon(config: &std::path::Path, for_how_long: Duration) {
+    let (stop, task) = start_daemon(config);
     tokio::time::sleep(for_how_long).await;
     stop.cancel();
     task.await.unwrap().unwrap();
@@ -240,45 +256,42 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 /// Returns the p99 lateness in ms.
 async fn every_second(secs: u64, max_in_flight: usize) -> f64 {
-    {
-        let setup = Setup::new().await;
-        let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
-        let started = Utc::now();
-        let log = setup.dir.path().join("daemon.log");
-        let cpu = run_binary(&config, &log, Duration::from_secs(secs)).await;
-        let lines = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .count();
-        let (late, statuses) = lateness_ms(&setup).await;
-        let db = setup.db().await;
-        // Whole seconds strictly inside the run must each have all 1,000 deliveries.
-        let per_second: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT due_at, count(*) FROM deliveries GROUP BY due_at ORDER BY due_at",
-        )
-        .fetch_all(&db)
-        .await
-        .unwrap();
-        let first_full = started.trunc_subsecs(0) + TimeDelta::seconds(2);
-        let inner: Vec<&(String, i64)> = per_second
-            .iter()
-            .filter(|(d, _)| d.parse::<DateTime<Utc>>().unwrap() >= first_full)
-            .collect();
-        let complete = inner
-            .iter()
-            .take(inner.len().saturating_sub(1))
-            .all(|(_, n)| *n == 1000);
-        let received = setup.fake.received().len();
-        println!(
-            "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; daemon CPU {cpu:.0} ms per second (USER_HZ ticks); statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
-            pct(&late, 0.5),
-            pct(&late, 0.9),
-            pct(&late, 0.99),
-            pct(&late, 1.0),
-            per_second.iter().map(|(_, n)| *n).collect::<Vec<_>>()
-        );
-        pct(&late, 0.99)
-    }
+    let setup = Setup::new().await;
+    let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
+    let started = Utc::now();
+    let log = setup.dir.path().join("daemon.log");
+    let cpu = run_binary(&config, &log, Duration::from_secs(secs)).await;
+    let lines = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    let (late, statuses) = lateness_ms(&setup).await;
+    let db = setup.db().await;
+    // Whole seconds strictly inside the run must each have all 1,000 deliveries.
+    let per_second: Vec<(String, i64)> =
+        sqlx::query_as("SELECT due_at, count(*) FROM deliveries GROUP BY due_at ORDER BY due_at")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let first_full = started.trunc_subsecs(0) + TimeDelta::seconds(2);
+    let inner: Vec<&(String, i64)> = per_second
+        .iter()
+        .filter(|(d, _)| d.parse::<DateTime<Utc>>().unwrap() >= first_full)
+        .collect();
+    let complete = inner
+        .iter()
+        .take(inner.len().saturating_sub(1))
+        .all(|(_, n)| *n == 1000);
+    let received = setup.fake.received().len();
+    println!(
+        "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; daemon CPU {cpu:.0} ms per second (USER_HZ ticks); statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
+        pct(&late, 0.5),
+        pct(&late, 0.9),
+        pct(&late, 0.99),
+        pct(&late, 1.0),
+        per_second.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+    );
+    pct(&late, 0.99)
 }
 
 /// `every-second` (max_in_flight 64) and `floor` alternately, 5 pairs in one run: the
@@ -455,19 +468,8 @@ async fn jobs() {
         "[jobs]\nfirst_poll = \"10s\"\npoll_interval = \"15s\"\ngive_up_after = \"10m\"\n",
         &schedule,
     );
-    let config = workspace_notifier::config::load(&config).unwrap();
-    let shutdown = Shutdown::default();
-    let (_tx, rx) = mpsc::channel(1);
-    let stop = shutdown.stop.clone();
     let started = Instant::now();
-    let task = tokio::spawn(daemon::serve(
-        config,
-        Clock::system(),
-        Control {
-            shutdown,
-            reload: rx,
-        },
-    ));
+    let (stop, task) = start_daemon(&config);
     tokio::time::sleep(Duration::from_secs(4)).await;
     let db = setup.db().await;
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -56,8 +56,8 @@ for f in /usr/share/zsh/vendor-completions/_workspace-notifier \
   [ -s "$f" ] || fail "$f is missing"
 done
 # Read-only commands on a fresh install create nothing.
-if workspace-notifier history 2>/tmp/wn-history.err; then fail "history succeeded with no database"; fi
-grep -q "no database yet" /tmp/wn-history.err || fail "history: $(cat /tmp/wn-history.err)"
+if err=$(workspace-notifier history 2>&1); then fail "history succeeded with no database"; fi
+grep -q "no database yet" <<<"$err" || fail "history: $err"
 [ ! -e /var/lib/workspace-notifier ] || fail "history created /var/lib/workspace-notifier"
 
 # What the service leaves once it has run (DynamicUser=: a symlink into /var/lib/private,

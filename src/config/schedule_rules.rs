@@ -9,7 +9,7 @@ use super::raw::{RawResend, RawSchedule};
 use crate::domain::schedule::{
     CatchUpPolicy, Message, ResendFailed, ScheduleSpec, SharedContent, Source,
 };
-use crate::domain::trigger::{Trigger, parse_cron};
+use crate::domain::trigger::Trigger;
 use crate::domain::{DesktopId, PoolId, ScheduleId};
 
 /// The misfire grace when a schedule names none.
@@ -198,11 +198,7 @@ fn validate_trigger(
         return None;
     }
     if let Some(expr) = &raw.cron {
-        let cron = errors.take(
-            &key("cron"),
-            parse_cron(expr).map_err(|e| format!("invalid cron expression {expr:?}: {e}")),
-        )?;
-        return Some(Trigger::Cron(cron));
+        return errors.take(&key("cron"), Trigger::cron(expr));
     }
     if let Some(at) = &raw.at {
         return errors

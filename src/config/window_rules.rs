@@ -10,7 +10,7 @@ use super::schedule_rules::{SharedFields, SharedInput};
 use crate::domain::maintenance::{Cancellations, WindowSpec};
 use crate::domain::schedule::Source;
 use crate::domain::template::Template;
-use crate::domain::trigger::{Trigger, parse_cron};
+use crate::domain::trigger::Trigger;
 
 /// Validates `raw`, recording failures under the names `key` gives each field.
 pub fn validate_window(
@@ -37,12 +37,7 @@ pub fn validate_window(
         (Some(start), None) => errors
             .take(&key("start"), fields::instant(start))
             .map(Trigger::At),
-        (None, Some(expr)) => errors
-            .take(
-                &key("cron"),
-                parse_cron(expr).map_err(|e| format!("invalid cron expression {expr:?}: {e}")),
-            )
-            .map(Trigger::Cron),
+        (None, Some(expr)) => errors.take(&key("cron"), Trigger::cron(expr)),
         (Some(_), Some(_)) => {
             errors.push(
                 key("start"),

@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// A validated cron expression: its text, and its compact form when it has one.
 #[derive(Clone)]
@@ -77,7 +77,8 @@ impl CronExpr {
         &self.text
     }
 
-    /// True when evaluated here rather than by croner (for tests and the benchmark).
+    /// True when evaluated here rather than by croner.
+    #[cfg(test)]
     pub fn is_compact(&self) -> bool {
         self.compact.is_some()
     }
@@ -115,9 +116,8 @@ fn croner_parse(text: &str) -> Result<Cron, String> {
 /// and a miss only costs one parse).
 fn cached(text: &str) -> Option<Arc<Cron>> {
     const CACHE_LIMIT: usize = 256;
-    static CACHE: Mutex<Option<HashMap<Arc<str>, Arc<Cron>>>> = Mutex::new(None);
-    let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = guard.get_or_insert_with(HashMap::new);
+    static CACHE: LazyLock<Mutex<HashMap<Arc<str>, Arc<Cron>>>> = LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(cron) = cache.get(text) {
         return Some(cron.clone());
     }

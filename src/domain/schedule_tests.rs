@@ -2,7 +2,6 @@
 //! against a brute-force scan. Long because the DST and catch-up tables are spelled out.
 
 use super::*;
-use crate::domain::trigger::parse_cron;
 use chrono::TimeZone;
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -13,7 +12,7 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
     ScheduleSpec {
         id: ScheduleId::parse("s").unwrap(),
         record_as: ScheduleId::parse("s").unwrap(),
-        trigger: Trigger::Cron(parse_cron(expr).unwrap()),
+        trigger: Trigger::cron(expr).unwrap(),
         timezone: tz,
         pools: vec![PoolId::parse("p").unwrap()],
         desktops: Vec::new(),
@@ -243,9 +242,9 @@ fn an_interval_style_cron_keeps_its_rhythm_through_the_repeated_hour() {
 
 #[test]
 fn a_cron_that_can_never_fire_is_refused() {
-    let err = parse_cron("0 0 30 2 *").unwrap_err();
+    let err = Trigger::cron("0 0 30 2 *").unwrap_err();
     assert!(err.contains("never fires"), "{err}");
-    assert!(parse_cron("0 0 29 2 *").is_ok());
+    assert!(Trigger::cron("0 0 29 2 *").is_ok());
 }
 
 fn with_policy(mut spec: ScheduleSpec, policy: CatchUpPolicy) -> ScheduleSpec {

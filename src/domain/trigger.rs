@@ -67,12 +67,15 @@ impl PartialEq for Trigger {
     }
 }
 
-/// Parses a cron expression with optional seconds, the way the config and CLI accept it.
-pub fn parse_cron(expr: &str) -> Result<CronExpr, String> {
-    CronExpr::parse(expr)
-}
-
 impl Trigger {
+    /// A cron trigger from an expression as the config and CLI accept it; the error says the
+    /// expression is invalid and why.
+    pub fn cron(expr: &str) -> Result<Trigger, String> {
+        CronExpr::parse(expr)
+            .map(Trigger::Cron)
+            .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))
+    }
+
     /// The first fire time strictly after `after`. `anchor` is the persisted start of an
     /// `every` schedule that names no `start`.
     pub fn next_after(
