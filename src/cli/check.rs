@@ -54,7 +54,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         .map(|problem| {
             format!(
                 "daemon.database: {}: {problem}; `run` refuses to start until it exists (under the packaged unit, systemd creates it at the first start)",
-                config.daemon.database.display()
+                config.daemon.database
             )
         })
         .into_iter()
@@ -148,7 +148,12 @@ async fn load_catalog(
     ),
     CliError,
 > {
-    let store = match config.daemon.database.exists() {
+    let exists = config
+        .daemon
+        .database
+        .sqlite_path()
+        .is_none_or(std::path::Path::exists);
+    let store = match exists {
         true => Some(crate::engine::wiring::open_store(config).await?),
         false => None,
     };

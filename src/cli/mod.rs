@@ -317,8 +317,9 @@ impl TargetArgs {
 pub(crate) async fn open_existing_store(
     config: &config::Config,
 ) -> Result<crate::store::Store, CliError> {
-    let path = &config.daemon.database;
-    if !path.exists() {
+    if let Some(path) = config.daemon.database.sqlite_path()
+        && !path.exists()
+    {
         return Err(failure(format!(
             "no database yet at {} (the service creates it on first start)",
             path.display()

@@ -74,6 +74,16 @@ pub const SHUTDOWN_GRACE: Bounds = Bounds {
     min: secs(0),
     max: secs(3600),
 };
+/// `daemon.database_timeout`: 100 ms to 10 minutes.
+pub const DATABASE_TIMEOUT: Bounds = Bounds {
+    min: Duration::from_millis(100),
+    max: secs(600),
+};
+/// `daemon.instance_lease`: 3 seconds (a heartbeat a second) to 10 minutes.
+pub const INSTANCE_LEASE: Bounds = Bounds {
+    min: secs(3),
+    max: secs(600),
+};
 /// `workspace.request_timeout`: 100 ms to 10 minutes.
 pub const REQUEST_TIMEOUT: Bounds = Bounds {
     min: Duration::from_millis(100),

@@ -59,7 +59,9 @@ pub struct Config {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DaemonConfig {
-    pub database: PathBuf,
+    pub database: crate::store::Database,
+    /// PostgreSQL: how long an instance's deliveries stay its own without a heartbeat.
+    pub instance_lease: Duration,
     pub timezone: Tz,
     pub dry_run: bool,
     pub max_in_flight: usize,
@@ -185,9 +187,32 @@ fn validate_parts<E>(
             )
             .map(Some),
     };
-    if d.database.as_os_str().is_empty() {
-        errors.push("daemon.database", "must not be empty");
-    }
+    let pool = errors.take(
+        "daemon.database_pool_size",
+        fields::bounded(d.database_pool_size, 1..=1000),
+    );
+    let database_timeout = errors.take(
+        "daemon.database_timeout",
+        fields::bounded_duration(&d.database_timeout, fields::DATABASE_TIMEOUT),
+    );
+    let instance_lease = errors.take(
+        "daemon.instance_lease",
+        fields::bounded_duration(&d.instance_lease, fields::INSTANCE_LEASE),
+    );
+    let database = match (pool, database_timeout) {
+        (Some(size), Some(timeout)) => errors.take(
+            "daemon.database",
+            crate::store::Database::parse(
+                &d.database,
+                d.database_password_file.clone(),
+                crate::store::PoolSettings {
+                    max_connections: size as u32,
+                    timeout,
+                },
+            ),
+        ),
+        _ => None,
+    };
     let workspace = validate_workspace(&raw.workspace, &mut errors);
     let retry = validate_retry(&raw.retry, &mut errors);
     let jobs = validate_jobs(&raw.jobs, &mut errors);
@@ -235,7 +260,8 @@ fn validate_parts<E>(
     Ok(Ok(Config {
         path: PathBuf::new(),
         daemon: DaemonConfig {
-            database: d.database.clone(),
+            database: database.expect("checked"),
+            instance_lease: instance_lease.expect("checked"),
             timezone: timezone.expect("checked"),
             dry_run: d.dry_run,
             max_in_flight: max_in_flight.expect("checked") as usize,

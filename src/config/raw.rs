@@ -18,7 +18,16 @@ pub struct RawConfig {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDaemon {
-    pub database: PathBuf,
+    /// A SQLite file path, or a `postgres://` URL (without a password).
+    pub database: String,
+    /// PostgreSQL only: a file holding the password.
+    pub database_password_file: Option<PathBuf>,
+    /// PostgreSQL only: connections per instance at most.
+    pub database_pool_size: i64,
+    /// PostgreSQL only: longest wait for a connection.
+    pub database_timeout: String,
+    /// PostgreSQL only: how long an instance's deliveries stay its own without a heartbeat.
+    pub instance_lease: String,
     pub timezone: String,
     pub dry_run: bool,
     pub max_in_flight: i64,
@@ -30,7 +39,11 @@ pub struct RawDaemon {
 impl Default for RawDaemon {
     fn default() -> Self {
         Self {
-            database: PathBuf::from("/var/lib/workspace-notifier/state.db"),
+            database: "/var/lib/workspace-notifier/state.db".to_owned(),
+            database_password_file: None,
+            database_pool_size: 8,
+            database_timeout: "5s".to_owned(),
+            instance_lease: "15s".to_owned(),
             timezone: "UTC".to_owned(),
             dry_run: false,
             max_in_flight: 16,

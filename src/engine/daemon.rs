@@ -12,20 +12,20 @@ use tokio_util::task::TaskTracker;
 use chrono_tz::Tz;
 
 use crate::config::{self, Config};
-use crate::domain::Status;
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::SharedSpec;
 use crate::engine::catalog;
 use crate::engine::jobs::JobFollower;
 use crate::engine::listener::{self, Health, Listener};
+use crate::engine::membership::{self, Membership, MembershipError};
 use crate::engine::resend::ResendRunner;
+use crate::engine::scheduler::Starter;
 use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
-use crate::platform::instance::Instance;
 use crate::platform::systemd;
-use crate::store::{ChangeWatcher, Claimed, Store, StoreError, format_time};
+use crate::store::{ChangeWatcher, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -45,9 +45,9 @@ pub enum DaemonError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    /// The instance lock file next to the database could not be made.
-    #[error("cannot register this instance next to the database: {0}")]
-    Instance(#[from] std::io::Error),
+    /// This process could not register as an instance.
+    #[error(transparent)]
+    Instance(#[from] MembershipError),
 }
 
 /// How the outside world steers a running daemon.
@@ -68,16 +68,27 @@ pub async fn serve(
     let shutdown = control.shutdown.clone();
     let tracker = TaskTracker::new();
     let (mut service, scheduler) = start(&mut config, clock, &tracker, &shutdown).await?;
+    let starter = scheduler.starter();
     let (updates_tx, updates_rx) = mpsc::channel(4);
     let loop_task = tokio::spawn(scheduler.run(updates_rx));
     let mut poll = tokio::time::interval(DATABASE_POLL);
+    // Without a takeover interval (SQLite) this timer is never used.
+    let takeover_every = service.membership.takeover_interval(&config);
+    let mut takeover = tokio::time::interval(takeover_every.unwrap_or(Duration::from_secs(3600)));
+    takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    takeover.tick().await;
+    let changes = service.watcher.notifications();
     let mut failure = None;
     loop {
         tokio::select! {
             () = shutdown.stop.cancelled() => break,
             Some(()) = control.reload.recv() => service.reload(&config, &updates_tx).await,
+            () = changes.notified() => service.apply_database_changes(&updates_tx).await,
+            _ = takeover.tick(), if takeover_every.is_some() => {
+                service.take_over(clock, &starter).await;
+            }
             _ = poll.tick() => {
-                if let Err(err) = service.database_file.check() {
+                if let Some(Err(err)) = service.database_file.as_ref().map(DatabaseFile::check) {
                     tracing::error!("{err}");
                     shutdown.stop.cancel();
                     failure = Some(err);
@@ -95,8 +106,8 @@ pub async fn serve(
     );
     let _ = loop_task.await;
     drain(&tracker, &shutdown, config.daemon.shutdown_grace).await;
+    service.membership.leave(&service.store).await;
     service.store.close().await;
-    drop(service.instance);
     tracing::info!("stopped");
     failure.map_or(Ok(()), Err)
 }
@@ -142,9 +153,12 @@ impl DatabaseFile {
 /// What the daemon keeps between start and stop, besides the scheduler.
 struct Service {
     store: Store,
-    database_file: DatabaseFile,
-    instance: Instance,
+    /// SQLite: the file, watched for being deleted or replaced.
+    database_file: Option<DatabaseFile>,
+    membership: Membership,
     watcher: ChangeWatcher,
+    /// Each schedule's misfire grace, by id, for deliveries taken over.
+    graces: HashMap<String, Duration>,
     file_schedules: FileSchedules,
     default_tz: Tz,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
@@ -179,9 +193,12 @@ async fn start(
 ) -> Result<(Service, Scheduler), DaemonError> {
     let sender = wiring::preflight(config, &wiring::process_env)?;
     let store = wiring::open_store(config).await?;
-    let database_file = DatabaseFile::open(&config.daemon.database)?;
-    let instance = Instance::register(&config.daemon.database)?;
-    let store = store.owned_by(instance.id());
+    let database_file = match config.daemon.database.sqlite_path() {
+        Some(path) => Some(DatabaseFile::open(path)?),
+        None => None,
+    };
+    let membership = Membership::join(config, &store).await?;
+    let store = store.owned_by(membership.id());
     let deliverer = Arc::new(wiring::build_deliverer(
         config,
         store.clone(),
@@ -238,17 +255,13 @@ async fn start(
     };
     let default_tz = config.daemon.timezone;
     let specs = current_schedules(&file_schedules, default_tz, &store).await?;
-    let graces: HashMap<String, Duration> = specs
-        .iter()
-        .map(|s| (s.record_as.to_string(), s.misfire_grace))
-        .collect();
-    scheduler
-        .start_deliveries(recover_pending(&store, &config.daemon.database, &graces, clock).await?);
+    let graces = graces_of(&specs);
+    scheduler.start_deliveries(membership::take_over(&membership, &store, &graces, clock).await?);
     scheduler.apply(specs).await?;
-    let mut watcher = store.change_watcher().await?;
+    let mut watcher = store.change_watcher(&config.daemon.database).await?;
     watcher.schedules_changed().await?;
     let status = scheduler.status_line();
-    tracing::info!(database = %config.daemon.database.display(), dry_run = config.daemon.dry_run, "started: {status}");
+    tracing::info!(database = %config.daemon.database, instance = %membership.id(), dry_run = config.daemon.dry_run, "started: {status}");
     // Parsing the file and loading the schedules freed far more than it kept.
     crate::platform::memory::release_freed();
     health.set_ready();
@@ -256,8 +269,9 @@ async fn start(
     let service = Service {
         store,
         database_file,
-        instance,
+        membership,
         watcher,
+        graces,
         file_schedules,
         default_tz,
         settings: settings_of(config),
@@ -291,7 +305,7 @@ impl Service {
                     windows: new.windows,
                 };
                 tracing::info!("reloaded {}", path.display());
-                push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
+                self.push_update(updates).await;
                 crate::platform::memory::release_freed();
                 systemd::ready("reloaded");
             }
@@ -302,12 +316,55 @@ impl Service {
         }
     }
 
+    /// Hands the scheduler a new set and waits until it is applied (READY=1 comes after).
+    async fn push_update(&mut self, updates: &mpsc::Sender<Update>) {
+        let specs = match current_schedules(&self.file_schedules, self.default_tz, &self.store)
+            .await
+        {
+            Ok(specs) => specs,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot read database schedules; keeping the running set");
+                return;
+            }
+        };
+        self.graces = graces_of(&specs);
+        let (done, applied) = oneshot::channel();
+        if updates
+            .send(Update {
+                specs,
+                applied: done,
+            })
+            .await
+            .is_ok()
+        {
+            let _ = applied.await;
+        }
+    }
+
+    /// PostgreSQL: resumes the deliveries of instances whose lease ran out. An error (the
+    /// database unreachable) is logged; the next tick tries again.
+    async fn take_over(&self, clock: Clock, starter: &Starter) {
+        match membership::take_over(&self.membership, &self.store, &self.graces, clock).await {
+            Ok(resumable) if !resumable.is_empty() => {
+                tracing::warn!(
+                    deliveries = resumable.len(),
+                    "took over pending deliveries of an instance whose lease ran out"
+                );
+                starter.start(resumable);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "cannot look for deliveries of lost instances; trying again at the next heartbeat")
+            }
+        }
+    }
+
     /// `schedule`/`maintenance` commands changed the database: apply the new set.
     async fn apply_database_changes(&mut self, updates: &mpsc::Sender<Update>) {
         match self.watcher.schedules_changed().await {
             Ok(true) => {
                 tracing::info!("database schedules changed; applying");
-                push_update(&self.file_schedules, self.default_tz, &self.store, updates).await;
+                self.push_update(updates).await;
             }
             Ok(false) => {}
             Err(err) => {
@@ -352,87 +409,10 @@ async fn current_schedules(
     Ok(catalog.specs())
 }
 
-/// Hands the scheduler a new set and waits until it is applied (READY=1 comes after).
-async fn push_update(
-    file: &FileSchedules,
-    default_tz: Tz,
-    store: &Store,
-    updates: &mpsc::Sender<Update>,
-) {
-    let specs = match current_schedules(file, default_tz, store).await {
-        Ok(specs) => specs,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot read database schedules; keeping the running set");
-            return;
-        }
-    };
-    let (done, applied) = oneshot::channel();
-    if updates
-        .send(Update {
-            specs,
-            applied: done,
-        })
-        .await
-        .is_ok()
-    {
-        let _ = applied.await;
-    }
-}
-
-/// Rows left `pending` by a crash or stop: resumed if their deadline is ahead (attempt
-/// numbering continues), closed as `failed` otherwise.
-/// Rows whose owner is still running (another daemon, a `send`) are left to it.
-/// A row never attempted is held to its schedule's misfire grace (from `graces`, by
-/// `schedule_id`) like any late fire: past it, it is recorded `missed`, not sent late.
-async fn recover_pending(
-    store: &Store,
-    database: &Path,
-    graces: &HashMap<String, Duration>,
-    clock: Clock,
-) -> Result<Vec<Claimed>, StoreError> {
-    let now = clock.now();
-    let mut resumable = Vec::new();
-    for delivery in store.pending_deliveries().await? {
-        let owner = delivery.owner.as_deref();
-        if owner.is_some_and(|id| Instance::is_alive(database, id))
-            || !store.adopt_delivery(delivery.id, owner).await?
-        {
-            tracing::debug!(
-                delivery_id = delivery.id,
-                "pending delivery belongs to a running process; left to it"
-            );
-            continue;
-        }
-        let grace = graces
-            .get(delivery.schedule_id.as_str())
-            .map(|g| crate::domain::time_math::delta(*g));
-        if let Some(grace) = grace.filter(|g| delivery.attempts == 0 && now - delivery.due_at > *g)
-        {
-            let reason = format!(
-                "claimed, but the service stopped before sending it; it restarted {} after the due time, past misfire_grace {}; not sent",
-                humantime::format_duration((now - delivery.due_at).to_std().unwrap_or_default()),
-                humantime::format_duration(grace.to_std().unwrap_or_default())
-            );
-            store
-                .finish_delivery(delivery.id, Status::Missed, Some(&reason), now)
-                .await?;
-            tracing::error!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "missed", "{reason}");
-            continue;
-        }
-        if delivery.deadline_at <= now {
-            let reason = format!(
-                "the service stopped after {} attempt(s) and its deadline {} passed before it ran again",
-                delivery.attempts,
-                format_time(delivery.deadline_at)
-            );
-            store
-                .finish_delivery(delivery.id, Status::Failed, Some(&reason), now)
-                .await?;
-            tracing::error!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), due_at = %format_time(delivery.due_at), status = "failed", "{reason}");
-            continue;
-        }
-        tracing::info!(delivery_id = delivery.id, schedule_id = %delivery.schedule_id, target = %delivery.target.key(), attempts = delivery.attempts, "resuming a pending delivery");
-        resumable.push(delivery);
-    }
-    Ok(resumable)
+/// Each schedule's misfire grace, by id.
+fn graces_of(specs: &[SharedSpec]) -> HashMap<String, Duration> {
+    specs
+        .iter()
+        .map(|s| (s.record_as.to_string(), s.misfire_grace))
+        .collect()
 }

@@ -26,6 +26,10 @@ pub enum Sender {
     Api(Arc<WorkspaceClient>),
 }
 
+/// How soon the ownership check before an attempt is asked again while the database does not
+/// answer (a PostgreSQL restart or failover takes seconds).
+const OWNERSHIP_RECHECK: Duration = Duration::from_millis(500);
+
 /// How many recent sub-jobs of a pool are read when looking for a timed-out attempt's job.
 const RECONCILE_LOOKBACK: u32 = 100;
 
@@ -50,6 +54,8 @@ enum Attempted {
     Done(DateTime<Utc>, Result<Accepted, ApiError>),
     PastDeadline,
     Stopped,
+    /// Another instance took the delivery over (this one's lease had run out).
+    Lost,
 }
 
 /// What follows an attempt.
@@ -172,6 +178,13 @@ impl Deliverer {
                         "stopping: delivery left pending for the next start"
                     );
                     return Ok(Outcome::LeftPending);
+                }
+                Attempted::Lost => {
+                    tracing::warn!(
+                        attempt,
+                        "not sent: another instance took this delivery over after this one's lease ran out"
+                    );
+                    return Ok(Outcome::AlreadyDone);
                 }
             };
             let next_backoff = backoff.next().unwrap_or_default();
@@ -338,6 +351,24 @@ impl Deliverer {
             },
             () = shutdown.stop.cancelled() => return Attempted::Stopped,
         };
+        // Right before sending: the delivery must still be this instance's (PostgreSQL). While
+        // the database cannot answer, nothing is sent; the question is asked again until the
+        // deadline.
+        loop {
+            if self.clock.now() >= d.deadline_at {
+                return Attempted::PastDeadline;
+            }
+            match self.store.still_owns(d.id).await {
+                Ok(true) => break,
+                Ok(false) => return Attempted::Lost,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot check that this instance still owns the delivery; not sending until the database answers");
+                    if !sleep_unless_stopped(OWNERSHIP_RECHECK, &shutdown.stop).await {
+                        return Attempted::Stopped;
+                    }
+                }
+            }
+        }
         let started = self.clock.now();
         if started >= d.deadline_at {
             return Attempted::PastDeadline;

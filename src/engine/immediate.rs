@@ -7,11 +7,11 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::{ScheduleId, Status, Target};
 use crate::engine::delivery::Outcome;
+use crate::engine::membership::{Membership, MembershipError};
 use crate::engine::occurrence::OccurrenceTally;
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
-use crate::platform::instance::Instance;
 use crate::store::{DeliveryRow, NewDelivery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,9 +22,9 @@ pub enum ImmediateError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The instance lock next to the database could not be taken.
-    #[error("cannot register this process next to the database: {0}")]
-    Instance(#[from] std::io::Error),
+    /// This process could not register as an instance.
+    #[error(transparent)]
+    Instance(#[from] MembershipError),
     /// A delivery task ended abnormally.
     #[error("a delivery task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -50,7 +50,7 @@ pub async fn deliver_now(
     parent_id: Option<i64>,
 ) -> Result<Vec<Delivered>, ImmediateError> {
     let sender = wiring::build_sender(config, &wiring::process_env)?;
-    let (store, _instance) = open_claiming_store(config).await?;
+    let (store, membership) = open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
     let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
@@ -113,15 +113,16 @@ pub async fn deliver_now(
         });
     }
     ctrl_c.abort();
+    membership.leave(&store).await;
     store.close().await;
     Ok(done)
 }
 
 /// Opens the database for a process that claims deliveries (`send`, a cancel notice): it
 /// registers as an instance, so a daemon starting meanwhile leaves its rows alone. Keep the
-/// returned [`Instance`] alive until the deliveries end.
-async fn open_claiming_store(config: &Config) -> Result<(Store, Instance), ImmediateError> {
+/// returned [`Membership`] until the deliveries end.
+async fn open_claiming_store(config: &Config) -> Result<(Store, Membership), ImmediateError> {
     let store = wiring::open_store(config).await?;
-    let instance = Instance::register(&config.daemon.database)?;
-    Ok((store.owned_by(instance.id()), instance))
+    let membership = Membership::join(config, &store).await?;
+    Ok((store.owned_by(membership.id()), membership))
 }

@@ -9,6 +9,7 @@ pub mod delivery;
 pub(crate) mod immediate;
 pub mod jobs;
 mod listener;
+pub(crate) mod membership;
 mod occurrence;
 pub(crate) mod resend;
 pub(crate) mod scheduler;

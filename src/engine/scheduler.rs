@@ -387,8 +387,33 @@ impl Scheduler {
     }
 
     /// Runs each claimed delivery as a tracked task.
-    /// Each occurrence (schedule and due time) gets one summary line when its deliveries end.
     pub fn start_deliveries(&self, claimed: Vec<Claimed>) {
+        self.starter().start(claimed);
+    }
+
+    /// A handle that starts deliveries the way the scheduler does, for the deliveries taken
+    /// over from other instances while the scheduler runs in its own task.
+    pub fn starter(&self) -> Starter {
+        Starter {
+            deliverer: Arc::clone(&self.deliverer),
+            tracker: self.tracker.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+/// Starts claimed deliveries as tracked tasks; cheap to clone.
+#[derive(Clone)]
+pub struct Starter {
+    deliverer: Arc<Deliverer>,
+    tracker: TaskTracker,
+    shutdown: Shutdown,
+}
+
+impl Starter {
+    /// Runs each claimed delivery as a tracked task.
+    /// Each occurrence (schedule and due time) gets one summary line when its deliveries end.
+    pub fn start(&self, claimed: Vec<Claimed>) {
         let mut tallies: HashMap<(ScheduleId, DateTime<Utc>), Arc<OccurrenceTally>> =
             HashMap::new();
         for d in &claimed {

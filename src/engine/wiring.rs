@@ -1,8 +1,6 @@
 //! Turns a validated config into the running parts: the sender (credentials, project id,
 //! client) and the deliverer. Shared by `send` and the daemon so both take the same path.
 
-use std::path::Path;
-
 use crate::config::Config;
 use crate::domain::ProjectId;
 use crate::engine::delivery::{Deliverer, Sender};
@@ -79,7 +77,7 @@ pub fn preflight(
 ) -> Result<Sender, SetupError> {
     if let Some(problem) = database_directory_problem(config) {
         return Err(SetupError::Database {
-            path: config.daemon.database.display().to_string(),
+            path: config.daemon.database.to_string(),
             problem,
         });
     }
@@ -90,12 +88,12 @@ pub fn preflight(
 /// fresh package install the directory does not exist yet: the unit's `StateDirectory=`
 /// creates it at the first start, so `check` reports this as a warning, not an error.
 pub fn database_directory_problem(config: &Config) -> Option<String> {
-    crate::store::missing_directory(Path::new(&config.daemon.database))
+    crate::store::missing_directory(config.daemon.database.sqlite_path()?)
 }
 
 /// Opens the database named by the config (creating and migrating it).
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
-    Store::open(Path::new(&config.daemon.database)).await
+    Store::connect(&config.daemon.database).await
 }
 
 pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clock) -> Deliverer {

@@ -31,6 +31,24 @@ fn try_lock(file: &File) -> bool {
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
+/// A new instance id: random, then the process id, in hex.
+pub fn new_id() -> String {
+    format!(
+        "{:016x}{:08x}",
+        RandomState::new().hash_one(std::process::id()),
+        std::process::id()
+    )
+}
+
+/// This host's name, for the `instances` rows people read.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 impl Instance {
     pub fn register(database: &Path) -> io::Result<Instance> {
         let dir = directory(database);
@@ -38,11 +56,7 @@ impl Instance {
             std::fs::create_dir_all(&dir)?;
             ownership::match_parent_owner(&dir)?;
         }
-        let id = format!(
-            "{:016x}{:08x}",
-            RandomState::new().hash_one(std::process::id()),
-            std::process::id()
-        );
+        let id = new_id();
         let path = dir.join(format!("{id}.lock"));
         let lock = OpenOptions::new()
             .create(true)

@@ -4,7 +4,7 @@
 //! transactions instead of a thousand, each with an fsync and four round trips to SQLite's
 //! worker thread.
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -116,40 +116,46 @@ async fn commit_with_retries(
 
 impl Store {
     /// Commits attempts and their effect on their deliveries in one transaction. A delivery
-    /// that is no longer `pending` (cancelled meanwhile) keeps its status.
+    /// that is no longer `pending` (cancelled meanwhile) keeps its status; so does one another
+    /// instance took over (its attempt is still recorded, unless the new owner already
+    /// recorded one under the same number), and the loss is logged.
     pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
+        let mut lost = Vec::new();
         for chunk in records.chunks(CHUNK) {
             insert_attempts(&mut tx, chunk).await?;
-            update_deliveries(&mut tx, chunk).await?;
+            lost.extend(update_deliveries(&mut tx, chunk, self.owner.as_deref()).await?);
         }
         tx.commit().await?;
+        for id in lost {
+            tracing::error!(
+                delivery_id = id,
+                owner = self.owner.as_deref().unwrap_or(""),
+                "an attempt ended after another instance had taken the delivery over (this instance lost its lease); the delivery keeps the new owner's record"
+            );
+        }
         Ok(())
     }
 }
 
-fn placeholders(rows: usize, columns: usize) -> String {
-    let row = format!("({})", vec!["?"; columns].join(", "));
-    vec![row; rows].join(", ")
-}
-
 async fn insert_attempts(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'static, Any>,
     chunk: &[AttemptRecord],
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id) VALUES {}",
-        placeholders(chunk.len(), 8)
+        "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id) VALUES {}
+         ON CONFLICT (delivery_id, attempt) DO NOTHING",
+        super::value_rows(chunk.len(), 8)
     );
     // Only placeholders are generated; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in chunk {
         query = query
             .bind(r.delivery_id)
-            .bind(r.attempt)
+            .bind(i64::from(r.attempt))
             .bind(format_time(r.started_at))
             .bind(format_time(r.finished_at))
-            .bind(r.http_status)
+            .bind(r.http_status.map(i64::from))
             .bind(r.error_code.as_deref())
             .bind(r.error_msg.as_deref())
             .bind(r.request_id.as_deref());
@@ -158,10 +164,13 @@ async fn insert_attempts(
     Ok(())
 }
 
+/// Applies each attempt to its delivery; returns the pending deliveries it did not change
+/// because they belong to another instance now.
 async fn update_deliveries(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'static, Any>,
     chunk: &[AttemptRecord],
-) -> Result<(), StoreError> {
+    owner: Option<&str>,
+) -> Result<Vec<i64>, StoreError> {
     let sql = format!(
         "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at, job_poll_at) AS (VALUES {})
          UPDATE deliveries SET
@@ -169,16 +178,19 @@ async fn update_deliveries(
            error_msg = v.error_msg, request_id = v.request_id,
            job_id = COALESCE(v.job_id, deliveries.job_id), status = v.status, finished_at = v.finished_at,
            job_next_poll_at = v.job_poll_at
-         FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'",
-        placeholders(chunk.len(), 10)
+         FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'
+           AND (${owner} IS NULL OR deliveries.claimed_by = ${owner})
+         RETURNING deliveries.id",
+        super::value_rows(chunk.len(), 10),
+        owner = chunk.len() * 10 + 1,
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in chunk {
         let finished_at = (r.status != Status::Pending).then(|| format_time(r.finished_at));
         query = query
             .bind(r.delivery_id)
-            .bind(r.attempt)
-            .bind(r.http_status)
+            .bind(i64::from(r.attempt))
+            .bind(r.http_status.map(i64::from))
             .bind(r.error_code.as_deref())
             .bind(r.delivery_error.as_deref().or(r.error_msg.as_deref()))
             .bind(r.request_id.as_deref())
@@ -187,6 +199,30 @@ async fn update_deliveries(
             .bind(finished_at)
             .bind(r.job_poll_at.map(format_time));
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    let updated: std::collections::HashSet<i64> = query
+        .bind(owner)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| sqlx::Row::get(row, 0))
+        .collect();
+    let missed: Vec<i64> = chunk
+        .iter()
+        .map(|r| r.delivery_id)
+        .filter(|id| !updated.contains(id))
+        .collect();
+    if missed.is_empty() || owner.is_none() {
+        return Ok(Vec::new());
+    }
+    // Not updated: ended meanwhile (a cancellation; nothing lost), or still pending under
+    // another owner (taken over).
+    let sql = format!(
+        "SELECT id FROM deliveries WHERE status = 'pending' AND id IN ({})",
+        super::numbered(1, missed.len())
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+    for id in &missed {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(&mut **tx).await?)
 }

@@ -67,7 +67,7 @@ impl Store {
         progress: &[(ScheduleId, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
         let created_at = format_time(now);
         let mut claimed = Vec::new();
         for chunk in batch.chunks(CLAIM_CHUNK) {
@@ -81,7 +81,8 @@ impl Store {
     }
 
     /// Ends a delivery without an HTTP attempt (dry run, deadline passed while down,
-    /// cancelled). Only a `pending` row changes; returns false if it had already ended.
+    /// cancelled). Only a `pending` row changes, and only while this handle's instance owns
+    /// it; returns false if it had already ended or was taken over.
     pub async fn finish_delivery(
         &self,
         id: i64,
@@ -90,13 +91,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE deliveries SET status = ?, error_msg = COALESCE(?, error_msg), finished_at = ?
-             WHERE id = ? AND status = 'pending'",
+            "UPDATE deliveries SET status = $1, error_msg = COALESCE($2, error_msg), finished_at = $3
+             WHERE id = $4 AND status = 'pending' AND ($5 IS NULL OR claimed_by = $5)",
         )
         .bind(status.as_str())
         .bind(error_msg)
         .bind(format_time(now))
         .bind(id)
+        .bind(self.owner.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -121,7 +123,7 @@ impl Store {
         previous: Option<&str>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE deliveries SET claimed_by = ? WHERE id = ? AND status = 'pending' AND claimed_by IS ?",
+            "UPDATE deliveries SET claimed_by = $1 WHERE id = $2 AND status = 'pending' AND claimed_by IS NOT DISTINCT FROM $3",
         )
         .bind(self.owner.as_deref())
         .bind(id)
@@ -134,7 +136,7 @@ impl Store {
     /// True while the delivery is `pending` (not finished or cancelled meanwhile).
     pub async fn is_pending(&self, id: i64) -> Result<bool, StoreError> {
         let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM deliveries WHERE id = ?")
+            sqlx::query_scalar("SELECT status FROM deliveries WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -149,7 +151,7 @@ const CLAIM_CHUNK: usize = 500;
 /// One multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`; returns the `pending` rows it
 /// inserted (conflicts are rows another process claimed first).
 async fn insert_chunk(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     chunk: &[NewDelivery],
     created_at: &str,
     owner: Option<&str>,
@@ -160,8 +162,7 @@ async fn insert_chunk(
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms)
          VALUES ",
     );
-    let row = format!("({})", vec!["?"; 15].join(", "));
-    sql.push_str(&vec![row; chunk.len()].join(", "));
+    sql.push_str(&super::value_rows(chunk.len(), 15));
     sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
     // Only placeholders are generated; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -181,7 +182,7 @@ async fn insert_chunk(
             .bind(created_at)
             .bind(finished_at)
             .bind(owner)
-            .bind(new.resend.map_or(0, |r| r.left))
+            .bind(new.resend.map_or(0, |r| i64::from(r.left)))
             .bind(new.resend.map(|r| r.after.as_millis() as i64));
     }
     let rows = query.fetch_all(&mut **tx).await?;

@@ -6,14 +6,14 @@
 //! the current size), so a test makes the database "full" by writing `1` and gives room back
 //! by removing the file. Release builds ignore the variable.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// SQLite's default page limit, restored when the file is gone.
 #[cfg(debug_assertions)]
 const DEFAULT_MAX_PAGES: u64 = 4_294_967_294;
 
 #[cfg(debug_assertions)]
-pub async fn limit_pages(conn: &mut SqliteConnection) {
+pub async fn limit_pages(conn: &mut AnyConnection) {
     let Some(path) = std::env::var_os("WORKSPACE_NOTIFIER_FAULT_MAX_PAGES_FILE") else {
         return;
     };
@@ -26,4 +26,4 @@ pub async fn limit_pages(conn: &mut SqliteConnection) {
 }
 
 #[cfg(not(debug_assertions))]
-pub async fn limit_pages(_conn: &mut SqliteConnection) {}
+pub async fn limit_pages(_conn: &mut AnyConnection) {}

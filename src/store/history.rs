@@ -21,16 +21,16 @@ impl Store {
     pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
-             WHERE (?1 IS NULL OR schedule_id = ?1) AND (?2 IS NULL OR status = ?2)
-               AND (?4 IS NULL OR julianday(due_at) >= julianday(?4))
+             WHERE ($1 IS NULL OR schedule_id = $1) AND ($2 IS NULL OR status = $2)
+               AND ($4 IS NULL OR julianday(due_at) >= julianday($4))
              ORDER BY julianday(due_at) DESC, id DESC
-             LIMIT ?3"
+             LIMIT $3"
         );
         // The column list is a constant; every value is bound.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&filter.schedule_id)
             .bind(filter.status.map(Status::as_str))
-            .bind(filter.limit)
+            .bind(i64::from(filter.limit))
             .bind(filter.since.map(super::time::format_time))
             .fetch_all(&self.pool)
             .await?;
@@ -39,7 +39,7 @@ impl Store {
 
     /// One delivery by id.
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?");
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -86,7 +86,7 @@ impl Store {
     pub async fn attempts_of(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT attempt, started_at, finished_at, http_status, error_code, error_msg, request_id
-             FROM attempts WHERE delivery_id = ? ORDER BY attempt",
+             FROM attempts WHERE delivery_id = $1 ORDER BY attempt",
         )
         .bind(delivery_id)
         .fetch_all(&self.pool)

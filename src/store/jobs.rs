@@ -59,11 +59,11 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
              WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL AND job_id IS NOT NULL
-               AND julianday(job_next_poll_at) <= julianday(?)
-             ORDER BY julianday(job_next_poll_at) LIMIT ?",
+               AND julianday(job_next_poll_at) <= julianday($1)
+             ORDER BY julianday(job_next_poll_at) LIMIT $2",
         )
         .bind(format_time(now))
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(job_from_row).collect()
@@ -73,7 +73,7 @@ impl Store {
     pub async fn job_to_poll(&self, delivery_id: i64) -> Result<Option<JobToPoll>, StoreError> {
         let row = sqlx::query(
             "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
-             WHERE id = ? AND job_next_poll_at IS NOT NULL AND job_result IS NULL
+             WHERE id = $1 AND job_next_poll_at IS NOT NULL AND job_result IS NULL
                AND job_id IS NOT NULL",
         )
         .bind(delivery_id)
@@ -134,8 +134,8 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE deliveries SET job_next_poll_at = ?
-             WHERE id = ? AND job_result IS NULL AND job_next_poll_at = ?",
+            "UPDATE deliveries SET job_next_poll_at = $1
+             WHERE id = $2 AND job_result IS NULL AND job_next_poll_at = $3",
         )
         .bind(format_time(lease_until))
         .bind(job.delivery_id)
@@ -155,12 +155,12 @@ impl Store {
         next: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE deliveries SET job_status = COALESCE(?, job_status), job_polls = ?,
-                    job_next_poll_at = ?
-             WHERE id = ? AND job_result IS NULL",
+            "UPDATE deliveries SET job_status = COALESCE($1, job_status), job_polls = $2,
+                    job_next_poll_at = $3
+             WHERE id = $4 AND job_result IS NULL",
         )
         .bind(status)
-        .bind(polls)
+        .bind(i64::from(polls))
         .bind(format_time(next))
         .bind(delivery_id)
         .execute(&self.pool)
@@ -177,12 +177,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let now_text = format_time(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
         for chunk in end.recipients.chunks(RECIPIENT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
             );
-            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+            sql.push_str(&super::value_rows(chunk.len(), 8));
             sql.push_str(
                 " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
                    desktop_name = excluded.desktop_name, status = excluded.status,
@@ -205,10 +205,10 @@ impl Store {
             query.execute(&mut *tx).await?;
         }
         sqlx::query(
-            "UPDATE deliveries SET job_status = COALESCE(?, job_status), job_result = ?,
-                    desktops_total = ?, desktops_ok = ?, desktops_failed = ?, job_error = ?,
-                    job_finished_at = ?, job_next_poll_at = NULL, job_polls = ?
-             WHERE id = ?",
+            "UPDATE deliveries SET job_status = COALESCE($1, job_status), job_result = $2,
+                    desktops_total = $3, desktops_ok = $4, desktops_failed = $5, job_error = $6,
+                    job_finished_at = $7, job_next_poll_at = NULL, job_polls = $8
+             WHERE id = $9",
         )
         .bind(end.status.as_deref())
         .bind(end.result.as_str())
@@ -217,7 +217,7 @@ impl Store {
         .bind(end.tally.map(|t| t.failed as i64))
         .bind(end.error.as_deref())
         .bind(&now_text)
-        .bind(polls)
+        .bind(i64::from(polls))
         .bind(delivery_id)
         .execute(&mut *tx)
         .await?;
@@ -233,7 +233,7 @@ impl Store {
     ) -> Result<Option<ResendSource>, StoreError> {
         let row = sqlx::query(
             "SELECT schedule_id, message, deadline_at, resend_left, resend_after_ms
-             FROM deliveries WHERE id = ?",
+             FROM deliveries WHERE id = $1",
         )
         .bind(delivery_id)
         .fetch_optional(&self.pool)
@@ -269,15 +269,15 @@ impl Store {
         poll_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
         let now_text = format_time(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
-            "UPDATE deliveries SET status = 'sent', job_id = ?, attempts = ?, finished_at = ?,
-                    error_msg = ?, job_next_poll_at = ?
-             WHERE id = ? AND status = 'pending'
-               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE job_id = ?)",
+            "UPDATE deliveries SET status = 'sent', job_id = $1, attempts = $2, finished_at = $3,
+                    error_msg = $4, job_next_poll_at = $5
+             WHERE id = $6 AND status = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE job_id = $7)",
         )
         .bind(job_id)
-        .bind(attempt)
+        .bind(i64::from(attempt))
         .bind(&now_text)
         .bind(note)
         .bind(poll_at.map(format_time))
@@ -290,10 +290,10 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id)
-             VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL)",
+             VALUES ($1, $2, $3, $4, NULL, NULL, $5, NULL)",
         )
         .bind(delivery_id)
-        .bind(attempt)
+        .bind(i64::from(attempt))
         .bind(&now_text)
         .bind(&now_text)
         .bind(note)
@@ -307,7 +307,7 @@ impl Store {
     pub async fn recipients(&self, delivery_id: i64) -> Result<Vec<Recipient>, StoreError> {
         let rows = sqlx::query(
             "SELECT desktop_id, user_name, desktop_name, status, error_code, fail_reason
-             FROM recipients WHERE delivery_id = ?
+             FROM recipients WHERE delivery_id = $1
              ORDER BY status IN ('SUCCESS', 'COMPLETE'), desktop_id",
         )
         .bind(delivery_id)
@@ -327,7 +327,7 @@ impl Store {
     }
 }
 
-fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<JobToPoll, StoreError> {
+fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobToPoll, StoreError> {
     let finished: Option<String> = row.get("finished_at");
     let next: String = row.get("job_next_poll_at");
     Ok(JobToPoll {

@@ -6,16 +6,19 @@ mod attempts;
 mod deliveries;
 mod faults;
 mod history;
+mod instances;
 mod jobs;
+mod location;
 mod rows;
 mod state;
 mod stored_schedules;
 mod stored_windows;
 mod time;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 use crate::platform::ownership;
@@ -25,6 +28,7 @@ pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::{HistoryFilter, LastOccurrence};
 pub use jobs::{JobEnd, JobToPoll, ResendSource};
+pub use location::{Database, PoolSettings, Postgres};
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
 pub(crate) use state::ScheduleState;
@@ -34,9 +38,12 @@ pub(crate) use time::format_time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database file could not be opened or created.
+    /// The database file could not be opened or created, or the server not reached.
     #[error("cannot open database {path}: {source}")]
     Open { path: String, source: sqlx::Error },
+    /// The PostgreSQL password could not be read.
+    #[error("cannot open database {path}: {problem}")]
+    Password { path: String, problem: String },
     /// Applying the embedded migrations failed (or the database is from a newer version).
     #[error("cannot migrate database {path}: {source}{}", newer_hint(.source))]
     Migrate {
@@ -66,17 +73,34 @@ fn newer_hint(err: &sqlx::migrate::MigrateError) -> &'static str {
     }
 }
 
+/// Which engine a [`Store`] talks to; the SQL is shared, a few statements are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
     /// The instance id recorded as `claimed_by` on the deliveries this handle claims.
     owner: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
-    /// Opens (creating the file if missing, never its directory) and migrates the database.
+    /// Opens and migrates the database `daemon.database` names.
+    pub async fn connect(database: &Database) -> Result<Self, StoreError> {
+        match database {
+            Database::Sqlite(path) => Self::open(path).await,
+            Database::Postgres(pg) => Self::open_postgres(pg).await,
+        }
+    }
+
+    /// Opens (creating the file if missing, never its directory) and migrates a SQLite file.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
         let shown = path.display().to_string();
         let open_error = |source| StoreError::Open {
             path: shown.clone(),
@@ -89,19 +113,24 @@ impl Store {
             ))));
         }
         create_as_directory_owner(path).map_err(|e| open_error(sqlx::Error::Io(e)))?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            // WAL: readers (`history`, the CLI) never block the daemon's writes.
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a committed claim or attempt must survive power loss, because it is what
-            // decides "do not send this again". NORMAL in WAL mode may lose the last commits.
-            .synchronous(SqliteSynchronous::Full)
-            // Two daemons or a CLI may write at once; wait for the lock rather than fail.
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool_options = SqlitePoolOptions::new()
+        let options = AnyConnectOptions::from_str(&location::sqlite_url(path))?;
+        let pool_options = AnyPoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL: readers (`history`, the CLI) never block the daemon's writes.
+                    // FULL: a committed claim or attempt must survive power loss, because it
+                    // is what decides "do not send this again"; NORMAL in WAL mode may lose
+                    // the last commits. The busy timeout: two daemons or a CLI may write at
+                    // once; wait for the lock rather than fail.
+                    conn.execute(
+                        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
             // A transaction whose COMMIT or ROLLBACK failed (a full disk) can leave its
             // connection inside a transaction; reusing it would fail every later BEGIN
             // ("non-zero transaction depth") until a restart. Such a connection is closed and
@@ -128,8 +157,47 @@ impl Store {
                 Err(err) => return Err(open_error(err)),
             }
         };
-        migrate(&pool, &shown).await?;
-        Ok(Self { pool, owner: None })
+        let store = Self {
+            pool,
+            engine: Engine::Sqlite,
+            owner: None,
+        };
+        store.migrate(&shown).await?;
+        Ok(store)
+    }
+
+    /// Connects to PostgreSQL and applies its migrations.
+    async fn open_postgres(pg: &Postgres) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let shown = pg.url.to_string();
+        let url = pg.connect_url().map_err(|problem| StoreError::Password {
+            path: shown.clone(),
+            problem,
+        })?;
+        let options = AnyConnectOptions::from_str(secrecy::ExposeSecret::expose_secret(&url))
+            .map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(pg.pool.max_connections)
+            .acquire_timeout(pg.pool.timeout)
+            // A connection is checked before use, so one broken by a server restart or a
+            // failover is replaced instead of failing the statement it was given.
+            .test_before_acquire(true)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        let store = Self {
+            pool,
+            engine: Engine::Postgres,
+            owner: None,
+        };
+        store.migrate(&shown).await?;
+        Ok(store)
     }
 
     /// This handle, claiming deliveries in the name of instance `owner`.
@@ -138,9 +206,42 @@ impl Store {
         self
     }
 
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A write transaction: SQLite takes its write lock at once (BEGIN IMMEDIATE), so two
+    /// writers queue instead of failing half-way; PostgreSQL locks rows as they are touched.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+/// `($1, $2), ($3, $4)`: `rows` groups of `columns` numbered placeholders, for one multi-row
+/// statement. Numbered placeholders are the form both engines read.
+pub(super) fn value_rows(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        out.push_str(&numbered(row * columns + 1, columns));
+        out.push(')');
+    }
+    out
+}
+
+/// `$first, ..., $(first + count - 1)`.
+pub(super) fn numbered(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Creates a missing database file as an empty file (SQLite treats it as a new database)
@@ -179,32 +280,43 @@ pub fn missing_directory(path: &Path) -> Option<String> {
     }
 }
 
-/// Applies the embedded migrations. Two processes starting at once on a new database race
-/// to create the same tables; the loser's migration fails ("already exists", "locked") and
-/// is simply tried again, when it finds the winner's work recorded and has nothing left to
-/// do. A database from a newer version of the program is refused at once.
-async fn migrate(pool: &SqlitePool, shown: &str) -> Result<(), StoreError> {
-    use sqlx::migrate::MigrateError;
-    let mut waits = [50u64, 100, 200, 400, 800, 1600].into_iter();
-    loop {
-        let err = match sqlx::migrate!("./migrations").run(pool).await {
-            Ok(()) => return Ok(()),
-            Err(err) => err,
-        };
-        let final_error = matches!(
-            err,
-            MigrateError::VersionMissing(_) | MigrateError::VersionMismatch(_)
-        );
-        match waits.next() {
-            Some(ms) if !final_error => {
-                tracing::debug!(error = %err, retry_in_ms = ms, "migration failed; another process may be migrating");
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            _ => {
-                return Err(StoreError::Migrate {
-                    path: shown.to_owned(),
-                    source: err,
-                });
+impl Store {
+    /// Applies the embedded migrations of this engine. Two processes starting at once on a
+    /// new SQLite file race to create the same tables; the loser's migration fails ("already
+    /// exists", "locked") and is simply tried again, when it finds the winner's work recorded
+    /// and has nothing left to do (PostgreSQL serializes migrations with an advisory lock). A
+    /// database from a newer version of the program is refused at once.
+    async fn migrate(&self, shown: &str) -> Result<(), StoreError> {
+        use sqlx::migrate::MigrateError;
+        let mut waits = [50u64, 100, 200, 400, 800, 1600].into_iter();
+        loop {
+            let result = match self.engine {
+                Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
+                Engine::Postgres => {
+                    sqlx::migrate!("./migrations/postgres")
+                        .run(&self.pool)
+                        .await
+                }
+            };
+            let err = match result {
+                Ok(()) => return Ok(()),
+                Err(err) => err,
+            };
+            let final_error = matches!(
+                err,
+                MigrateError::VersionMissing(_) | MigrateError::VersionMismatch(_)
+            );
+            match waits.next() {
+                Some(ms) if !final_error => {
+                    tracing::debug!(error = %err, retry_in_ms = ms, "migration failed; another process may be migrating");
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                _ => {
+                    return Err(StoreError::Migrate {
+                        path: shown.to_owned(),
+                        source: err,
+                    });
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::StoreError;
 use super::time::parse_time;
@@ -78,7 +78,7 @@ impl DeliveryRow {
     }
 }
 
-pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
+pub(super) fn delivery_from_row(row: &AnyRow) -> DeliveryRow {
     DeliveryRow {
         id: row.get("id"),
         schedule_id: row.get("schedule_id"),
@@ -108,7 +108,7 @@ pub(super) fn delivery_from_row(row: &SqliteRow) -> DeliveryRow {
     }
 }
 
-pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
+pub(super) fn claimed_from_row(row: &AnyRow) -> Result<Claimed, StoreError> {
     let text = |col: &'static str| -> String { row.get(col) };
     let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
     Ok(Claimed {
@@ -126,7 +126,7 @@ pub(super) fn claimed_from_row(row: &SqliteRow) -> Result<Claimed, StoreError> {
 }
 
 /// A delivery's target from `pool_id`, `target` and `desktop_ids`.
-pub(super) fn target_from_row(row: &SqliteRow) -> Result<Target, StoreError> {
+pub(super) fn target_from_row(row: &AnyRow) -> Result<Target, StoreError> {
     let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
     let pool: Option<String> = row.get("pool_id");
     if let Some(pool) = pool {

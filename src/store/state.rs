@@ -2,7 +2,7 @@
 //! schedules. Written in the same transaction as the claims it describes.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 
 use super::time::{format_time, parse_time};
@@ -19,14 +19,16 @@ pub struct ScheduleState {
 
 impl Store {
     pub(super) async fn mark_progress(
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut Transaction<'static, Any>,
         schedule: &ScheduleId,
         last_due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO schedule_state (schedule_id, anchor_at, last_due_at) VALUES (?, ?, ?)
-             ON CONFLICT (schedule_id) DO UPDATE SET last_due_at = excluded.last_due_at",
+            "INSERT INTO schedule_state (schedule_id, anchor_at, last_due_at) VALUES ($1, $2, $3)
+             ON CONFLICT (schedule_id) DO UPDATE SET last_due_at = excluded.last_due_at
+             WHERE schedule_state.last_due_at IS NULL
+                OR julianday(excluded.last_due_at) > julianday(schedule_state.last_due_at)",
         )
         .bind(schedule.as_str())
         .bind(format_time(now))
@@ -65,16 +67,18 @@ impl Store {
         anchor: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let anchor = format_time(anchor);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
         for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
-            let mut query = sqlx::QueryBuilder::<Sqlite>::new(
-                "INSERT INTO schedule_state (schedule_id, anchor_at) ",
+            let sql = format!(
+                "INSERT INTO schedule_state (schedule_id, anchor_at) VALUES {} ON CONFLICT (schedule_id) DO NOTHING",
+                super::value_rows(chunk.len(), 2)
             );
-            query.push_values(chunk, |mut row, id| {
-                row.push_bind(id.as_str()).push_bind(&anchor);
-            });
-            query.push(" ON CONFLICT (schedule_id) DO NOTHING");
-            query.build().execute(&mut *tx).await?;
+            // Only placeholders are generated; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str()).bind(&anchor);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -83,17 +87,17 @@ impl Store {
     /// Forgets the progress of schedules that no longer exist, so that one added again later
     /// under the same id starts as new instead of catching up on the time it was gone.
     pub async fn forget_states(&self, schedules: &[ScheduleId]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
         for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
-            let mut query = sqlx::QueryBuilder::<Sqlite>::new(
-                "DELETE FROM schedule_state WHERE schedule_id IN (",
+            let sql = format!(
+                "DELETE FROM schedule_state WHERE schedule_id IN ({})",
+                super::numbered(1, chunk.len())
             );
-            let mut ids = query.separated(", ");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
-                ids.push_bind(id.as_str());
+                query = query.bind(id.as_str());
             }
-            query.push(")");
-            query.build().execute(&mut *tx).await?;
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

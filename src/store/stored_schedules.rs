@@ -2,11 +2,12 @@
 //! watches to pick them up.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Connection, Row};
 
 use super::time::format_time;
-use super::{Store, StoreError};
+use super::{Database, Engine, Store, StoreError};
+use std::sync::Arc;
 
 /// A schedule as stored: the same fields as a `[[schedules]]` entry, validated by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +34,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let pools = serde_json::to_string(&s.pools).expect("strings serialize");
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin().await?;
         let taken: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM maintenance_windows WHERE id = ?")
+            sqlx::query_scalar("SELECT count(*) FROM maintenance_windows WHERE id = $1")
                 .bind(&s.id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -44,7 +45,7 @@ impl Store {
         }
         let done = sqlx::query(
             "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up, desktops, resend_attempts, resend_after)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&s.id)
         .bind(&s.cron)
@@ -55,7 +56,7 @@ impl Store {
         .bind(pools)
         .bind(&s.message)
         .bind(&s.misfire_grace)
-        .bind(s.paused)
+        .bind(i64::from(s.paused))
         .bind(format_time(now))
         .bind(format_time(now))
         .bind(&s.catch_up)
@@ -82,8 +83,8 @@ impl Store {
         paused: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE schedules SET paused = ?, updated_at = ? WHERE id = ?")
-            .bind(paused)
+        let done = sqlx::query("UPDATE schedules SET paused = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(paused))
             .bind(format_time(now))
             .bind(id)
             .execute(&self.pool)
@@ -93,56 +94,128 @@ impl Store {
 
     /// Removes the schedule (its deliveries stay as history); false if there was none.
     pub async fn delete_schedule(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM schedules WHERE id = ?")
+        let done = sqlx::query("DELETE FROM schedules WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// A dedicated connection for noticing changes: `PRAGMA data_version` is per connection.
-    pub async fn change_watcher(&self) -> Result<ChangeWatcher, StoreError> {
-        let conn = self.pool.acquire().await?.detach();
+    /// Watches for changes to schedules, windows and cancellations made by other processes
+    /// (`database`: where to listen for PostgreSQL's notifications).
+    pub async fn change_watcher(&self, database: &Database) -> Result<ChangeWatcher, StoreError> {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let listener = match database {
+            Database::Postgres(pg) => Some(tokio::spawn(listen(pg.clone(), Arc::clone(&notify)))),
+            Database::Sqlite(_) => None,
+        };
+        let source = match self.engine {
+            // `PRAGMA data_version` is per connection: the watcher keeps its own.
+            Engine::Sqlite => Source::DataVersion {
+                conn: tokio::sync::Mutex::new(self.pool.acquire().await?.detach()),
+                data_version: None,
+            },
+            Engine::Postgres => Source::Counter(self.pool.clone()),
+        };
         Ok(ChangeWatcher {
-            conn,
-            data_version: None,
+            source,
             counter: None,
+            notify,
+            listener,
         })
     }
 }
 
-/// Tells whether `schedules` changed since the last look, cheaply: one pragma, and one row
-/// read only when some other connection committed something.
+/// The channel the PostgreSQL migration's trigger notifies on every change.
+const CHANNEL: &str = "workspace_notifier_changes";
+
+/// Listens on [`CHANNEL`] and wakes `notify` for each notification. A dropped connection is
+/// made again (after a pause, while the server is away); what was announced meanwhile is
+/// found by the watcher's next look at the counter.
+async fn listen(pg: super::Postgres, notify: Arc<tokio::sync::Notify>) {
+    loop {
+        let result = async {
+            let url = pg
+                .connect_url()
+                .map_err(|problem| sqlx::Error::Configuration(problem.into()))?;
+            let mut listener =
+                sqlx::postgres::PgListener::connect(secrecy::ExposeSecret::expose_secret(&url))
+                    .await?;
+            listener.listen(CHANNEL).await?;
+            loop {
+                listener.recv().await?;
+                notify.notify_one();
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "not listening for database changes; they are still picked up within a second by polling");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// Tells whether schedules, windows or cancellations changed since the last look, cheaply.
+/// SQLite: one pragma, and the counter row read only when some other connection committed
+/// something. PostgreSQL: the counter row (a primary-key read); the daemon also listens on
+/// the channel the same trigger notifies, so it need not wait for its next look.
 pub struct ChangeWatcher {
-    conn: SqliteConnection,
-    data_version: Option<i64>,
+    source: Source,
     counter: Option<i64>,
+    /// Woken by PostgreSQL's notifications; never on SQLite.
+    notify: Arc<tokio::sync::Notify>,
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+enum Source {
+    DataVersion {
+        /// A mutex only to make the watcher `Sync`; one task uses it.
+        conn: tokio::sync::Mutex<AnyConnection>,
+        data_version: Option<i64>,
+    },
+    Counter(sqlx::AnyPool),
 }
 
 impl ChangeWatcher {
     pub async fn schedules_changed(&mut self) -> Result<bool, StoreError> {
-        let version: i64 = sqlx::query_scalar("PRAGMA data_version")
-            .fetch_one(&mut self.conn)
-            .await?;
-        if self.data_version == Some(version) {
-            return Ok(false);
-        }
-        self.data_version = Some(version);
-        let counter: i64 =
-            sqlx::query_scalar("SELECT value FROM change_counters WHERE name = 'schedules'")
-                .fetch_one(&mut self.conn)
-                .await?;
+        const COUNTER: &str = "SELECT value FROM change_counters WHERE name = 'schedules'";
+        let counter: i64 = match &mut self.source {
+            Source::DataVersion { conn, data_version } => {
+                let conn = conn.get_mut();
+                let version: i64 = sqlx::query_scalar("PRAGMA data_version")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if *data_version == Some(version) {
+                    return Ok(false);
+                }
+                *data_version = Some(version);
+                sqlx::query_scalar(COUNTER).fetch_one(&mut *conn).await?
+            }
+            Source::Counter(pool) => sqlx::query_scalar(COUNTER).fetch_one(&*pool).await?,
+        };
         let changed = self.counter.is_some_and(|c| c != counter);
         self.counter = Some(counter);
         Ok(changed)
     }
 
+    /// Woken when another instance or a command announces a change (PostgreSQL).
+    pub fn notifications(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.notify)
+    }
+
     pub async fn close(self) {
-        let _ = self.conn.close().await;
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+        if let Source::DataVersion { conn, .. } = self.source {
+            let _ = conn.into_inner().close().await;
+        }
     }
 }
 
-fn stored_from_row(row: &SqliteRow) -> Result<StoredSchedule, StoreError> {
+fn stored_from_row(row: &AnyRow) -> Result<StoredSchedule, StoreError> {
     let pools_text: String = row.get("pools");
     let pools = serde_json::from_str(&pools_text).map_err(|_| StoreError::Corrupt {
         column: "schedules.pools",
@@ -158,7 +231,7 @@ fn stored_from_row(row: &SqliteRow) -> Result<StoredSchedule, StoreError> {
         pools,
         message: row.get("message"),
         misfire_grace: row.get("misfire_grace"),
-        paused: row.get("paused"),
+        paused: row.get::<i64, _>("paused") != 0,
         catch_up: row.get("catch_up"),
         extra: super::stored_windows::StoredTargets::from_row("schedules.desktops", row)?,
     })

@@ -34,10 +34,7 @@ pub struct StoredTargets {
 }
 
 impl StoredTargets {
-    pub(super) fn from_row(
-        table: &'static str,
-        r: &sqlx::sqlite::SqliteRow,
-    ) -> Result<Self, StoreError> {
+    pub(super) fn from_row(table: &'static str, r: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
         let desktops: Option<String> = r.get("desktops");
         Ok(StoredTargets {
             desktops: match desktops {
@@ -73,8 +70,8 @@ impl Store {
         w: &StoredWindow,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules WHERE id = ?")
+        let mut tx = self.begin().await?;
+        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules WHERE id = $1")
             .bind(&w.id)
             .fetch_one(&mut *tx)
             .await?;
@@ -83,7 +80,7 @@ impl Store {
         }
         let done = sqlx::query(
             "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&w.id)
         .bind(&w.start)
@@ -164,8 +161,8 @@ impl Store {
         notice: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO window_cancellations (window_id, occurrence_start, notice, created_at) VALUES (?, ?, ?, ?)")
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO window_cancellations (window_id, occurrence_start, notice, created_at) VALUES ($1, $2, $3, $4)")
             .bind(window_id)
             .bind(occurrence.map(format_time))
             .bind(notice)
@@ -177,10 +174,10 @@ impl Store {
             None => (None, None),
         };
         let closed = sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled', finished_at = ?, error_msg = 'maintenance window cancelled'
-             WHERE schedule_id = ? AND status = 'pending'
-               AND (? IS NULL OR julianday(due_at) >= julianday(?))
-               AND (? IS NULL OR julianday(due_at) <= julianday(?))",
+            "UPDATE deliveries SET status = 'cancelled', finished_at = $1, error_msg = 'maintenance window cancelled'
+             WHERE schedule_id = $2 AND status = 'pending'
+               AND ($3 IS NULL OR julianday(due_at) >= julianday($4))
+               AND ($5 IS NULL OR julianday(due_at) <= julianday($6))",
         )
         .bind(format_time(now))
         .bind(window_id)

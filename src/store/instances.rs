@@ -1,0 +1,97 @@
+//! Instances sharing a PostgreSQL store: each keeps a row with a lease it renews by
+//! heartbeat. A pending delivery whose owner's lease has run out may be taken over by a live
+//! instance. Lease times are the database server's clock, so hosts' clocks need not agree.
+//! (SQLite is one host: there a lock file per instance says the same thing at once, see
+//! `platform::instance`.)
+
+use std::time::Duration;
+
+use super::{Claimed, Store, StoreError};
+
+impl Store {
+    /// Registers instance `id` (or renews its row) with a lease of `lease` from now. Returns
+    /// false if the row was gone and had to be made again: the lease had lapsed meanwhile, and
+    /// other instances may have taken over this one's deliveries.
+    pub async fn renew_lease(
+        &self,
+        id: &str,
+        host: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let ms = lease.as_millis() as i64;
+        let renewed = sqlx::query(
+            "UPDATE instances SET heartbeat_at = clock_timestamp(),
+                    lease_until = clock_timestamp() + $2 * interval '1 millisecond'
+             WHERE id = $1 AND lease_until > clock_timestamp()",
+        )
+        .bind(id)
+        .bind(ms)
+        .execute(&self.pool)
+        .await?;
+        if renewed.rows_affected() == 1 {
+            return Ok(true);
+        }
+        sqlx::query(
+            "INSERT INTO instances (id, host, pid, lease_until)
+             VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(),
+                    lease_until = excluded.lease_until",
+        )
+        .bind(id)
+        .bind(host)
+        .bind(i64::from(std::process::id()))
+        .bind(ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(false)
+    }
+
+    /// Removes this instance's row at a clean stop: what it leaves pending is taken over at
+    /// once instead of after its lease.
+    pub async fn release_lease(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM instances WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Pending deliveries whose owner's lease ran out more than `grace` ago (crashed, paused,
+    /// cut off), or who has no row at all, oldest first. `grace` covers an attempt the owner
+    /// started just before its lease ended: it is over (timed out at worst) before the grace
+    /// is, so a taker never sends while the old owner's request may still be in flight.
+    pub async fn orphaned_deliveries(&self, grace: Duration) -> Result<Vec<Claimed>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by
+             FROM deliveries d WHERE status = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM instances i
+                               WHERE i.id = d.claimed_by
+                                 AND i.lease_until + $1 * interval '1 millisecond' > clock_timestamp())
+             ORDER BY julianday(due_at), id",
+        )
+        .bind(grace.as_millis() as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::rows::claimed_from_row).collect()
+    }
+
+    /// True while this handle's instance still owns the pending delivery `id` under a live
+    /// lease: checked right before each attempt, so an instance that was paused or cut off
+    /// past its lease does not send what another one took over. On SQLite (one host) a
+    /// running owner is never taken over, so there is nothing to check.
+    pub async fn still_owns(&self, id: i64) -> Result<bool, StoreError> {
+        if self.engine == super::Engine::Sqlite || self.owner.is_none() {
+            return Ok(true);
+        }
+        let owns: Option<i64> = sqlx::query_scalar(
+            "SELECT d.id FROM deliveries d JOIN instances i ON i.id = d.claimed_by
+             WHERE d.id = $1 AND d.status = 'pending' AND d.claimed_by = $2
+               AND i.lease_until > clock_timestamp()",
+        )
+        .bind(id)
+        .bind(self.owner.as_deref())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(owns.is_some())
+    }
+}

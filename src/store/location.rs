@@ -1,0 +1,231 @@
+//! Where the store lives: a SQLite file (the embedded default) or a PostgreSQL server, as
+//! `daemon.database` names it, and how to connect to each.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The database `daemon.database` names.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file; its directory must exist.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server: `postgres://user@host:port/dbname?sslmode=...`, without a password.
+    Postgres(Postgres),
+}
+
+/// How to reach PostgreSQL. The URL never holds the password: it comes from
+/// `password_file`, the systemd credential `database_password`, `$PGPASSWORD` or `~/.pgpass`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Postgres {
+    pub url: reqwest::Url,
+    pub password_file: Option<PathBuf>,
+    pub pool: PoolSettings,
+}
+
+/// `daemon.database_pool_size` and `daemon.database_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// Longest wait for a connection (a new one, or a free one from the pool).
+    pub timeout: Duration,
+}
+
+/// The systemd credential read when `database_password_file` is not set.
+pub const PASSWORD_CREDENTIAL: &str = "database_password";
+
+impl Database {
+    /// Reads `daemon.database`: a `postgres://` or `postgresql://` URL, else a file path.
+    pub fn parse(
+        text: &str,
+        password_file: Option<PathBuf>,
+        pool: PoolSettings,
+    ) -> Result<Database, String> {
+        let lower = text.to_ascii_lowercase();
+        if !(lower.starts_with("postgres://") || lower.starts_with("postgresql://")) {
+            if text.is_empty() {
+                return Err("must not be empty".to_owned());
+            }
+            return Ok(Database::Sqlite(PathBuf::from(text)));
+        }
+        let url = reqwest::Url::parse(text)
+            .map_err(|e| format!("{:?} is not a valid PostgreSQL URL: {e}", redact(text)))?;
+        if url.password().is_some() {
+            return Err(format!(
+                "{:?}: the URL holds a password; the config file is readable by every local user, so put the password in daemon.database_password_file, the systemd credential {PASSWORD_CREDENTIAL}, $PGPASSWORD or ~/.pgpass instead",
+                redact(text)
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) && !url.query_pairs().any(|(k, _)| k == "host")
+        {
+            return Err(format!("{text:?} names no host"));
+        }
+        Ok(Database::Postgres(Postgres {
+            url,
+            password_file,
+            pool,
+        }))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Database::Postgres(_))
+    }
+
+    /// The SQLite file, if the store is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Database::Sqlite(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+}
+
+/// The URL with any password replaced, for error messages about a URL we refuse.
+fn redact(text: &str) -> String {
+    match reqwest::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
+/// The path, or the URL (which holds no password).
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(pg) => write!(f, "{}", pg.url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("url", &self.url.as_str())
+            .field("password_file", &self.password_file)
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl Postgres {
+    /// The URL to connect with: the configured one, plus the password from the file or the
+    /// credential when there is one. Without either, sqlx reads `$PGPASSWORD` and `~/.pgpass`
+    /// itself, as libpq does.
+    pub(super) fn connect_url(&self) -> Result<SecretString, String> {
+        let from_credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(|dir| PathBuf::from(dir).join(PASSWORD_CREDENTIAL))
+            .filter(|p| p.exists());
+        let file = self.password_file.clone().or(from_credential);
+        let Some(file) = file else {
+            return Ok(SecretString::from(self.url.to_string()));
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            format!(
+                "cannot read the database password from {}: {e}",
+                file.display()
+            )
+        })?;
+        let password = SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned());
+        if password.expose_secret().is_empty() {
+            return Err(format!(
+                "the database password file {} is empty",
+                file.display()
+            ));
+        }
+        let mut url = self.url.clone();
+        url.set_password(Some(password.expose_secret()))
+            .map_err(|()| format!("{} cannot carry a password", self.url))?;
+        Ok(SecretString::from(String::from(url)))
+    }
+}
+
+/// The file path as a `sqlite://` URL for sqlx's Any driver: every byte outside a safe set
+/// is percent-encoded, so `%`, `?`, `#` and spaces in a path survive the round trip.
+pub(super) fn sqlite_url(path: &Path) -> String {
+    use std::fmt::Write;
+    let mut url = String::from("sqlite://");
+    for &byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'-' | b'~' => {
+                url.push(byte as char)
+            }
+            _ => {
+                let _ = write!(url, "%{byte:02X}");
+            }
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POOL: PoolSettings = PoolSettings {
+        max_connections: 4,
+        timeout: Duration::from_secs(5),
+    };
+
+    #[test]
+    fn a_path_is_sqlite_and_a_url_is_postgres() {
+        assert_eq!(
+            Database::parse("/var/lib/x/state.db", None, POOL).unwrap(),
+            Database::Sqlite("/var/lib/x/state.db".into())
+        );
+        let pg = Database::parse(
+            "postgres://notifier@db.internal:5432/notifier?sslmode=verify-full",
+            None,
+            POOL,
+        )
+        .unwrap();
+        assert!(pg.is_postgres());
+        assert_eq!(
+            pg.to_string(),
+            "postgres://notifier@db.internal:5432/notifier?sslmode=verify-full"
+        );
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_being_repeated() {
+        let err = Database::parse("postgres://u:hunter2@db/x", None, POOL).unwrap_err();
+        assert!(err.contains("password"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(Database::parse("postgres:///x", None, POOL).is_err());
+        assert!(Database::parse("", None, POOL).is_err());
+    }
+
+    #[test]
+    fn the_password_file_goes_into_the_connect_url_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cr3t/@:\n").unwrap();
+        let Database::Postgres(pg) =
+            Database::parse("postgres://u@db:5432/x", Some(file), POOL).unwrap()
+        else {
+            panic!()
+        };
+        let url = pg.connect_url().unwrap();
+        let parsed = reqwest::Url::parse(url.expose_secret()).unwrap();
+        assert_eq!(parsed.password(), Some("s3cr3t%2F%40%3A"));
+        assert!(!format!("{pg:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn odd_paths_survive_the_url() {
+        let url = sqlite_url(Path::new("/tmp/a b/%41?#x.db"));
+        assert_eq!(url, "sqlite:///tmp/a%20b/%2541%3F%23x.db?mode=rwc");
+    }
+}
