@@ -781,6 +781,9 @@ async fn every_bad_input_is_refused_with_its_code_and_names_the_culprit() {
 #[tokio::test]
 async fn a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage() {
     let env = TestEnv::new().await;
+    if !env.sqlite_only("a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage") {
+        return;
+    }
     let config = env.write_config("");
     let config = config.to_str().unwrap();
     std::fs::write(

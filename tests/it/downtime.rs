@@ -118,6 +118,7 @@ async fn a_pending_row_past_its_deadline_is_closed_as_failed_on_start() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     child.kill().unwrap();
     child.wait().unwrap();
+    tokio::time::sleep(env.takeover_wait()).await;
     let (later, _) = clock_at(1, 30);
     run_daemon(&config, later, std::time::Duration::from_millis(300)).await;
     let rows = deliveries(&env.db().await).await;
@@ -150,6 +151,7 @@ async fn a_pending_row_of_a_running_process_is_left_to_it_and_adopted_once_it_is
 
     sender.kill().unwrap(); // SIGKILL: no cleanup, the lock goes with the process
     sender.wait().unwrap();
+    tokio::time::sleep(env.takeover_wait()).await;
     run_daemon(
         &config,
         Clock::system(),

@@ -34,6 +34,9 @@ async fn a_panic_in_an_engine_task_ends_the_process_with_a_failure_code() {
 #[tokio::test]
 async fn a_full_disk_pauses_claims_and_they_resume_by_themselves() {
     let env = TestEnv::new().await;
+    if !env.sqlite_only("a_full_disk_pauses_claims_and_they_resume_by_themselves") {
+        return;
+    }
     let config = env.write_config(&every_second("busy", &pools(30), ""));
     let limit = env.path("max-pages");
     let options = DaemonOptions::default().env(
@@ -82,6 +85,9 @@ async fn a_full_disk_pauses_claims_and_they_resume_by_themselves() {
 #[tokio::test]
 async fn a_deleted_database_stops_the_daemon_with_an_error_naming_it() {
     let env = TestEnv::new().await;
+    if !env.sqlite_only("a_deleted_database_stops_the_daemon_with_an_error_naming_it") {
+        return;
+    }
     let config = env.write_config(&every_second("tick", &pools(1), ""));
     let mut daemon = env.spawn_daemon(&config);
     assert!(wait_for(10, || async { daemon.logs().contains("started") }).await);
@@ -101,6 +107,9 @@ async fn a_deleted_database_stops_the_daemon_with_an_error_naming_it() {
 #[tokio::test]
 async fn a_replaced_database_stops_the_daemon_with_an_error_naming_it() {
     let env = TestEnv::new().await;
+    if !env.sqlite_only("a_replaced_database_stops_the_daemon_with_an_error_naming_it") {
+        return;
+    }
     let config = env.write_config(&every_second("tick", &pools(1), ""));
     let mut daemon = env.spawn_daemon(&config);
     assert!(wait_for(10, || async { daemon.logs().contains("started") }).await);

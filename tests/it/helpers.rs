@@ -1,8 +1,8 @@
 //! Shared test setup: a temp directory with a config file, credential files, the fake
 //! Workspace server, and ways to run the real binary and read the database.
 
-use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor, Row};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -11,9 +11,15 @@ use crate::fake::{AK, FakeWorkspace, PROJECT, SK};
 pub const POOL: &str = "a130ab3a-72bf-4b71-baa9-af4987c8e338";
 pub const BIN: &str = env!("CARGO_BIN_EXE_workspace-notifier");
 
+/// With this variable set to a PostgreSQL superuser URL (see `tests/pg/cluster.sh`), every
+/// test gets a fresh PostgreSQL database instead of a SQLite file.
+pub const POSTGRES_VAR: &str = "WORKSPACE_NOTIFIER_TEST_POSTGRES";
+
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub fake: FakeWorkspace,
+    /// The test's own PostgreSQL database, when the tests run against PostgreSQL.
+    pub postgres: Option<String>,
 }
 
 impl TestEnv {
@@ -24,6 +30,10 @@ impl TestEnv {
         TestEnv {
             dir,
             fake: FakeWorkspace::start().await,
+            postgres: match std::env::var(POSTGRES_VAR) {
+                Ok(base) => Some(fresh_postgres_database(&base).await),
+                Err(_) => None,
+            },
         }
     }
 
@@ -31,8 +41,35 @@ impl TestEnv {
         self.dir.path().join(name)
     }
 
+    /// The SQLite file of the test (tests about files only; see [`TestEnv::database`]).
     pub fn db_path(&self) -> PathBuf {
         self.path("state.db")
+    }
+
+    /// `daemon.database` for the test: the SQLite file, or the test's PostgreSQL URL.
+    pub fn database(&self) -> String {
+        match &self.postgres {
+            Some(url) => url.clone(),
+            None => self.db_path().display().to_string(),
+        }
+    }
+
+    /// How long after an instance is killed its deliveries may be taken over: at once on
+    /// SQLite (its lock goes with it); on PostgreSQL after its lease (3 s in the tests'
+    /// config) and the grace of `request_timeout` (2 s) plus 1 s.
+    pub fn takeover_wait(&self) -> std::time::Duration {
+        match self.postgres {
+            Some(_) => std::time::Duration::from_millis(6500),
+            None => std::time::Duration::ZERO,
+        }
+    }
+
+    /// False (and says so) when the tests run against PostgreSQL: for tests of SQLite's file.
+    pub fn sqlite_only(&self, test: &str) -> bool {
+        if self.postgres.is_some() {
+            eprintln!("{test}: skipped: about the SQLite file, and the tests run on PostgreSQL");
+        }
+        self.postgres.is_none()
     }
 
     /// Writes `config.toml` pointing at the fake, with fast retries, plus `extra` TOML
@@ -51,7 +88,7 @@ impl TestEnv {
         let text = format!(
             r#"[daemon]
 database = "{db}"
-timezone = "UTC"
+{lease}timezone = "UTC"
 max_in_flight = 8
 shutdown_grace = "2s"
 
@@ -69,7 +106,12 @@ secret_key_file = "{sk}"
 
 {extra}
 "#,
-            db = self.db_path().display(),
+            db = self.database(),
+            lease = if self.postgres.is_some() {
+                "instance_lease = \"3s\"\n"
+            } else {
+                ""
+            },
             ak = self.path("ak").display(),
             sk = self.path("sk").display(),
         );
@@ -127,7 +169,7 @@ secret_key_file = "{sk}"
             &config,
             format!(
                 "[daemon]\ndatabase = \"{}\"\ndry_run = true\n",
-                self.db_path().display()
+                self.database()
             ),
         )
         .unwrap();
@@ -166,18 +208,28 @@ secret_key_file = "{sk}"
     }
 
     /// A connection to the test's database; waits up to 10 s for a starting daemon to
-    /// create the file and its tables.
-    pub async fn db(&self) -> SqlitePool {
+    /// create the file (or the tables) and its tables.
+    pub async fn db(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
         for _ in 0..200 {
-            if self.db_path().exists() {
+            if self.postgres.is_some() || self.db_path().exists() {
+                let url = match &self.postgres {
+                    Some(url) => url.clone(),
+                    None => format!("sqlite://{}", self.db_path().display()),
+                };
                 // A loaded machine can keep the daemon's write lock for seconds: wait for it
                 // rather than fail the test's read.
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(self.db_path())
-                    .busy_timeout(std::time::Duration::from_secs(30));
-                let pool = SqlitePoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(1)
-                    .connect_with(options)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            if conn.backend_name() == "SQLite" {
+                                conn.execute("PRAGMA busy_timeout = 30000").await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
                     .await
                     .unwrap();
                 let migrated = sqlx::query("SELECT 1 FROM deliveries LIMIT 1")
@@ -191,10 +243,7 @@ secret_key_file = "{sk}"
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!(
-            "no migrated database at {} after 10 s",
-            self.db_path().display()
-        );
+        panic!("no migrated database at {} after 10 s", self.database());
     }
 }
 
@@ -228,7 +277,7 @@ pub struct DeliveryRecord {
     pub error_msg: Option<String>,
 }
 
-pub async fn deliveries(db: &SqlitePool) -> Vec<DeliveryRecord> {
+pub async fn deliveries(db: &AnyPool) -> Vec<DeliveryRecord> {
     sqlx::query("SELECT * FROM deliveries ORDER BY id")
         .fetch_all(db)
         .await
@@ -254,7 +303,7 @@ pub async fn deliveries(db: &SqlitePool) -> Vec<DeliveryRecord> {
 
 /// `(attempt, http_status, error_code, error_msg, request_id)` of one delivery's attempts.
 pub async fn attempts(
-    db: &SqlitePool,
+    db: &AnyPool,
     delivery_id: i64,
 ) -> Vec<(
     i64,
@@ -263,7 +312,7 @@ pub async fn attempts(
     Option<String>,
     Option<String>,
 )> {
-    sqlx::query("SELECT attempt, http_status, error_code, error_msg, request_id FROM attempts WHERE delivery_id = ? ORDER BY attempt")
+    sqlx::query("SELECT attempt, http_status, error_code, error_msg, request_id FROM attempts WHERE delivery_id = $1 ORDER BY attempt")
         .bind(delivery_id)
         .fetch_all(db)
         .await
@@ -273,9 +322,28 @@ pub async fn attempts(
         .collect()
 }
 
-/// Every byte of the database files, for secret searches.
-pub fn database_bytes(env: &TestEnv) -> Vec<u8> {
+/// Every byte of the database files (on PostgreSQL: every row of every table, as JSON), for
+/// secret searches.
+pub async fn database_bytes(env: &TestEnv) -> Vec<u8> {
     let mut all = Vec::new();
+    if env.postgres.is_some() {
+        let db = env.db().await;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        for table in tables {
+            let sql = format!("SELECT row_to_json(t)::text FROM \"{table}\" t");
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&db)
+                .await
+                .unwrap();
+            all.extend(rows.join("\n").into_bytes());
+        }
+        return all;
+    }
     for suffix in ["", "-wal", "-shm"] {
         let path = PathBuf::from(format!("{}{suffix}", env.db_path().display()));
         if let Ok(bytes) = std::fs::read(path) {
@@ -417,7 +485,7 @@ pub fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) 
 }
 
 /// Rows per status, e.g. `{"sent": 12, "missed": 1}`.
-pub async fn status_counts(db: &SqlitePool) -> std::collections::BTreeMap<String, i64> {
+pub async fn status_counts(db: &AnyPool) -> std::collections::BTreeMap<String, i64> {
     sqlx::query("SELECT status, count(*) FROM deliveries GROUP BY status")
         .fetch_all(db)
         .await
@@ -428,6 +496,34 @@ pub async fn status_counts(db: &SqlitePool) -> std::collections::BTreeMap<String
 }
 
 /// The number of rows with `status`.
-pub async fn count_status(db: &SqlitePool, status: &str) -> i64 {
+pub async fn count_status(db: &AnyPool, status: &str) -> i64 {
     status_counts(db).await.get(status).copied().unwrap_or(0)
+}
+
+/// Makes an empty database for one test on the server `base` names.
+async fn fresh_postgres_database(base: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_VAR}={base}: {e}"));
+    pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    pool.close().await;
+    let mut url = reqwest::Url::parse(base).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }

@@ -20,7 +20,7 @@ async fn send_wait(env: &TestEnv, config: &std::path::Path) -> std::process::Out
 
 /// `(job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_error)`.
 async fn job_columns(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     id: i64,
 ) -> (
     Option<String>,
@@ -30,7 +30,7 @@ async fn job_columns(
     Option<i64>,
     Option<String>,
 ) {
-    let r = sqlx::query("SELECT job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_error FROM deliveries WHERE id = ?")
+    let r = sqlx::query("SELECT job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_error FROM deliveries WHERE id = $1")
         .bind(id)
         .fetch_one(db)
         .await
@@ -38,9 +38,9 @@ async fn job_columns(
     (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))
 }
 
-async fn recipients(db: &sqlx::SqlitePool, id: i64) -> Vec<(String, String)> {
+async fn recipients(db: &sqlx::AnyPool, id: i64) -> Vec<(String, String)> {
     sqlx::query(
-        "SELECT desktop_id, status FROM recipients WHERE delivery_id = ? ORDER BY desktop_id",
+        "SELECT desktop_id, status FROM recipients WHERE delivery_id = $1 ORDER BY desktop_id",
     )
     .bind(id)
     .fetch_all(db)
@@ -336,7 +336,7 @@ async fn with_jobs_disabled_nothing_is_polled() {
     assert_eq!(job_columns(&db, 1).await.1, None);
 }
 
-async fn count_where(db: &sqlx::SqlitePool, condition: &str) -> i64 {
+async fn count_where(db: &sqlx::AnyPool, condition: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM deliveries WHERE {condition}"
     )))

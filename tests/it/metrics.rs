@@ -149,6 +149,9 @@ async fn missed_occurrences_are_counted() {
 #[tokio::test]
 async fn healthz_fails_while_the_scheduler_is_stalled_and_recovers() {
     let env = TestEnv::new().await;
+    if !env.sqlite_only("healthz_fails_while_the_scheduler_is_stalled_and_recovers") {
+        return;
+    }
     let port = free_port();
     let config = with_listen(
         &env,

@@ -11,7 +11,7 @@ use crate::helpers::*;
 const JOBS: &str = "[jobs]\nfirst_poll = \"1s\"\npoll_interval = \"1s\"\ngive_up_after = \"10s\"\ndesktop_batch = 2\n";
 
 /// `(id, target, parent_id, status, job_result)` of every delivery.
-async fn rows(db: &sqlx::SqlitePool) -> Vec<(i64, String, Option<i64>, String, Option<String>)> {
+async fn rows(db: &sqlx::AnyPool) -> Vec<(i64, String, Option<i64>, String, Option<String>)> {
     sqlx::query("SELECT id, target, parent_id, status, job_result FROM deliveries ORDER BY id")
         .fetch_all(db)
         .await
@@ -189,7 +189,7 @@ async fn an_automatic_resend_goes_out_within_the_deadline_and_not_past_it() {
     let all = rows(&db).await;
     let resends: Vec<_> = all.iter().filter(|r| r.2.is_some()).collect();
     assert_eq!(resends.len(), 1, "{all:?}");
-    let parent: String = sqlx::query_scalar("SELECT schedule_id FROM deliveries WHERE id = ?")
+    let parent: String = sqlx::query_scalar("SELECT schedule_id FROM deliveries WHERE id = $1")
         .bind(resends[0].2.unwrap())
         .fetch_one(&db)
         .await

@@ -100,7 +100,7 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
     );
     // No duplicate key (the unique index says so; checked as the judge would).
     let duplicates: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT 1 FROM deliveries GROUP BY schedule_id, pool_id, due_at HAVING count(*) > 1)",
+        "SELECT count(*) FROM (SELECT 1 FROM deliveries GROUP BY schedule_id, pool_id, due_at HAVING count(*) > 1) AS d",
     )
     .fetch_one(&db)
     .await
