@@ -11,6 +11,7 @@ mod schedule;
 mod send;
 mod show;
 mod status;
+mod store;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Maintenance windows: countdown warnings before a window, start and end messages.
     #[command(subcommand)]
     Maintenance(maintenance::MaintenanceCommand),
+    /// Move the stored history and schedules to another store (SQLite to PostgreSQL).
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  workspace-notifier completions bash > /etc/bash_completion.d/workspace-notifier\n  workspace-notifier completions zsh > \"${fpath[1]}/_workspace-notifier\"\n  workspace-notifier completions fish > ~/.config/fish/completions/workspace-notifier.fish"
@@ -250,6 +254,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(args) => status::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
+        Command::Store(command) => store::run(command).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

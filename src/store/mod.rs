@@ -3,6 +3,7 @@
 //! It knows SQL, nothing about HTTP.
 
 mod attempts;
+mod copy;
 mod deliveries;
 mod faults;
 mod history;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use crate::platform::ownership;
 
 pub(crate) use attempts::AttemptLog;
+pub use copy::CopyError;
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::{HistoryFilter, LastOccurrence};

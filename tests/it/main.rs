@@ -6,6 +6,7 @@ mod cli;
 mod daemon;
 mod downtime;
 mod faults;
+mod ha;
 mod helpers;
 mod jobs;
 mod logs;

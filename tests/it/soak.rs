@@ -139,7 +139,7 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
 
 /// How many occurrences a row stands for: a missed row that sums up skipped occurrences
 /// says how many ("3 occurrence(s) since ..."); every other row is one.
-fn occurrences_of(row: &DeliveryRecord) -> i64 {
+pub(crate) fn occurrences_of(row: &DeliveryRecord) -> i64 {
     let note = row.error_msg.as_deref().unwrap_or("");
     match (
         row.status.as_str(),

@@ -1,0 +1,259 @@
+//! `store copy`: every row of one store into another (SQLite to PostgreSQL when moving to
+//! several instances), in one transaction on the target, ids kept.
+
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+use super::{Engine, Store, StoreError};
+
+/// A column's type, for reading it from one engine and binding it for the other.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+}
+use Kind::{Int, Text};
+
+/// The tables copied, parents before children, with their columns.
+const TABLES: &[(&str, &[(&str, Kind)])] = &[
+    (
+        "deliveries",
+        &[
+            ("id", Int),
+            ("schedule_id", Text),
+            ("pool_id", Text),
+            ("target", Text),
+            ("desktop_ids", Text),
+            ("parent_id", Int),
+            ("due_at", Text),
+            ("deadline_at", Text),
+            ("message", Text),
+            ("status", Text),
+            ("attempts", Int),
+            ("job_id", Text),
+            ("job_status", Text),
+            ("http_status", Int),
+            ("error_code", Text),
+            ("error_msg", Text),
+            ("request_id", Text),
+            ("created_at", Text),
+            ("finished_at", Text),
+            ("claimed_by", Text),
+            ("job_result", Text),
+            ("desktops_total", Int),
+            ("desktops_ok", Int),
+            ("desktops_failed", Int),
+            ("job_finished_at", Text),
+            ("job_error", Text),
+            ("job_next_poll_at", Text),
+            ("job_polls", Int),
+            ("resend_left", Int),
+            ("resend_after_ms", Int),
+        ],
+    ),
+    (
+        "attempts",
+        &[
+            ("delivery_id", Int),
+            ("attempt", Int),
+            ("started_at", Text),
+            ("finished_at", Text),
+            ("http_status", Int),
+            ("error_code", Text),
+            ("error_msg", Text),
+            ("request_id", Text),
+        ],
+    ),
+    (
+        "recipients",
+        &[
+            ("delivery_id", Int),
+            ("desktop_id", Text),
+            ("user_name", Text),
+            ("desktop_name", Text),
+            ("status", Text),
+            ("error_code", Text),
+            ("fail_reason", Text),
+            ("updated_at", Text),
+        ],
+    ),
+    (
+        "schedule_state",
+        &[
+            ("schedule_id", Text),
+            ("anchor_at", Text),
+            ("last_due_at", Text),
+        ],
+    ),
+    (
+        "schedules",
+        &[
+            ("id", Text),
+            ("cron", Text),
+            ("at", Text),
+            ("every", Text),
+            ("start_at", Text),
+            ("timezone", Text),
+            ("pools", Text),
+            ("message", Text),
+            ("misfire_grace", Text),
+            ("paused", Int),
+            ("created_at", Text),
+            ("updated_at", Text),
+            ("catch_up", Text),
+            ("desktops", Text),
+            ("resend_attempts", Int),
+            ("resend_after", Text),
+        ],
+    ),
+    (
+        "maintenance_windows",
+        &[
+            ("id", Text),
+            ("start_at", Text),
+            ("cron", Text),
+            ("duration", Text),
+            ("notify_before", Text),
+            ("timezone", Text),
+            ("pools", Text),
+            ("message", Text),
+            ("start_message", Text),
+            ("end_message", Text),
+            ("misfire_grace", Text),
+            ("created_at", Text),
+            ("desktops", Text),
+            ("resend_attempts", Int),
+            ("resend_after", Text),
+        ],
+    ),
+    (
+        "window_cancellations",
+        &[
+            ("window_id", Text),
+            ("occurrence_start", Text),
+            ("notice", Text),
+            ("created_at", Text),
+        ],
+    ),
+];
+
+/// Rows per INSERT: 30 columns at most, 15,000 parameters, under both engines' limits.
+const ROWS_PER_INSERT: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(
+        "the target already holds data ({0}); nothing was copied. Add --force to replace everything in it"
+    )]
+    NotEmpty(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One value read from a row.
+enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl Store {
+    /// Rows per copied table, in [`TABLES`] order.
+    pub async fn table_counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        let mut counts = Vec::new();
+        for (table, _) in TABLES {
+            let sql = format!("SELECT count(*) FROM {table}");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&self.pool)
+                .await?;
+            counts.push((*table, n));
+        }
+        Ok(counts)
+    }
+
+    /// Copies every row of `from` into this store. A store that holds any row is refused
+    /// unless `force`, which first empties it (in the same transaction).
+    pub async fn copy_from(
+        &self,
+        from: &Store,
+        force: bool,
+    ) -> Result<Vec<(&'static str, i64)>, CopyError> {
+        let held: Vec<String> = self
+            .table_counts()
+            .await?
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(table, n)| format!("{n} rows in {table}"))
+            .collect();
+        if !held.is_empty() && !force {
+            return Err(CopyError::NotEmpty(held.join(", ")));
+        }
+        let mut tx = self.begin().await.map_err(CopyError::Store)?;
+        for (table, _) in TABLES.iter().rev() {
+            let sql = format!("DELETE FROM {table}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        let mut copied = Vec::new();
+        for (table, columns) in TABLES {
+            let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+            let select = format!("SELECT {} FROM {table}", names.join(", "));
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(&from.pool);
+            let mut chunk: Vec<Vec<Value>> = Vec::with_capacity(ROWS_PER_INSERT);
+            let mut count = 0;
+            loop {
+                let row = rows.try_next().await.map_err(StoreError::from)?;
+                if let Some(row) = &row {
+                    let values = columns
+                        .iter()
+                        .map(|(name, kind)| match kind {
+                            Text => row.try_get(*name).map(Value::Text),
+                            Int => row.try_get(*name).map(Value::Int),
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(StoreError::from)?;
+                    chunk.push(values);
+                }
+                if chunk.len() == ROWS_PER_INSERT || (row.is_none() && !chunk.is_empty()) {
+                    count += chunk.len() as i64;
+                    let insert = format!(
+                        "INSERT INTO {table} ({}) VALUES {}",
+                        names.join(", "),
+                        super::value_rows(chunk.len(), names.len())
+                    );
+                    // Table and column names are the constants above; every value is bound.
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(insert));
+                    for value in chunk.drain(..).flatten() {
+                        query = match value {
+                            Value::Text(v) => query.bind(v),
+                            Value::Int(v) => query.bind(v),
+                        };
+                    }
+                    query.execute(&mut *tx).await.map_err(StoreError::from)?;
+                }
+                if row.is_none() {
+                    break;
+                }
+            }
+            copied.push((*table, count));
+        }
+        if self.engine == Engine::Postgres {
+            // New deliveries continue after the highest id copied.
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('deliveries', 'id'),
+                               COALESCE((SELECT max(id) FROM deliveries), 0) + 1, false)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        // Running instances pick up the copied schedules and windows.
+        sqlx::query("UPDATE change_counters SET value = value + 1 WHERE name = 'schedules'")
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(copied)
+    }
+}
