@@ -46,10 +46,12 @@ async fn drain(env: &TestEnv, config: &std::path::Path) {
         ..Default::default()
     };
     let daemon = env.spawn_daemon_with(&drain_config, &options);
+    assert!(wait_for(20, || async { daemon.logs().contains("started") }).await);
     let db = env.db().await;
     let drained = wait_for(30, || async { count_status(&db, "pending").await == 0 }).await;
     assert!(drained, "pending rows left:\n{}", daemon.logs());
-    assert_eq!(daemon.stop(10).await, Some(0));
+    let logs = daemon.logs();
+    assert_eq!(daemon.stop(10).await, Some(0), "{logs}");
 }
 
 /// No duplicate key, every second of every pair accounted for, nothing pending.
@@ -224,5 +226,120 @@ async fn failover_kill_9_and_a_pause_past_the_lease_lose_and_double_nothing() {
         rows.len(),
         accepted - sent,
         b_pending.len()
+    );
+}
+
+/// Runs `pg_ctl ARGS` on the tests' cluster (`WORKSPACE_NOTIFIER_TEST_PG_CTL`).
+fn pg_ctl(args: &str) {
+    let command = std::env::var("WORKSPACE_NOTIFIER_TEST_PG_CTL")
+        .expect("WORKSPACE_NOTIFIER_TEST_PG_CTL (set by tests/pg/cluster.sh)");
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("{command} {args} >/dev/null")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {args}");
+}
+
+async fn healthz(port: u16) -> (u16, String) {
+    match reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+    {
+        Ok(answer) => (
+            answer.status().as_u16(),
+            answer.text().await.unwrap_or_default(),
+        ),
+        Err(_) => (0, String::new()),
+    }
+}
+
+#[tokio::test]
+#[ignore = "restarts the PostgreSQL cluster the other tests share; .ci/run runs it alone"]
+async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
+    let env = TestEnv::new().await;
+    if env.postgres.is_none() || std::env::var("WORKSPACE_NOTIFIER_TEST_PG_CTL").is_err() {
+        eprintln!("restart: skipped: needs {POSTGRES_VAR} and WORKSPACE_NOTIFIER_TEST_PG_CTL");
+        return;
+    }
+    let config = burst_config(&env);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listening = env.path("listening.toml");
+    std::fs::write(
+        &listening,
+        std::fs::read_to_string(&config).unwrap().replace(
+            "shutdown_grace = \"2s\"",
+            &format!("shutdown_grace = \"2s\"\nlisten = \"127.0.0.1:{port}\""),
+        ),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let p = env.spawn_daemon_with(
+        &listening,
+        &DaemonOptions {
+            log: Some("p.log"),
+            ..Default::default()
+        },
+    );
+    let q = env.spawn_daemon_with(
+        &config,
+        &DaemonOptions {
+            log: Some("q.log"),
+            ..Default::default()
+        },
+    );
+    for d in [&p, &q] {
+        assert!(wait_for(20, || async { d.logs().contains("started") }).await);
+    }
+    // A restart in the middle of the burst.
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(start.elapsed())).await;
+    pg_ctl("restart -m fast");
+    eprintln!("restart: restarted at {}", Utc::now());
+    // Then down for a while: /healthz says so, nothing is sent, then it comes back.
+    tokio::time::sleep(Duration::from_secs(11).saturating_sub(start.elapsed())).await;
+    pg_ctl("stop -m fast");
+    let down_at = Utc::now();
+    let unhealthy = wait_for(10, || async {
+        let (status, body) = healthz(port).await;
+        status == 503 && body.contains("database")
+    })
+    .await;
+    let during = healthz(port).await;
+    let requests_while_down = env.fake.received().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let requests_before_start = env.fake.received().len();
+    pg_ctl("start");
+    let up_at = Utc::now();
+    assert!(unhealthy, "/healthz while the database is down: {during:?}");
+    assert_eq!(
+        requests_while_down, requests_before_start,
+        "requests went out while the database was down"
+    );
+    let healthy = wait_for(15, || async { healthz(port).await.0 == 200 }).await;
+    assert!(healthy, "/healthz after the database came back: {:?}", healthz(port).await);
+    tokio::time::sleep(Duration::from_secs(25).saturating_sub(start.elapsed())).await;
+    let p_logs = p.logs();
+    assert_eq!(p.stop(20).await, Some(0));
+    assert_eq!(q.stop(20).await, Some(0));
+    drain(&env, &config).await;
+
+    assert!(p_logs.contains("ERROR"), "the outage was logged at error:\n{p_logs}");
+    let db = env.db().await;
+    let rows = deliveries(&db).await;
+    assert_complete(&db, &rows).await;
+    let lost = unrecorded(&env, &rows);
+    assert!(lost.is_empty(), "accepted but never recorded: {lost:?}");
+    let accepted = env.fake.received().iter().filter(|r| r.job_id.is_some()).count();
+    let sent = rows.iter().filter(|r| r.status == "sent").count();
+    assert_eq!(accepted, sent);
+    eprintln!(
+        "restart: {} rows ({sent} sent, {} missed), database down from {down_at} to {up_at}",
+        rows.len(),
+        rows.iter().filter(|r| r.status == "missed").count()
     );
 }
