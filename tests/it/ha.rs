@@ -321,20 +321,32 @@ async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
         "requests went out while the database was down"
     );
     let healthy = wait_for(15, || async { healthz(port).await.0 == 200 }).await;
-    assert!(healthy, "/healthz after the database came back: {:?}", healthz(port).await);
+    assert!(
+        healthy,
+        "/healthz after the database came back: {:?}",
+        healthz(port).await
+    );
     tokio::time::sleep(Duration::from_secs(25).saturating_sub(start.elapsed())).await;
     let p_logs = p.logs();
     assert_eq!(p.stop(20).await, Some(0));
     assert_eq!(q.stop(20).await, Some(0));
     drain(&env, &config).await;
 
-    assert!(p_logs.contains("ERROR"), "the outage was logged at error:\n{p_logs}");
+    assert!(
+        p_logs.contains("ERROR"),
+        "the outage was logged at error:\n{p_logs}"
+    );
     let db = env.db().await;
     let rows = deliveries(&db).await;
     assert_complete(&db, &rows).await;
     let lost = unrecorded(&env, &rows);
     assert!(lost.is_empty(), "accepted but never recorded: {lost:?}");
-    let accepted = env.fake.received().iter().filter(|r| r.job_id.is_some()).count();
+    let accepted = env
+        .fake
+        .received()
+        .iter()
+        .filter(|r| r.job_id.is_some())
+        .count();
     let sent = rows.iter().filter(|r| r.status == "sent").count();
     assert_eq!(accepted, sent);
     eprintln!(
@@ -342,4 +354,308 @@ async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
         rows.len(),
         rows.iter().filter(|r| r.status == "missed").count()
     );
+}
+
+/// Runs the binary and asserts it exits `code`; its stdout and stderr.
+async fn run_ok(env: &TestEnv, args: &[&str], code: i32) -> (String, String) {
+    let out = env.run(args).await;
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(code), "{args:?}:\n{o}\n{e}");
+    (o, e)
+}
+
+#[tokio::test]
+async fn store_copy_moves_everything_and_refuses_a_non_empty_target() {
+    let env = TestEnv::new().await;
+    // The source is always a SQLite file; the target is the test's store (PostgreSQL when
+    // the tests run there, else the test's own file).
+    let source = env.path("source.db");
+    let target = env.database();
+    let config = env.write_config("");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let source_config = env.path("source.toml");
+    std::fs::write(
+        &source_config,
+        text.replace(&env.database(), &source.display().to_string()),
+    )
+    .unwrap();
+    let sc = source_config.to_str().unwrap();
+    run_ok(&env, &send_args(&source_config, POOL, "before the move"), 0).await;
+    run_ok(
+        &env,
+        &[
+            "schedule",
+            "add",
+            "--config",
+            sc,
+            "--id",
+            "nightly",
+            "--cron",
+            "0 0 3 * * *",
+            "--pool",
+            POOL,
+            "--message",
+            "m",
+            "--paused",
+        ],
+        0,
+    )
+    .await;
+    run_ok(
+        &env,
+        &[
+            "maintenance",
+            "add",
+            "--config",
+            sc,
+            "--id",
+            "weekly",
+            "--cron",
+            "0 0 22 * * Sat",
+            "--duration",
+            "2h",
+            "--notify-before",
+            "1h",
+            "--pool",
+            POOL,
+            "--message",
+            "at {start}",
+        ],
+        0,
+    )
+    .await;
+    run_ok(
+        &env,
+        &["maintenance", "cancel", "--config", sc, "weekly"],
+        0,
+    )
+    .await;
+
+    let (out, _) = run_ok(
+        &env,
+        &[
+            "store",
+            "copy",
+            "--from",
+            &source.display().to_string(),
+            "--to",
+            &target,
+        ],
+        0,
+    )
+    .await;
+    assert!(out.contains("1 deliveries, 1 attempts"), "{out}");
+    assert!(
+        out.contains("1 schedules, 1 maintenance_windows, 1 window_cancellations"),
+        "{out}"
+    );
+    // The target's commands see what the source had.
+    let c = config.to_str().unwrap();
+    let (history, _) = run_ok(&env, &["history", "--config", c, "--json"], 0).await;
+    assert!(
+        history.contains("before the move") || history.contains("job-"),
+        "{history}"
+    );
+    let (list, _) = run_ok(&env, &["schedule", "list", "--config", c], 0).await;
+    assert!(list.contains("nightly"), "{list}");
+    let db = env.db().await;
+    let rows = deliveries(&db).await;
+    assert_eq!(
+        (rows.len(), rows[0].id, rows[0].status.as_str()),
+        (1, 1, "sent")
+    );
+    assert_eq!(attempts(&db, 1).await.len(), 1);
+
+    // Again: refused, and nothing changed.
+    let (_, err) = run_ok(
+        &env,
+        &[
+            "store",
+            "copy",
+            "--from",
+            &source.display().to_string(),
+            "--to",
+            &target,
+        ],
+        1,
+    )
+    .await;
+    assert!(
+        err.contains("already holds data") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(deliveries(&db).await.len(), 1);
+    // A new delivery on the target continues after the copied ids.
+    run_ok(&env, &send_args(&config, POOL, "after the move"), 0).await;
+    let rows = deliveries(&db).await;
+    assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2]);
+    // --force replaces the target's contents with the source's.
+    run_ok(
+        &env,
+        &[
+            "store",
+            "copy",
+            "--from",
+            &source.display().to_string(),
+            "--to",
+            &target,
+            "--force",
+        ],
+        0,
+    )
+    .await;
+    assert_eq!(deliveries(&db).await.len(), 1);
+    // Bad arguments name themselves.
+    let (_, err) = run_ok(
+        &env,
+        &[
+            "store",
+            "copy",
+            "--from",
+            "/nonexistent/x.db",
+            "--to",
+            &target,
+        ],
+        78,
+    )
+    .await;
+    assert!(
+        err.contains("--from") && err.contains("/nonexistent/x.db"),
+        "{err}"
+    );
+    let (_, err) = run_ok(
+        &env,
+        &[
+            "store",
+            "copy",
+            "--from",
+            &source.display().to_string(),
+            "--to",
+            "postgres://u:hunter2@db/x",
+        ],
+        78,
+    )
+    .await;
+    assert!(err.contains("--to") && !err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn the_postgresql_password_comes_from_a_file_pgpassword_pgpass_or_a_credential_and_is_never_shown()
+ {
+    let env = TestEnv::new().await;
+    let Some(url) = &env.postgres else {
+        eprintln!("password sources: skipped: needs {POSTGRES_VAR}");
+        return;
+    };
+    // A database owned by a role that must give its password (SCRAM); see tests/pg/cluster.sh.
+    let base = std::env::var(POSTGRES_VAR).unwrap();
+    let name = format!("{}_pw", url.rsplit('/').next().unwrap());
+    let admin = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&base)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name} OWNER wn_password"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let mut role_url = reqwest::Url::parse(&base).unwrap();
+    role_url.set_username("wn_password").unwrap();
+    role_url.set_path(&format!("/{name}"));
+    let config = env.write_config("");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(url.as_str(), role_url.as_str());
+    let with = |extra: &str| {
+        let path = env.path("pw.toml");
+        std::fs::write(
+            &path,
+            text.replace(
+                "timezone = \"UTC\"",
+                &format!("timezone = \"UTC\"\n{extra}"),
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let env = &env;
+    let list = |config: std::path::PathBuf, vars: Vec<(&'static str, String)>| async move {
+        let c = config.to_str().unwrap().to_owned();
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.run_env(&["schedule", "list", "--config", &c], &vars)
+            .await
+    };
+    // No password anywhere: refused by the server, said plainly.
+    let out = list(with(""), vec![]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("password"), "{}", stderr(&out));
+    // A wrong one in the file: refused, and the attempt's password is not repeated.
+    write_secret(&env.path("wrong"), "not-the-secret");
+    let out = list(
+        with(&format!(
+            "database_password_file = \"{}\"",
+            env.path("wrong").display()
+        )),
+        vec![],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not-the-secret"), "{}", stderr(&out));
+    // Each source works.
+    write_secret(&env.path("right"), "wn-secret");
+    let from_file = with(&format!(
+        "database_password_file = \"{}\"",
+        env.path("right").display()
+    ));
+    let out = list(from_file.clone(), vec![]).await;
+    assert_eq!(out.status.code(), Some(0), "file: {}", stderr(&out));
+    let out = list(with(""), vec![("PGPASSWORD", "wn-secret".into())]).await;
+    assert_eq!(out.status.code(), Some(0), "PGPASSWORD: {}", stderr(&out));
+    let creds = env.path("creds");
+    std::fs::create_dir(&creds).unwrap();
+    write_secret(&creds.join("database_password"), "wn-secret");
+    let out = list(
+        with(""),
+        vec![("CREDENTIALS_DIRECTORY", creds.display().to_string())],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "credential: {}", stderr(&out));
+    write_secret(
+        &env.path(".pgpass"),
+        &format!("127.0.0.1:*:{name}:wn_password:wn-secret"),
+    );
+    let out = list(with(""), vec![]).await;
+    assert_eq!(out.status.code(), Some(0), ".pgpass: {}", stderr(&out));
+    std::fs::remove_file(env.path(".pgpass")).unwrap();
+    // In the URL: refused as a config error, without repeating it.
+    let mut with_password = role_url.clone();
+    with_password.set_password(Some("wn-secret")).unwrap();
+    std::fs::write(
+        env.path("pw-url.toml"),
+        text.replace(role_url.as_str(), with_password.as_str()),
+    )
+    .unwrap();
+    let out = list(env.path("pw-url.toml"), vec![]).await;
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("daemon.database") && !stderr(&out).contains("wn-secret"),
+        "{}",
+        stderr(&out)
+    );
+    // A daemon logging at debug never writes it either.
+    let from_file = with(&format!(
+        "database_password_file = \"{}\"",
+        env.path("right").display()
+    ));
+    let daemon = env.spawn_daemon(&from_file);
+    assert!(
+        wait_for(20, || async { daemon.logs().contains("started") }).await,
+        "{}",
+        daemon.logs()
+    );
+    let logs = daemon.logs();
+    assert_eq!(daemon.stop(10).await, Some(0));
+    assert!(!logs.contains("wn-secret"), "{logs}");
 }
