@@ -3,7 +3,7 @@
 //!
 //!   cargo bench --bench scheduler                 # every scenario
 //!   cargo bench --bench scheduler -- every-second # or: floor, ratio, burst, jobs, timeouts,
-//!                                                 #     throttle, idle, scale
+//!                                                 #     throttle, idle, scale, ha
 //!
 //! BENCH_SECONDS sets the length of `every-second`, `floor` and each `ratio` run (default 10)
 //! and of `idle` (default 60). `scale` takes BENCH_SCALE_SIZES (default 10000,100000,1000000)
@@ -15,6 +15,9 @@ mod support;
 
 #[path = "scale/mod.rs"]
 mod scale;
+
+#[path = "ha/mod.rs"]
+mod ha;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
@@ -65,6 +68,9 @@ fn main() {
     if run("scale") {
         scale::run();
     }
+    if run("ha") {
+        rt.block_on(ha::run());
+    }
 }
 
 fn seconds(var: &str, default: u64) -> u64 {
@@ -77,6 +83,8 @@ fn seconds(var: &str, default: u64) -> u64 {
 struct Setup {
     dir: tempfile::TempDir,
     fake: FakeWorkspace,
+    /// A PostgreSQL URL instead of the SQLite file `bench.db`.
+    postgres: Option<String>,
 }
 
 impl Setup {
@@ -93,7 +101,19 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ak"), fake::AK).unwrap();
         std::fs::write(dir.path().join("sk"), fake::SK).unwrap();
-        Setup { dir, fake }
+        Setup {
+            dir,
+            fake,
+            postgres: None,
+        }
+    }
+
+    /// `daemon.database`: the SQLite file, or the PostgreSQL URL.
+    fn database(&self) -> String {
+        match &self.postgres {
+            Some(url) => url.clone(),
+            None => self.dir.path().join("bench.db").display().to_string(),
+        }
     }
 
     fn config(&self, max_in_flight: usize, schedules: &str) -> std::path::PathBuf {
@@ -111,7 +131,7 @@ impl Setup {
         let d = self.dir.path();
         let text = format!(
             "[daemon]\ndatabase = \"{db}\"\nmax_in_flight = {max_in_flight}\n\n[workspace]\n{workspace}\nendpoint = \"{ep}\"\nproject_id = \"{pr}\"\n\n[workspace.credentials]\naccess_key_file = \"{ak}\"\nsecret_key_file = \"{sk}\"\n\n{jobs}\n{schedules}",
-            db = d.join("bench.db").display(),
+            db = self.database(),
             ep = self.fake.endpoint(),
             pr = fake::PROJECT,
             ak = d.join("ak").display(),
@@ -122,13 +142,13 @@ impl Setup {
         path
     }
 
-    async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.dir.path().join("bench.db").display()
-        ))
-        .await
-        .unwrap()
+    async fn db(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match &self.postgres {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.database()),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
     }
 }
 
@@ -256,7 +276,11 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 /// Returns the p99 lateness in ms.
 async fn every_second(secs: u64, max_in_flight: usize) -> f64 {
-    let setup = Setup::new().await;
+    every_second_on(Setup::new().await, secs, max_in_flight).await
+}
+
+/// `every-second` on `setup`'s store (SQLite or PostgreSQL); the p99 lateness in ms.
+async fn every_second_on(setup: Setup, secs: u64, max_in_flight: usize) -> f64 {
     let config = setup.config(max_in_flight, &schedules(1000, "cron = \"* * * * * *\"", 1));
     let started = Utc::now();
     let log = setup.dir.path().join("daemon.log");
@@ -284,7 +308,12 @@ async fn every_second(secs: u64, max_in_flight: usize) -> f64 {
         .all(|(_, n)| *n == 1000);
     let received = setup.fake.received().len();
     println!(
-        "every-second: 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; daemon CPU {cpu:.0} ms per second (USER_HZ ticks); statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
+        "every-second ({}): 1000 schedules x {secs}s, max_in_flight {max_in_flight}, release binary logging at info ({lines} lines): {received} requests; lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; daemon CPU {cpu:.0} ms per second (USER_HZ ticks); statuses {statuses:?}; every inner second complete: {complete}; rows per second {:?}",
+        if setup.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         pct(&late, 0.5),
         pct(&late, 0.9),
         pct(&late, 0.99),

@@ -198,7 +198,7 @@ async fn start(
         None => None,
     };
     let membership = Membership::join(config, &store).await?;
-    let store = store.owned_by(membership.id());
+    let store = membership.claiming(store);
     let deliverer = Arc::new(wiring::build_deliverer(
         config,
         store.clone(),

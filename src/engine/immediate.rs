@@ -124,5 +124,5 @@ pub async fn deliver_now(
 async fn open_claiming_store(config: &Config) -> Result<(Store, Membership), ImmediateError> {
     let store = wiring::open_store(config).await?;
     let membership = Membership::join(config, &store).await?;
-    Ok((store.owned_by(membership.id()), membership))
+    Ok((membership.claiming(store), membership))
 }

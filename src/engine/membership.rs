@@ -17,7 +17,8 @@ use crate::config::Config;
 use crate::domain::Status;
 use crate::platform::clock::Clock;
 use crate::platform::instance::{self, Instance};
-use crate::store::{Claimed, Database, Store, StoreError, format_time};
+use crate::store::{Claimed, Database, LeaseGuard, Store, StoreError, format_time};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MembershipError {
@@ -39,6 +40,7 @@ pub enum Membership {
     },
     Lease {
         id: String,
+        guard: Arc<LeaseGuard>,
         /// How long after the owner's lease ends its deliveries may be taken over.
         grace: Duration,
         heartbeat: CancellationToken,
@@ -57,21 +59,32 @@ impl Membership {
                 let id = instance::new_id();
                 let lease = config.daemon.instance_lease;
                 let host = instance::host_name();
+                let guard = LeaseGuard::new(lease);
+                let sent = std::time::Instant::now();
                 store.renew_lease(&id, &host, lease).await?;
+                guard.renewed(sent);
                 let heartbeat = CancellationToken::new();
                 tokio::spawn(beat(
                     store.clone(),
-                    id.clone(),
-                    host,
-                    lease,
+                    (id.clone(), host),
+                    Arc::clone(&guard),
                     heartbeat.clone(),
                 ));
                 Ok(Membership::Lease {
                     id,
+                    guard,
                     grace: config.workspace.request_timeout + Duration::from_secs(1),
                     heartbeat,
                 })
             }
+        }
+    }
+
+    /// `store`, claiming in this instance's name (and knowing its lease).
+    pub fn claiming(&self, store: Store) -> Store {
+        match self {
+            Membership::File { instance, .. } => store.owned_by(instance.id()),
+            Membership::Lease { id, guard, .. } => store.owned_by(id).with_lease(Arc::clone(guard)),
         }
     }
 
@@ -129,7 +142,13 @@ impl Drop for Membership {
 }
 
 /// Renews the lease every third of its length until `stop`.
-async fn beat(store: Store, id: String, host: String, lease: Duration, stop: CancellationToken) {
+async fn beat(
+    store: Store,
+    (id, host): (String, String),
+    guard: Arc<LeaseGuard>,
+    stop: CancellationToken,
+) {
+    let lease = guard.lease();
     let mut tick = tokio::time::interval(lease / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
@@ -138,12 +157,16 @@ async fn beat(store: Store, id: String, host: String, lease: Duration, stop: Can
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let sent = std::time::Instant::now();
         match store.renew_lease(&id, &host, lease).await {
-            Ok(true) => {}
-            Ok(false) => tracing::error!(
+            Ok(true) => guard.renewed(sent),
+            Ok(false) => {
+                guard.lapsed();
+                tracing::error!(
                 instance = %id,
                 "this instance's lease had run out (paused, or cut off from the database); other instances may have taken over its deliveries, which it no longer sends"
-            ),
+                );
+            }
             Err(err) => tracing::error!(
                 instance = %id,
                 error = %err,

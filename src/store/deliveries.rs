@@ -57,16 +57,26 @@ pub struct AttemptRecord {
 }
 
 impl Store {
-    /// Inserts every delivery in one transaction (one fsync for a whole burst) and records
-    /// each schedule's progress in the same commit. Rows that another process claimed first
-    /// conflict on the unique key and are skipped: that is a lost race, not an error.
-    /// Returns the `pending` rows this call inserted.
+    /// Inserts the deliveries and records each schedule's progress. Rows that another
+    /// process claimed first conflict on the unique key and are skipped: that is a lost race,
+    /// not an error. Returns the `pending` rows this call inserted.
+    ///
+    /// SQLite: one transaction (one fsync for a whole burst), progress in the same commit.
+    /// PostgreSQL, where several instances claim the same burst at once: one transaction per
+    /// chunk, each instance starting at its own chunk (from its id) and going round, so two
+    /// instances split a burst instead of one waiting on the other's uncommitted rows and
+    /// then finding them all taken. Both go the same way round in the same chunks, so
+    /// neither can hold a row the other needs while needing one it holds (no deadlock).
+    /// Progress is committed after the last chunk.
     pub async fn claim_deliveries(
         &self,
         batch: &[NewDelivery],
         progress: &[(ScheduleId, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError> {
+        if self.engine == super::Engine::Postgres {
+            return self.claim_in_turns(batch, progress, now).await;
+        }
         let mut tx = self.begin().await?;
         let created_at = format_time(now);
         let mut claimed = Vec::new();
@@ -77,6 +87,40 @@ impl Store {
             Self::mark_progress(&mut tx, schedule, *last_due, now).await?;
         }
         tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn claim_in_turns(
+        &self,
+        batch: &[NewDelivery],
+        progress: &[(ScheduleId, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let created_at = format_time(now);
+        let chunks: Vec<&[NewDelivery]> = batch.chunks(CLAIM_CHUNK).collect();
+        let first = match (chunks.len(), self.owner.as_deref()) {
+            (0, _) | (_, None) => 0,
+            (n, Some(owner)) => {
+                BuildHasherDefault::<DefaultHasher>::default().hash_one(owner) as usize % n
+            }
+        };
+        let mut claimed = Vec::new();
+        for chunk in chunks[first..].iter().chain(&chunks[..first]) {
+            let mut tx = self.begin().await?;
+            claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
+            tx.commit().await?;
+        }
+        if !progress.is_empty() {
+            // In one order on every instance, so two never wait on each other's rows.
+            let mut progress: Vec<_> = progress.iter().collect();
+            progress.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            let mut tx = self.begin().await?;
+            for (schedule, last_due) in progress {
+                Self::mark_progress(&mut tx, schedule, *last_due, now).await?;
+            }
+            tx.commit().await?;
+        }
         Ok(claimed)
     }
 

@@ -4,9 +4,65 @@
 //! (SQLite is one host: there a lock file per instance says the same thing at once, see
 //! `platform::instance`.)
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::{Claimed, Store, StoreError};
+
+/// What this process knows of its own lease without asking: when the last renewal that
+/// succeeded was sent. While less than the lease (less a second) has passed since, on the
+/// monotonic clock (which keeps counting while the process is stopped), the lease has not
+/// run out, so no other instance can have taken over a delivery this one owns. Once the
+/// lease has been found lapsed, deliveries claimed before may belong to others: from then
+/// on the database is asked every time.
+#[derive(Debug)]
+pub struct LeaseGuard {
+    base: Instant,
+    /// Milliseconds after `base` of the last renewal sent that succeeded; 0: none yet.
+    renewed_ms: AtomicU64,
+    lapsed: std::sync::atomic::AtomicBool,
+    lease: Duration,
+}
+
+impl LeaseGuard {
+    pub fn new(lease: Duration) -> Arc<LeaseGuard> {
+        Arc::new(LeaseGuard {
+            base: Instant::now(),
+            renewed_ms: AtomicU64::new(0),
+            lapsed: std::sync::atomic::AtomicBool::new(false),
+            lease,
+        })
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// The lease was found lapsed (and made again): never vouch again.
+    pub fn lapsed(&self) {
+        self.lapsed.store(true, Ordering::Relaxed);
+    }
+
+    /// Call with the instant the renewal was sent, once it succeeded.
+    pub fn renewed(&self, sent: Instant) {
+        let ms = sent.saturating_duration_since(self.base).as_millis() as u64 + 1;
+        self.renewed_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    fn surely_valid(&self) -> bool {
+        if self.lapsed.load(Ordering::Relaxed) {
+            return false;
+        }
+        match self.renewed_ms.load(Ordering::Relaxed) {
+            0 => false,
+            ms => {
+                let renewed = self.base + Duration::from_millis(ms - 1);
+                renewed.elapsed() + Duration::from_secs(1) < self.lease
+            }
+        }
+    }
+}
 
 impl Store {
     /// Registers instance `id` (or renews its row) with a lease of `lease` from now. Returns
@@ -79,8 +135,17 @@ impl Store {
     /// lease: checked right before each attempt, so an instance that was paused or cut off
     /// past its lease does not send what another one took over. On SQLite (one host) a
     /// running owner is never taken over, so there is nothing to check.
+    /// While this process's own lease is surely valid ([`LeaseGuard`]), nobody can have
+    /// taken its deliveries over, and the database is not asked.
     pub async fn still_owns(&self, id: i64) -> Result<bool, StoreError> {
         if self.engine == super::Engine::Sqlite || self.owner.is_none() {
+            return Ok(true);
+        }
+        if self
+            .lease
+            .as_ref()
+            .is_some_and(|guard| guard.surely_valid())
+        {
             return Ok(true);
         }
         let owns: Option<i64> = sqlx::query_scalar(
@@ -93,5 +158,25 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(owns.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_vouches_only_for_a_recent_continuous_lease() {
+        let guard = LeaseGuard::new(Duration::from_secs(15));
+        assert!(!guard.surely_valid(), "no renewal yet");
+        guard.renewed(Instant::now());
+        assert!(guard.surely_valid());
+        let old = LeaseGuard::new(Duration::from_secs(3));
+        old.renewed(old.base);
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(!old.surely_valid(), "renewed longer ago than the lease less a second");
+        guard.lapsed();
+        guard.renewed(Instant::now());
+        assert!(!guard.surely_valid(), "a lapse is never forgotten");
     }
 }

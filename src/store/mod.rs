@@ -29,6 +29,7 @@ pub use copy::CopyError;
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::{HistoryFilter, LastOccurrence};
+pub use instances::LeaseGuard;
 pub use jobs::{JobEnd, JobToPoll, ResendSource};
 pub use location::{Database, PoolSettings, Postgres};
 pub(crate) use rows::Claimed;
@@ -89,6 +90,8 @@ pub struct Store {
     engine: Engine,
     /// The instance id recorded as `claimed_by` on the deliveries this handle claims.
     owner: Option<std::sync::Arc<str>>,
+    /// PostgreSQL: what this instance knows of its lease.
+    lease: Option<std::sync::Arc<LeaseGuard>>,
 }
 
 impl Store {
@@ -163,6 +166,7 @@ impl Store {
             pool,
             engine: Engine::Sqlite,
             owner: None,
+            lease: None,
         };
         store.migrate(&shown).await?;
         Ok(store)
@@ -197,6 +201,7 @@ impl Store {
             pool,
             engine: Engine::Postgres,
             owner: None,
+            lease: None,
         };
         store.migrate(&shown).await?;
         Ok(store)
@@ -205,6 +210,12 @@ impl Store {
     /// This handle, claiming deliveries in the name of instance `owner`.
     pub fn owned_by(mut self, owner: &str) -> Self {
         self.owner = Some(owner.into());
+        self
+    }
+
+    /// This handle, knowing the owner's lease (PostgreSQL).
+    pub fn with_lease(mut self, lease: std::sync::Arc<LeaseGuard>) -> Self {
+        self.lease = Some(lease);
         self
     }
 
