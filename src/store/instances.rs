@@ -174,7 +174,10 @@ mod tests {
         let old = LeaseGuard::new(Duration::from_secs(3));
         old.renewed(old.base);
         std::thread::sleep(Duration::from_millis(2100));
-        assert!(!old.surely_valid(), "renewed longer ago than the lease less a second");
+        assert!(
+            !old.surely_valid(),
+            "renewed longer ago than the lease less a second"
+        );
         guard.lapsed();
         guard.renewed(Instant::now());
         assert!(!guard.surely_valid(), "a lapse is never forgotten");

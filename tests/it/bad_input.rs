@@ -196,6 +196,47 @@ fn cases(env: &TestEnv) -> Vec<Case> {
             "daemon.database",
         ),
         case(
+            "database URL holding a password",
+            |t: &str| replace_database(t, "\"postgres://notifier:hunter2@db.internal/notifier\""),
+            78,
+            "daemon.database: \"postgres://notifier:REDACTED@db.internal/notifier\": the URL holds a password",
+        ),
+        case(
+            "database URL without a host",
+            |t: &str| replace_database(t, "\"postgres:///notifier\""),
+            78,
+            "daemon.database: \"postgres:///notifier\" names no host",
+        ),
+        case(
+            "database_pool_size zero",
+            replace(
+                "max_in_flight = 8",
+                "max_in_flight = 8\ndatabase_pool_size = 0",
+            ),
+            78,
+            "daemon.database_pool_size",
+        ),
+        case(
+            "database_timeout too short",
+            replace(
+                "max_in_flight = 8",
+                "max_in_flight = 8\ndatabase_timeout = \"1ms\"",
+            ),
+            78,
+            "daemon.database_timeout",
+        ),
+        case(
+            "instance_lease too short",
+            |t: &str| {
+                t.replace("instance_lease = \"3s\"\n", "").replace(
+                    "max_in_flight = 8",
+                    "max_in_flight = 8\ninstance_lease = \"1s\"",
+                )
+            },
+            78,
+            "daemon.instance_lease",
+        ),
+        case(
             "unknown daemon key",
             replace("max_in_flight = 8", "max_in_flight = 8\nbogus = 1"),
             78,
