@@ -159,6 +159,8 @@ struct Service {
     watcher: ChangeWatcher,
     /// Each schedule's misfire grace, by id, for deliveries taken over.
     graces: HashMap<String, Duration>,
+    /// This instance's own pending rows that no task carried at the last takeover look.
+    idle_own: std::collections::HashSet<i64>,
     file_schedules: FileSchedules,
     default_tz: Tz,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
@@ -256,7 +258,10 @@ async fn start(
     let default_tz = config.daemon.timezone;
     let specs = current_schedules(&file_schedules, default_tz, &store).await?;
     let graces = graces_of(&specs);
-    scheduler.start_deliveries(membership::take_over(&membership, &store, &graces, clock).await?);
+    let none_yet = |_| false;
+    scheduler.start_deliveries(
+        membership::take_over(&membership, &store, (&graces, &none_yet), clock).await?,
+    );
     scheduler.apply(specs).await?;
     let mut watcher = store.change_watcher(&config.daemon.database).await?;
     watcher.schedules_changed().await?;
@@ -272,6 +277,7 @@ async fn start(
         membership,
         watcher,
         graces,
+        idle_own: Default::default(),
         file_schedules,
         default_tz,
         settings: settings_of(config),
@@ -343,8 +349,26 @@ impl Service {
 
     /// PostgreSQL: resumes the deliveries of instances whose lease ran out. An error (the
     /// database unreachable) is logged; the next tick tries again.
-    async fn take_over(&self, clock: Clock, starter: &Starter) {
-        match membership::take_over(&self.membership, &self.store, &self.graces, clock).await {
+    async fn take_over(&mut self, clock: Clock, starter: &Starter) {
+        // An own pending row no task carries is resumed only when the previous look found it
+        // so too: one claimed a moment ago may not have its task yet.
+        let idle_now = std::sync::Mutex::new(std::collections::HashSet::new());
+        let carrying = |id| {
+            if starter.is_running(id) {
+                return true;
+            }
+            idle_now.lock().expect("not poisoned").insert(id);
+            !self.idle_own.contains(&id)
+        };
+        let found = membership::take_over(
+            &self.membership,
+            &self.store,
+            (&self.graces, &carrying),
+            clock,
+        )
+        .await;
+        self.idle_own = idle_now.into_inner().expect("not poisoned");
+        match found {
             Ok(resumable) if !resumable.is_empty() => {
                 tracing::warn!(
                     deliveries = resumable.len(),

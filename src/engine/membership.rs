@@ -104,8 +104,13 @@ impl Membership {
         }
     }
 
-    /// Pending deliveries whose owner is gone.
-    async fn orphans(&self, store: &Store) -> Result<Vec<Claimed>, StoreError> {
+    /// Pending deliveries whose owner is gone (or that this process owns but no longer
+    /// carries: `carrying` says which it still does).
+    async fn orphans(
+        &self,
+        store: &Store,
+        carrying: &(dyn Fn(i64) -> bool + Sync),
+    ) -> Result<Vec<Claimed>, StoreError> {
         match self {
             Membership::File { database, .. } => Ok(store
                 .pending_deliveries()
@@ -117,7 +122,12 @@ impl Membership {
                         .is_some_and(|id| Instance::is_alive(database, id))
                 })
                 .collect()),
-            Membership::Lease { grace, .. } => store.orphaned_deliveries(*grace).await,
+            Membership::Lease { id, grace, .. } => Ok(store
+                .orphaned_deliveries(*grace)
+                .await?
+                .into_iter()
+                .filter(|d| d.owner.as_deref() != Some(id.as_str()) || !carrying(d.id))
+                .collect()),
         }
     }
 
@@ -186,12 +196,12 @@ async fn beat(
 pub async fn take_over(
     membership: &Membership,
     store: &Store,
-    graces: &HashMap<String, Duration>,
+    (graces, carrying): (&HashMap<String, Duration>, &(dyn Fn(i64) -> bool + Sync)),
     clock: Clock,
 ) -> Result<Vec<Claimed>, StoreError> {
     let now = clock.now();
     let mut resumable = Vec::new();
-    for delivery in membership.orphans(store).await? {
+    for delivery in membership.orphans(store, carrying).await? {
         let owner = delivery.owner.as_deref();
         if !store.adopt_delivery(delivery.id, owner).await? {
             tracing::debug!(

@@ -71,7 +71,12 @@ pub struct Scheduler {
     /// "3 schedules, 1 maintenance window", counted when the set changes (not on every fire:
     /// counting walks every slot).
     counts: String,
+    /// Ids of the deliveries whose tasks are running.
+    running: Running,
 }
+
+/// Ids of the deliveries this process is carrying, shared by the scheduler and its starters.
+pub type Running = Arc<std::sync::Mutex<std::collections::HashSet<i64>>>;
 
 impl Scheduler {
     pub fn new(
@@ -93,6 +98,7 @@ impl Scheduler {
             health: None,
             publish_metrics: false,
             counts: String::new(),
+            running: Running::default(),
         }
     }
 
@@ -398,6 +404,7 @@ impl Scheduler {
             deliverer: Arc::clone(&self.deliverer),
             tracker: self.tracker.clone(),
             shutdown: self.shutdown.clone(),
+            running: Arc::clone(&self.running),
         }
     }
 }
@@ -408,9 +415,15 @@ pub struct Starter {
     deliverer: Arc<Deliverer>,
     tracker: TaskTracker,
     shutdown: Shutdown,
+    running: Running,
 }
 
 impl Starter {
+    /// True while a task of this process carries delivery `id`.
+    pub fn is_running(&self, id: i64) -> bool {
+        self.running.lock().expect("not poisoned").contains(&id)
+    }
+
     /// Runs each claimed delivery as a tracked task.
     /// Each occurrence (schedule and due time) gets one summary line when its deliveries end.
     pub fn start(&self, claimed: Vec<Claimed>) {
@@ -427,10 +440,14 @@ impl Starter {
             let deliverer = Arc::clone(&self.deliverer);
             let shutdown = self.shutdown.clone();
             let tally = Arc::clone(&tallies[&(delivery.schedule_id.clone(), delivery.due_at)]);
+            let running = Arc::clone(&self.running);
+            running.lock().expect("not poisoned").insert(delivery.id);
             self.tracker.spawn(async move {
+                let id = delivery.id;
                 let outcome = deliverer.deliver(delivery, &shutdown).await;
+                running.lock().expect("not poisoned").remove(&id);
                 if let Err(err) = &outcome {
-                    tracing::error!(error = %err, "cannot record a delivery; it stays pending for the next start");
+                    tracing::error!(error = %err, "cannot record a delivery; it stays pending, to be resumed (on PostgreSQL at the next heartbeat, on SQLite at the next start)");
                 }
                 tally.record(&outcome);
             });

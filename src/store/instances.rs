@@ -116,16 +116,19 @@ impl Store {
     /// cut off), or who has no row at all, oldest first. `grace` covers an attempt the owner
     /// started just before its lease ended: it is over (timed out at worst) before the grace
     /// is, so a taker never sends while the old owner's request may still be in flight.
+    /// Also this handle's own pending rows: the caller skips those it is still carrying (one
+    /// whose task ended on a database error is resumed this way).
     pub async fn orphaned_deliveries(&self, grace: Duration) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by
              FROM deliveries d WHERE status = 'pending'
-               AND NOT EXISTS (SELECT 1 FROM instances i
+               AND (d.claimed_by = $2 OR NOT EXISTS (SELECT 1 FROM instances i
                                WHERE i.id = d.claimed_by
-                                 AND i.lease_until + $1 * interval '1 millisecond' > clock_timestamp())
+                                 AND i.lease_until + $1 * interval '1 millisecond' > clock_timestamp()))
              ORDER BY julianday(due_at), id",
         )
         .bind(grace.as_millis() as i64)
+        .bind(self.owner.as_deref())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(super::rows::claimed_from_row).collect()

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::helpers::*;
 use crate::soak::occurrences_of;
@@ -658,4 +658,49 @@ async fn the_postgresql_password_comes_from_a_file_pgpassword_pgpass_or_a_creden
     let logs = daemon.logs();
     assert_eq!(daemon.stop(10).await, Some(0));
     assert!(!logs.contains("wn-secret"), "{logs}");
+}
+
+#[tokio::test]
+#[ignore = "stops the PostgreSQL cluster the other tests share; .ci/run runs it alone"]
+async fn a_delivery_whose_task_ended_on_a_database_error_is_resumed_by_its_own_instance() {
+    let env = TestEnv::new().await;
+    if env.postgres.is_none() || std::env::var("WORKSPACE_NOTIFIER_TEST_PG_CTL").is_err() {
+        eprintln!("own resume: skipped: needs {POSTGRES_VAR} and WORKSPACE_NOTIFIER_TEST_PG_CTL");
+        return;
+    }
+    // A maintenance warning (re-read before it is sent, as it may be cancelled) due in 8 s,
+    // whose deadline is the window's start, 38 s away.
+    let start = (Utc::now() + chrono::TimeDelta::seconds(38)).trunc_subsecs(0);
+    let config = env.write_config(&format!(
+        "[[maintenance_windows]]\nid = \"patch\"\nstart = \"{}\"\nduration = \"10m\"\nnotify_before = [\"30s\"]\npools = [\"{POOL}\"]\nmessage = \"Restart at {{start}}\"\n",
+        start.to_rfc3339()
+    ));
+    let daemon = env.spawn_daemon(&config);
+    assert!(wait_for(20, || async { daemon.logs().contains("started") }).await);
+    // Claimed a moment before it is due; the database goes away before it is due, for
+    // longer than the pool waits for a connection (5 s), so the delivery's check fails.
+    let db = env.db().await;
+    assert!(wait_for(15, || async { count_status(&db, "pending").await == 1 }).await);
+    db.close().await;
+    pg_ctl("stop -m fast");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    pg_ctl("start");
+    let logs = daemon.logs();
+    assert!(
+        logs.contains("it stays pending"),
+        "the task ended on the database error:\n{logs}"
+    );
+    assert_eq!(
+        env.fake.received().len(),
+        0,
+        "nothing sent while the database was away"
+    );
+    // Resumed by the instance itself, while it runs, within its deadline.
+    let db = env.db().await;
+    let sent = wait_for(15, || async { count_status(&db, "sent").await == 1 }).await;
+    let logs = daemon.logs();
+    assert!(sent, "{logs}");
+    assert!(logs.contains("resuming a pending delivery"), "{logs}");
+    assert_eq!(env.fake.received().len(), 1);
+    assert_eq!(daemon.stop(10).await, Some(0));
 }
