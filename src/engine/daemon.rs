@@ -207,6 +207,7 @@ async fn start(
         sender,
         clock,
     ));
+    let starter = Starter::new(Arc::clone(&deliverer), tracker.clone(), shutdown.clone());
     let health = Arc::new(Health::default());
     if let Some(addr) = config.daemon.listen {
         listener::prepare(&store).await;
@@ -233,9 +234,7 @@ async fn start(
             )
             .with_resends(ResendRunner {
                 store: store.clone(),
-                deliverer: Arc::clone(&deliverer),
-                tracker: tracker.clone(),
-                shutdown: shutdown.clone(),
+                starter: starter.clone(),
                 desktop_batch: config.jobs.desktop_batch,
             }),
         );
@@ -248,6 +247,7 @@ async fn start(
         tracker.clone(),
         shutdown.clone(),
     )
+    .with_starter(starter)
     .with_desktop_batch(config.jobs.desktop_batch)
     .with_health(Arc::clone(&health))
     .with_metrics(config.daemon.listen.is_some());

@@ -4,11 +4,7 @@
 //! followed and recorded like any other, and never due after the original's deadline.
 
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
-use tokio_util::task::TaskTracker;
 
-use super::delivery::Deliverer;
-use super::shutdown::Shutdown;
 use crate::domain::job::Recipient;
 use crate::domain::time_math::plus;
 use crate::domain::{DesktopId, Status, Target};
@@ -60,9 +56,8 @@ pub fn resend_deliveries(
 /// waits for its due time).
 pub struct ResendRunner {
     pub store: Store,
-    pub deliverer: Arc<Deliverer>,
-    pub tracker: TaskTracker,
-    pub shutdown: Shutdown,
+    /// Starts the re-sends like any claimed delivery (tracked, and known as carried).
+    pub starter: super::scheduler::Starter,
     pub desktop_batch: usize,
 }
 
@@ -115,14 +110,7 @@ impl ResendRunner {
             in_s = after.as_secs(),
             "automatic re-send to the desktops that did not get it"
         );
-        for delivery in claimed {
-            let (deliverer, shutdown) = (Arc::clone(&self.deliverer), self.shutdown.clone());
-            self.tracker.spawn(async move {
-                if let Err(err) = deliverer.deliver(delivery, &shutdown).await {
-                    tracing::error!(error = %err, "cannot record a re-send; it stays pending for the next start");
-                }
-            });
-        }
+        self.starter.start(claimed);
         Ok(())
     }
 }

@@ -58,7 +58,6 @@ pub struct Scheduler {
     store: Store,
     deliverer: Arc<Deliverer>,
     clock: Clock,
-    tracker: TaskTracker,
     shutdown: Shutdown,
     slots: HashMap<ScheduleId, Slot>,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, ScheduleId)>>,
@@ -71,8 +70,8 @@ pub struct Scheduler {
     /// "3 schedules, 1 maintenance window", counted when the set changes (not on every fire:
     /// counting walks every slot).
     counts: String,
-    /// Ids of the deliveries whose tasks are running.
-    running: Running,
+    /// Starts the claimed deliveries (shared with re-sends and takeovers).
+    starter: Starter,
 }
 
 /// Ids of the deliveries this process is carrying, shared by the scheduler and its starters.
@@ -87,10 +86,10 @@ impl Scheduler {
         shutdown: Shutdown,
     ) -> Self {
         Self {
+            starter: Starter::new(Arc::clone(&deliverer), tracker.clone(), shutdown.clone()),
             store,
             deliverer,
             clock,
-            tracker,
             shutdown,
             slots: HashMap::new(),
             heap: BinaryHeap::new(),
@@ -98,7 +97,6 @@ impl Scheduler {
             health: None,
             publish_metrics: false,
             counts: String::new(),
-            running: Running::default(),
         }
     }
 
@@ -397,15 +395,17 @@ impl Scheduler {
         self.starter().start(claimed);
     }
 
-    /// A handle that starts deliveries the way the scheduler does, for the deliveries taken
+    /// Starts deliveries with `starter`, so that everything this process carries is known
+    /// in one place (re-sends and takeovers use the same one).
+    pub fn with_starter(mut self, starter: Starter) -> Self {
+        self.starter = starter;
+        self
+    }
+
+    /// The handle that starts deliveries the way the scheduler does, for the deliveries taken
     /// over from other instances while the scheduler runs in its own task.
     pub fn starter(&self) -> Starter {
-        Starter {
-            deliverer: Arc::clone(&self.deliverer),
-            tracker: self.tracker.clone(),
-            shutdown: self.shutdown.clone(),
-            running: Arc::clone(&self.running),
-        }
+        self.starter.clone()
     }
 }
 
@@ -419,6 +419,15 @@ pub struct Starter {
 }
 
 impl Starter {
+    pub fn new(deliverer: Arc<Deliverer>, tracker: TaskTracker, shutdown: Shutdown) -> Starter {
+        Starter {
+            deliverer,
+            tracker,
+            shutdown,
+            running: Running::default(),
+        }
+    }
+
     /// True while a task of this process carries delivery `id`.
     pub fn is_running(&self, id: i64) -> bool {
         self.running.lock().expect("not poisoned").contains(&id)

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::deliveries::AttemptRecord;
 use super::time::format_time;
-use super::{Store, StoreError};
+use super::{Engine, Store, StoreError};
 use crate::domain::Status;
 
 /// Records per statement: at most 10 parameters each, well under SQLite's 32,766.
@@ -145,7 +145,7 @@ async fn insert_attempts(
     let sql = format!(
         "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id) VALUES {}
          ON CONFLICT (delivery_id, attempt) DO NOTHING",
-        super::value_rows(chunk.len(), 8)
+        super::value_rows(Engine::of(tx), chunk.len(), 8)
     );
     // Only placeholders are generated; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -179,10 +179,11 @@ async fn update_deliveries(
            job_id = COALESCE(v.job_id, deliveries.job_id), status = v.status, finished_at = v.finished_at,
            job_next_poll_at = v.job_poll_at
          FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'
-           AND (${owner} IS NULL OR deliveries.claimed_by = ${owner})
+           AND ({owner} IS NULL OR deliveries.claimed_by = {owner_again})
          RETURNING deliveries.id",
-        super::value_rows(chunk.len(), 10),
-        owner = chunk.len() * 10 + 1,
+        super::value_rows(Engine::of(tx), chunk.len(), 10),
+        owner = Engine::of(tx).placeholder(chunk.len() * 10 + 1),
+        owner_again = Engine::of(tx).placeholder(chunk.len() * 10 + 2),
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in chunk {
@@ -201,6 +202,7 @@ async fn update_deliveries(
     }
     let updated: std::collections::HashSet<i64> = query
         .bind(owner)
+        .bind(owner)
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -218,7 +220,7 @@ async fn update_deliveries(
     // another owner (taken over).
     let sql = format!(
         "SELECT id FROM deliveries WHERE status = 'pending' AND id IN ({})",
-        super::numbered(1, missed.len())
+        super::numbered(Engine::of(tx), 1, missed.len())
     );
     let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
     for id in &missed {

@@ -220,7 +220,7 @@ impl Store {
                     let insert = format!(
                         "INSERT INTO {table} ({}) VALUES {}",
                         names.join(", "),
-                        super::value_rows(chunk.len(), names.len())
+                        super::value_rows(self.engine, chunk.len(), names.len())
                     );
                     // Table and column names are the constants above; every value is bound.
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(insert));

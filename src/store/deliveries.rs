@@ -206,7 +206,7 @@ async fn insert_chunk(
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms)
          VALUES ",
     );
-    sql.push_str(&super::value_rows(chunk.len(), 15));
+    sql.push_str(&super::value_rows(super::Engine::of(tx), chunk.len(), 15));
     sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
     // Only placeholders are generated; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

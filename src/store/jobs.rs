@@ -182,7 +182,7 @@ impl Store {
             let mut sql = String::from(
                 "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
             );
-            sql.push_str(&super::value_rows(chunk.len(), 8));
+            sql.push_str(&super::value_rows(self.engine, chunk.len(), 8));
             sql.push_str(
                 " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
                    desktop_name = excluded.desktop_name, status = excluded.status,

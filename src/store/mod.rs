@@ -237,22 +237,43 @@ impl Store {
     }
 }
 
+impl Engine {
+    /// The engine behind a connection of the Any driver.
+    pub(super) fn of(conn: &sqlx::AnyConnection) -> Engine {
+        match conn.backend_name() {
+            "PostgreSQL" => Engine::Postgres,
+            _ => Engine::Sqlite,
+        }
+    }
+
+    /// Parameter `n` in generated multi-row statements, whose values are bound in order:
+    /// `$n` for PostgreSQL, a plain `?` for SQLite. SQLite reads `$n` and `?n` too, but keeps
+    /// them in a list it searches one by one, for each name and again when sqlx binds each
+    /// value: over the 7,500 parameters of a claim that made a 10,000-row burst a second late.
+    pub(super) fn placeholder(self, n: usize) -> String {
+        match self {
+            Engine::Sqlite => "?".to_owned(),
+            Engine::Postgres => format!("${n}"),
+        }
+    }
+}
+
 /// `($1, $2), ($3, $4)`: `rows` groups of `columns` numbered placeholders, for one multi-row
-/// statement. Numbered placeholders are the form both engines read.
-pub(super) fn value_rows(rows: usize, columns: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 5);
+/// statement.
+pub(super) fn value_rows(engine: Engine, rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 6);
     for row in 0..rows {
         out.push_str(if row == 0 { "(" } else { ", (" });
-        out.push_str(&numbered(row * columns + 1, columns));
+        out.push_str(&numbered(engine, row * columns + 1, columns));
         out.push(')');
     }
     out
 }
 
 /// `$first, ..., $(first + count - 1)`.
-pub(super) fn numbered(first: usize, count: usize) -> String {
+pub(super) fn numbered(engine: Engine, first: usize, count: usize) -> String {
     (first..first + count)
-        .map(|n| format!("${n}"))
+        .map(|n| engine.placeholder(n))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -71,7 +71,7 @@ impl Store {
         for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO schedule_state (schedule_id, anchor_at) VALUES {} ON CONFLICT (schedule_id) DO NOTHING",
-                super::value_rows(chunk.len(), 2)
+                super::value_rows(self.engine, chunk.len(), 2)
             );
             // Only placeholders are generated; every value is bound.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -91,7 +91,7 @@ impl Store {
         for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "DELETE FROM schedule_state WHERE schedule_id IN ({})",
-                super::numbered(1, chunk.len())
+                super::numbered(self.engine, 1, chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
