@@ -1,6 +1,6 @@
 //! `ha`: several instances on one PostgreSQL.
 //!
-//! - Two release binaries on one PostgreSQL, 10,000 deliveries due at one instant, the fake
+//! - Two release binaries on one PostgreSQL (3 runs), 10,000 deliveries due at one instant, the fake
 //!   answering in 50 ms, `max_in_flight` 64 each: when all were claimed against the due
 //!   instant, doubles, and the time to send all against the bound for the combined
 //!   concurrency (10,000 / 128 × 50 ms).
@@ -24,7 +24,15 @@ pub async fn run() {
         Ok(url) => (url, None),
         Err(_) => start_cluster(),
     };
-    two_instance_burst(&base).await;
+    let mut ratios = Vec::new();
+    for run in 0..3 {
+        ratios.push(two_instance_burst(&base, run).await);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "ha burst: 3 runs, time to send all over the bound: {ratios:.2?}, median {:.2}",
+        pct(&ratios, 0.5)
+    );
     lateness_side_by_side(&base).await;
     if let Some(dir) = cluster {
         let _ = std::process::Command::new("bash")
@@ -81,8 +89,9 @@ async fn postgres_setup(base: &str, name: &str) -> Setup {
     setup
 }
 
-async fn two_instance_burst(base: &str) {
-    let setup = postgres_setup(base, "burst").await;
+/// Returns the time to send all over the bound.
+async fn two_instance_burst(base: &str, run: usize) -> f64 {
+    let setup = postgres_setup(base, &format!("burst{run}")).await;
     setup.fake.answer_otherwise(Reply::Delay(
         Duration::from_millis(50),
         Box::new(Reply::Accept),
@@ -146,6 +155,7 @@ async fn two_instance_burst(base: &str) {
         split.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
         took / bound,
     );
+    took / bound
 }
 
 async fn lateness_side_by_side(base: &str) {

@@ -63,10 +63,13 @@ impl Store {
     ///
     /// SQLite: one transaction (one fsync for a whole burst), progress in the same commit.
     /// PostgreSQL, where several instances claim the same burst at once: one transaction per
-    /// chunk, each instance starting at its own chunk (from its id) and going round, so two
-    /// instances split a burst instead of one waiting on the other's uncommitted rows and
-    /// then finding them all taken. Both go the same way round in the same chunks, so
-    /// neither can hold a row the other needs while needing one it holds (no deadlock).
+    /// chunk of 500. An instance first takes each chunk no other instance is claiming (a
+    /// transaction-level advisory lock on the chunk, tried without waiting), then goes back
+    /// over the chunks it skipped, where every row is normally already taken (and those of
+    /// an instance that died meanwhile are claimed). So instances split a burst by how fast
+    /// each claims, instead of one waiting on the other's uncommitted rows and then finding
+    /// them all taken. In the second pass an instance waits only on the transaction of one
+    /// chunk, holding no row that transaction needs: no deadlock.
     /// Progress is committed after the last chunk.
     pub async fn claim_deliveries(
         &self,
@@ -96,17 +99,24 @@ impl Store {
         progress: &[(ScheduleId, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let created_at = format_time(now);
-        let chunks: Vec<&[NewDelivery]> = batch.chunks(CLAIM_CHUNK).collect();
-        let first = match (chunks.len(), self.owner.as_deref()) {
-            (0, _) | (_, None) => 0,
-            (n, Some(owner)) => {
-                BuildHasherDefault::<DefaultHasher>::default().hash_one(owner) as usize % n
-            }
-        };
         let mut claimed = Vec::new();
-        for chunk in chunks[first..].iter().chain(&chunks[..first]) {
+        let mut skipped = Vec::new();
+        for chunk in batch.chunks(CLAIM_CHUNK) {
+            let mut tx = self.begin().await?;
+            let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(chunk_key(chunk))
+                .fetch_one(&mut *tx)
+                .await?;
+            if !free {
+                tx.rollback().await?;
+                skipped.push(chunk);
+                continue;
+            }
+            claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
+            tx.commit().await?;
+        }
+        for chunk in skipped {
             let mut tx = self.begin().await?;
             claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
             tx.commit().await?;
@@ -263,6 +273,18 @@ async fn insert_chunk(
             })
         })
         .collect())
+}
+
+/// The advisory-lock key of a chunk of a claim: its first row's unique key, hashed the same
+/// way by every instance (a fixed hasher, not a per-process random one).
+fn chunk_key(chunk: &[NewDelivery]) -> i64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let first = &chunk[0];
+    BuildHasherDefault::<DefaultHasher>::default().hash_one((
+        first.schedule_id.as_str(),
+        first.target.key(),
+        format_time(first.due_at),
+    )) as i64
 }
 
 /// `deliveries.desktop_ids`: the JSON array of a desktop target's ids.
