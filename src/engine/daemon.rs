@@ -1,6 +1,7 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
-//! [`Control`] messages by the CLI, so tests drive the same code in-process. (Just over 400
-//! lines: start, reload, the database-file watch and crash recovery share the service state.)
+//! [`Control`] messages by the CLI, so tests drive the same code in-process. (About 440
+//! lines: start, reload, the database-file watch and the takeover of lost instances'
+//! deliveries share the service state; the takeover rules themselves are in `membership`.)
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -704,3 +704,54 @@ async fn a_delivery_whose_task_ended_on_a_database_error_is_resumed_by_its_own_i
     assert_eq!(env.fake.received().len(), 1);
     assert_eq!(daemon.stop(10).await, Some(0));
 }
+
+#[tokio::test]
+async fn a_change_is_announced_to_every_listening_instance_at_once() {
+    let env = TestEnv::new().await;
+    if env.postgres.is_none() {
+        eprintln!("notify: skipped: needs {POSTGRES_VAR}");
+        return;
+    }
+    let config_path = env.write_config("");
+    let config = workspace_notifier::config::load(&config_path).unwrap();
+    let store = workspace_notifier::engine::wiring::open_store(&config)
+        .await
+        .unwrap();
+    let watcher = store.change_watcher(&config.daemon.database).await.unwrap();
+    let notify = watcher.notifications();
+    // Each `schedule add` from another process is announced on the channel; the watcher's
+    // listener wakes without being asked (the counter poll is not involved here). The first
+    // adds may come before the listener has connected.
+    let c = config_path.to_str().unwrap();
+    let mut woken = false;
+    for i in 0..5 {
+        let id = format!("announced-{i}");
+        let out = env
+            .run(&[
+                "schedule",
+                "add",
+                "--config",
+                c,
+                "--id",
+                &id,
+                "--cron",
+                "0 0 3 * * *",
+                "--pool",
+                POOL,
+                "--message",
+                "m",
+            ])
+            .await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        if tokio::time::timeout(Duration::from_secs(2), notify.notified())
+            .await
+            .is_ok()
+        {
+            woken = true;
+            break;
+        }
+    }
+    assert!(woken, "no notification reached the listening watcher");
+    watcher.close().await;
+    store.close().await;
+}
