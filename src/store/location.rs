@@ -68,10 +68,6 @@ impl Database {
         }))
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Database::Postgres(_))
-    }
-
     /// The SQLite file, if the store is one.
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {
@@ -120,30 +116,23 @@ impl std::fmt::Debug for Postgres {
 }
 
 impl Postgres {
-    /// The URL to connect with: the configured one, plus the password from the file or the
-    /// credential when there is one. Without either, sqlx reads `$PGPASSWORD` and `~/.pgpass`
-    /// itself, as libpq does.
-    pub(super) fn connect_url(&self) -> Result<SecretString, String> {
+    /// The file the password is read from: `password_file`, else the systemd credential when
+    /// there is one. None: sqlx reads `$PGPASSWORD` and `~/.pgpass` itself, as libpq does.
+    pub(super) fn password_source(&self) -> Option<PathBuf> {
         let from_credential = std::env::var_os("CREDENTIALS_DIRECTORY")
             .map(|dir| PathBuf::from(dir).join(PASSWORD_CREDENTIAL))
             .filter(|p| p.exists());
-        let file = self.password_file.clone().or(from_credential);
-        let Some(file) = file else {
+        self.password_file.clone().or(from_credential)
+    }
+
+    /// The URL to connect with: the configured one, plus the password from
+    /// [`Postgres::password_source`] when there is one.
+    pub(super) fn connect_url(&self) -> Result<SecretString, String> {
+        let Some(file) = self.password_source() else {
             return Ok(SecretString::from(self.url.to_string()));
         };
-        let text = std::fs::read_to_string(&file).map_err(|e| {
-            format!(
-                "cannot read the database password from {}: {e}",
-                file.display()
-            )
-        })?;
-        let password = SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned());
-        if password.expose_secret().is_empty() {
-            return Err(format!(
-                "the database password file {} is empty",
-                file.display()
-            ));
-        }
+        let password = crate::platform::secret_file::read(&file)
+            .map_err(|err| format!("database password: {err}"))?;
         let mut url = self.url.clone();
         url.set_password(Some(password.expose_secret()))
             .map_err(|()| format!("{} cannot carry a password", self.url))?;
@@ -191,7 +180,7 @@ mod tests {
             POOL,
         )
         .unwrap();
-        assert!(pg.is_postgres());
+        assert!(matches!(pg, Database::Postgres(_)));
         assert_eq!(
             pg.to_string(),
             "postgres://notifier@db.internal:5432/notifier?sslmode=verify-full"

@@ -176,6 +176,12 @@ impl Store {
     async fn open_postgres(pg: &Postgres) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let shown = pg.url.to_string();
+        if let Some(warning) = pg
+            .password_source()
+            .and_then(|file| crate::platform::secret_file::loose_permissions(&file))
+        {
+            tracing::warn!("{warning}");
+        }
         let url = pg.connect_url().map_err(|problem| StoreError::Password {
             path: shown.clone(),
             problem,

@@ -6,6 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use crate::platform::secret_file::{self, SecretFileError};
+
 /// `[workspace.credentials]`: file paths only, never secrets themselves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CredentialPaths {
@@ -301,32 +303,15 @@ fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
 
 /// Reads a secret file and warns (through `warnings`) when group or others may read it.
 fn read_checked(path: &Path, warnings: &mut Vec<String>) -> Result<SecretString, CredentialsError> {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = meta.permissions().mode();
-        if mode & 0o077 != 0 {
-            warnings.push(format!(
-                "secret file {} is readable by group or others (mode {:o}); chmod 600 it",
-                path.display(),
-                mode & 0o777
-            ));
-        }
-    }
+    warnings.extend(secret_file::loose_permissions(path));
     read_secret(path)
 }
 
 fn read_secret(path: &Path) -> Result<SecretString, CredentialsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(CredentialsError::Empty {
-            path: path.to_owned(),
-        });
-    }
-    Ok(SecretString::from(trimmed.to_owned()))
+    secret_file::read(path).map_err(|err| match err {
+        SecretFileError::Read { path, source } => CredentialsError::Read { path, source },
+        SecretFileError::Empty { path } => CredentialsError::Empty { path },
+    })
 }
 
 #[cfg(test)]
