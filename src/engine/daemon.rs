@@ -74,7 +74,7 @@ pub async fn serve(
     let loop_task = tokio::spawn(scheduler.run(updates_rx));
     let mut poll = tokio::time::interval(DATABASE_POLL);
     // Without a takeover interval (SQLite) this timer is never used.
-    let takeover_every = service.membership.takeover_interval(&config);
+    let takeover_every = service.membership.takeover_interval();
     let mut takeover = tokio::time::interval(takeover_every.unwrap_or(Duration::from_secs(3600)));
     takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     takeover.tick().await;

@@ -97,10 +97,10 @@ impl Membership {
 
     /// How often orphaned deliveries are looked for while running; None: only at start
     /// (on one host, an owner that dies is found by the next start of the service).
-    pub fn takeover_interval(&self, config: &Config) -> Option<Duration> {
+    pub fn takeover_interval(&self) -> Option<Duration> {
         match self {
             Membership::File { .. } => None,
-            Membership::Lease { .. } => Some(config.daemon.instance_lease / 3),
+            Membership::Lease { guard, .. } => Some(guard.lease() / 3),
         }
     }
 

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::deliveries::AttemptRecord;
 use super::time::format_time;
-use super::{Engine, Store, StoreError};
+use super::{Store, StoreError};
 use crate::domain::Status;
 
 /// Records per statement: at most 10 parameters each, well under SQLite's 32,766.
@@ -118,60 +118,84 @@ impl Store {
     /// Commits attempts and their effect on their deliveries in one transaction. A delivery
     /// that is no longer `pending` (cancelled meanwhile) keeps its status; so does one another
     /// instance took over (its attempt is still recorded, unless the new owner already
-    /// recorded one under the same number), and the loss is logged.
+    /// recorded one under the same number: then it is written to the log in full instead).
     pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let mut lost = Vec::new();
+        let (mut unrecorded, mut lost) = (Vec::new(), Vec::new());
         for chunk in records.chunks(CHUNK) {
-            insert_attempts(&mut tx, chunk).await?;
-            lost.extend(update_deliveries(&mut tx, chunk, self.owner.as_deref()).await?);
+            unrecorded.extend(self.insert_attempts(&mut tx, chunk).await?);
+            lost.extend(self.update_deliveries(&mut tx, chunk).await?);
         }
         tx.commit().await?;
+        let owner = self.owner.as_deref().unwrap_or("");
+        for r in unrecorded {
+            tracing::error!(
+                delivery_id = r.delivery_id,
+                attempt = r.attempt,
+                http_status = r.http_status,
+                error_code = r.error_code.as_deref().unwrap_or(""),
+                request_id = r.request_id.as_deref().unwrap_or(""),
+                job_id = r.job_id.as_deref().unwrap_or(""),
+                owner,
+                "attempt not recorded: the instance that took this delivery over recorded one under the same number"
+            );
+        }
         for id in lost {
             tracing::error!(
                 delivery_id = id,
-                owner = self.owner.as_deref().unwrap_or(""),
+                owner,
                 "an attempt ended after another instance had taken the delivery over (this instance lost its lease); the delivery keeps the new owner's record"
             );
         }
         Ok(())
     }
-}
 
-async fn insert_attempts(
-    tx: &mut Transaction<'static, Any>,
-    chunk: &[AttemptRecord],
-) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id) VALUES {}
-         ON CONFLICT (delivery_id, attempt) DO NOTHING",
-        super::value_rows(Engine::of(tx), chunk.len(), 8)
-    );
-    // Only placeholders are generated; every value is bound.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for r in chunk {
-        query = query
-            .bind(r.delivery_id)
-            .bind(i64::from(r.attempt))
-            .bind(format_time(r.started_at))
-            .bind(format_time(r.finished_at))
-            .bind(r.http_status.map(i64::from))
-            .bind(r.error_code.as_deref())
-            .bind(r.error_msg.as_deref())
-            .bind(r.request_id.as_deref());
+    /// Inserts the attempts; returns those that another instance had already recorded
+    /// under the same number (possible only after a takeover).
+    async fn insert_attempts<'r>(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        chunk: &'r [AttemptRecord],
+    ) -> Result<Vec<&'r AttemptRecord>, StoreError> {
+        let sql = format!(
+            "INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id) VALUES {}
+             ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING delivery_id, attempt",
+            super::value_rows(self.engine, chunk.len(), 8)
+        );
+        // Only placeholders are generated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            query = query
+                .bind(r.delivery_id)
+                .bind(i64::from(r.attempt))
+                .bind(format_time(r.started_at))
+                .bind(format_time(r.finished_at))
+                .bind(r.http_status.map(i64::from))
+                .bind(r.error_code.as_deref())
+                .bind(r.error_msg.as_deref())
+                .bind(r.request_id.as_deref());
+        }
+        let inserted: std::collections::HashSet<(i64, i64)> = query
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| (sqlx::Row::get(row, 0), sqlx::Row::get(row, 1)))
+            .collect();
+        Ok(chunk
+            .iter()
+            .filter(|r| !inserted.contains(&(r.delivery_id, i64::from(r.attempt))))
+            .collect())
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
-}
 
-/// Applies each attempt to its delivery; returns the pending deliveries it did not change
-/// because they belong to another instance now.
-async fn update_deliveries(
-    tx: &mut Transaction<'static, Any>,
-    chunk: &[AttemptRecord],
-    owner: Option<&str>,
-) -> Result<Vec<i64>, StoreError> {
-    let sql = format!(
+    /// Applies each attempt to its delivery; returns the pending deliveries it did not change
+    /// because they belong to another instance now.
+    async fn update_deliveries(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        chunk: &[AttemptRecord],
+    ) -> Result<Vec<i64>, StoreError> {
+        let owner = self.owner.as_deref();
+        let sql = format!(
         "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at, job_poll_at) AS (VALUES {})
          UPDATE deliveries SET
            attempts = v.attempts, http_status = v.http_status, error_code = v.error_code,
@@ -181,50 +205,124 @@ async fn update_deliveries(
          FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'
            AND ({owner} IS NULL OR deliveries.claimed_by = {owner_again})
          RETURNING deliveries.id",
-        super::value_rows(Engine::of(tx), chunk.len(), 10),
-        owner = Engine::of(tx).placeholder(chunk.len() * 10 + 1),
-        owner_again = Engine::of(tx).placeholder(chunk.len() * 10 + 2),
+        super::value_rows(self.engine, chunk.len(), 10),
+        owner = self.engine.placeholder(chunk.len() * 10 + 1),
+        owner_again = self.engine.placeholder(chunk.len() * 10 + 2),
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for r in chunk {
-        let finished_at = (r.status != Status::Pending).then(|| format_time(r.finished_at));
-        query = query
-            .bind(r.delivery_id)
-            .bind(i64::from(r.attempt))
-            .bind(r.http_status.map(i64::from))
-            .bind(r.error_code.as_deref())
-            .bind(r.delivery_error.as_deref().or(r.error_msg.as_deref()))
-            .bind(r.request_id.as_deref())
-            .bind(r.job_id.as_deref())
-            .bind(r.status.as_str())
-            .bind(finished_at)
-            .bind(r.job_poll_at.map(format_time));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            let finished_at = (r.status != Status::Pending).then(|| format_time(r.finished_at));
+            query = query
+                .bind(r.delivery_id)
+                .bind(i64::from(r.attempt))
+                .bind(r.http_status.map(i64::from))
+                .bind(r.error_code.as_deref())
+                .bind(r.delivery_error.as_deref().or(r.error_msg.as_deref()))
+                .bind(r.request_id.as_deref())
+                .bind(r.job_id.as_deref())
+                .bind(r.status.as_str())
+                .bind(finished_at)
+                .bind(r.job_poll_at.map(format_time));
+        }
+        let updated: std::collections::HashSet<i64> = query
+            .bind(owner)
+            .bind(owner)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| sqlx::Row::get(row, 0))
+            .collect();
+        let missed: Vec<i64> = chunk
+            .iter()
+            .map(|r| r.delivery_id)
+            .filter(|id| !updated.contains(id))
+            .collect();
+        if missed.is_empty() || owner.is_none() {
+            return Ok(Vec::new());
+        }
+        // Not updated: ended meanwhile (a cancellation; nothing lost), or still pending under
+        // another owner (taken over).
+        let sql = format!(
+            "SELECT id FROM deliveries WHERE status = 'pending' AND id IN ({})",
+            super::numbered(self.engine, 1, missed.len())
+        );
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for id in &missed {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&mut **tx).await?)
     }
-    let updated: std::collections::HashSet<i64> = query
-        .bind(owner)
-        .bind(owner)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| sqlx::Row::get(row, 0))
-        .collect();
-    let missed: Vec<i64> = chunk
-        .iter()
-        .map(|r| r.delivery_id)
-        .filter(|id| !updated.contains(id))
-        .collect();
-    if missed.is_empty() || owner.is_none() {
-        return Ok(Vec::new());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PoolId, ScheduleId, Target};
+    use crate::store::NewDelivery;
+    use chrono::{TimeDelta, Utc};
+
+    fn attempt(delivery_id: i64, http_status: u16, status: Status) -> AttemptRecord {
+        let now = Utc::now();
+        AttemptRecord {
+            delivery_id,
+            attempt: 1,
+            started_at: now,
+            finished_at: now,
+            http_status: Some(http_status),
+            error_code: None,
+            error_msg: None,
+            request_id: None,
+            job_id: (status == Status::Sent).then(|| "job-new-owner".to_owned()),
+            status,
+            delivery_error: None,
+            job_poll_at: None,
+        }
     }
-    // Not updated: ended meanwhile (a cancellation; nothing lost), or still pending under
-    // another owner (taken over).
-    let sql = format!(
-        "SELECT id FROM deliveries WHERE status = 'pending' AND id IN ({})",
-        super::numbered(Engine::of(tx), 1, missed.len())
-    );
-    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
-    for id in &missed {
-        query = query.bind(*id);
+
+    /// After a takeover, the old owner's late record of an attempt the new owner already
+    /// recorded under the same number neither fails the batch it is in (which holds other,
+    /// good records) nor overwrites the new owner's record.
+    #[tokio::test]
+    async fn a_lost_owners_late_attempt_neither_fails_the_batch_nor_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let (old, new) = (base.clone().owned_by("old"), base.clone().owned_by("new"));
+        let now = Utc::now();
+        let delivery = |pool: &str| NewDelivery {
+            schedule_id: ScheduleId::parse("s").unwrap(),
+            target: Target::Pool(PoolId::parse(pool).unwrap()),
+            parent_id: None,
+            resend: None,
+            due_at: now,
+            deadline_at: now + TimeDelta::minutes(5),
+            message: "m".into(),
+            status: Status::Pending,
+            error_msg: None,
+            may_be_cancelled: false,
+        };
+        let claimed = old
+            .claim_deliveries(&[delivery("p1"), delivery("p2")], &[], now)
+            .await
+            .unwrap();
+        let (taken, kept) = (claimed[0].id, claimed[1].id);
+        assert!(new.adopt_delivery(taken, Some("old")).await.unwrap());
+        new.record_attempts(&[attempt(taken, 200, Status::Sent)])
+            .await
+            .unwrap();
+        old.record_attempts(&[
+            attempt(taken, 503, Status::Pending),
+            attempt(kept, 200, Status::Sent),
+        ])
+        .await
+        .unwrap();
+        let taken_row = base.delivery(taken).await.unwrap().unwrap();
+        assert_eq!(
+            (taken_row.status.as_str(), taken_row.http_status),
+            ("sent", Some(200))
+        );
+        assert_eq!(base.delivery(kept).await.unwrap().unwrap().status, "sent");
+        let taken_attempts = base.attempts_of(taken).await.unwrap();
+        assert_eq!(taken_attempts.len(), 1);
+        assert_eq!(taken_attempts[0].http_status, Some(200));
     }
-    Ok(query.fetch_all(&mut **tx).await?)
 }

@@ -84,7 +84,7 @@ impl Store {
         let created_at = format_time(now);
         let mut claimed = Vec::new();
         for chunk in batch.chunks(CLAIM_CHUNK) {
-            claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
+            claimed.extend(self.insert_chunk(&mut tx, chunk, &created_at).await?);
         }
         for (schedule, last_due) in progress {
             Self::mark_progress(&mut tx, schedule, *last_due, now).await?;
@@ -113,12 +113,12 @@ impl Store {
                 skipped.push(chunk);
                 continue;
             }
-            claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
+            claimed.extend(self.insert_chunk(&mut tx, chunk, &created_at).await?);
             tx.commit().await?;
         }
         for chunk in skipped {
             let mut tx = self.begin().await?;
-            claimed.extend(insert_chunk(&mut tx, chunk, &created_at, self.owner.as_deref()).await?);
+            claimed.extend(self.insert_chunk(&mut tx, chunk, &created_at).await?);
             tx.commit().await?;
         }
         if !progress.is_empty() {
@@ -204,75 +204,78 @@ const CLAIM_CHUNK: usize = 500;
 
 /// One multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`; returns the `pending` rows it
 /// inserted (conflicts are rows another process claimed first).
-async fn insert_chunk(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    chunk: &[NewDelivery],
-    created_at: &str,
-    owner: Option<&str>,
-) -> Result<Vec<Claimed>, StoreError> {
-    let mut sql = String::from(
-        "INSERT INTO deliveries
+impl Store {
+    async fn insert_chunk(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        chunk: &[NewDelivery],
+        created_at: &str,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let owner = self.owner.as_deref();
+        let mut sql = String::from(
+            "INSERT INTO deliveries
            (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms)
          VALUES ",
-    );
-    sql.push_str(&super::value_rows(super::Engine::of(tx), chunk.len(), 15));
-    sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
-    // Only placeholders are generated; every value is bound.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for new in chunk {
-        let finished_at = (new.status != Status::Pending).then(|| created_at.to_owned());
-        query = query
-            .bind(new.schedule_id.as_str())
-            .bind(new.target.pool().map(PoolId::as_str))
-            .bind(new.target.key())
-            .bind(desktop_ids_json(&new.target))
-            .bind(new.parent_id)
-            .bind(format_time(new.due_at))
-            .bind(format_time(new.deadline_at))
-            .bind(new.message.as_str())
-            .bind(new.status.as_str())
-            .bind(new.error_msg.as_deref())
-            .bind(created_at)
-            .bind(finished_at)
-            .bind(owner)
-            .bind(new.resend.map_or(0, |r| i64::from(r.left)))
-            .bind(new.resend.map(|r| r.after.as_millis() as i64));
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    let mut inserted: std::collections::HashMap<(String, String, String), i64> = rows
-        .iter()
-        .filter(|r| r.get::<String, _>("status") == Status::Pending.as_str())
-        .map(|r| {
-            (
-                (r.get("schedule_id"), r.get("target"), r.get("due_at")),
-                r.get("id"),
-            )
-        })
-        .collect();
-    Ok(chunk
-        .iter()
-        .filter(|new| new.status == Status::Pending)
-        .filter_map(|new| {
-            let key = (
-                new.schedule_id.to_string(),
-                new.target.key(),
-                format_time(new.due_at),
-            );
-            let id = inserted.remove(&key)?;
-            Some(Claimed {
-                id,
-                schedule_id: new.schedule_id.clone(),
-                target: new.target.clone(),
-                due_at: new.due_at,
-                deadline_at: new.deadline_at,
-                message: new.message.clone(),
-                attempts: 0,
-                owner: owner.map(str::to_owned),
-                may_be_cancelled: new.may_be_cancelled,
+        );
+        sql.push_str(&super::value_rows(self.engine, chunk.len(), 15));
+        sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
+        // Only placeholders are generated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for new in chunk {
+            let finished_at = (new.status != Status::Pending).then(|| created_at.to_owned());
+            query = query
+                .bind(new.schedule_id.as_str())
+                .bind(new.target.pool().map(PoolId::as_str))
+                .bind(new.target.key())
+                .bind(desktop_ids_json(&new.target))
+                .bind(new.parent_id)
+                .bind(format_time(new.due_at))
+                .bind(format_time(new.deadline_at))
+                .bind(new.message.as_str())
+                .bind(new.status.as_str())
+                .bind(new.error_msg.as_deref())
+                .bind(created_at)
+                .bind(finished_at)
+                .bind(owner)
+                .bind(new.resend.map_or(0, |r| i64::from(r.left)))
+                .bind(new.resend.map(|r| r.after.as_millis() as i64));
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        let mut inserted: std::collections::HashMap<(String, String, String), i64> = rows
+            .iter()
+            .filter(|r| r.get::<String, _>("status") == Status::Pending.as_str())
+            .map(|r| {
+                (
+                    (r.get("schedule_id"), r.get("target"), r.get("due_at")),
+                    r.get("id"),
+                )
             })
-        })
-        .collect())
+            .collect();
+        Ok(chunk
+            .iter()
+            .filter(|new| new.status == Status::Pending)
+            .filter_map(|new| {
+                let key = (
+                    new.schedule_id.to_string(),
+                    new.target.key(),
+                    format_time(new.due_at),
+                );
+                let id = inserted.remove(&key)?;
+                Some(Claimed {
+                    id,
+                    schedule_id: new.schedule_id.clone(),
+                    target: new.target.clone(),
+                    due_at: new.due_at,
+                    deadline_at: new.deadline_at,
+                    message: new.message.clone(),
+                    attempts: 0,
+                    owner: owner.map(str::to_owned),
+                    may_be_cancelled: new.may_be_cancelled,
+                })
+            })
+            .collect())
+    }
 }
 
 /// The advisory-lock key of a chunk of a claim: its first row's unique key, hashed the same

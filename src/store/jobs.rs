@@ -258,7 +258,8 @@ impl Store {
     /// Takes `job_id` as the result of a delivery whose attempt timed out (Workspace accepted
     /// it after all): records attempt `attempt` (no request was sent) and ends the delivery
     /// `sent` with that job, in one statement each of one transaction. False, and nothing
-    /// recorded, if another delivery already has that job or this one is no longer pending.
+    /// recorded, if another delivery already has that job or this one is no longer pending
+    /// (or, after a takeover, no longer this handle's).
     pub async fn adopt_job(
         &self,
         delivery_id: i64,
@@ -273,7 +274,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE deliveries SET status = 'sent', job_id = $1, attempts = $2, finished_at = $3,
                     error_msg = $4, job_next_poll_at = $5
-             WHERE id = $6 AND status = 'pending'
+             WHERE id = $6 AND status = 'pending' AND ($8 IS NULL OR claimed_by = $8)
                AND NOT EXISTS (SELECT 1 FROM deliveries WHERE job_id = $7)",
         )
         .bind(job_id)
@@ -283,6 +284,7 @@ impl Store {
         .bind(poll_at.map(format_time))
         .bind(delivery_id)
         .bind(job_id)
+        .bind(self.owner.as_deref())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {

@@ -162,14 +162,7 @@ impl Store {
                 Err(err) => return Err(open_error(err)),
             }
         };
-        let store = Self {
-            pool,
-            engine: Engine::Sqlite,
-            owner: None,
-            lease: None,
-        };
-        store.migrate(&shown).await?;
-        Ok(store)
+        Self::migrated(pool, Engine::Sqlite, &shown).await
     }
 
     /// Connects to PostgreSQL and applies its migrations.
@@ -203,13 +196,18 @@ impl Store {
                 path: shown.clone(),
                 source,
             })?;
+        Self::migrated(pool, Engine::Postgres, &shown).await
+    }
+
+    /// A handle on `pool` once its migrations are applied.
+    async fn migrated(pool: AnyPool, engine: Engine, shown: &str) -> Result<Self, StoreError> {
         let store = Self {
             pool,
-            engine: Engine::Postgres,
+            engine,
             owner: None,
             lease: None,
         };
-        store.migrate(&shown).await?;
+        store.migrate(shown).await?;
         Ok(store)
     }
 
@@ -223,10 +221,6 @@ impl Store {
     pub fn with_lease(mut self, lease: std::sync::Arc<LeaseGuard>) -> Self {
         self.lease = Some(lease);
         self
-    }
-
-    pub fn engine(&self) -> Engine {
-        self.engine
     }
 
     pub async fn close(&self) {
@@ -244,14 +238,6 @@ impl Store {
 }
 
 impl Engine {
-    /// The engine behind a connection of the Any driver.
-    pub(super) fn of(conn: &sqlx::AnyConnection) -> Engine {
-        match conn.backend_name() {
-            "PostgreSQL" => Engine::Postgres,
-            _ => Engine::Sqlite,
-        }
-    }
-
     /// Parameter `n` in generated multi-row statements, whose values are bound in order:
     /// `$n` for PostgreSQL, a plain `?` for SQLite. SQLite reads `$n` and `?n` too, but keeps
     /// them in a list it searches one by one, for each name and again when sqlx binds each
