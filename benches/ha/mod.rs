@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::Executor;
 
 use super::support::fake::Reply;
 use super::{Setup, every_second_on, one_shot, pct, seconds};
@@ -65,27 +64,9 @@ fn start_cluster() -> (String, Option<String>) {
     )
 }
 
-/// A fresh database on the server `base` names; its URL.
-async fn fresh(base: &str, name: &str) -> String {
-    let pool = sqlx::AnyPool::connect(base).await.unwrap();
-    let name = format!("bench_{name}_{}", std::process::id());
-    pool.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name}"
-    )))
-    .await
-    .unwrap();
-    pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    pool.close().await;
-    let mut url = reqwest::Url::parse(base).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
 async fn postgres_setup(base: &str, name: &str) -> Setup {
     let mut setup = Setup::new().await;
-    setup.postgres = Some(fresh(base, name).await);
+    setup.postgres = Some(super::support::postgres::fresh_database(base, name).await);
     setup
 }
 

@@ -6,13 +6,12 @@
 //! PostgreSQL cluster every other test shares, and both run three daemons for half a minute.
 //! `.ci/run` runs them on their own, one at a time (`-- --ignored --test-threads 1`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::helpers::*;
-use crate::soak::occurrences_of;
 
 const SCHEDULES: usize = 10;
 const POOLS: usize = 10;
@@ -36,52 +35,6 @@ fn instance_id(daemon: &Daemon) -> String {
     logs[at..].split_whitespace().next().unwrap().to_owned()
 }
 
-/// Resumes what stopped instances left pending (a daemon with no schedules), until none is.
-async fn drain(env: &TestEnv, config: &std::path::Path) {
-    let text = std::fs::read_to_string(config).unwrap();
-    let drain_config = env.path("drain.toml");
-    std::fs::write(&drain_config, text.split("[[schedules]]").next().unwrap()).unwrap();
-    let options = DaemonOptions {
-        log: Some("drain.log"),
-        ..Default::default()
-    };
-    let daemon = env.spawn_daemon_with(&drain_config, &options);
-    assert!(wait_for(20, || async { daemon.logs().contains("started") }).await);
-    let db = env.db().await;
-    let drained = wait_for(30, || async { count_status(&db, "pending").await == 0 }).await;
-    assert!(drained, "pending rows left:\n{}", daemon.logs());
-    let logs = daemon.logs();
-    assert_eq!(daemon.stop(10).await, Some(0), "{logs}");
-}
-
-/// No duplicate key, every second of every pair accounted for, nothing pending.
-async fn assert_complete(db: &sqlx::AnyPool, rows: &[DeliveryRecord]) {
-    let duplicates: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT 1 FROM deliveries GROUP BY schedule_id, target, due_at HAVING count(*) > 1) AS d",
-    )
-    .fetch_one(db)
-    .await
-    .unwrap();
-    assert_eq!(duplicates, 0);
-    assert_eq!(count_status(db, "pending").await, 0);
-    let mut by_pair: HashMap<(String, String), Vec<&DeliveryRecord>> = HashMap::new();
-    for row in rows {
-        by_pair
-            .entry((row.schedule_id.clone(), row.pool_id.clone()))
-            .or_default()
-            .push(row);
-    }
-    assert_eq!(by_pair.len(), SCHEDULES * POOLS);
-    for ((schedule, pool), rows) in &by_pair {
-        let due = |r: &DeliveryRecord| DateTime::parse_from_rfc3339(&r.due_at).unwrap().to_utc();
-        let first = rows.iter().map(|r| due(r)).min().unwrap();
-        let last = rows.iter().map(|r| due(r)).max().unwrap();
-        let expected = (last - first).num_seconds() + 1;
-        let accounted: i64 = rows.iter().map(|r| occurrences_of(r)).sum();
-        assert_eq!(accounted, expected, "{schedule}/{pool}: {rows:#?}");
-    }
-}
-
 /// Requests the fake accepted whose job id no delivery recorded, with when they came.
 fn unrecorded(env: &TestEnv, rows: &[DeliveryRecord]) -> Vec<DateTime<Utc>> {
     let recorded: HashSet<&str> = rows.iter().filter_map(|r| r.job_id.as_deref()).collect();
@@ -103,15 +56,7 @@ async fn failover_kill_9_and_a_pause_past_the_lease_lose_and_double_nothing() {
     }
     let config = burst_config(&env);
     let start = std::time::Instant::now();
-    let spawn = |log| {
-        env.spawn_daemon_with(
-            &config,
-            &DaemonOptions {
-                log: Some(log),
-                ..Default::default()
-            },
-        )
-    };
+    let spawn = |log| env.spawn_daemon_with(&config, &DaemonOptions::log_to(log));
     let (mut a, b, c) = (spawn("a.log"), spawn("b.log"), spawn("c.log"));
     for d in [&a, &b, &c] {
         assert!(wait_for(20, || async { d.logs().contains("started") }).await);
@@ -173,7 +118,8 @@ async fn failover_kill_9_and_a_pause_past_the_lease_lose_and_double_nothing() {
     drain(&env, &config).await;
 
     let rows = deliveries(&db).await;
-    assert_complete(&db, &rows).await;
+    assert_eq!(count_status(&db, "pending").await, 0);
+    assert_every_occurrence_accounted(&db, &rows, SCHEDULES * POOLS).await;
     // The paused instance found out, and sent nothing it had lost.
     assert!(b_logs.contains("lease had run out"), "{b_logs}");
     for id in &b_pending {
@@ -214,17 +160,10 @@ async fn failover_kill_9_and_a_pause_past_the_lease_lose_and_double_nothing() {
     assert!(received.iter().all(|r| r.auth_problem.is_none()));
     let accepted = received.iter().filter(|r| r.job_id.is_some()).count();
     let sent = rows.iter().filter(|r| r.status == "sent").count();
-    assert!(accepted - sent <= lost.len());
-    let took_over: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries WHERE status = 'sent' AND claimed_by IS NOT NULL AND attempts >= 1",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
     eprintln!(
-        "failover: {} rows, {sent} sent, {accepted} requests accepted, {} repeated (in flight at the kill or pause), {} of the paused instance's deliveries taken over; {took_over} sent rows",
+        "failover: {} rows, {sent} sent, {accepted} requests accepted, {} never recorded (all in flight at the kill or pause), {} of the paused instance's deliveries taken over",
         rows.len(),
-        accepted - sent,
+        lost.len(),
         b_pending.len()
     );
 }
@@ -240,21 +179,6 @@ fn pg_ctl(args: &str) {
     assert!(status.success(), "pg_ctl {args}");
 }
 
-async fn healthz(port: u16) -> (u16, String) {
-    match reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-    {
-        Ok(answer) => (
-            answer.status().as_u16(),
-            answer.text().await.unwrap_or_default(),
-        ),
-        Err(_) => (0, String::new()),
-    }
-}
-
 #[tokio::test]
 #[ignore = "restarts the PostgreSQL cluster the other tests share; .ci/run runs it alone"]
 async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
@@ -264,35 +188,11 @@ async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
         return;
     }
     let config = burst_config(&env);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listening = env.path("listening.toml");
-    std::fs::write(
-        &listening,
-        std::fs::read_to_string(&config).unwrap().replace(
-            "shutdown_grace = \"2s\"",
-            &format!("shutdown_grace = \"2s\"\nlisten = \"127.0.0.1:{port}\""),
-        ),
-    )
-    .unwrap();
+    let port = free_port();
+    let listening_config = listening(&config, port);
     let start = std::time::Instant::now();
-    let p = env.spawn_daemon_with(
-        &listening,
-        &DaemonOptions {
-            log: Some("p.log"),
-            ..Default::default()
-        },
-    );
-    let q = env.spawn_daemon_with(
-        &config,
-        &DaemonOptions {
-            log: Some("q.log"),
-            ..Default::default()
-        },
-    );
+    let p = env.spawn_daemon_with(&listening_config, &DaemonOptions::log_to("p.log"));
+    let q = env.spawn_daemon_with(&config, &DaemonOptions::log_to("q.log"));
     for d in [&p, &q] {
         assert!(wait_for(20, || async { d.logs().contains("started") }).await);
     }
@@ -305,11 +205,11 @@ async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
     pg_ctl("stop -m fast");
     let down_at = Utc::now();
     let unhealthy = wait_for(10, || async {
-        let (status, body) = healthz(port).await;
+        let (status, body) = http_get(port, "/healthz").await;
         status == 503 && body.contains("database")
     })
     .await;
-    let during = healthz(port).await;
+    let during = http_get(port, "/healthz").await;
     let requests_while_down = env.fake.received().len();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let requests_before_start = env.fake.received().len();
@@ -320,11 +220,11 @@ async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
         requests_while_down, requests_before_start,
         "requests went out while the database was down"
     );
-    let healthy = wait_for(15, || async { healthz(port).await.0 == 200 }).await;
+    let healthy = wait_for(15, || async { http_get(port, "/healthz").await.0 == 200 }).await;
     assert!(
         healthy,
         "/healthz after the database came back: {:?}",
-        healthz(port).await
+        http_get(port, "/healthz").await
     );
     tokio::time::sleep(Duration::from_secs(25).saturating_sub(start.elapsed())).await;
     let p_logs = p.logs();
@@ -338,7 +238,8 @@ async fn postgresql_restarted_or_down_mid_burst_loses_and_doubles_nothing() {
     );
     let db = env.db().await;
     let rows = deliveries(&db).await;
-    assert_complete(&db, &rows).await;
+    assert_eq!(count_status(&db, "pending").await, 0);
+    assert_every_occurrence_accounted(&db, &rows, SCHEDULES * POOLS).await;
     let lost = unrecorded(&env, &rows);
     assert!(lost.is_empty(), "accepted but never recorded: {lost:?}");
     let accepted = env
@@ -364,86 +265,63 @@ async fn run_ok(env: &TestEnv, args: &[&str], code: i32) -> (String, String) {
     (o, e)
 }
 
+/// `store copy --from FROM --to TO [--force]`, expected to exit `code`.
+async fn store_copy(
+    env: &TestEnv,
+    from: &str,
+    to: &str,
+    force: bool,
+    code: i32,
+) -> (String, String) {
+    let mut args = vec!["store", "copy", "--from", from, "--to", to];
+    args.extend(force.then_some("--force"));
+    run_ok(env, &args, code).await
+}
+
 #[tokio::test]
 async fn store_copy_moves_everything_and_refuses_a_non_empty_target() {
     let env = TestEnv::new().await;
     // The source is always a SQLite file; the target is the test's store (PostgreSQL when
     // the tests run there, else the test's own file).
-    let source = env.path("source.db");
+    let source = env.path("source.db").display().to_string();
     let target = env.database();
     let config = env.write_config("");
     let text = std::fs::read_to_string(&config).unwrap();
     let source_config = env.path("source.toml");
-    std::fs::write(
-        &source_config,
-        text.replace(&env.database(), &source.display().to_string()),
-    )
-    .unwrap();
+    std::fs::write(&source_config, text.replace(&target, &source)).unwrap();
     let sc = source_config.to_str().unwrap();
     run_ok(&env, &send_args(&source_config, POOL, "before the move"), 0).await;
-    run_ok(
-        &env,
-        &[
-            "schedule",
-            "add",
-            "--config",
-            sc,
-            "--id",
-            "nightly",
-            "--cron",
-            "0 0 3 * * *",
-            "--pool",
-            POOL,
-            "--message",
-            "m",
-            "--paused",
-        ],
-        0,
-    )
-    .await;
-    run_ok(
-        &env,
-        &[
-            "maintenance",
-            "add",
-            "--config",
-            sc,
-            "--id",
-            "weekly",
-            "--cron",
-            "0 0 22 * * Sat",
-            "--duration",
-            "2h",
-            "--notify-before",
-            "1h",
-            "--pool",
-            POOL,
-            "--message",
-            "at {start}",
-        ],
-        0,
-    )
-    .await;
+    env.create_database(&source_config).await; // adds a paused schedule, "unused"
+    let window = [
+        "--id",
+        "weekly",
+        "--cron",
+        "0 0 22 * * Sat",
+        "--duration",
+        "2h",
+    ];
+    let window_rest = [
+        "--notify-before",
+        "1h",
+        "--pool",
+        POOL,
+        "--message",
+        "at {start}",
+    ];
+    let add = [
+        &["maintenance", "add", "--config", sc][..],
+        &window,
+        &window_rest,
+    ]
+    .concat();
+    run_ok(&env, &add, 0).await;
     run_ok(
         &env,
         &["maintenance", "cancel", "--config", sc, "weekly"],
         0,
     )
     .await;
-
-    let (out, _) = run_ok(
-        &env,
-        &[
-            "store",
-            "copy",
-            "--from",
-            &source.display().to_string(),
-            "--to",
-            &target,
-        ],
-        0,
-    )
-    .await;
+    let (out, _) = store_copy(&env, &source, &target, false, 0).await;
     assert!(out.contains("1 deliveries, 1 attempts"), "{out}");
     assert!(
         out.contains("1 schedules, 1 maintenance_windows, 1 window_cancellations"),
@@ -452,12 +330,9 @@ async fn store_copy_moves_everything_and_refuses_a_non_empty_target() {
     // The target's commands see what the source had.
     let c = config.to_str().unwrap();
     let (history, _) = run_ok(&env, &["history", "--config", c, "--json"], 0).await;
-    assert!(
-        history.contains("before the move") || history.contains("job-"),
-        "{history}"
-    );
+    assert!(history.contains("before the move"), "{history}");
     let (list, _) = run_ok(&env, &["schedule", "list", "--config", c], 0).await;
-    assert!(list.contains("nightly"), "{list}");
+    assert!(list.contains("unused"), "{list}");
     let db = env.db().await;
     let rows = deliveries(&db).await;
     assert_eq!(
@@ -467,19 +342,7 @@ async fn store_copy_moves_everything_and_refuses_a_non_empty_target() {
     assert_eq!(attempts(&db, 1).await.len(), 1);
 
     // Again: refused, and nothing changed.
-    let (_, err) = run_ok(
-        &env,
-        &[
-            "store",
-            "copy",
-            "--from",
-            &source.display().to_string(),
-            "--to",
-            &target,
-        ],
-        1,
-    )
-    .await;
+    let (_, err) = store_copy(&env, &source, &target, false, 1).await;
     assert!(
         err.contains("already holds data") && err.contains("--force"),
         "{err}"
@@ -490,52 +353,15 @@ async fn store_copy_moves_everything_and_refuses_a_non_empty_target() {
     let rows = deliveries(&db).await;
     assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2]);
     // --force replaces the target's contents with the source's.
-    run_ok(
-        &env,
-        &[
-            "store",
-            "copy",
-            "--from",
-            &source.display().to_string(),
-            "--to",
-            &target,
-            "--force",
-        ],
-        0,
-    )
-    .await;
+    store_copy(&env, &source, &target, true, 0).await;
     assert_eq!(deliveries(&db).await.len(), 1);
     // Bad arguments name themselves.
-    let (_, err) = run_ok(
-        &env,
-        &[
-            "store",
-            "copy",
-            "--from",
-            "/nonexistent/x.db",
-            "--to",
-            &target,
-        ],
-        78,
-    )
-    .await;
+    let (_, err) = store_copy(&env, "/nonexistent/x.db", &target, false, 78).await;
     assert!(
         err.contains("--from") && err.contains("/nonexistent/x.db"),
         "{err}"
     );
-    let (_, err) = run_ok(
-        &env,
-        &[
-            "store",
-            "copy",
-            "--from",
-            &source.display().to_string(),
-            "--to",
-            "postgres://u:hunter2@db/x",
-        ],
-        78,
-    )
-    .await;
+    let (_, err) = store_copy(&env, &source, "postgres://u:hunter2@db/x", false, 78).await;
     assert!(err.contains("--to") && !err.contains("hunter2"), "{err}");
 }
 

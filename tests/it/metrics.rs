@@ -6,30 +6,6 @@ use std::time::Duration;
 use crate::fake::Reply;
 use crate::helpers::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn get(port: u16, path: &str) -> (u16, String) {
-    let client = reqwest::Client::new();
-    match client
-        .get(format!("http://127.0.0.1:{port}{path}"))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-    {
-        Ok(answer) => (
-            answer.status().as_u16(),
-            answer.text().await.unwrap_or_default(),
-        ),
-        Err(_) => (0, String::new()),
-    }
-}
-
 /// The value of the sample `name{labels}` (labels as written, in order), 0 if absent.
 fn sample(text: &str, series: &str) -> f64 {
     text.lines()
@@ -40,13 +16,7 @@ fn sample(text: &str, series: &str) -> f64 {
 }
 
 fn with_listen(env: &TestEnv, extra: &str, port: u16) -> std::path::PathBuf {
-    let config = env.write_config(extra);
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "shutdown_grace = \"2s\"",
-        &format!("shutdown_grace = \"2s\"\nlisten = \"127.0.0.1:{port}\""),
-    );
-    std::fs::write(&config, text).unwrap();
-    config
+    listening(&env.write_config(extra), port)
 }
 
 #[tokio::test]
@@ -71,7 +41,7 @@ async fn metrics_agree_with_the_database() {
     })
     .await;
     assert!(done, "{}", daemon.logs());
-    let (code, text) = get(port, "/metrics").await;
+    let (code, text) = http_get(port, "/metrics").await;
     assert_eq!(code, 200, "{text}");
     let rows = deliveries(&db).await;
     for row in &rows {
@@ -116,7 +86,7 @@ async fn metrics_agree_with_the_database() {
         sent.schedule_id
     );
     assert!(sample(&text, &last) > 0.0, "{text}");
-    assert_eq!(get(port, "/readyz").await.0, 200);
+    assert_eq!(http_get(port, "/readyz").await.0, 200);
     assert_eq!(daemon.stop(10).await, Some(0));
 }
 
@@ -133,7 +103,7 @@ async fn missed_occurrences_are_counted() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let daemon = env.spawn_daemon(&config);
     assert!(wait_for(10, || async { count_status(&db, "missed").await >= 1 }).await);
-    let (_, text) = get(port, "/metrics").await;
+    let (_, text) = http_get(port, "/metrics").await;
     let missed = count_status(&db, "missed").await as f64;
     assert_eq!(
         sample(
@@ -159,7 +129,7 @@ async fn healthz_fails_while_the_scheduler_is_stalled_and_recovers() {
         port,
     );
     let daemon = env.spawn_daemon(&config);
-    assert!(wait_for(10, || async { get(port, "/healthz").await.0 == 200 }).await);
+    assert!(wait_for(10, || async { http_get(port, "/healthz").await.0 == 200 }).await);
     // Another process holds the write lock: the next claim waits for it.
     let mut blocker =
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", env.db_path().display()))
@@ -169,12 +139,12 @@ async fn healthz_fails_while_the_scheduler_is_stalled_and_recovers() {
         .execute(&mut blocker)
         .await
         .unwrap();
-    let unhealthy = wait_for(15, || async { get(port, "/healthz").await.0 == 503 }).await;
-    let (_, reason) = get(port, "/healthz").await;
+    let unhealthy = wait_for(15, || async { http_get(port, "/healthz").await.0 == 503 }).await;
+    let (_, reason) = http_get(port, "/healthz").await;
     sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
     assert!(unhealthy, "{}", daemon.logs());
     assert!(reason.contains("scheduler loop has not turned"), "{reason}");
-    assert!(wait_for(15, || async { get(port, "/healthz").await.0 == 200 }).await);
+    assert!(wait_for(15, || async { http_get(port, "/healthz").await.0 == 200 }).await);
     assert_eq!(daemon.stop(10).await, Some(0));
 }
 

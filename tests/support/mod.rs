@@ -2,3 +2,4 @@
 //! both include this folder with `#[path = "../support/mod.rs"] mod support;`.
 
 pub mod fake;
+pub mod postgres;
