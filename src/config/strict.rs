@@ -1,7 +1,9 @@
 //! Strict typing of the config file as written. The layered loader (file, then environment)
 //! converts between types on its own (`"yes"` becomes `true`, `42` becomes `"42"`); the file is
 //! therefore first read into the same structs by `toml` alone, and a type error is reported
-//! with the key path it occurred at, e.g. `schedules[1].message: invalid type: ...`.
+//! with the key path it occurred at, e.g. `schedules[1].message: invalid type: ...`. The path
+//! comes from the deserializer itself (`serde_path_to_error`), never from reading lines, so a
+//! `[Header]` line inside a multi-line string cannot mislead it.
 
 use super::raw::RawConfig;
 
@@ -22,15 +24,28 @@ pub fn parse(text: &str) -> Result<RawConfig, String> {
 /// iterated (see [`parse_settings`]).
 pub struct Entries<'a> {
     text: &'a str,
-    ranges: Vec<std::ops::Range<usize>>,
+    entries: Vec<Entry>,
+}
+
+/// One entry: where it is in the file, which list it belongs to and its index there.
+struct Entry {
+    range: std::ops::Range<usize>,
+    list: &'static str,
+    index: usize,
 }
 
 impl<'a> Entries<'a> {
     /// Each entry, in file order, as a `RawConfig` holding that one schedule or window.
     pub fn parts(&self) -> impl Iterator<Item = Result<RawConfig, String>> + '_ {
-        self.ranges
-            .iter()
-            .map(|range| parse_part(self.text, &self.text[range.clone()], range.start))
+        self.entries.iter().map(|entry| {
+            let at = entry.range.start;
+            parse_mapped(
+                self.text,
+                &self.text[entry.range.clone()],
+                &|offset| at + offset,
+                Some((entry.list, entry.index)),
+            )
+        })
     }
 }
 
@@ -43,25 +58,25 @@ impl<'a> Entries<'a> {
 /// with the entries blanked out, so offsets stay those of the file and errors name the same
 /// key and line either way.
 pub fn parse_settings(text: &str) -> Result<(RawConfig, Entries<'_>), String> {
-    let ranges = list_entries(text);
+    let entries = list_entries(text);
     let no_entries = |raw| {
         Ok((
             raw,
             Entries {
                 text,
-                ranges: Vec::new(),
+                entries: Vec::new(),
             },
         ))
     };
-    if ranges.is_empty() {
+    if entries.is_empty() {
         return no_entries(parse_part(text, text, 0)?);
     }
     // The settings without the entries: each entry is replaced by its line breaks alone, so
     // lines keep their numbers; `original` maps an offset back into the file.
     let mut settings = String::new();
-    let mut cuts: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    let mut cuts: Vec<(usize, usize)> = Vec::with_capacity(entries.len());
     let mut kept = 0;
-    for range in &ranges {
+    for Entry { range, .. } in &entries {
         settings.push_str(&text[kept..range.start]);
         settings.extend(std::iter::repeat_n(
             '\n',
@@ -75,48 +90,84 @@ pub fn parse_settings(text: &str) -> Result<(RawConfig, Entries<'_>), String> {
         Some((from, to)) => to + (at - from),
         None => at,
     };
-    let raw = parse_mapped(text, &settings, &original)?;
+    let raw = parse_mapped(text, &settings, &original, None)?;
     drop(settings);
     if !raw.schedules.is_empty() || !raw.maintenance_windows.is_empty() {
         // The lists are also written another way (`schedules = [...]`): let the whole
         // document's parse judge the mix.
         return no_entries(parse_part(text, text, 0)?);
     }
-    Ok((raw, Entries { text, ranges }))
+    Ok((raw, Entries { text, entries }))
 }
 
 /// `part` (which starts at byte `offset` of `text`) read into the raw structs; an error names
 /// the key path and the line in `text`.
 fn parse_part(text: &str, part: &str, offset: usize) -> Result<RawConfig, String> {
-    parse_mapped(text, part, &|at| offset + at)
+    parse_mapped(text, part, &|at| offset + at, None)
 }
 
 /// `part` read into the raw structs; `original` maps an offset in `part` to one in `text`.
+/// `entry` is the list and index of the one entry `part` holds, if it is one: its errors are
+/// named `schedules[7]...`, not `schedules[0]...`.
 fn parse_mapped(
     text: &str,
     part: &str,
     original: &dyn Fn(usize) -> usize,
+    entry: Option<(&str, usize)>,
 ) -> Result<RawConfig, String> {
-    toml::from_str::<RawConfig>(part).map_err(|err| {
-        let message = err.message().trim_end().to_owned();
-        match err.span() {
-            Some(span) => {
-                let at = original(span.start).min(text.len());
-                let line = text[..at].matches('\n').count() + 1;
-                match key_path_at(text, at) {
-                    Some(key) => format!("{key}: {message} (line {line})"),
-                    None => format!("line {line}: {message}"),
-                }
-            }
-            None => message,
+    let located = |path: String, err: &toml::de::Error| {
+        let message = err.message().trim_end();
+        let line = err.span().map(|span| {
+            let at = original(span.start).min(text.len());
+            text[..at].matches('\n').count() + 1
+        });
+        match (path.is_empty(), line) {
+            (false, Some(line)) => format!("{path}: {message} (line {line})"),
+            (false, None) => format!("{path}: {message}"),
+            (true, Some(line)) => format!("line {line}: {message}"),
+            (true, None) => message.to_owned(),
         }
-    })
+    };
+    let document = toml::Deserializer::parse(part).map_err(|err| located(String::new(), &err))?;
+    serde_path_to_error::deserialize::<_, RawConfig>(document)
+        .map_err(|err| located(key_path(err.path(), entry), err.inner()))
+}
+
+/// The dotted key path serde walked to the error, e.g. `schedules[2].resend_failed.after`;
+/// the first index is the entry's own when `part` held one entry.
+fn key_path(path: &serde_path_to_error::Path, entry: Option<(&str, usize)>) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    let mut list: Option<&str> = None;
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => {
+                let index = match (entry, list) {
+                    (Some((name, at)), Some(current)) if name == current => at,
+                    _ => *index,
+                };
+                out.push_str(&format!("[{index}]"));
+            }
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+        list = match segment {
+            Segment::Map { key } if out == *key => Some(key.as_str()),
+            _ => None,
+        };
+    }
+    out
 }
 
 /// The byte ranges of the `[[schedules]]` and `[[maintenance_windows]]` entries: from an
 /// entry's header to the next header that is not one of its own sub-tables. Headers are found
 /// with TOML's lexer (a `[` inside a string, comment or multi-line array is not one).
-fn list_entries(text: &str) -> Vec<std::ops::Range<usize>> {
+fn list_entries(text: &str) -> Vec<Entry> {
     use toml_parser::lexer::TokenKind;
     const LISTS: [&str; 2] = ["schedules", "maintenance_windows"];
     let mut headers: Vec<(usize, String)> = Vec::new();
@@ -150,62 +201,34 @@ fn list_entries(text: &str) -> Vec<std::ops::Range<usize>> {
         let inner = header.trim_matches(|c| c == '[' || c == ']');
         (array, inner.replace(['"', '\'', ' ', '\t'], ""))
     };
-    let mut entries = Vec::new();
-    let mut open: Option<(usize, &str)> = None;
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut counts = [0usize; 2];
+    let mut open: Option<(usize, usize)> = None;
+    let mut close = |begun: usize, which: usize, end: usize, entries: &mut Vec<Entry>| {
+        entries.push(Entry {
+            range: begun..end,
+            list: LISTS[which],
+            index: counts[which],
+        });
+        counts[which] += 1;
+    };
     for (start, header) in &headers {
         let (array, name) = name(header);
-        if let Some((begun, list)) = open {
-            if name.starts_with(&format!("{list}.")) {
+        if let Some((begun, which)) = open {
+            if name.starts_with(&format!("{}.", LISTS[which])) {
                 continue;
             }
-            entries.push(begun..*start);
+            close(begun, which, *start, &mut entries);
             open = None;
         }
-        if array && let Some(list) = LISTS.iter().find(|l| **l == name) {
-            open = Some((*start, list));
+        if array && let Some(which) = LISTS.iter().position(|l| *l == name) {
+            open = Some((*start, which));
         }
     }
-    if let Some((begun, _)) = open {
-        entries.push(begun..text.len());
+    if let Some((begun, which)) = open {
+        close(begun, which, text.len(), &mut entries);
     }
     entries
-}
-
-/// The dotted key path of the value at byte `offset`: the table header above it (with the
-/// index of an array-of-tables entry, counted from 0) and the key on its line.
-fn key_path_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next().unwrap_or("");
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
-        .filter(|k| !k.is_empty() && !k.starts_with('['));
-    let mut table: Option<String> = None;
-    let mut counts = std::collections::HashMap::<String, usize>::new();
-    for header in text[..line_start].lines().map(str::trim) {
-        if let Some(name) = header.strip_prefix("[[").and_then(|h| h.split("]]").next()) {
-            let name = name.trim().to_owned();
-            let n = counts.entry(name.clone()).or_insert(0);
-            table = Some(format!("{name}[{n}]"));
-            *n += 1;
-        } else if let Some(name) = header.strip_prefix('[').and_then(|h| h.split(']').next()) {
-            let name = name.trim();
-            // A sub-table of the latest array entry keeps its index.
-            table = Some(match (&table, name.split_once('.')) {
-                (Some(t), Some((parent, rest))) if t.starts_with(&format!("{parent}[")) => {
-                    format!("{}.{rest}", t.split('.').next().unwrap_or(t))
-                }
-                _ => name.to_owned(),
-            });
-        }
-    }
-    match (table, key) {
-        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
-        (None, Some(k)) => Some(k),
-        (Some(t), None) => Some(t),
-        (None, None) => None,
-    }
 }
 
 #[cfg(test)]
@@ -224,6 +247,47 @@ mod tests {
             err.starts_with("workspace.credentials.access_key_file:"),
             "{err}"
         );
+    }
+
+    /// A `[Notice]` line inside a multi-line message is text, not a table header.
+    #[test]
+    fn a_header_line_inside_a_multi_line_string_does_not_change_the_key_path() {
+        let text = "[[schedules]]\nid = \"a\"\ncron = \"0 0 * * *\"\npools = [\"p\"]\nmessage = \"\"\"\n[Notice] restart tonight\n\"\"\"\nmisfire_grace = 5\n";
+        let err = parse(text).unwrap_err();
+        assert!(
+            err.starts_with("schedules[0].misfire_grace: invalid type"),
+            "{err}"
+        );
+        assert!(err.ends_with("(line 8)"), "{err}");
+    }
+
+    /// An unknown table written after `[retry]` is reported as itself, at the top level.
+    #[test]
+    fn an_unknown_table_after_retry_is_not_reported_under_retry() {
+        for (table, name) in [
+            ("[[workspaces]]\nname = \"eu\"\n", "workspaces"),
+            ("[api]\nlisten = \"127.0.0.1:1\"\n", "api"),
+        ] {
+            let text = format!("[retry]\nmax_attempts = 3\n\n{table}");
+            let err = parse(&text).unwrap_err();
+            assert!(!err.starts_with("retry"), "{err}");
+            assert!(err.contains(&format!("unknown field `{name}`")), "{err}");
+            assert!(err.starts_with(&format!("{name}: unknown field")), "{err}");
+            assert!(err.ends_with("(line 4)"), "{err}");
+        }
+    }
+
+    /// Entries read one at a time keep their index within their own list.
+    #[test]
+    fn an_error_in_a_later_entry_names_its_index_in_its_own_list() {
+        let text = "[[schedules]]\nid = \"a\"\n[[maintenance_windows]]\nid = \"w\"\n[[schedules]]\nid = \"b\"\n[[maintenance_windows]]\nid = \"v\"\nduration = 3\n";
+        let err = parse(text).unwrap_err();
+        assert!(
+            err.starts_with("maintenance_windows[1].duration: invalid type"),
+            "{err}"
+        );
+        let err = parse(&text.replace("id = \"b\"", "id = \"b\"\nmessage = 1")).unwrap_err();
+        assert!(err.starts_with("schedules[1].message:"), "{err}");
     }
 
     #[test]

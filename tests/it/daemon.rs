@@ -15,7 +15,7 @@ async fn a_cron_schedule_fires_on_its_seconds() {
         &[POOL, "pool-b"],
         "",
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(6, || async { env.fake.received().len() >= 6 }).await,
         "{}",
@@ -56,14 +56,14 @@ async fn a_one_shot_fires_once_even_across_a_restart() {
         &[POOL],
         "",
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(6, || async { env.fake.received().len() == 1 }).await,
         "{}",
         daemon.logs()
     );
     assert_eq!(daemon.stop(5).await, Some(0));
-    let again = env.spawn_daemon(&config);
+    let again = env.spawn_daemon(&config).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(again.stop(5).await, Some(0));
     assert_eq!(env.fake.received().len(), 1);
@@ -93,7 +93,7 @@ async fn sigterm_mid_retry_leaves_a_pending_row_that_the_next_start_completes() 
             "",
         ),
     );
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(6, || async { env.fake.received().len() == 1 }).await,
         "{}",
@@ -111,7 +111,7 @@ async fn sigterm_mid_retry_leaves_a_pending_row_that_the_next_start_completes() 
         (1, "pending", 1)
     );
 
-    let again = env.spawn_daemon(&config);
+    let again = env.spawn_daemon(&config).await;
     assert!(
         wait_for(6, || async { env.fake.received().len() == 2 }).await,
         "{}",
@@ -147,7 +147,7 @@ async fn sighup_adds_and_removes_schedules() {
         &["pool-old"],
         "",
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(5, || async {
             env.fake
@@ -208,7 +208,7 @@ async fn an_invalid_config_on_sighup_keeps_the_old_schedules() {
         &[POOL],
         "",
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(5, || async { !env.fake.received().is_empty() }).await,
         "{}",
@@ -255,7 +255,7 @@ async fn all_pools_due_at_one_instant_are_claimed_in_one_transaction() {
         &refs,
         "",
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(8, || async { env.fake.received().len() == 50 }).await,
         "{}",
@@ -337,7 +337,7 @@ async fn a_schedule_removed_and_added_again_starts_fresh_without_missed_rows() {
         "misfire_grace = \"0s\"",
     );
     let config = env.write_config(&tick);
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(5, || async { env.fake.received().len() >= 2 }).await,
         "{}",
@@ -367,7 +367,7 @@ async fn a_schedule_removed_and_added_again_starts_fresh_without_missed_rows() {
 async fn check_counts_an_every_schedule_from_the_anchor_the_daemon_stored() {
     let env = TestEnv::new().await;
     let config = env.write_config(&schedule_toml("hourly", "every = \"1h\"", &[POOL], ""));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(daemon.stop(5).await, Some(0));
     let db = env.db().await;

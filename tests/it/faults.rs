@@ -89,7 +89,7 @@ async fn a_deleted_database_stops_the_daemon_with_an_error_naming_it() {
         return;
     }
     let config = env.write_config(&every_second("tick", &pools(1), ""));
-    let mut daemon = env.spawn_daemon(&config);
+    let mut daemon = env.spawn_daemon(&config).await;
     assert!(wait_for(10, || async { daemon.logs().contains("started") }).await);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", env.db_path().display()));
@@ -111,7 +111,7 @@ async fn a_replaced_database_stops_the_daemon_with_an_error_naming_it() {
         return;
     }
     let config = env.write_config(&every_second("tick", &pools(1), ""));
-    let mut daemon = env.spawn_daemon(&config);
+    let mut daemon = env.spawn_daemon(&config).await;
     assert!(wait_for(10, || async { daemon.logs().contains("started") }).await);
     let other = env.path("other.db");
     std::fs::copy(env.db_path(), &other).unwrap();
@@ -126,7 +126,7 @@ async fn a_replaced_database_stops_the_daemon_with_an_error_naming_it() {
 async fn a_reload_refuses_what_run_refuses_and_keeps_the_running_schedules() {
     let env = TestEnv::new().await;
     let config = env.write_config(&every_second("tick", &pools(1), ""));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     assert!(wait_for(10, || async { count_status(&db, "sent").await >= 2 }).await);
     // An empty file is valid TOML, but `run` refuses it (no credentials, no database
@@ -183,12 +183,12 @@ async fn downtime_within_grace_is_coalesced_by_default_and_replayed_with_catch_u
         )
     );
     let config = env.write_config(&schedules);
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     assert!(wait_for(10, || async { count_status(&db, "sent").await >= 4 }).await);
     assert_eq!(daemon.stop(10).await, Some(0));
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let before = deliveries(&db).await.len();
     assert!(wait_for(10, || async { deliveries(&db).await.len() >= before + 8 }).await);
     assert_eq!(daemon.stop(10).await, Some(0));

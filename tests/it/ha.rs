@@ -475,7 +475,7 @@ async fn the_postgresql_password_comes_from_a_file_pgpassword_pgpass_or_a_creden
         "database_password_file = \"{}\"",
         env.path("right").display()
     ));
-    let daemon = env.spawn_daemon(&from_file);
+    let daemon = env.spawn_daemon(&from_file).await;
     assert!(
         wait_for(20, || async { daemon.logs().contains("started") }).await,
         "{}",
@@ -501,7 +501,7 @@ async fn a_delivery_whose_task_ended_on_a_database_error_is_resumed_by_its_own_i
         "[[maintenance_windows]]\nid = \"patch\"\nstart = \"{}\"\nduration = \"10m\"\nnotify_before = [\"30s\"]\npools = [\"{POOL}\"]\nmessage = \"Restart at {{start}}\"\n",
         start.to_rfc3339()
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(wait_for(20, || async { daemon.logs().contains("started") }).await);
     // Claimed a moment before it is due; the database goes away before it is due, for
     // longer than the pool waits for a connection (5 s), so the delivery's check fails.

@@ -232,11 +232,14 @@ secret_key_file = "{sk}"
                     .connect(&url)
                     .await
                     .unwrap();
-                let migrated = sqlx::query("SELECT 1 FROM deliveries LIMIT 1")
-                    .fetch_optional(&pool)
-                    .await
-                    .is_ok();
-                if migrated {
+                // Every migration applied, not only the first: a test that reads a column a
+                // later migration adds must not race the daemon still migrating.
+                let applied: Result<i64, _> = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
+                )
+                .fetch_one(&pool)
+                .await;
+                if applied.is_ok_and(|n| n == self.migration_count()) {
                     return pool;
                 }
                 pool.close().await;
@@ -244,6 +247,16 @@ secret_key_file = "{sk}"
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("no migrated database at {} after 10 s", self.database());
+    }
+
+    /// How many migrations the binary applies to the test's engine (files in its folder).
+    fn migration_count(&self) -> i64 {
+        let engine = if self.postgres.is_some() { "postgres" } else { "sqlite" };
+        let dir = format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .count() as i64
     }
 }
 
@@ -360,11 +373,17 @@ pub struct Daemon {
 }
 
 impl TestEnv {
-    pub fn spawn_daemon(&self, config: &std::path::Path) -> Daemon {
+    /// The daemon, once it has said "started" (migrations applied, schedules loaded, READY):
+    /// what a test reads or runs next never races its start.
+    pub async fn spawn_daemon(&self, config: &std::path::Path) -> Daemon {
         self.spawn_daemon_with(config, &DaemonOptions::default())
+            .started()
+            .await
     }
 
-    /// The daemon with extra environment (fault injection, faketime) and its own log file.
+    /// The daemon with extra environment (fault injection, faketime) and its own log file,
+    /// returned at once: for tests of a start that fails or is interrupted; others follow it
+    /// with [`Daemon::started`].
     pub fn spawn_daemon_with(&self, config: &std::path::Path, options: &DaemonOptions) -> Daemon {
         let log = self.path(options.log.unwrap_or("daemon.log"));
         let file = std::fs::OpenOptions::new()
@@ -411,6 +430,15 @@ impl DaemonOptions {
 }
 
 impl Daemon {
+    /// Waits up to 20 s for the "started" line (logged after migrations, recovery and READY);
+    /// panics with the log if it does not come.
+    pub async fn started(self) -> Daemon {
+        if !wait_for(20, || async { self.logs().contains("started") }).await {
+            panic!("daemon did not start within 20 s; log:\n{}", self.logs());
+        }
+        self
+    }
+
     /// Waits up to `secs` for the process to exit on its own; its exit code.
     pub async fn wait_exit(&mut self, secs: u64) -> Option<i32> {
         for _ in 0..secs * 20 {

@@ -275,7 +275,7 @@ async fn a_restarted_daemon_resumes_following_unfinished_jobs() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let db = env.db().await;
     assert_eq!(job_columns(&db, 1).await.1, None);
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let done = wait_for(10, || async { job_columns(&db, 1).await.1.is_some() }).await;
     assert!(done, "{}", daemon.logs());
     assert_eq!(job_columns(&db, 1).await.1.as_deref(), Some("partial"));
@@ -304,7 +304,7 @@ async fn a_permission_denial_on_polls_is_recorded_per_delivery_and_logged_once()
     for text in ["one", "two", "three"] {
         assert_eq!(env.send(&config, text).await.status.code(), Some(0));
     }
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     let done = wait_for(10, || async {
         count_where(&db, "job_result = 'unknown'").await == 3

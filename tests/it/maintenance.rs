@@ -32,7 +32,7 @@ async fn a_window_sends_each_warning_at_its_lead_with_its_countdown_then_the_end
         &["3s", "2s", "1s"],
         "end_message = \"Finished at {end}\"",
     ));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(10, || async { env.fake.received().len() == 4 }).await,
         "{}",
@@ -77,7 +77,7 @@ async fn cancelling_before_the_second_warning_sends_the_notice_and_no_more_warni
     let start = whole_seconds_ahead(5);
     let config = env.write_config(&window_toml("cancel-me", start, &["4s", "2s"], ""));
     let c = config.to_str().unwrap();
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(8, || async { env.fake.received().len() == 1 }).await,
         "{}",
@@ -134,7 +134,7 @@ async fn a_warning_whose_retries_run_into_the_next_warning_ends_failed() {
         "max_attempts = 8\ninitial_delay = \"1s\"\nmax_delay = \"2s\"\nmax_elapsed = \"1m\"",
         &window_toml("retry-window", start, &["4s", "2s"], ""),
     );
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(
         wait_for(10, || async { env.fake.received().len() == 3 }).await,
         "{}",

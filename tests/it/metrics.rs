@@ -34,7 +34,7 @@ async fn metrics_agree_with_the_database() {
     );
     let port = free_port();
     let config = with_listen(&env, &schedules, port);
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     let done = wait_for(10, || async {
         count_status(&db, "sent").await + count_status(&db, "failed").await == 2
@@ -96,12 +96,12 @@ async fn missed_occurrences_are_counted() {
     let schedule = schedule_toml("tick", "every = \"1s\"", &["p-1"], "misfire_grace = \"0s\"");
     let port = free_port();
     let config = with_listen(&env, &schedule, port);
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     assert!(wait_for(10, || async { count_status(&db, "sent").await >= 2 }).await);
     assert_eq!(daemon.stop(10).await, Some(0));
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(wait_for(10, || async { count_status(&db, "missed").await >= 1 }).await);
     let (_, text) = http_get(port, "/metrics").await;
     let missed = count_status(&db, "missed").await as f64;
@@ -128,7 +128,7 @@ async fn healthz_fails_while_the_scheduler_is_stalled_and_recovers() {
         &schedule_toml("tick", "every = \"1s\"", &["p-1"], ""),
         port,
     );
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     assert!(wait_for(10, || async { http_get(port, "/healthz").await.0 == 200 }).await);
     // Another process holds the write lock: the next claim waits for it.
     let mut blocker =

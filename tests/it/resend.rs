@@ -84,7 +84,7 @@ async fn a_schedule_with_desktops_and_pools_fires_one_delivery_per_target() {
         "[[schedules]]\nid = \"mixed\"\nat = \"{at}\"\npools = [\"{POOL}\"]\ndesktops = [\"a\", \"b\", \"c\"]\nmessage = \"m\"\n"
     );
     let config = env.write_config(&format!("{JOBS}\n{schedule}"));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     let sent = wait_for(10, || async { count_status(&db, "sent").await == 3 }).await;
     assert!(sent, "{}", daemon.logs());
@@ -175,7 +175,7 @@ async fn an_automatic_resend_goes_out_within_the_deadline_and_not_past_it() {
         "[[maintenance_windows]]\nid = \"patch\"\nstart = \"{start}\"\nduration = \"1m\"\nnotify_before = [\"8s\"]\npools = [\"{POOL}\"]\nmessage = \"in {{time_left}}\"\nresend_failed = {{ attempts = 2, after = \"10s\" }}\n"
     );
     let config = env.write_config(&format!("{JOBS}\n{schedule}\n{window}"));
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     let resent = wait_for(25, || async {
         rows(&db)

@@ -17,7 +17,7 @@ async fn schedules_added_paused_and_removed_from_the_cli_apply_to_a_running_daem
     let env = TestEnv::new().await;
     let config = env.write_config("");
     let c = config.to_str().unwrap();
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let added = env

@@ -46,7 +46,8 @@ async fn kill_9_at_random_points_loses_and_doubles_nothing_beyond_the_kills() {
     // answered but not yet recorded) at a kill, and is the only kind that may be repeated.
     let mut unrecorded = 0;
     for _ in 0..KILLS {
-        let mut daemon = env.spawn_daemon(&config);
+        // Not waiting for "started": a kill may land during start-up, which is part of the test.
+        let mut daemon = env.spawn_daemon_with(&config, &DaemonOptions::default());
         tokio::time::sleep(Duration::from_millis(rng.next_ms(700, 2500))).await;
         daemon.child.kill().unwrap(); // SIGKILL
         daemon.child.wait().unwrap();

@@ -18,7 +18,7 @@ async fn status_lists_next_and_last_with_failing_schedules_first() {
         schedule_toml("fine", &format!("at = \"{at}\""), &["p-3"], ""),
     );
     let config = env.write_config(&schedules);
-    let daemon = env.spawn_daemon(&config);
+    let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     let fired = wait_for(10, || async {
         count_status(&db, "sent").await + count_status(&db, "failed").await == 2

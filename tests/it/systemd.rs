@@ -123,7 +123,7 @@ async fn commands_run_as_root_leave_the_state_directory_to_its_owner() {
     let out = env.send(std::path::Path::new(config), "from root").await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // A daemon holds it open (WAL and shared memory exist) while another command writes.
-    let daemon = env.spawn_daemon(std::path::Path::new(config));
+    let daemon = env.spawn_daemon(std::path::Path::new(config)).await;
     assert!(wait_for(10, || async { state.join("state.db-shm").exists() }).await);
     let out = env
         .send(std::path::Path::new(config), "again from root")

@@ -26,7 +26,7 @@ fn burst_config(env: &TestEnv, max_rps: u32) -> std::path::PathBuf {
 }
 
 async fn run_burst(env: &TestEnv, config: &std::path::Path) -> String {
-    let daemon = env.spawn_daemon(config);
+    let daemon = env.spawn_daemon(config).await;
     let db = env.db().await;
     let done = wait_for(60, || async {
         count_status(&db, "sent").await + count_status(&db, "failed").await == DELIVERIES as i64
