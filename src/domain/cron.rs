@@ -46,6 +46,7 @@ impl CronExpr {
     /// Parses an expression with optional seconds, the way the config and CLI accept it. An
     /// expression that matches no date (`"0 0 30 2 *"`) is refused rather than never firing.
     pub fn parse(text: &str) -> Result<CronExpr, String> {
+        super::cron_check::check(text)?;
         // Any date pattern that exists recurs within 28 years of 2000 (leap days included).
         let reference = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
             .expect("valid")
@@ -108,7 +109,7 @@ fn croner_parse(text: &str) -> Result<Cron, String> {
         .seconds(Seconds::Optional)
         .build()
         .parse(text)
-        .map_err(|err| err.to_string())
+        .map_err(|err| format!("it is not a cron expression croner can read ({err})"))
 }
 
 /// Parsed expressions that have no compact form, shared by the schedules that use them.
@@ -191,6 +192,14 @@ fn value(text: &str, names: Names) -> Option<u16> {
     Some(base + u16::try_from(index).ok()?)
 }
 
+/// The end of a range: `SUN` ending a weekday range is 7, as croner reads it (`SAT-SUN`).
+fn range_end(text: &str, names: Names) -> Option<u16> {
+    match names {
+        Names::Weekdays if text == "SUN" => Some(7),
+        _ => value(text, names),
+    }
+}
+
 /// One field in the plain syntax, or `None` for anything else (croner then decides).
 fn field(text: &str, min: u16, max: u16, names: Names) -> Option<Field> {
     let mut out = Field {
@@ -223,11 +232,11 @@ fn field(text: &str, min: u16, max: u16, names: Names) -> Option<Field> {
                     range(min, max, step)?
                 } else {
                     let (from, to) = span.split_once('-')?;
-                    range(value(from, names)?, value(to, names)?, step)?
+                    range(value(from, names)?, range_end(to, names)?, step)?
                 }
             }
             None => match part.split_once('-') {
-                Some((from, to)) => range(value(from, names)?, value(to, names)?, 1)?,
+                Some((from, to)) => range(value(from, names)?, range_end(to, names)?, 1)?,
                 None => {
                     let v = value(part, names)?;
                     range(v, v, 1)?

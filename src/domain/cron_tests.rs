@@ -85,6 +85,14 @@ fn random_expression(rng: &mut Rng) -> String {
     let months = random_field(rng, 1, 12, &MONTHS, 1);
     let mut dow = random_field(rng, 0, 7, &WEEKDAYS, 0);
     if rng.below(8) == 0 {
+        // `SUN` ending a range is 7 (`SAT-SUN`, `MON-SUN/2`).
+        let from = 1 + rng.below(6);
+        dow = match rng.below(2) {
+            0 => format!("{}-SUN", WEEKDAYS[from as usize]),
+            _ => format!("{from}-SUN/{}", 1 + rng.below(3)),
+        };
+    }
+    if rng.below(8) == 0 {
         dom = "?".to_owned();
     }
     if rng.below(8) == 0 {
@@ -158,6 +166,9 @@ fn the_compact_form_and_croner_agree_on_the_next_100_fire_times() {
         } else {
             base
         };
+        let parsed = CronExpr::parse(&expr)
+            .unwrap_or_else(|e| panic!("case {case}: {expr:?} is refused: {e}"));
+        let mut fires = Vec::new();
         let mut t = start;
         for step in 0..100 {
             let ours = compact.next_after(tz, t);
@@ -168,9 +179,23 @@ fn the_compact_form_and_croner_agree_on_the_next_100_fire_times() {
             );
             compared += 1;
             match ours {
-                Some(next) => t = next,
+                Some(next) => {
+                    fires.push(next);
+                    t = next;
+                }
                 None => break,
             }
+        }
+        // The previous-fire direction (catch-up after downtime) finds the same instants.
+        for pair in fires.windows(2) {
+            let (earlier, later) = (pair[0], pair[1]);
+            let just_before = later - TimeDelta::milliseconds(1);
+            assert_eq!(
+                parsed.previous_at_or_before(tz, just_before),
+                Some(earlier),
+                "case {case}: {expr:?} in {tz}: previous before {later}"
+            );
+            assert_eq!(parsed.previous_at_or_before(tz, later), Some(later));
         }
     }
     assert!(compared > 30_000, "{compared} comparisons");
@@ -218,26 +243,90 @@ fn every_instant_of_daylight_saving_changes_agrees() {
 fn what_the_plain_syntax_accepts_croner_accepts_alike() {
     let mut rng = Rng(7);
     let pieces = [
-        "*", "?", "0", "5", "59", "60", "61", "7", "8", "0-5", "5-0", "*/0", "*/15", "1-31/2",
-        "3/5", "-1", "1,", ",2", "1,,2", "+5", "MON", "JAN", "L", "5L", "1#2", "15W", "1-5/0",
-        "SUN-SAT", "SAT-SUN", "JAN-MAR", "mon", "32", "12", "13", "24", "*/60", "1-2-3",
+        "*",
+        "?",
+        "0",
+        "5",
+        "59",
+        "60",
+        "61",
+        "7",
+        "8",
+        "0-5",
+        "5-0",
+        "*/0",
+        "*/15",
+        "1-31/2",
+        "3/5",
+        "-1",
+        "1,",
+        ",2",
+        "1,,2",
+        "+5",
+        "MON",
+        "JAN",
+        "L",
+        "5L",
+        "1#2",
+        "15W",
+        "1-5/0",
+        "SUN-SAT",
+        "SAT-SUN",
+        "JAN-MAR",
+        "mon",
+        "32",
+        "12",
+        "13",
+        "24",
+        "*/60",
+        "1-2-3",
+        "SUN-SUN",
+        "0-SUN",
+        "SUN-SUN/2",
+        "MON-SUN",
+        "2-SUN/2",
+        "7-SUN",
+        "FRI#2",
+        "LW",
+        "+1",
     ];
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    let t: DateTime<Utc> = "2026-03-28T12:00:00Z".parse().unwrap();
+    let mut accepted = 0;
     for _ in 0..5000 {
         let n = 5 + rng.below(2);
-        let expr: Vec<&str> = (0..n).map(|_| rng.pick(&pieces)).collect();
+        let expr: Vec<&str> = (0..n)
+            .map(|_| match rng.below(2) {
+                0 => "*",
+                _ => rng.pick(&pieces),
+            })
+            .collect();
         let expr = expr.join(" ");
-        if let Some(compact) = Compact::parse(&expr) {
-            let cron = croner_parse(&expr)
-                .unwrap_or_else(|e| panic!("{expr:?}: compact but croner refuses it: {e}"));
-            let tz: Tz = "Europe/Berlin".parse().unwrap();
-            let t: DateTime<Utc> = "2026-03-28T12:00:00Z".parse().unwrap();
-            assert_eq!(
-                compact.next_after(tz, t),
-                croner_next(&cron, tz, t),
-                "{expr:?}"
-            );
+        let Ok(()) = super::super::cron_check::check(&expr) else {
+            continue;
+        };
+        // What the field check passes, croner reads; where the compact form reads it too,
+        // both directions agree.
+        let cron = croner_parse(&expr)
+            .unwrap_or_else(|e| panic!("{expr:?}: checked but croner refuses it: {e}"));
+        accepted += 1;
+        let Ok(parsed) = CronExpr::parse(&expr) else {
+            continue; // never fires
+        };
+        if let Some(compact) = parsed.compact {
+            let next = compact.next_after(tz, t);
+            assert_eq!(next, croner_next(&cron, tz, t), "{expr:?}");
+            if let Some(next) = next {
+                let later = compact.next_after(tz, next).unwrap();
+                assert_eq!(
+                    parsed.previous_at_or_before(tz, later - TimeDelta::milliseconds(1)),
+                    Some(next),
+                    "{expr:?}"
+                );
+            }
         }
     }
+    assert!(accepted > 100, "{accepted}");
     // What only croner understands still parses, and is evaluated by croner.
     for expr in [
         "0 0 L * *",
@@ -263,4 +352,67 @@ fn what_the_plain_syntax_accepts_croner_accepts_alike() {
 fn the_compact_form_is_small() {
     assert!(std::mem::size_of::<Compact>() <= 32);
     assert!(std::mem::size_of::<CronExpr>() <= 56);
+}
+
+/// The rules README's "Time zones" paragraph states, checked as written there.
+#[test]
+fn the_documented_daylight_saving_and_day_rules_hold() {
+    let berlin: Tz = "Europe/Berlin".parse().unwrap();
+    let next = |expr: &str, after: &str| {
+        CronExpr::parse(expr)
+            .unwrap()
+            .next_after(berlin, after.parse().unwrap())
+            .map(|t| t.to_rfc3339())
+    };
+    // Fixed time in the spring gap (02:00-03:00 local on 2026-03-29): once, at 03:00 CEST.
+    assert_eq!(
+        next("0 30 2 * * *", "2026-03-28T23:00:00Z").as_deref(),
+        Some("2026-03-29T01:00:00+00:00")
+    );
+    // An interval expression skips the gap: 02:15 does not exist, next is 03:15 CEST.
+    assert_eq!(
+        next("15 2-3 * * *", "2026-03-28T23:00:00Z").as_deref(),
+        Some("2026-03-29T01:15:00+00:00")
+    );
+    // `0 */30 * * * *` is every 30 minutes, through both instants of the repeated hour.
+    let expr = CronExpr::parse("0 */30 * * * *").unwrap();
+    let mut t: DateTime<Utc> = "2026-10-24T23:50:00Z".parse().unwrap();
+    let mut fires = Vec::new();
+    for _ in 0..4 {
+        t = expr.next_after(berlin, t).unwrap();
+        fires.push(t.with_timezone(&berlin).to_rfc3339());
+    }
+    assert_eq!(
+        fires,
+        [
+            "2026-10-25T02:00:00+02:00",
+            "2026-10-25T02:30:00+02:00",
+            "2026-10-25T02:00:00+01:00",
+            "2026-10-25T02:30:00+01:00"
+        ]
+    );
+    // A fixed time in the repeated hour fires once, at its first occurrence.
+    assert_eq!(
+        next("0 30 2 * * *", "2026-10-24T23:00:00Z").as_deref(),
+        Some("2026-10-25T00:30:00+00:00")
+    );
+    assert_eq!(
+        next("0 30 2 * * *", "2026-10-25T00:30:00Z").as_deref(),
+        Some("2026-10-26T01:30:00+00:00")
+    );
+    // Both day fields restricted: either matches (2026-12-03 is a Thursday, the 3rd).
+    assert_eq!(
+        next("0 0 */2 * MON", "2026-12-02T00:00:00Z").as_deref(),
+        Some("2026-12-02T23:00:00+00:00")
+    );
+    // `+` before the weekday: both must match (the first Monday that is an odd day).
+    assert_eq!(
+        next("0 0 */2 * +MON", "2026-12-02T00:00:00Z").as_deref(),
+        Some("2026-12-06T23:00:00+00:00")
+    );
+    // `*/2` in day-of-week counts from Sunday: Sunday, Tuesday, Thursday, Saturday.
+    assert_eq!(
+        next("0 0 * * */2", "2026-12-02T00:00:00Z").as_deref(),
+        Some("2026-12-02T23:00:00+00:00")
+    );
 }

@@ -2,6 +2,7 @@
 //! message templates, the retry decision and instant arithmetic.
 
 pub(crate) mod cron;
+mod cron_check;
 mod ids;
 pub(crate) mod job;
 pub(crate) mod maintenance;

@@ -431,8 +431,20 @@ fn cases(env: &TestEnv) -> Vec<Case> {
         bad_schedule(
             "cron out of range",
             "cron",
-            "\"61 * * * *\"",
-            "schedules[0].cron",
+            "\"0 0 32 * *\"",
+            "schedules[0].cron: invalid cron expression \"0 0 32 * *\": day-of-month 32 is out of range 1-31",
+        ),
+        bad_schedule(
+            "cron with a name in another field",
+            "cron",
+            "\"0 9 * MON-FRI *\"",
+            "schedules[0].cron: invalid cron expression \"0 9 * MON-FRI *\": month MON: MON is a day-of-week name, allowed only in the day-of-week field",
+        ),
+        bad_schedule(
+            "cron with an empty list item",
+            "cron",
+            "\"0 9, 17 * * *\"",
+            "schedules[0].cron: invalid cron expression \"0 9, 17 * * *\": minute 9, has an empty list item",
         ),
         bad_schedule("cron as a number", "cron", "5", "schedules[0].cron"),
         bad_schedule(

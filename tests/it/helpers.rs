@@ -251,11 +251,21 @@ secret_key_file = "{sk}"
 
     /// How many migrations the binary applies to the test's engine (files in its folder).
     fn migration_count(&self) -> i64 {
-        let engine = if self.postgres.is_some() { "postgres" } else { "sqlite" };
+        let engine = if self.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
         let dir = format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_dir(dir)
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "sql")
+            })
             .count() as i64
     }
 }
