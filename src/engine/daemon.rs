@@ -195,7 +195,8 @@ async fn start(
     shutdown: &Shutdown,
 ) -> Result<(Service, Scheduler), DaemonError> {
     let sender = wiring::preflight(config, &wiring::process_env)?;
-    let store = wiring::open_store(config).await?;
+    // The daemon goes on without a row it cannot read (logged), rather than stop every schedule.
+    let store = wiring::open_store(config).await?.skipping_unreadable();
     let database_file = match config.daemon.database.sqlite_path() {
         Some(path) => Some(DatabaseFile::open(path)?),
         None => None,

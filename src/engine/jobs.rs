@@ -90,14 +90,21 @@ impl JobFollower {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let tasks = TaskTracker::new();
         loop {
-            if let Err(err) = self.start_due(&tasks).await {
-                tracing::error!(error = %err, "cannot read the jobs to follow; retrying in 1s");
-            }
+            let started = match self.start_due(&tasks).await {
+                Ok(started) => started,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot read the jobs to follow; retrying in 1s");
+                    0
+                }
+            };
             let wait = match self.store.next_job_poll().await {
-                Ok(Some(next)) => (next - self.clock.now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .min(Duration::from_secs(1)),
+                // A poll due but not started (taken by another process, or a row that cannot
+                // be read) is looked at again in a second, not in a tight loop.
+                Ok(Some(next)) if started > 0 || next > self.clock.now() => (next
+                    - self.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(Duration::from_secs(1)),
                 _ => Duration::from_secs(1),
             };
             if !sleep_unless_stopped(wait.max(Duration::from_millis(20)), &stop).await {
@@ -108,12 +115,15 @@ impl JobFollower {
         tasks.wait().await;
     }
 
-    async fn start_due(self: &Arc<Self>, tasks: &TaskTracker) -> Result<(), StoreError> {
+    /// Starts the due polls this process takes; how many.
+    async fn start_due(self: &Arc<Self>, tasks: &TaskTracker) -> Result<usize, StoreError> {
         let now = self.clock.now();
+        let mut started = 0;
         for job in self.store.due_job_polls(now, BATCH).await? {
             if !self.store.take_job_poll(&job, now + POLL_LEASE).await? {
                 continue;
             }
+            started += 1;
             let follower = Arc::clone(self);
             tasks.spawn(async move {
                 if let Err(err) = follower.poll_and_record(&job).await {
@@ -121,7 +131,7 @@ impl JobFollower {
                 }
             });
         }
-        Ok(())
+        Ok(started)
     }
 
     /// Follows one delivery's job until it ends (or stops being followed), polling it when

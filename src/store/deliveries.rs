@@ -1,8 +1,8 @@
 //! Claiming deliveries and recording their attempts and outcomes.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
+use super::cells::Cells;
 use super::rows::Claimed;
 use super::time::format_time;
 use super::{Store, StoreError};
@@ -166,7 +166,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(super::rows::claimed_from_row).collect()
+        self.readable(rows.iter().map(super::rows::claimed_from_row))
     }
 
     /// Takes over a pending row from `previous` (a gone instance, or nobody). Compare-and-set:
@@ -242,16 +242,15 @@ impl Store {
                 .bind(new.resend.map(|r| r.after.as_millis() as i64));
         }
         let rows = query.fetch_all(&mut **tx).await?;
-        let mut inserted: std::collections::HashMap<(String, String, String), i64> = rows
-            .iter()
-            .filter(|r| r.get::<String, _>("status") == Status::Pending.as_str())
-            .map(|r| {
-                (
-                    (r.get("schedule_id"), r.get("target"), r.get("due_at")),
-                    r.get("id"),
-                )
-            })
-            .collect();
+        let mut inserted: std::collections::HashMap<(String, String, String), i64> =
+            Default::default();
+        for row in &rows {
+            let c = Cells::new("deliveries", row);
+            if c.get::<String>("status")? == Status::Pending.as_str() {
+                let key = (c.get("schedule_id")?, c.get("target")?, c.get("due_at")?);
+                inserted.insert(key, c.get("id")?);
+            }
+        }
         Ok(chunk
             .iter()
             .filter(|new| new.status == Status::Pending)

@@ -1,8 +1,8 @@
 //! Reading deliveries back for `history` and `show`.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
+use super::cells::Cells;
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, delivery_from_row};
 use super::{Store, StoreError};
 use crate::domain::Status;
@@ -34,7 +34,7 @@ impl Store {
             .bind(filter.since.map(super::time::format_time))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(delivery_from_row).collect())
+        rows.iter().map(delivery_from_row).collect()
     }
 
     /// One delivery by id.
@@ -44,7 +44,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| delivery_from_row(&r)))
+        row.as_ref().map(delivery_from_row).transpose()
     }
 
     /// Each schedule's most recent occurrence (re-sends left out), by schedule id.
@@ -63,17 +63,18 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut out: std::collections::HashMap<String, LastOccurrence> = Default::default();
-        for row in rows {
-            let entry = out.entry(row.get("schedule_id")).or_default();
-            entry.due_at = row.get("due_at");
-            let status: String = row.get("status");
+        for row in &rows {
+            let c = Cells::new("deliveries", row);
+            let entry = out.entry(c.get("schedule_id")?).or_default();
+            entry.due_at = c.get("due_at")?;
+            let status: String = c.get("status")?;
             if status == "failed" && entry.failure.is_none() {
-                entry.failure = Some((row.get("http_status"), row.get("error_code")));
+                entry.failure = Some((c.get("http_status")?, c.get("error_code")?));
             }
             *entry.statuses.entry(status).or_default() += 1;
-            if let Some(result) = row.get::<Option<String>, _>("job_result") {
-                entry.desktops_ok += row.get::<Option<i64>, _>("desktops_ok").unwrap_or(0);
-                entry.desktops_total += row.get::<Option<i64>, _>("desktops_total").unwrap_or(0);
+            if let Some(result) = c.get::<Option<String>>("job_result")? {
+                entry.desktops_ok += c.get::<Option<i64>>("desktops_ok")?.unwrap_or(0);
+                entry.desktops_total += c.get::<Option<i64>>("desktops_total")?.unwrap_or(0);
                 if result != "ok" {
                     *entry.job_problems.entry(result).or_default() += 1;
                 }
@@ -85,24 +86,26 @@ impl Store {
     /// A delivery's attempts, in order.
     pub async fn attempts_of(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT attempt, started_at, finished_at, http_status, error_code, error_msg, request_id
+            "SELECT delivery_id, attempt, started_at, finished_at, http_status, error_code, error_msg, request_id
              FROM attempts WHERE delivery_id = $1 ORDER BY attempt",
         )
         .bind(delivery_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| AttemptRow {
-                attempt: row.get("attempt"),
-                started_at: row.get("started_at"),
-                finished_at: row.get("finished_at"),
-                http_status: row.get("http_status"),
-                error_code: row.get("error_code"),
-                error_msg: row.get("error_msg"),
-                request_id: row.get("request_id"),
+        rows.iter()
+            .map(|row| {
+                let c = Cells::new("attempts", row);
+                Ok(AttemptRow {
+                    attempt: c.get("attempt")?,
+                    started_at: c.get("started_at")?,
+                    finished_at: c.get("finished_at")?,
+                    http_status: c.get("http_status")?,
+                    error_code: c.get("error_code")?,
+                    error_msg: c.get("error_msg")?,
+                    request_id: c.get("request_id")?,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -131,7 +131,7 @@ impl Store {
         .bind(self.owner.as_deref())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(super::rows::claimed_from_row).collect()
+        self.readable(rows.iter().map(super::rows::claimed_from_row))
     }
 
     /// True while this handle's instance still owns the pending delivery `id` under a live

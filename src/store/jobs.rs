@@ -3,8 +3,8 @@
 //! each desktop (`recipients`).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
+use super::cells::Cells;
 use super::time::{format_time, parse_time};
 use super::{Store, StoreError};
 use crate::domain::ScheduleId;
@@ -66,7 +66,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(job_from_row).collect()
+        self.readable(rows.iter().map(job_from_row))
     }
 
     /// The follower state of one delivery's job, while it is followed.
@@ -99,12 +99,10 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let last: String = row.get("last");
-                Ok((row.get("schedule_id"), parse_time("finished_at", &last)?))
-            })
-            .collect()
+        self.readable(rows.iter().map(|row| {
+            let c = Cells::new("deliveries", row);
+            Ok((c.get("schedule_id")?, c.time("last")?))
+        }))
     }
 
     /// A trivial query: the database answers.
@@ -122,7 +120,8 @@ impl Store {
         )
         .fetch_optional(&self.pool)
         .await?;
-        next.map(|t| parse_time("job_next_poll_at", &t)).transpose()
+        // The earliest due poll; a value that is not a time is skipped by the poll query too.
+        Ok(next.and_then(|t| parse_time(&t).ok()))
     }
 
     /// Takes a due poll: moves its next poll to `lease_until`, so that nobody else polls the
@@ -232,25 +231,22 @@ impl Store {
         delivery_id: i64,
     ) -> Result<Option<ResendSource>, StoreError> {
         let row = sqlx::query(
-            "SELECT schedule_id, message, deadline_at, resend_left, resend_after_ms
+            "SELECT id, schedule_id, message, deadline_at, resend_left, resend_after_ms
              FROM deliveries WHERE id = $1",
         )
         .bind(delivery_id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let schedule: String = row.get("schedule_id");
-        let deadline: String = row.get("deadline_at");
+        let c = Cells::new("deliveries", &row);
+        let schedule: String = c.get("schedule_id")?;
         Ok(Some(ResendSource {
-            schedule_id: ScheduleId::parse(&schedule).map_err(|_| StoreError::Corrupt {
-                column: "schedule_id",
-                value: schedule.clone(),
-            })?,
-            message: row.get("message"),
-            deadline_at: parse_time("deadline_at", &deadline)?,
-            resend_left: row.get::<i64, _>("resend_left").max(0) as u32,
-            resend_after: row
-                .get::<Option<i64>, _>("resend_after_ms")
+            schedule_id: ScheduleId::parse(&schedule).map_err(|e| c.corrupt("schedule_id", e))?,
+            message: c.get("message")?,
+            deadline_at: c.time("deadline_at")?,
+            resend_left: c.count("resend_left")?,
+            resend_after: c
+                .get::<Option<i64>>("resend_after_ms")?
                 .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64)),
         }))
     }
@@ -308,39 +304,38 @@ impl Store {
     /// A delivery's desktops, those that did not get it first.
     pub async fn recipients(&self, delivery_id: i64) -> Result<Vec<Recipient>, StoreError> {
         let rows = sqlx::query(
-            "SELECT desktop_id, user_name, desktop_name, status, error_code, fail_reason
+            "SELECT delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason
              FROM recipients WHERE delivery_id = $1
              ORDER BY status IN ('SUCCESS', 'COMPLETE'), desktop_id",
         )
         .bind(delivery_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| Recipient {
-                desktop_id: row.get("desktop_id"),
-                user_name: row.get("user_name"),
-                desktop_name: row.get("desktop_name"),
-                status: row.get("status"),
-                error_code: row.get("error_code"),
-                fail_reason: row.get("fail_reason"),
+        rows.iter()
+            .map(|row| {
+                let c = Cells::new("recipients", row);
+                Ok(Recipient {
+                    desktop_id: c.get("desktop_id")?,
+                    user_name: c.get("user_name")?,
+                    desktop_name: c.get("desktop_name")?,
+                    status: c.get("status")?,
+                    error_code: c.get("error_code")?,
+                    fail_reason: c.get("fail_reason")?,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
 fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobToPoll, StoreError> {
-    let finished: Option<String> = row.get("finished_at");
-    let next: String = row.get("job_next_poll_at");
+    let c = Cells::new("deliveries", row);
+    let next_poll_at = c.time("job_next_poll_at")?;
     Ok(JobToPoll {
-        delivery_id: row.get("id"),
-        schedule_id: row.get("schedule_id"),
-        job_id: row.get("job_id"),
-        accepted_at: match finished {
-            Some(text) => parse_time("finished_at", &text)?,
-            None => parse_time("job_next_poll_at", &next)?,
-        },
-        polls: row.get::<i64, _>("job_polls").max(0) as u32,
-        next_poll_at: parse_time("job_next_poll_at", &next)?,
+        delivery_id: c.get("id")?,
+        schedule_id: c.get("schedule_id")?,
+        job_id: c.get("job_id")?,
+        accepted_at: c.optional_time("finished_at")?.unwrap_or(next_poll_at),
+        polls: c.count("job_polls")?,
+        next_poll_at,
     })
 }

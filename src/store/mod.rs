@@ -3,6 +3,7 @@
 //! It knows SQL, nothing about HTTP.
 
 mod attempts;
+mod cells;
 mod copy;
 mod deliveries;
 mod faults;
@@ -63,8 +64,15 @@ pub enum StoreError {
     #[error("the attempt writer has stopped")]
     WriterStopped,
     /// A stored value is not what this program writes (edited by hand?).
-    #[error("database holds an unreadable value in {column}: {value:?}")]
-    Corrupt { column: &'static str, value: String },
+    #[error(
+        "database holds an unreadable value in {table}.{column} of the row with {row}: {problem} (edited by hand? fix or delete that row)"
+    )]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        problem: String,
+    },
 }
 
 fn newer_hint(err: &sqlx::migrate::MigrateError) -> &'static str {
@@ -92,6 +100,8 @@ pub struct Store {
     owner: Option<std::sync::Arc<str>>,
     /// PostgreSQL: what this instance knows of its lease.
     lease: Option<std::sync::Arc<LeaseGuard>>,
+    /// The daemon's handle: lists leave out rows they cannot read (see `cells`).
+    skip_unreadable: bool,
 }
 
 impl Store {
@@ -206,6 +216,7 @@ impl Store {
             engine,
             owner: None,
             lease: None,
+            skip_unreadable: false,
         };
         store.migrate(shown).await?;
         Ok(store)

@@ -2,11 +2,10 @@
 //! claiming side (`deliveries.rs`) and the reading side (`history.rs`) alike.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::StoreError;
-use super::time::parse_time;
+use super::cells::Cells;
 use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
 
 /// A delivery this process now owns and must carry to an end.
@@ -78,70 +77,67 @@ impl DeliveryRow {
     }
 }
 
-pub(super) fn delivery_from_row(row: &AnyRow) -> DeliveryRow {
-    DeliveryRow {
-        id: row.get("id"),
-        schedule_id: row.get("schedule_id"),
-        pool_id: row
-            .get::<Option<String>, _>("pool_id")
-            .unwrap_or_else(|| row.get("target")),
-        parent_id: row.get("parent_id"),
-        due_at: row.get("due_at"),
-        message: row.get("message"),
-        status: row.get("status"),
-        attempts: row.get("attempts"),
-        job_id: row.get("job_id"),
-        http_status: row.get("http_status"),
-        error_code: row.get("error_code"),
-        error_msg: row.get("error_msg"),
-        request_id: row.get("request_id"),
-        created_at: row.get("created_at"),
-        finished_at: row.get("finished_at"),
-        job_status: row.get("job_status"),
-        job_result: row.get("job_result"),
-        desktops_total: row.get("desktops_total"),
-        desktops_ok: row.get("desktops_ok"),
-        desktops_failed: row.get("desktops_failed"),
-        job_finished_at: row.get("job_finished_at"),
-        job_error: row.get("job_error"),
-        job_following: row.get::<Option<String>, _>("job_next_poll_at").is_some(),
-    }
+pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRow, StoreError> {
+    let c = Cells::new("deliveries", row);
+    Ok(DeliveryRow {
+        id: c.get("id")?,
+        schedule_id: c.get("schedule_id")?,
+        pool_id: match c.get::<Option<String>>("pool_id")? {
+            Some(pool) => pool,
+            None => c.get("target")?,
+        },
+        parent_id: c.get("parent_id")?,
+        due_at: c.get("due_at")?,
+        message: c.get("message")?,
+        status: c.get("status")?,
+        attempts: c.get("attempts")?,
+        job_id: c.get("job_id")?,
+        http_status: c.get("http_status")?,
+        error_code: c.get("error_code")?,
+        error_msg: c.get("error_msg")?,
+        request_id: c.get("request_id")?,
+        created_at: c.get("created_at")?,
+        finished_at: c.get("finished_at")?,
+        job_status: c.get("job_status")?,
+        job_result: c.get("job_result")?,
+        desktops_total: c.get("desktops_total")?,
+        desktops_ok: c.get("desktops_ok")?,
+        desktops_failed: c.get("desktops_failed")?,
+        job_finished_at: c.get("job_finished_at")?,
+        job_error: c.get("job_error")?,
+        job_following: c.get::<Option<String>>("job_next_poll_at")?.is_some(),
+    })
 }
 
 pub(super) fn claimed_from_row(row: &AnyRow) -> Result<Claimed, StoreError> {
-    let text = |col: &'static str| -> String { row.get(col) };
-    let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
+    let c = Cells::new("deliveries", row);
+    let schedule_id: String = c.get("schedule_id")?;
     Ok(Claimed {
-        id: row.get("id"),
-        schedule_id: ScheduleId::parse(&text("schedule_id"))
-            .map_err(|_| corrupt("schedule_id", text("schedule_id")))?,
-        target: target_from_row(row)?,
-        due_at: parse_time("due_at", &text("due_at"))?,
-        deadline_at: parse_time("deadline_at", &text("deadline_at"))?,
-        message: text("message"),
-        attempts: row.get::<i64, _>("attempts").max(0) as u32,
-        owner: row.get("claimed_by"),
+        id: c.get("id")?,
+        schedule_id: ScheduleId::parse(&schedule_id).map_err(|e| c.corrupt("schedule_id", e))?,
+        target: target_from_row(&c)?,
+        due_at: c.time("due_at")?,
+        deadline_at: c.time("deadline_at")?,
+        message: c.get("message")?,
+        attempts: c.count("attempts")?,
+        owner: c.get("claimed_by")?,
         may_be_cancelled: true,
     })
 }
 
 /// A delivery's target from `pool_id`, `target` and `desktop_ids`.
-pub(super) fn target_from_row(row: &AnyRow) -> Result<Target, StoreError> {
-    let corrupt = |column: &'static str, value: String| StoreError::Corrupt { column, value };
-    let pool: Option<String> = row.get("pool_id");
-    if let Some(pool) = pool {
+pub(super) fn target_from_row(c: &Cells<'_>) -> Result<Target, StoreError> {
+    if let Some(pool) = c.get::<Option<String>>("pool_id")? {
         return PoolId::parse(&pool)
             .map(Target::Pool)
-            .map_err(|_| corrupt("pool_id", pool));
+            .map_err(|e| c.corrupt("pool_id", e));
     }
-    let label: String = row.get("target");
-    let ids_text: Option<String> = row.get("desktop_ids");
-    let ids_text = ids_text.unwrap_or_default();
-    let ids: Vec<String> =
-        serde_json::from_str(&ids_text).map_err(|_| corrupt("desktop_ids", ids_text.clone()))?;
+    let label: String = c.get("target")?;
+    let ids_text: Option<String> = c.get("desktop_ids")?;
+    let ids = c.parsed_list("desktop_ids", ids_text.as_deref().unwrap_or_default())?;
     let ids = ids
         .iter()
-        .map(|id| DesktopId::parse(id).map_err(|_| corrupt("desktop_ids", id.clone())))
+        .map(|id| DesktopId::parse(id).map_err(|e| c.corrupt("desktop_ids", e)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Target::Desktops { label, ids })
 }

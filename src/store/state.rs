@@ -2,10 +2,11 @@
 //! schedules. Written in the same transaction as the claims it describes.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
-use super::time::{format_time, parse_time};
+use super::cells::Cells;
+use super::time::format_time;
 use super::{Store, StoreError};
 use crate::domain::ScheduleId;
 
@@ -47,14 +48,19 @@ impl Store {
                 .fetch(&self.pool);
         let mut states = HashMap::new();
         while let Some(row) = rows.try_next().await? {
-            let last: Option<String> = row.get("last_due_at");
-            states.insert(
-                row.get("schedule_id"),
-                ScheduleState {
-                    anchor_at: parse_time("anchor_at", row.get("anchor_at"))?,
-                    last_due_at: last.map(|t| parse_time("last_due_at", &t)).transpose()?,
-                },
-            );
+            let c = Cells::new("schedule_state", &row);
+            let read = || -> Result<(String, ScheduleState), StoreError> {
+                Ok((
+                    c.get("schedule_id")?,
+                    ScheduleState {
+                        anchor_at: c.time("anchor_at")?,
+                        last_due_at: c.optional_time("last_due_at")?,
+                    },
+                ))
+            };
+            if let Some((id, state)) = self.keep(read())? {
+                states.insert(id, state);
+            }
         }
         Ok(states)
     }

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Connection};
 
+use super::cells::Cells;
 use super::time::format_time;
 use super::{Database, Engine, Store, StoreError};
 use std::sync::Arc;
@@ -73,7 +74,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM schedules ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(stored_from_row).collect()
+        self.readable(rows.iter().map(stored_from_row))
     }
 
     /// Pauses or resumes; false if there is no such schedule.
@@ -216,23 +217,19 @@ impl ChangeWatcher {
 }
 
 fn stored_from_row(row: &AnyRow) -> Result<StoredSchedule, StoreError> {
-    let pools_text: String = row.get("pools");
-    let pools = serde_json::from_str(&pools_text).map_err(|_| StoreError::Corrupt {
-        column: "schedules.pools",
-        value: pools_text,
-    })?;
+    let c = Cells::new("schedules", row);
     Ok(StoredSchedule {
-        id: row.get("id"),
-        cron: row.get("cron"),
-        at: row.get("at"),
-        every: row.get("every"),
-        start: row.get("start_at"),
-        timezone: row.get("timezone"),
-        pools,
-        message: row.get("message"),
-        misfire_grace: row.get("misfire_grace"),
-        paused: row.get::<i64, _>("paused") != 0,
-        catch_up: row.get("catch_up"),
-        extra: super::stored_windows::StoredTargets::from_row("schedules.desktops", row)?,
+        id: c.get("id")?,
+        cron: c.get("cron")?,
+        at: c.get("at")?,
+        every: c.get("every")?,
+        start: c.get("start_at")?,
+        timezone: c.get("timezone")?,
+        pools: c.list("pools")?,
+        message: c.get("message")?,
+        misfire_grace: c.get("misfire_grace")?,
+        paused: c.get::<i64>("paused")? != 0,
+        catch_up: c.get("catch_up")?,
+        extra: super::stored_windows::StoredTargets::from_row(&c)?,
     })
 }

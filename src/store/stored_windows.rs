@@ -1,10 +1,10 @@
 //! Maintenance windows kept in the database, and cancellations of any window's occurrences.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use std::collections::HashMap;
 
-use super::time::{format_time, parse_time};
+use super::cells::Cells;
+use super::time::format_time;
 use super::{Store, StoreError};
 use crate::domain::maintenance::Cancellations;
 
@@ -34,15 +34,15 @@ pub struct StoredTargets {
 }
 
 impl StoredTargets {
-    pub(super) fn from_row(table: &'static str, r: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
-        let desktops: Option<String> = r.get("desktops");
+    pub(super) fn from_row(c: &Cells<'_>) -> Result<Self, StoreError> {
+        let desktops: Option<String> = c.get("desktops")?;
         Ok(StoredTargets {
             desktops: match desktops {
-                Some(text) => list_of(table, text)?,
+                Some(text) => c.parsed_list("desktops", &text)?,
                 None => Vec::new(),
             },
-            resend_attempts: r.get("resend_attempts"),
-            resend_after: r.get("resend_after"),
+            resend_attempts: c.get("resend_attempts")?,
+            resend_after: c.get("resend_after")?,
         })
     }
 
@@ -54,13 +54,6 @@ impl StoredTargets {
 
 pub(super) fn json(list: &[String]) -> String {
     serde_json::to_string(list).expect("strings serialize")
-}
-
-pub(super) fn list_of(column: &'static str, text: String) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
-        column,
-        value: text,
-    })
 }
 
 impl Store {
@@ -107,27 +100,23 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM maintenance_windows ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredWindow {
-                    id: r.get("id"),
-                    start: r.get("start_at"),
-                    cron: r.get("cron"),
-                    duration: r.get("duration"),
-                    notify_before: list_of(
-                        "maintenance_windows.notify_before",
-                        r.get("notify_before"),
-                    )?,
-                    timezone: r.get("timezone"),
-                    pools: list_of("maintenance_windows.pools", r.get("pools"))?,
-                    message: r.get("message"),
-                    start_message: r.get("start_message"),
-                    end_message: r.get("end_message"),
-                    misfire_grace: r.get("misfire_grace"),
-                    extra: StoredTargets::from_row("maintenance_windows.desktops", r)?,
-                })
+        self.readable(rows.iter().map(|r| {
+            let c = Cells::new("maintenance_windows", r);
+            Ok(StoredWindow {
+                id: c.get("id")?,
+                start: c.get("start_at")?,
+                cron: c.get("cron")?,
+                duration: c.get("duration")?,
+                notify_before: c.list("notify_before")?,
+                timezone: c.get("timezone")?,
+                pools: c.list("pools")?,
+                message: c.get("message")?,
+                start_message: c.get("start_message")?,
+                end_message: c.get("end_message")?,
+                misfire_grace: c.get("misfire_grace")?,
+                extra: StoredTargets::from_row(&c)?,
             })
-            .collect()
+        }))
     }
 
     /// Cancellations per window id.
@@ -136,13 +125,15 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let mut out: HashMap<String, Cancellations> = HashMap::new();
-        for row in rows {
-            let entry = out.entry(row.get("window_id")).or_default();
-            match row.get::<Option<String>, _>("occurrence_start") {
+        let read = |row| -> Result<(String, Option<DateTime<Utc>>), StoreError> {
+            let c = Cells::new("window_cancellations", row);
+            Ok((c.get("window_id")?, c.optional_time("occurrence_start")?))
+        };
+        for (window, start) in self.readable(rows.iter().map(read))? {
+            let entry = out.entry(window).or_default();
+            match start {
                 Some(start) => {
-                    entry
-                        .starts
-                        .insert(parse_time("window_cancellations.occurrence_start", &start)?);
+                    entry.starts.insert(start);
                 }
                 None => entry.all = true,
             }

@@ -4,17 +4,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::StoreError;
-
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-pub fn parse_time(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt {
-            column,
-            value: text.to_owned(),
-        })
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))
 }

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod corrupt;
 mod daemon;
 mod downtime;
 mod faults;
