@@ -34,8 +34,11 @@ fn the_example_config_is_valid() {
 }
 
 #[test]
-fn an_empty_file_gets_the_documented_defaults() {
-    let config = parse("").unwrap();
+fn a_file_without_settings_gets_the_documented_defaults() {
+    // An empty file is refused (a truncated file must not drop every schedule); one that
+    // sets nothing gets the defaults.
+    assert!(parse("").is_err());
+    let config = parse("# every setting at its default\n").unwrap();
     assert_eq!(config.daemon.max_in_flight, 16);
     assert_eq!(config.retry.max_attempts, 8);
     assert_eq!(config.retry.max_elapsed, Duration::from_secs(1800));

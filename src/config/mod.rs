@@ -4,6 +4,7 @@
 //! turns [`ConfigError`] into exit code 78.
 
 mod fields;
+mod file;
 mod raw;
 mod schedule_rules;
 mod strict;
@@ -35,10 +36,10 @@ pub const DEFAULT_PATH: &str = "/etc/workspace-notifier/config.toml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read or parsed, or a value had the wrong type.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", file::cut(message))]
     Load { path: PathBuf, message: String },
     /// The file parsed, but some values break the rules.
-    #[error("{path}: invalid configuration:\n  {}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    #[error("{path}: invalid configuration:\n  {}", .errors.iter().map(|e| file::cut(&e.to_string())).collect::<Vec<_>>().join("\n  "))]
     Invalid {
         path: PathBuf,
         errors: Vec<FieldError>,
@@ -111,9 +112,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_owned(),
         message: err.to_string(),
     };
-    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Load {
+    let text = file::read_bounded(path).map_err(|message| ConfigError::Load {
         path: path.to_owned(),
-        message: format!("cannot read the config file: {err}"),
+        message,
     })?;
     // Types are checked strictly on the file as written (`dry_run = "yes"` and `message = 42`
     // are errors); the layered build below would quietly convert them.

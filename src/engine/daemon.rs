@@ -294,12 +294,23 @@ impl Service {
     async fn reload(&mut self, running: &Config, updates: &mpsc::Sender<Update>) {
         systemd::reloading();
         let path = &running.path;
+        let running_count = self.file_schedules.schedules.len() + self.file_schedules.windows.len();
         let checked = config::load(path)
             .map_err(|e| e.to_string())
             .and_then(|new| {
                 wiring::preflight(&new, &wiring::process_env)
                     .map(|_| new)
                     .map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .and_then(|new| {
+                // A file cut short by accident parses fine and would stop every schedule.
+                match running_count > 0 && new.schedules.is_empty() && new.windows.is_empty() {
+                    true => Err(format!(
+                        "{}: it would remove all {running_count} schedules and windows of the file; to run without them, restart the service",
+                        path.display()
+                    )),
+                    false => Ok(new),
+                }
             });
         match checked {
             Ok(new) => {

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::deliveries::AttemptRecord;
-use super::time::format_time;
+use super::time::stored_time;
 use super::{Store, StoreError};
 use crate::domain::Status;
 
@@ -168,8 +168,8 @@ impl Store {
             query = query
                 .bind(r.delivery_id)
                 .bind(i64::from(r.attempt))
-                .bind(format_time(r.started_at))
-                .bind(format_time(r.finished_at))
+                .bind(stored_time(r.started_at))
+                .bind(stored_time(r.finished_at))
                 .bind(r.http_status.map(i64::from))
                 .bind(r.error_code.as_deref())
                 .bind(r.error_msg.as_deref())
@@ -211,7 +211,7 @@ impl Store {
     );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
-            let finished_at = (r.status != Status::Pending).then(|| format_time(r.finished_at));
+            let finished_at = (r.status != Status::Pending).then(|| stored_time(r.finished_at));
             query = query
                 .bind(r.delivery_id)
                 .bind(i64::from(r.attempt))
@@ -222,7 +222,7 @@ impl Store {
                 .bind(r.job_id.as_deref())
                 .bind(r.status.as_str())
                 .bind(finished_at)
-                .bind(r.job_poll_at.map(format_time));
+                .bind(r.job_poll_at.map(stored_time));
         }
         let updated: std::collections::HashSet<i64> = query
             .bind(owner)

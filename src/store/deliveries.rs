@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::cells::Cells;
 use super::rows::Claimed;
-use super::time::format_time;
+use super::time::stored_time;
 use super::{Store, StoreError};
 use crate::domain::{DesktopId, PoolId, ScheduleId, Status, Target};
 
@@ -81,7 +81,7 @@ impl Store {
             return self.claim_in_turns(batch, progress, now).await;
         }
         let mut tx = self.begin().await?;
-        let created_at = format_time(now);
+        let created_at = stored_time(now);
         let mut claimed = Vec::new();
         for chunk in batch.chunks(CLAIM_CHUNK) {
             claimed.extend(self.insert_chunk(&mut tx, chunk, &created_at).await?);
@@ -99,7 +99,7 @@ impl Store {
         progress: &[(ScheduleId, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let created_at = format_time(now);
+        let created_at = stored_time(now);
         let mut claimed = Vec::new();
         let mut skipped = Vec::new();
         for chunk in batch.chunks(CLAIM_CHUNK) {
@@ -150,7 +150,7 @@ impl Store {
         )
         .bind(status.as_str())
         .bind(error_msg)
-        .bind(format_time(now))
+        .bind(stored_time(now))
         .bind(id)
         .bind(self.owner.as_deref())
         .execute(&self.pool)
@@ -230,8 +230,8 @@ impl Store {
                 .bind(new.target.key())
                 .bind(desktop_ids_json(&new.target))
                 .bind(new.parent_id)
-                .bind(format_time(new.due_at))
-                .bind(format_time(new.deadline_at))
+                .bind(stored_time(new.due_at))
+                .bind(stored_time(new.deadline_at))
                 .bind(new.message.as_str())
                 .bind(new.status.as_str())
                 .bind(new.error_msg.as_deref())
@@ -258,7 +258,7 @@ impl Store {
                 let key = (
                     new.schedule_id.to_string(),
                     new.target.key(),
-                    format_time(new.due_at),
+                    stored_time(new.due_at),
                 );
                 let id = inserted.remove(&key)?;
                 Some(Claimed {
@@ -285,7 +285,7 @@ fn chunk_key(chunk: &[NewDelivery]) -> i64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one((
         first.schedule_id.as_str(),
         first.target.key(),
-        format_time(first.due_at),
+        stored_time(first.due_at),
     )) as i64
 }
 

@@ -22,8 +22,8 @@ impl Store {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE ($1 IS NULL OR schedule_id = $1) AND ($2 IS NULL OR status = $2)
-               AND ($4 IS NULL OR julianday(due_at) >= julianday($4))
-             ORDER BY julianday(due_at) DESC, id DESC
+               AND ($4 IS NULL OR due_at >= $4)
+             ORDER BY due_at DESC, id DESC
              LIMIT $3"
         );
         // The column list is a constant; every value is bound.
@@ -31,7 +31,7 @@ impl Store {
             .bind(&filter.schedule_id)
             .bind(filter.status.map(Status::as_str))
             .bind(i64::from(filter.limit))
-            .bind(filter.since.map(super::time::format_time))
+            .bind(filter.since.map(super::time::stored_time_ceil))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(delivery_from_row).collect()
@@ -55,9 +55,9 @@ impl Store {
             "SELECT d.schedule_id, d.due_at, d.status, d.http_status, d.error_code, d.job_result,
                     d.desktops_ok, d.desktops_total
              FROM deliveries d
-             JOIN (SELECT schedule_id, MAX(julianday(due_at)) AS latest FROM deliveries
+             JOIN (SELECT schedule_id, MAX(due_at) AS latest FROM deliveries
                    WHERE parent_id IS NULL GROUP BY schedule_id) m
-               ON d.schedule_id = m.schedule_id AND julianday(d.due_at) = m.latest
+               ON d.schedule_id = m.schedule_id AND d.due_at = m.latest
              WHERE d.parent_id IS NULL",
         )
         .fetch_all(&self.pool)

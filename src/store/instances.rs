@@ -125,7 +125,7 @@ impl Store {
                AND (d.claimed_by = $2 OR NOT EXISTS (SELECT 1 FROM instances i
                                WHERE i.id = d.claimed_by
                                  AND i.lease_until + $1 * interval '1 millisecond' > clock_timestamp()))
-             ORDER BY julianday(due_at), id",
+             ORDER BY due_at, id",
         )
         .bind(grace.as_millis() as i64)
         .bind(self.owner.as_deref())

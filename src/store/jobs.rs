@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::cells::Cells;
-use super::time::{format_time, parse_time};
+use super::time::{parse_time, stored_time};
 use super::{Store, StoreError};
 use crate::domain::ScheduleId;
 use crate::domain::job::{JobResult, Recipient, Tally};
@@ -59,10 +59,10 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
              WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL AND job_id IS NOT NULL
-               AND julianday(job_next_poll_at) <= julianday($1)
-             ORDER BY julianday(job_next_poll_at) LIMIT $2",
+               AND job_next_poll_at <= $1
+             ORDER BY job_next_poll_at LIMIT $2",
         )
-        .bind(format_time(now))
+        .bind(stored_time(now))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -116,7 +116,7 @@ impl Store {
         let next: Option<String> = sqlx::query_scalar(
             "SELECT job_next_poll_at FROM deliveries
              WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL
-             ORDER BY julianday(job_next_poll_at) LIMIT 1",
+             ORDER BY job_next_poll_at LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -136,9 +136,9 @@ impl Store {
             "UPDATE deliveries SET job_next_poll_at = $1
              WHERE id = $2 AND job_result IS NULL AND job_next_poll_at = $3",
         )
-        .bind(format_time(lease_until))
+        .bind(stored_time(lease_until))
         .bind(job.delivery_id)
-        .bind(format_time(job.next_poll_at))
+        .bind(stored_time(job.next_poll_at))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -160,7 +160,7 @@ impl Store {
         )
         .bind(status)
         .bind(i64::from(polls))
-        .bind(format_time(next))
+        .bind(stored_time(next))
         .bind(delivery_id)
         .execute(&self.pool)
         .await?;
@@ -175,7 +175,7 @@ impl Store {
         polls: u32,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let now_text = format_time(now);
+        let now_text = stored_time(now);
         let mut tx = self.begin().await?;
         for chunk in end.recipients.chunks(RECIPIENT_CHUNK) {
             let mut sql = String::from(
@@ -265,7 +265,7 @@ impl Store {
         now: DateTime<Utc>,
         poll_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let now_text = format_time(now);
+        let now_text = stored_time(now);
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE deliveries SET status = 'sent', job_id = $1, attempts = $2, finished_at = $3,
@@ -277,7 +277,7 @@ impl Store {
         .bind(i64::from(attempt))
         .bind(&now_text)
         .bind(note)
-        .bind(poll_at.map(format_time))
+        .bind(poll_at.map(stored_time))
         .bind(delivery_id)
         .bind(job_id)
         .bind(self.owner.as_deref())

@@ -6,7 +6,7 @@ use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
 use super::cells::Cells;
-use super::time::format_time;
+use super::time::stored_time;
 use super::{Store, StoreError};
 use crate::domain::ScheduleId;
 
@@ -29,11 +29,11 @@ impl Store {
             "INSERT INTO schedule_state (schedule_id, anchor_at, last_due_at) VALUES ($1, $2, $3)
              ON CONFLICT (schedule_id) DO UPDATE SET last_due_at = excluded.last_due_at
              WHERE schedule_state.last_due_at IS NULL
-                OR julianday(excluded.last_due_at) > julianday(schedule_state.last_due_at)",
+                OR excluded.last_due_at > schedule_state.last_due_at",
         )
         .bind(schedule.as_str())
-        .bind(format_time(now))
-        .bind(format_time(last_due))
+        .bind(stored_time(now))
+        .bind(stored_time(last_due))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -72,7 +72,7 @@ impl Store {
         schedules: &[ScheduleId],
         anchor: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let anchor = format_time(anchor);
+        let anchor = stored_time(anchor);
         let mut tx = self.begin().await?;
         for chunk in schedules.chunks(STATE_ROWS_PER_STATEMENT) {
             let sql = format!(

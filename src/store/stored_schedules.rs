@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection};
 
 use super::cells::Cells;
-use super::time::format_time;
+use super::time::stored_time;
 use super::{Database, Engine, Store, StoreError};
 use std::sync::Arc;
 
@@ -58,8 +58,8 @@ impl Store {
         .bind(&s.message)
         .bind(&s.misfire_grace)
         .bind(i64::from(s.paused))
-        .bind(format_time(now))
-        .bind(format_time(now))
+        .bind(stored_time(now))
+        .bind(stored_time(now))
         .bind(&s.catch_up)
         .bind(s.extra.desktops_json())
         .bind(s.extra.resend_attempts)
@@ -86,7 +86,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE schedules SET paused = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(paused))
-            .bind(format_time(now))
+            .bind(stored_time(now))
             .bind(id)
             .execute(&self.pool)
             .await?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use super::cells::Cells;
-use super::time::format_time;
+use super::time::stored_time;
 use super::{Store, StoreError};
 use crate::domain::maintenance::Cancellations;
 
@@ -86,7 +86,7 @@ impl Store {
         .bind(&w.start_message)
         .bind(&w.end_message)
         .bind(&w.misfire_grace)
-        .bind(format_time(now))
+        .bind(stored_time(now))
         .bind(w.extra.desktops_json())
         .bind(w.extra.resend_attempts)
         .bind(&w.extra.resend_after)
@@ -155,22 +155,22 @@ impl Store {
         let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO window_cancellations (window_id, occurrence_start, notice, created_at) VALUES ($1, $2, $3, $4)")
             .bind(window_id)
-            .bind(occurrence.map(format_time))
+            .bind(occurrence.map(stored_time))
             .bind(notice)
-            .bind(format_time(now))
+            .bind(stored_time(now))
             .execute(&mut *tx)
             .await?;
         let (from, to) = match range {
-            Some((from, to)) => (Some(format_time(from)), Some(format_time(to))),
+            Some((from, to)) => (Some(stored_time(from)), Some(stored_time(to))),
             None => (None, None),
         };
         let closed = sqlx::query(
             "UPDATE deliveries SET status = 'cancelled', finished_at = $1, error_msg = 'maintenance window cancelled'
              WHERE schedule_id = $2 AND status = 'pending'
-               AND ($3 IS NULL OR julianday(due_at) >= julianday($4))
-               AND ($5 IS NULL OR julianday(due_at) <= julianday($6))",
+               AND ($3 IS NULL OR due_at >= $4)
+               AND ($5 IS NULL OR due_at <= $6)",
         )
-        .bind(format_time(now))
+        .bind(stored_time(now))
         .bind(window_id)
         .bind(&from)
         .bind(&from)

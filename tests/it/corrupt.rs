@@ -6,6 +6,9 @@ use crate::helpers::*;
 #[tokio::test]
 async fn a_wrong_typed_value_names_its_row_and_the_daemon_keeps_firing() {
     let env = TestEnv::new().await;
+    if !env.sqlite_only("a_wrong_typed_value") {
+        return; // PostgreSQL enforces column types: no such value can be stored there.
+    }
     let config = env.write_config(&schedule_toml("tick", "every = \"1s\"", &["pool-1"], ""));
     let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;

@@ -71,7 +71,10 @@ async fn a_one_shot_fires_once_even_across_a_restart() {
     assert_eq!(rows.len(), 1);
     assert_eq!(
         (rows[0].status.as_str(), rows[0].due_at.as_str()),
-        ("sent", at.format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str())
+        (
+            "sent",
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().as_str()
+        )
     );
 }
 
@@ -239,6 +242,49 @@ async fn an_invalid_config_on_sighup_keeps_the_old_schedules() {
             .iter()
             .all(|r| r.schedule_id == "keep")
     );
+}
+
+#[tokio::test]
+async fn a_reload_that_would_drop_every_schedule_is_refused() {
+    let env = TestEnv::new().await;
+    let config = env.write_config(&schedule_toml("keep", "every = \"1s\"", &[POOL], ""));
+    let daemon = env.spawn_daemon(&config).await;
+    assert!(wait_for(5, || async { !env.fake.received().is_empty() }).await);
+    // The settings alone, every schedule gone; then a file truncated to nothing.
+    env.write_config("");
+    daemon.signal("HUP");
+    assert!(
+        wait_for(5, || async {
+            daemon
+                .logs()
+                .contains("it would remove all 1 schedules and windows of the file")
+        })
+        .await,
+        "{}",
+        daemon.logs()
+    );
+    std::fs::write(&config, "").unwrap();
+    daemon.signal("HUP");
+    assert!(
+        wait_for(5, || async {
+            daemon.logs().contains("the config file is empty")
+        })
+        .await,
+        "{}",
+        daemon.logs()
+    );
+    let before = env.fake.received().len();
+    assert!(
+        wait_for(4, || async { env.fake.received().len() >= before + 2 }).await,
+        "the schedule kept firing"
+    );
+    assert_eq!(daemon.logs().matches("reload refused").count(), 2);
+    assert_eq!(daemon.stop(5).await, Some(0));
+    // `check` refuses the empty file too (exit 78).
+    let out = env
+        .run(&["check", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
 }
 
 #[tokio::test]

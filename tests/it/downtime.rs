@@ -55,7 +55,7 @@ async fn downtime_past_the_grace_records_one_missed_row_and_sends_nothing_stale(
         assert_eq!(row.status, "missed");
         assert_eq!(
             row.due_at,
-            last_hour.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            last_hour.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
         );
         let note = row.error_msg.as_deref().unwrap();
         assert!(note.starts_with("4 occurrence(s)"), "{note}");
@@ -81,7 +81,7 @@ async fn downtime_within_the_grace_still_sends_the_latest_late() {
     assert_eq!(sent.len(), 1, "{rows:?}");
     assert_eq!(
         sent[0].due_at,
-        last_hour.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        last_hour.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
     );
     assert_eq!(missed.len(), 1);
     assert!(

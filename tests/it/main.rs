@@ -13,6 +13,7 @@ mod jobs;
 mod logs;
 mod maintenance;
 mod metrics;
+mod migrations;
 mod resend;
 mod schedules;
 mod send;
