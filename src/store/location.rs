@@ -51,7 +51,7 @@ impl Database {
         }
         let url = reqwest::Url::parse(text)
             .map_err(|e| format!("{:?} is not a valid PostgreSQL URL: {e}", redact(text)))?;
-        if url.password().is_some() {
+        if url.password().is_some() || url.query_pairs().any(|(key, _)| is_secret_key(&key)) {
             return Err(format!(
                 "{:?}: the URL holds a password; the config file is readable by every local user, so put the password in daemon.database_password_file, the systemd credential {PASSWORD_CREDENTIAL}, $PGPASSWORD or ~/.pgpass instead",
                 redact(text)
@@ -77,14 +77,31 @@ impl Database {
     }
 }
 
-/// The URL with any password replaced, for error messages about a URL we refuse.
-fn redact(text: &str) -> String {
+/// A query parameter that carries a password (`password`, `sslpassword`, in any case; the
+/// key is compared once percent-decoded).
+fn is_secret_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("password")
+}
+
+/// The URL with any password (user info or query parameter) replaced, for error messages.
+pub(crate) fn redact(text: &str) -> String {
     match reqwest::Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("REDACTED"));
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("REDACTED"));
+            }
+            if url.query_pairs().any(|(key, _)| is_secret_key(&key)) {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(k, v)| match is_secret_key(&k) {
+                        true => (k.into_owned(), "REDACTED".to_owned()),
+                        false => (k.into_owned(), v.into_owned()),
+                    })
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             url.to_string()
         }
-        Ok(url) => url.to_string(),
         Err(_) => "(unparsable URL)".to_owned(),
     }
 }
@@ -192,6 +209,16 @@ mod tests {
         let err = Database::parse("postgres://u:hunter2@db/x", None, POOL).unwrap_err();
         assert!(err.contains("password"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
+        for url in [
+            "postgres://u@db/x?password=hunter2",
+            "postgres://u@db/x?sslmode=require&PassWord=hunter2",
+            "postgres://u@db/x?%70assword=hunter2",
+            "postgresql://u@db/x?sslpassword=hunter2",
+        ] {
+            let err = Database::parse(url, None, POOL).unwrap_err();
+            assert!(err.contains("holds a password"), "{url}: {err}");
+            assert!(!err.contains("hunter2"), "{url}: {err}");
+        }
         assert!(Database::parse("postgres:///x", None, POOL).is_err());
         assert!(Database::parse("", None, POOL).is_err());
     }

@@ -127,6 +127,12 @@ impl Store {
                 problem,
             ))));
         }
+        if let Some(problem) = not_sqlite(path) {
+            return Err(open_error(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                problem,
+            ))));
+        }
         create_as_directory_owner(path).map_err(|e| open_error(sqlx::Error::Io(e)))?;
         let options = AnyConnectOptions::from_str(&location::sqlite_url(path))?;
         let pool_options = AnyPoolOptions::new()
@@ -314,6 +320,26 @@ pub fn missing_directory(path: &Path) -> Option<String> {
             "directory {} does not exist (it is not created; make it, or point daemon.database elsewhere)",
             dir.display()
         )),
+    }
+}
+
+/// Why an existing file cannot be the SQLite database: it is not a regular file, or it does
+/// not start with SQLite's header. Checked before connecting, because SQLite's own "file is
+/// not a database" surfaces only as the pool's timeout, 30 s later.
+fn not_sqlite(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return Some("not a regular file".to_owned());
+    }
+    if meta.len() == 0 {
+        return None; // a new file, created just now or by `touch`
+    }
+    let mut header = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    match read {
+        Ok(()) if &header == b"SQLite format 3\0" => None,
+        Ok(()) | Err(_) => Some("file is not a database (it has no SQLite header)".to_owned()),
     }
 }
 

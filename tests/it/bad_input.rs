@@ -848,6 +848,12 @@ async fn a_database_that_is_not_sqlite_or_is_newer_is_refused_without_damage() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let name = env.db_path().display().to_string();
     assert!(stderr(&out).contains(&name), "{}", stderr(&out));
+    // At once, saying why (it used to wait for the pool's 30 s timeout).
+    assert!(
+        stderr(&out).contains("file is not a database"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         std::fs::read(env.db_path()).unwrap(),
         b"this is not a database, and must stay as it is"
@@ -927,4 +933,36 @@ async fn check_json_reports_errors_as_json_with_exit_78() {
             .unwrap()
             .ends_with('Z')
     );
+}
+
+#[tokio::test]
+async fn store_copy_onto_its_own_source_is_refused_however_spelled() {
+    let env = TestEnv::new().await;
+    if !env.sqlite_only("store_copy_onto_its_own_source_is_refused_however_spelled") {
+        return;
+    }
+    let config = env.write_config("");
+    env.create_database(&config).await;
+    let source = env.db_path();
+    std::os::unix::fs::symlink(&source, env.path("link.db")).unwrap();
+    std::fs::hard_link(&source, env.path("hard.db")).unwrap();
+    let before = std::fs::read(&source).unwrap();
+    let absolute = source.display().to_string();
+    for to in [
+        "./state.db",
+        absolute.as_str(),
+        "link.db",
+        env.path("hard.db").to_str().unwrap(),
+    ] {
+        let out = env
+            .run(&["store", "copy", "--from", "state.db", "--to", to, "--force"])
+            .await;
+        assert_eq!(out.status.code(), Some(78), "{to}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is also --from"),
+            "{to}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read(&source).unwrap(), before);
 }
