@@ -34,7 +34,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
                 "config": config_path.display().to_string(),
                 "errors": err.as_json_errors(),
             });
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("JSON values serialize")
             );
@@ -60,7 +60,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         .into_iter()
         .collect();
     for warning in &warnings {
-        eprintln!("warning: {warning}");
+        tell!("warning: {warning}");
     }
     let from = match &args.from {
         Some(raw) => crate::config::instant(raw).map_err(|message| invalid("--from", message))?,
@@ -91,13 +91,13 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
             .map(|w| super::render::window_json(w, from, next))
             .collect();
         let doc = serde_json::json!({"valid": true, "warnings": warnings, "config": config.path.display().to_string(), "from": crate::store::format_time(from), "schedules": list, "maintenance_windows": windows});
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("JSON values serialize")
         );
         return Ok(());
     }
-    println!(
+    say!(
         "{}: configuration is valid ({} schedule{}, {} maintenance window{})",
         config.path.display(),
         schedules.len(),
@@ -106,13 +106,13 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         if catalog.windows.len() == 1 { "" } else { "s" },
     );
     for window in &catalog.windows {
-        println!();
+        say!();
         super::render::print_window(window, from, next);
     }
     for spec in schedules {
-        println!();
+        say!();
         let state = if spec.enabled { "" } else { " [disabled]" };
-        println!(
+        say!(
             "{}{state}: {} in {}, {} pool(s), misfire_grace {}, catch_up {} ({})",
             spec.id,
             spec.describe_trigger(),
@@ -124,10 +124,10 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         );
         let times = fires(spec);
         if times.is_empty() {
-            println!("  no fire time after {}", from.to_rfc3339());
+            say!("  no fire time after {}", from.to_rfc3339());
         }
         for t in times {
-            println!(
+            say!(
                 "  {}  ({})",
                 t.with_timezone(&spec.timezone).to_rfc3339(),
                 crate::store::format_time(t)

@@ -52,7 +52,7 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
     store.close().await;
     if args.json {
         let json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&json).expect("JSON values serialize")
         );
@@ -77,7 +77,7 @@ fn row_json(r: &DeliveryRow) -> serde_json::Value {
 
 fn print_table(rows: &[DeliveryRow]) {
     if rows.is_empty() {
-        println!("no deliveries recorded");
+        say!("no deliveries recorded");
         return;
     }
     let dash = || "-".to_owned();

@@ -149,7 +149,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    println!("added maintenance window {}", window.id);
+    say!("added maintenance window {}", window.id);
     print_window(&window, Utc::now(), 1);
     Ok(())
 }
@@ -164,18 +164,18 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             .iter()
             .map(|w| window_json(w, now, 2))
             .collect();
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&rows).expect("JSON values serialize")
         );
         return Ok(());
     }
     if catalog.windows.is_empty() {
-        println!("no maintenance windows");
+        say!("no maintenance windows");
     }
     for (i, window) in catalog.windows.iter().enumerate() {
         if i > 0 {
-            println!();
+            say!();
         }
         print_window(window, now, 2);
     }
@@ -207,12 +207,12 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         .cancel_window(&args.id, occurrence, range, args.notice.as_deref(), now)
         .await?;
     match occurrence {
-        Some(start) => println!(
+        Some(start) => say!(
             "cancelled window {} starting {} ({closed} claimed warning(s) closed)",
             args.id,
             start.with_timezone(&window.timezone).to_rfc3339()
         ),
-        None => println!(
+        None => say!(
             "cancelled every occurrence of window {} ({closed} claimed warning(s) closed)",
             args.id
         ),
@@ -244,19 +244,19 @@ async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result
     } in done
     {
         match outcome {
-            Outcome::Sent { job_id } => println!(
+            Outcome::Sent { job_id } => say!(
                 "notice sent to {target}: job_id {}",
                 job_id.as_deref().unwrap_or("-")
             ),
-            Outcome::DryRun => println!("notice recorded for {target} (dry run)"),
+            Outcome::DryRun => say!("notice recorded for {target} (dry run)"),
             Outcome::Failed { reason } => {
                 failed += 1;
-                eprintln!(
+                tell!(
                     "error: notice to {target} failed: {}",
                     describe_failure(row.as_ref(), &reason)
                 );
             }
-            other => eprintln!("notice to {target}: {other:?}"),
+            other => tell!("notice to {target}: {other:?}"),
         }
     }
     if failed > 0 {

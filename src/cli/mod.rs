@@ -1,6 +1,8 @@
 //! The command line: parses arguments, runs the command, maps errors to exit codes
 //! (0 ok, 1 failure, 2 usage, 78 invalid configuration). `main.rs` only calls [`main`].
 
+#[macro_use]
+mod term;
 mod check;
 mod history;
 mod maintenance;
@@ -191,7 +193,7 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            tell!("error: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -200,7 +202,7 @@ pub fn main() -> ExitCode {
         Err(CliError::Reported(_)) => ExitCode::FAILURE,
         Err(err @ CliError::ReportedInvalid) => ExitCode::from(err.exit_code()),
         Err(err) => {
-            eprintln!("error: {err}");
+            tell!("error: {err}");
             ExitCode::from(err.exit_code())
         }
     }
@@ -366,7 +368,7 @@ pub(crate) async fn load_catalog(
     )
     .await?;
     for problem in &catalog.problems {
-        eprintln!("warning: {problem}");
+        tell!("warning: {problem}");
     }
     Ok((catalog, store.schedule_states().await?))
 }

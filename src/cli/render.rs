@@ -8,7 +8,7 @@ use crate::store::format_time;
 
 /// A window with its next `occurrences` windows' messages, for list/check (text).
 pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize) {
-    println!(
+    say!(
         "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
         window.id,
         window.source.as_str(),
@@ -23,7 +23,7 @@ pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize)
         }
     );
     for u in window.upcoming(now, occurrences) {
-        println!(
+        say!(
             "  {}  ({})  {}{}: {}",
             u.due_at.with_timezone(&window.timezone).to_rfc3339(),
             format_time(u.due_at),
@@ -80,7 +80,7 @@ pub fn print_columns(header: &[&str], rows: &[Vec<String>]) {
                 false => format!("{c:<w$}"),
             })
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        say!("{}", padded.join("  ").trim_end());
     };
     line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     for row in rows {

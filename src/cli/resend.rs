@@ -34,7 +34,7 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
     let source = store.resend_source(args.id).await?;
     store.close().await;
     let Some(source) = source.filter(|_| !failed.is_empty()) else {
-        println!(
+        say!(
             "delivery {}: no desktop to re-send to ({})",
             args.id,
             row.desktops_summary()
@@ -54,7 +54,7 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
     let mut failures = 0;
     for delivered in done {
         match delivered.outcome {
-            Outcome::Sent { job_id } => println!(
+            Outcome::Sent { job_id } => say!(
                 "re-sent to {}: delivery {}, job_id {}",
                 delivered.target,
                 delivered.id,
@@ -62,14 +62,14 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
             ),
             Outcome::Failed { reason } => {
                 failures += 1;
-                eprintln!(
+                tell!(
                     "error: re-send to {} (delivery {}) failed: {}",
                     delivered.target,
                     delivered.id,
                     describe_failure(delivered.row.as_ref(), &reason)
                 );
             }
-            other => println!("re-send delivery {}: {other:?}", delivered.id),
+            other => say!("re-send delivery {}: {other:?}", delivered.id),
         }
     }
     match failures {

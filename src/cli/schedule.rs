@@ -155,7 +155,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         ));
     }
     let next = next_fire(&spec, None, Utc::now());
-    println!(
+    say!(
         "added schedule {}: {}; next fire {}",
         spec.id,
         spec.describe_trigger(),
@@ -172,7 +172,7 @@ async fn set_paused(config: &Config, id: &str, paused: bool) -> Result<(), CliEr
             "no database schedule {id:?} (see `schedule list`)"
         )));
     }
-    println!(
+    say!(
         "{} schedule {id}",
         if paused { "paused" } else { "resumed" }
     );
@@ -190,7 +190,7 @@ async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
             "no database schedule {id:?} (see `schedule list`)"
         )));
     }
-    println!("removed schedule {id}; its delivery history is kept (`history --schedule {id}`)");
+    say!("removed schedule {id}; its delivery history is kept (`history --schedule {id}`)");
     Ok(())
 }
 
@@ -272,15 +272,19 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
                 .iter()
                 .map(|w| render::window_json(w, now, 2)),
         );
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&rows).expect("JSON values serialize")
         );
         return Ok(());
     }
-    println!(
+    say!(
         "{:<24} {:<8} {:<8} {:<24} {:<40} TRIGGER",
-        "ID", "SOURCE", "STATE", "NEXT (UTC)", "POOLS"
+        "ID",
+        "SOURCE",
+        "STATE",
+        "NEXT (UTC)",
+        "POOLS"
     );
     for s in specs {
         let next = next_fire(s, states.get(s.id.as_str()), now)
@@ -292,7 +296,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        println!(
+        say!(
             "{:<24} {:<8} {:<8} {:<24} {:<40} {}",
             s.id,
             s.source.as_str(),
@@ -303,7 +307,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         );
     }
     for window in &catalog.windows {
-        println!();
+        say!();
         render::print_window(window, now, 2);
     }
     Ok(())
@@ -320,17 +324,17 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
     let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
         return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
     };
-    println!("id:            {}", spec.id);
-    println!("source:        {}", spec.source.as_str());
-    println!("state:         {}", state_name(spec));
-    println!("trigger:       {}", spec.describe_trigger());
-    println!("timezone:      {}", spec.timezone);
-    println!(
+    say!("id:            {}", spec.id);
+    say!("source:        {}", spec.source.as_str());
+    say!("state:         {}", state_name(spec));
+    say!("trigger:       {}", spec.describe_trigger());
+    say!("timezone:      {}", spec.timezone);
+    say!(
         "misfire_grace: {}, catch_up: {}",
         humantime::format_duration(spec.misfire_grace),
         spec.catch_up.as_str()
     );
-    println!(
+    say!(
         "pools:         {}",
         spec.pools
             .iter()
@@ -338,10 +342,10 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("message:       {}", spec.message());
-    println!("next fires:");
+    say!("message:       {}", spec.message());
+    say!("next fires:");
     for at in next_fires(spec, states.get(id), Utc::now(), 5) {
-        println!("  {}", show_time(Some(at), spec));
+        say!("  {}", show_time(Some(at), spec));
     }
     let filter = HistoryFilter {
         schedule_id: Some(id.to_owned()),
@@ -350,9 +354,9 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
         since: None,
     };
     let recent = store.history(&filter).await?;
-    println!("latest deliveries:");
+    say!("latest deliveries:");
     for r in recent {
-        println!(
+        say!(
             "  {} {} {} attempts={} job_id={}",
             r.due_at,
             r.pool_id,

@@ -46,29 +46,29 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         Outcome::Sent {
             job_id: Some(job_id),
         } => {
-            println!("{job_id}");
+            say!("{job_id}");
             match args.wait {
                 true => wait_for_desktops(&config, id).await,
                 false => Ok(()),
             }
         }
         Outcome::Sent { job_id: None } => {
-            println!("sent (delivery {id}), but the answer carried no job_id; see `history`");
+            say!("sent (delivery {id}), but the answer carried no job_id; see `history`");
             Ok(())
         }
         Outcome::DryRun => {
-            println!("dry run: recorded as delivery {id}, not sent (daemon.dry_run = true)");
+            say!("dry run: recorded as delivery {id}, not sent (daemon.dry_run = true)");
             Ok(())
         }
         Outcome::Failed { reason } => {
-            eprintln!(
+            tell!(
                 "error: delivery {id} failed: {}",
                 describe_failure(row.as_ref(), &reason)
             );
             Err(CliError::Reported(reason))
         }
         Outcome::LeftPending => {
-            eprintln!("interrupted: delivery {id} is left pending; the daemon resumes it");
+            tell!("interrupted: delivery {id} is left pending; the daemon resumes it");
             Err(CliError::Reported("interrupted".into()))
         }
         Outcome::AlreadyDone => Ok(()),
@@ -109,25 +109,30 @@ async fn wait_for_desktops(config: &crate::config::Config, id: i64) -> Result<()
             {
                 let total = total.map_or("?".to_owned(), |t| t.to_string());
                 match terminal {
-                    true => eprint!("\rjob {status}: {done} of {total} desktops done   "),
-                    false => eprintln!("job {status}: {done} of {total} desktops done"),
+                    true => eprint!(
+                        "\r{}",
+                        super::term::safe(&format!(
+                            "job {status}: {done} of {total} desktops done   "
+                        ))
+                    ),
+                    false => tell!("job {status}: {done} of {total} desktops done"),
                 }
             }
         })
         .await?;
     if terminal {
-        eprintln!();
+        tell!();
     }
     let row = store.delivery(id).await?;
     store.close().await;
     let Some(row) = row else {
         return Err(failure(format!("delivery {id} vanished")));
     };
-    println!("{} desktops", row.desktops_summary());
+    say!("{} desktops", row.desktops_summary());
     match row.job_result.as_deref() {
         Some(result) if result == JobResult::Ok.as_str() => Ok(()),
         _ => {
-            eprintln!(
+            tell!(
                 "error: not every desktop got it ({}); see `show {id}`{}",
                 row.desktops_summary(),
                 row.job_error

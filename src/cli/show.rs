@@ -46,23 +46,25 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
                 "error_code": r.error_code, "fail_reason": r.fail_reason,
             })).collect::<Vec<_>>(),
         });
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("JSON values serialize")
         );
         return Ok(());
     }
-    println!(
+    say!(
         "delivery {}: {} to pool {}",
-        row.id, row.schedule_id, row.pool_id
+        row.id,
+        row.schedule_id,
+        row.pool_id
     );
     if let Some(parent) = row.parent_id {
-        println!("re-sends:  delivery {parent} (to its desktops that did not get it)");
+        say!("re-sends:  delivery {parent} (to its desktops that did not get it)");
     }
-    println!("due:       {}", row.due_at);
-    println!("status:    {}", row.status);
-    println!("job:       {}", row.job_id.as_deref().unwrap_or("-"));
-    println!(
+    say!("due:       {}", row.due_at);
+    say!("status:    {}", row.status);
+    say!("job:       {}", row.job_id.as_deref().unwrap_or("-"));
+    say!(
         "desktops:  {}{}",
         row.desktops_summary(),
         row.job_status
@@ -71,12 +73,12 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
             .unwrap_or_default()
     );
     if let Some(error) = &row.job_error {
-        println!("job note:  {error}");
+        say!("job note:  {error}");
     }
-    println!("message:   {}", row.message);
-    println!("attempts:");
+    say!("message:   {}", row.message);
+    say!("attempts:");
     for a in &attempts {
-        println!(
+        say!(
             "  #{} {} HTTP {} {}{}",
             a.attempt,
             a.started_at,
@@ -89,9 +91,9 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
         );
     }
     if !recipients.is_empty() {
-        println!("desktops (did not get it first):");
+        say!("desktops (did not get it first):");
         for r in &recipients {
-            println!(
+            say!(
                 "  {:<10} {:<38} {:<20} {:<20} {}",
                 r.status,
                 r.desktop_id,

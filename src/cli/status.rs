@@ -90,7 +90,7 @@ pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
         print_json(&rows, now, failing.len());
     } else {
         print_table(&rows, now);
-        println!("\n{summary}");
+        say!("\n{summary}");
     }
     Ok(())
 }
@@ -230,7 +230,7 @@ fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
         })
         .collect();
     let doc = serde_json::json!({"schedules": list, "failing": failing});
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(&doc).expect("JSON values serialize")
     );

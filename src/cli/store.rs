@@ -86,6 +86,6 @@ pub async fn run(command: StoreCommand) -> Result<(), CliError> {
         .iter()
         .map(|(table, n)| format!("{n} {table}"))
         .collect();
-    println!("copied {from} to {to}: {}", summary.join(", "));
+    say!("copied {from} to {to}: {}", summary.join(", "));
     Ok(())
 }

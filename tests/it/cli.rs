@@ -1,4 +1,4 @@
-//! Command-line conveniences: shell completions.
+//! Command-line conveniences and hygiene: shell completions, what is printed for people.
 
 use crate::helpers::*;
 
@@ -19,4 +19,35 @@ async fn completions_are_printed_for_each_shell() {
             &text[..200.min(text.len())]
         );
     }
+}
+
+#[tokio::test]
+async fn control_sequences_in_messages_are_printed_escaped() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    let text = "Restart\u{1b}]0;owned\u{7}\u{1b}[2J tonight";
+    let out = env.send(&config, text).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let config_arg = config.to_str().unwrap();
+    for args in [
+        vec!["show", "--config", config_arg, "1"],
+        vec!["history", "--config", config_arg],
+    ] {
+        let out = env.run(&args).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let printed = stdout(&out);
+        assert!(
+            !printed.contains('\u{1b}') && !printed.contains('\u{7}'),
+            "{args:?}: {printed:?}"
+        );
+        if args[0] == "show" {
+            assert!(printed.contains("Restart\\u{1b}]0;owned"), "{printed}");
+        }
+    }
+    // JSON keeps the text exact (escaped by JSON itself).
+    let out = env
+        .run(&["show", "--config", config_arg, "1", "--json"])
+        .await;
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["message"], text);
 }

@@ -1,0 +1,49 @@
+//! What the command line prints for people passes through [`safe`]: text that came from a
+//! config, the database or Workspace (a message, a user name, an error) may hold terminal
+//! control sequences that would retitle, recolour or clear the operator's terminal. `--json`
+//! output needs nothing more: JSON escapes control characters itself.
+
+use std::borrow::Cow;
+
+/// `text` with every control character but newline and tab shown escaped (`\u{1b}`).
+pub(crate) fn safe(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match unsafe_char(c) {
+            true => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            false => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `println!` for people: the formatted line passes through [`safe`].
+macro_rules! say {
+    () => { println!() };
+    ($($arg:tt)*) => { println!("{}", $crate::cli::term::safe(&format!($($arg)*))) };
+}
+
+/// `eprintln!` for people: the formatted line passes through [`safe`].
+macro_rules! tell {
+    () => { eprintln!() };
+    ($($arg:tt)*) => { eprintln!("{}", $crate::cli::term::safe(&format!($($arg)*))) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe;
+
+    #[test]
+    fn control_sequences_are_shown_not_obeyed() {
+        assert_eq!(
+            safe("Restart\u{1b}]0;pwned\u{7}\u{1b}[2J now\r"),
+            "Restart\\u{1b}]0;pwned\\u{7}\\u{1b}[2J now\\u{d}"
+        );
+        assert_eq!(safe("two\nlines\tok"), "two\nlines\tok");
+        assert_eq!(safe("\u{9b}31m"), "\\u{9b}31m");
+    }
+}
