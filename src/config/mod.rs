@@ -61,6 +61,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DaemonConfig {
     pub database: crate::store::Database,
+    /// Where `database` came from, for the start-up log: the file, or the environment.
+    pub database_source: String,
     /// PostgreSQL: how long an instance's deliveries stay its own without a heartbeat.
     pub instance_lease: Duration,
     pub timezone: Tz,
@@ -127,6 +129,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     // from the file alone and are not copied through the layered loader, whose value tree
     // costs kilobytes per entry (100,000 schedules would need hundreds of MB).
     let schedules = std::mem::take(&mut file.schedules);
+    let file_database = file.daemon.database.clone();
     let windows = std::mem::take(&mut file.maintenance_windows);
     let settings = raw::RawSettings {
         daemon: &file.daemon,
@@ -154,9 +157,25 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             errors,
         })
         .map(|mut config| {
+            config.daemon.database_source = database_source(path, &file_database);
             config.path = path.to_owned();
             config
         })
+}
+
+/// Where `daemon.database` came from: the file (or its default), or the environment variable
+/// that overrides it, saying so when the two differ.
+fn database_source(path: &Path, in_file: &str) -> String {
+    const VAR: &str = "WORKSPACE_NOTIFIER__DAEMON__DATABASE";
+    match std::env::var(VAR) {
+        Ok(value) if value != in_file => format!(
+            "${VAR}, which overrides daemon.database = {:?} in {}",
+            crate::store::redact_database(in_file),
+            path.display()
+        ),
+        Ok(_) => format!("${VAR} (the same as daemon.database in {})", path.display()),
+        Err(_) => format!("daemon.database in {} (or its default)", path.display()),
+    }
 }
 
 /// Applies every rule to `raw` and to the schedules and windows read one part at a time from
@@ -262,6 +281,7 @@ fn validate_parts<E>(
         path: PathBuf::new(),
         daemon: DaemonConfig {
             database: database.expect("checked"),
+            database_source: "daemon.database in the config file".to_owned(),
             instance_lease: instance_lease.expect("checked"),
             timezone: timezone.expect("checked"),
             dry_run: d.dry_run,

@@ -268,7 +268,7 @@ async fn start(
     let mut watcher = store.change_watcher(&config.daemon.database).await?;
     watcher.schedules_changed().await?;
     let status = scheduler.status_line();
-    tracing::info!(database = %config.daemon.database, instance = %membership.id(), dry_run = config.daemon.dry_run, "started: {status}");
+    tracing::info!(database = %config.daemon.database, database_from = %config.daemon.database_source, instance = %membership.id(), dry_run = config.daemon.dry_run, "started: {status}");
     // Parsing the file and loading the schedules freed far more than it kept.
     crate::platform::memory::release_freed();
     health.set_ready();

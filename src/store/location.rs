@@ -85,6 +85,9 @@ fn is_secret_key(key: &str) -> bool {
 
 /// The URL with any password (user info or query parameter) replaced, for error messages.
 pub(crate) fn redact(text: &str) -> String {
+    if !text.contains("://") {
+        return text.to_owned(); // a file path
+    }
     match reqwest::Url::parse(text) {
         Ok(mut url) => {
             if url.password().is_some() {

@@ -32,6 +32,7 @@ pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::{HistoryFilter, LastOccurrence};
 pub use instances::LeaseGuard;
 pub use jobs::{JobEnd, JobToPoll, ResendSource};
+pub(crate) use location::redact as redact_database;
 pub use location::{Database, PoolSettings, Postgres};
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;

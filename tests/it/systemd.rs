@@ -176,3 +176,49 @@ fn unsafe_free_euid() -> u32 {
         .and_then(|n| n.parse().ok())
         .unwrap()
 }
+
+#[test]
+fn the_packaged_config_is_the_one_source_of_settings() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let unit =
+        std::fs::read_to_string(format!("{root}/systemd/workspace-notifier.service")).unwrap();
+    let overrides: Vec<&str> = unit
+        .lines()
+        .filter(|l| l.starts_with("Environment=") && l.contains("WORKSPACE_NOTIFIER__"))
+        .collect();
+    assert!(
+        overrides.is_empty(),
+        "the unit overrides the config file: {overrides:?}"
+    );
+    let packaged = std::fs::read_to_string(format!("{root}/config/packaged.toml")).unwrap();
+    assert!(packaged.contains("database = \"/var/lib/workspace-notifier/state.db\""));
+}
+
+#[tokio::test]
+async fn the_start_line_says_where_the_database_came_from() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    let daemon = env.spawn_daemon(&config).await;
+    let logs = daemon.logs();
+    assert!(logs.contains("database_from"), "{logs}");
+    assert!(
+        logs.contains(&format!("daemon.database in {}", config.display())),
+        "{logs}"
+    );
+    assert_eq!(daemon.stop(5).await, Some(0));
+    if !env.sqlite_only("the_start_line_says_where_the_database_came_from") {
+        return;
+    }
+    let other = env.path("other.db");
+    let options = DaemonOptions::log_to("overridden.log").env(
+        "WORKSPACE_NOTIFIER__DAEMON__DATABASE",
+        other.to_str().unwrap(),
+    );
+    let daemon = env.spawn_daemon_with(&config, &options).started().await;
+    let logs = daemon.logs();
+    assert!(
+        logs.contains("$WORKSPACE_NOTIFIER__DAEMON__DATABASE, which overrides daemon.database"),
+        "{logs}"
+    );
+    assert_eq!(daemon.stop(5).await, Some(0));
+}
