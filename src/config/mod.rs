@@ -158,6 +158,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         })
         .map(|mut config| {
             config.daemon.database_source = database_source(path, &file_database);
+            config.workspace.credentials.service_dir =
+                path.parent().map(|dir| match dir.as_os_str().is_empty() {
+                    true => Path::new(".").to_owned(),
+                    false => dir.to_owned(),
+                });
             config.path = path.to_owned();
             config
         })

@@ -93,6 +93,7 @@ pub(super) fn validate_workspace(
             secret_key_file: c.secret_key_file.clone(),
             security_token_file: c.security_token_file.clone(),
             token_file: c.token_file.clone(),
+            service_dir: None, // set by `config::load`, which knows the file
         },
     })
 }

@@ -15,6 +15,10 @@ pub struct CredentialPaths {
     pub secret_key_file: Option<PathBuf>,
     pub security_token_file: Option<PathBuf>,
     pub token_file: Option<PathBuf>,
+    /// The config file's directory, where the packaged unit's `LoadCredential=` reads `ak`
+    /// and `sk` (or `ak.cred`, `sk.cred` encrypted with `systemd-creds`): the last place
+    /// looked, so that root's commands on the host find what the service is given.
+    pub service_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,9 @@ pub fn resolve(
     if found.is_none() {
         found = from_profile(env, &mut tried, &mut warnings)?;
     }
+    if found.is_none() {
+        found = from_service_files(paths, &mut tried, &mut warnings)?;
+    }
     let (credentials, source, project_id) = found.ok_or(CredentialsError::NotFound { tried })?;
     Ok(Resolved {
         credentials,
@@ -195,8 +202,21 @@ fn from_credentials_directory(
         "systemd credentials: files ak, sk in {}",
         dir.display()
     ));
-    let (ak, sk, token) = (dir.join("ak"), dir.join("sk"), dir.join("security_token"));
     let place = format!("$CREDENTIALS_DIRECTORY ({})", dir.display());
+    from_directory(&dir, "", place, warnings, read_checked)
+}
+
+/// `ak`, `sk` and optionally `security_token` in `dir` (each name followed by `suffix`), each
+/// read with `read`.
+fn from_directory(
+    dir: &Path,
+    suffix: &str,
+    place: String,
+    warnings: &mut Vec<String>,
+    read: fn(&Path, &mut Vec<String>) -> Result<SecretString, CredentialsError>,
+) -> Result<Found, CredentialsError> {
+    let file = |name: &str| dir.join(format!("{name}{suffix}"));
+    let (ak, sk, token) = (file("ak"), file("sk"), file("security_token"));
     match (ak.exists(), sk.exists()) {
         (false, false) => return Ok(None),
         (true, false) => return Err(incomplete(place, "ak", "sk")),
@@ -204,14 +224,70 @@ fn from_credentials_directory(
         (true, true) => {}
     }
     let credentials = Credentials::AkSk {
-        access_key: read_checked(&ak, warnings)?.expose_secret().to_owned(),
-        secret_key: read_checked(&sk, warnings)?,
+        access_key: read(&ak, warnings)?.expose_secret().to_owned(),
+        secret_key: read(&sk, warnings)?,
         security_token: match token.exists() {
-            true => Some(read_checked(&token, warnings)?),
+            true => Some(read(&token, warnings)?),
             false => None,
         },
     };
     Ok(Some((credentials, place, None)))
+}
+
+/// The files the packaged unit loads as credentials, next to the config file: plain (`ak`,
+/// readable by root) or encrypted (`ak.cred`, decrypted with `systemd-creds decrypt`).
+fn from_service_files(
+    paths: &CredentialPaths,
+    tried: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Found, CredentialsError> {
+    let Some(dir) = paths.service_dir.as_deref() else {
+        return Ok(None);
+    };
+    tried.push(format!(
+        "the service's credential files: ak, sk (or ak.cred, sk.cred) in {}",
+        dir.display()
+    ));
+    if dir.join("ak.cred").exists() || dir.join("sk.cred").exists() {
+        let place = format!("systemd-creds encrypted files in {}", dir.display());
+        return from_directory(dir, ".cred", place, warnings, decrypt);
+    }
+    let place = format!("the service's files in {}", dir.display());
+    from_directory(dir, "", place, warnings, read_checked)
+}
+
+/// Decrypts `DIR/NAME.cred` with `systemd-creds decrypt`, as the unit's
+/// `LoadCredentialEncrypted=NAME:DIR/NAME.cred` would.
+fn decrypt(file: &Path, _: &mut Vec<String>) -> Result<SecretString, CredentialsError> {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".cred"))
+        .unwrap_or_default();
+    let file = file.to_owned();
+    let failed = |problem: String| CredentialsError::Read {
+        path: file.clone(),
+        source: std::io::Error::other(problem),
+    };
+    let out = std::process::Command::new("systemd-creds")
+        .args(["decrypt", &format!("--name={name}")])
+        .arg(&file)
+        .arg("-")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| failed(format!("cannot run systemd-creds: {e}")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        return Err(failed(format!(
+            "systemd-creds decrypt failed (run as root on the host that encrypted it): {why}"
+        )));
+    }
+    let text = String::from_utf8(out.stdout).map_err(|_| failed("not UTF-8 text".to_owned()))?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(CredentialsError::Empty { path: file });
+    }
+    Ok(SecretString::from(trimmed.to_owned()))
 }
 
 fn from_env(env: &dyn Fn(&str) -> Option<String>, tried: &mut Vec<String>) -> Found {

@@ -42,6 +42,7 @@ fn config_paths_win_over_everything_else() {
         secret_key_file: Some(write(dir.path(), "sk", "  SKFILE \n", 0o600)),
         security_token_file: Some(write(dir.path(), "tok", "TOKEN", 0o600)),
         token_file: None,
+        service_dir: None,
     };
     let env = env_of(&[
         ("HUAWEICLOUD_SDK_AK", "ENVAK"),
@@ -176,4 +177,83 @@ fn an_iam_token_is_re_read_from_its_file_on_refresh() {
     std::fs::write(&path, "NEW\n").unwrap();
     assert!(resolved.credentials.refresh_token().unwrap());
     assert_eq!(resolved.credentials.token_value().as_deref(), Some("NEW"));
+}
+
+#[test]
+fn root_finds_the_services_files_next_to_the_config_last() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ak", "SERVICEAK\n", 0o600);
+    write(dir.path(), "sk", "SERVICESK\n", 0o600);
+    let paths = CredentialPaths {
+        service_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    };
+    let resolved = resolve(&paths, &env_of(&[])).unwrap();
+    assert_eq!(
+        secret_of(&resolved.credentials),
+        ("SERVICEAK".into(), "SERVICESK".into(), None)
+    );
+    assert!(
+        resolved.source.contains("the service's files in"),
+        "{}",
+        resolved.source
+    );
+    // Anything earlier in the chain wins.
+    let env = env_of(&[("HUAWEICLOUD_SDK_AK", "E"), ("HUAWEICLOUD_SDK_SK", "F")]);
+    assert_eq!(
+        secret_of(&resolve(&paths, &env).unwrap().credentials).0,
+        "E"
+    );
+    // Missing: the error lists the service's files among the places tried.
+    let empty = tempfile::tempdir().unwrap();
+    let err = resolve(
+        &CredentialPaths {
+            service_dir: Some(empty.path().to_owned()),
+            ..Default::default()
+        },
+        &env_of(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("the service's credential files: ak, sk (or ak.cred, sk.cred)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn encrypted_service_files_are_decrypted_with_systemd_creds() {
+    let dir = tempfile::tempdir().unwrap();
+    let encrypt = |name: &str, value: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("systemd-creds")
+            .args(["encrypt", &format!("--name={name}"), "-"])
+            .arg(dir.path().join(format!("{name}.cred")))
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(value.as_bytes()).ok()?;
+        child.wait().ok()?.success().then_some(())
+    };
+    if encrypt("ak", "ENCAK").is_none() || encrypt("sk", "ENCSK").is_none() {
+        eprintln!("skipped: systemd-creds cannot encrypt here (not root, or not installed)");
+        return;
+    }
+    let paths = CredentialPaths {
+        service_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    };
+    let resolved = resolve(&paths, &env_of(&[])).unwrap();
+    assert_eq!(
+        secret_of(&resolved.credentials),
+        ("ENCAK".into(), "ENCSK".into(), None)
+    );
+    // A file that does not decrypt names itself, not its content.
+    std::fs::write(dir.path().join("sk.cred"), "garbage").unwrap();
+    let err = resolve(&paths, &env_of(&[])).unwrap_err().to_string();
+    assert!(
+        err.contains("sk.cred") && err.contains("systemd-creds decrypt failed"),
+        "{err}"
+    );
 }

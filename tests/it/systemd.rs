@@ -222,3 +222,41 @@ async fn the_start_line_says_where_the_database_came_from() {
     );
     assert_eq!(daemon.stop(5).await, Some(0));
 }
+
+/// As root on a packaged host: the CLI finds the credentials the unit loads (the files next to
+/// the config), so `check` and `send` work without a credentials section or variables.
+#[tokio::test]
+async fn commands_find_the_credentials_the_unit_loads_next_to_the_config() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("[workspace.credentials]").unwrap();
+    let end = text.find("[retry]").unwrap();
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(&config, without).unwrap();
+    let out = env
+        .run(&["check", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.send(&config, "found the service's credentials").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let received = env.fake.received();
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0].auth_problem.is_none(),
+        "{:?}",
+        received[0].auth_problem
+    );
+    // Without them, the error lists that place among those tried.
+    std::fs::remove_file(env.path("sk")).unwrap();
+    std::fs::remove_file(env.path("ak")).unwrap();
+    let out = env
+        .run(&["check", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the service's credential files: ak, sk"),
+        "{}",
+        stderr(&out)
+    );
+}
