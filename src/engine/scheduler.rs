@@ -126,10 +126,15 @@ impl Scheduler {
         self.store.ensure_states(&ids, whole_second(now)).await?;
         let states = self.store.schedule_states().await?;
         let mut slots = HashMap::with_capacity(specs.len());
+        let mut last_fires: HashMap<ScheduleId, DateTime<Utc>> = HashMap::new();
         // Paused and disabled schedules keep a slot without a next time, so that resuming
         // one counts as a change (fire from now on) rather than as downtime to catch up on.
         for spec in specs {
             let state = states.get(spec.id.as_str());
+            if let Some(last) = state.and_then(|s| s.last_due_at) {
+                let entry = last_fires.entry(spec.record_as.clone()).or_insert(last);
+                *entry = (*entry).max(last);
+            }
             let anchor = state.map_or(whole_second(now), |s| s.anchor_at);
             let next = match self.slots.remove(&spec.id) {
                 _ if !spec.enabled => None,
@@ -151,6 +156,12 @@ impl Scheduler {
             // A removed schedule's gauge would otherwise keep its last, soon past, time.
             for slot in old.values() {
                 crate::platform::metrics::next_fire(slot.spec.record_as.as_str(), None);
+            }
+            for slot in self.slots.values() {
+                crate::platform::metrics::schedule_known(slot.spec.record_as.as_str());
+            }
+            for (schedule, at) in &last_fires {
+                crate::platform::metrics::last_fire(schedule.as_str(), *at);
             }
             self.publish_next_fires(None);
         }
@@ -386,6 +397,11 @@ impl Scheduler {
         }
         if self.publish_metrics {
             self.publish_next_fires(Some(&moved));
+            for (id, due) in &progress {
+                if let Some(slot) = self.slots.get(id) {
+                    crate::platform::metrics::last_fire(slot.spec.record_as.as_str(), *due);
+                }
+            }
         }
         Ok(claimed)
     }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 pub const DELIVERIES: &str = "workspace_notifier_deliveries_total";
 pub const ATTEMPTS: &str = "workspace_notifier_attempts_total";
 pub const LATENESS: &str = "workspace_notifier_delivery_lateness_seconds";
+pub const LAST_FIRE: &str = "workspace_notifier_schedule_last_fire_timestamp_seconds";
 pub const NEXT_FIRE: &str = "workspace_notifier_schedule_next_fire_timestamp_seconds";
 pub const LAST_SUCCESS: &str = "workspace_notifier_schedule_last_success_timestamp_seconds";
 pub const PENDING: &str = "workspace_notifier_pending_deliveries";
@@ -43,6 +44,24 @@ pub fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
         Some(t) => gauge.set(t.timestamp() as f64),
         None => gauge.set(f64::NAN),
     }
+}
+
+/// The statuses whose per-schedule counters exist from the start, at 0: an alert on
+/// `increase(...) > 0` sees a schedule's first failure only if the series was there before it.
+const STATUSES_AT_ZERO: [&str; 3] = ["sent", "failed", "missed"];
+
+/// A schedule (or window) the scheduler runs: its delivery counters exist from now on, at 0.
+pub fn schedule_known(schedule: &str) {
+    for status in STATUSES_AT_ZERO {
+        metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "status" => status)
+            .increment(0);
+    }
+}
+
+/// The due time of the schedule's latest occurrence (sent or not): with the next fire time, it
+/// tells the schedule's interval.
+pub fn last_fire(schedule: &str, at: DateTime<Utc>) {
+    metrics::gauge!(LAST_FIRE, "schedule" => schedule.to_owned()).set(at.timestamp() as f64);
 }
 
 pub fn last_success(schedule: &str, at: DateTime<Utc>) {

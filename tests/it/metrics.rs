@@ -149,3 +149,42 @@ async fn healthz_fails_while_the_scheduler_is_stalled_and_recovers() {
 }
 
 use sqlx::Connection;
+
+/// What the alert rules read exists before anything happens: every schedule's delivery
+/// counters at 0 (an alert on `increase(...) > 0` misses a series that first appears at 1),
+/// and, once it fired, its latest fire time next to its next one (its interval).
+#[tokio::test]
+async fn counters_start_at_zero_and_the_latest_fire_is_exported() {
+    let env = TestEnv::new().await;
+    let schedules = format!(
+        "{}{}",
+        schedule_toml("every-second", "every = \"1s\"", &["p-1"], ""),
+        schedule_toml("nightly", "cron = \"0 0 3 * * *\"", &["p-2"], ""),
+    );
+    let port = free_port();
+    let config = with_listen(&env, &schedules, port);
+    let daemon = env.spawn_daemon(&config).await;
+    let db = env.db().await;
+    assert!(wait_for(10, || async { count_status(&db, "sent").await >= 2 }).await);
+    let (code, text) = http_get(port, "/metrics").await;
+    assert_eq!(code, 200, "{text}");
+    for status in ["sent", "failed", "missed"] {
+        let series = format!(
+            "workspace_notifier_deliveries_total{{schedule=\"nightly\",status=\"{status}\"}} 0"
+        );
+        assert!(text.lines().any(|l| l == series), "{series} in\n{text}");
+    }
+    let last = sample(
+        &text,
+        "workspace_notifier_schedule_last_fire_timestamp_seconds{schedule=\"every-second\"}",
+    );
+    let next = sample(
+        &text,
+        "workspace_notifier_schedule_next_fire_timestamp_seconds{schedule=\"every-second\"}",
+    );
+    assert!(
+        last > 0.0 && next - last >= 1.0 && next - last <= 2.0,
+        "{last} {next}\n{text}"
+    );
+    assert_eq!(daemon.stop(5).await, Some(0));
+}
