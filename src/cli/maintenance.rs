@@ -72,7 +72,8 @@ pub struct AddArgs {
         hide_default_value = true
     )]
     pub message: String,
-    /// IANA zone of {start}, {end}, {date} and of --cron (default daemon.timezone).
+    /// IANA zone of {start}, {end}, {date} and of --cron (default: the offset --start is
+    /// written with, else daemon.timezone).
     #[arg(long)]
     pub timezone: Option<String>,
     /// Sent when the window starts.

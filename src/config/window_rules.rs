@@ -80,12 +80,24 @@ pub fn validate_window(
         .map(|t| template("end_message", t, errors));
     let SharedFields {
         id,
-        timezone,
+        mut timezone,
         pools,
         desktops,
         misfire_grace,
         resend_failed,
     } = common;
+    // A one-off window that names no zone shows its times in the zone of the offset it was
+    // written with, not in daemon.timezone ("22:00+08:00" must not be announced as 14:00).
+    if let (None, Some(start), Some(_)) = (&raw.timezone, &raw.start, &timezone) {
+        match zone_of_offset(start, default_tz) {
+            Ok(Some(zone)) => timezone = Some(zone),
+            Ok(None) => {}
+            Err(problem) => {
+                errors.push(key("timezone"), problem);
+                timezone = None;
+            }
+        }
+    }
     Some(WindowSpec {
         desktops: desktops?,
         resend_failed: resend_failed?,
@@ -101,6 +113,37 @@ pub fn validate_window(
         misfire_grace: misfire_grace?,
         source,
         cancelled: Cancellations::default(),
+    })
+}
+
+/// The zone for the offset `start` is written with, when it differs from `default_tz`'s at
+/// that instant: `Etc/GMT-8` for `+08:00` (POSIX names count the other way). An offset that is
+/// not a whole number of hours has no such zone: the window must name one.
+fn zone_of_offset(start: &str, default_tz: Tz) -> Result<Option<Tz>, String> {
+    use chrono::{Offset, TimeZone};
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(start.trim()) else {
+        return Ok(None); // reported under `start`
+    };
+    let offset = t.offset().local_minus_utc();
+    let default_offset = default_tz
+        .offset_from_utc_datetime(&t.naive_utc())
+        .fix()
+        .local_minus_utc();
+    if offset == default_offset {
+        return Ok(None);
+    }
+    if offset % 3600 != 0 {
+        return Err(format!(
+            "the start {start:?} has an offset that is not whole hours and differs from daemon.timezone ({default_tz}): name the zone its times are announced in (e.g. \"Asia/Kolkata\")"
+        ));
+    }
+    let hours = offset / 3600;
+    let name = match hours {
+        0 => "UTC".to_owned(),
+        h => format!("Etc/GMT{:+}", -h),
+    };
+    name.parse::<Tz>().map(Some).map_err(|_| {
+        format!("the start {start:?} has an offset no zone has: name the zone its times are announced in")
     })
 }
 

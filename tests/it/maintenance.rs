@@ -382,3 +382,53 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
         .collect();
     assert_eq!(texts, ["to slow"], "the tight one never went out");
 }
+
+/// A start written with an offset and no zone is announced in that offset's time, not in
+/// daemon.timezone (UTC here); an offset of whole hours only, or the zone must be named.
+#[tokio::test]
+async fn a_start_with_an_offset_and_no_zone_is_announced_in_its_own_time() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("");
+    let c = config.to_str().unwrap();
+    let add = |id: &'static str, start: &'static str| {
+        let env = &env;
+        async move {
+            env.run(&[
+                "maintenance",
+                "add",
+                "--config",
+                c,
+                "--id",
+                id,
+                "--start",
+                start,
+                "--duration",
+                "1h",
+                "--notify-before",
+                "15m",
+                "--pool",
+                POOL,
+                "--message",
+                "Desktops restart at {start}",
+            ])
+            .await
+        }
+    };
+    let out = add("shanghai", "2030-01-05T22:00:00+08:00").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = env
+        .run(&["maintenance", "list", "--config", c, "--json"])
+        .await;
+    let windows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(windows[0]["timezone"], "Etc/GMT-8");
+    assert_eq!(
+        windows[0]["upcoming"][0]["text"],
+        "Desktops restart at 22:00"
+    );
+    let out = add("kolkata", "2030-01-05T22:00:00+05:30").await;
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--timezone"), "{}", stderr(&out));
+    // The default zone's own offset keeps the default zone.
+    let out = add("utc", "2030-01-05T22:00:00Z").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
