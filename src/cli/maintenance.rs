@@ -235,7 +235,16 @@ async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result
         &window.desktops,
         config.jobs.desktop_batch,
     ));
-    let done = immediate::deliver_now(config, window.id.clone(), &targets, text, None).await?;
+    let done = immediate::deliver_now(
+        config,
+        window.id.clone(),
+        &targets,
+        immediate::Outgoing {
+            text: text.to_owned(),
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut failed = 0;
     for Delivered {
         target,

@@ -14,6 +14,13 @@ use crate::engine::wiring;
 pub struct ResendArgs {
     /// The delivery whose failed desktops get the message again (see `history`, `show`).
     pub id: i64,
+    /// Re-send although the delivery was re-sent before (its failed desktops get it again).
+    #[arg(long)]
+    pub again: bool,
+    /// Re-send although the delivery's deadline has passed (for a maintenance warning: the
+    /// next warning or the start is due; the countdown then tells the time left, or 0).
+    #[arg(long)]
+    pub past_deadline: bool,
 }
 
 pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
@@ -32,7 +39,26 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
     }
     let failed = failed_desktops(&store.recipients(args.id).await?);
     let source = store.resend_source(args.id).await?;
+    let earlier = store.resends_of(args.id).await?;
     store.close().await;
+    if !earlier.is_empty() && !args.again {
+        let ids: Vec<String> = earlier.iter().map(i64::to_string).collect();
+        return Err(failure(format!(
+            "delivery {} was already re-sent (delivery {}; see `show`): its failed desktops would get the message twice; add --again to re-send once more",
+            args.id,
+            ids.join(", ")
+        )));
+    }
+    let now = chrono::Utc::now();
+    if let Some(source) = source.as_ref().filter(|s| s.deadline_at <= now)
+        && !args.past_deadline
+    {
+        return Err(failure(format!(
+            "delivery {}'s deadline {} has passed (a warning must not arrive after the next one or the start): add --past-deadline to send it anyway",
+            args.id,
+            crate::store::format_time(source.deadline_at)
+        )));
+    }
     let Some(source) = source.filter(|_| !failed.is_empty()) else {
         say!(
             "delivery {}: no desktop to re-send to ({})",
@@ -41,14 +67,19 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
         );
         return Ok(());
     };
-    // Sent now, with the deadline of any one-off send (now + retry.max_elapsed).
+    // Sent now, never past the original's deadline (unless --past-deadline: then that of any
+    // one-off send, now + retry.max_elapsed).
     let targets = resend_targets(args.id, &failed, config.jobs.desktop_batch);
     let done = immediate::deliver_now(
         &config,
         source.schedule_id,
         &targets,
-        &source.message,
-        Some(args.id),
+        immediate::Outgoing {
+            text: source.message,
+            countdown: source.countdown,
+            parent_id: Some(args.id),
+            deadline: (!args.past_deadline).then_some(source.deadline_at),
+        },
     )
     .await?;
     let mut failures = 0;

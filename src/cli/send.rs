@@ -32,8 +32,16 @@ pub struct SendArgs {
 pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let (targets, schedule_id) = validate(&args, &config)?;
-    let mut done =
-        immediate::deliver_now(&config, schedule_id, &targets, &args.message, None).await?;
+    let mut done = immediate::deliver_now(
+        &config,
+        schedule_id,
+        &targets,
+        immediate::Outgoing {
+            text: args.message.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
     let Some(immediate::Delivered {
         id, outcome, row, ..
     }) = done.pop()

@@ -80,6 +80,23 @@ impl Content for WindowPart {
         )
     }
 
+    fn countdown(&self, due: DateTime<Utc>) -> Option<crate::domain::template::Countdown> {
+        let PartKind::Warning(_) = self.kind else {
+            return None;
+        };
+        let start = self.window_start(due);
+        self.window
+            .template(self.kind)
+            .counts_down()
+            .then(|| crate::domain::template::Countdown {
+                to: start,
+                text: self
+                    .window
+                    .template(self.kind)
+                    .render_keeping_countdown(&self.window.values(self.kind, start)),
+            })
+    }
+
     fn cancellable(&self) -> bool {
         true
     }
@@ -205,20 +222,26 @@ impl WindowSpec {
 
     /// The text of `kind` for the window starting at `start`.
     pub fn render(&self, kind: PartKind, start: DateTime<Utc>) -> String {
+        self.template(kind).render(&self.values(kind, start))
+    }
+
+    /// The template values of `kind` for the window starting at `start`, the countdown as
+    /// planned (the lead).
+    fn values(&self, kind: PartKind, start: DateTime<Utc>) -> Values<'_> {
         let local = start.with_timezone(&self.timezone);
         let end = plus(start, self.duration).with_timezone(&self.timezone);
         let time_left = match kind {
             PartKind::Warning(i) => self.leads[i],
             PartKind::Start | PartKind::End => Duration::ZERO,
         };
-        self.template(kind).render(&Values {
+        Values {
             start: local.format("%H:%M").to_string(),
             end: end.format("%H:%M").to_string(),
             date: local.format("%Y-%m-%d").to_string(),
             time_left,
             duration: self.duration,
             window: self.id.as_str(),
-        })
+        }
     }
 
     /// No attempt after this: the next warning (or the start) for a warning, the end for the

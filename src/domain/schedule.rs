@@ -43,6 +43,12 @@ pub trait Content: fmt::Debug + Send + Sync + 'static {
     /// starts.
     fn occurrence(&self, due: DateTime<Utc>, max_elapsed: Duration) -> (String, DateTime<Utc>);
 
+    /// For a text that counts down: what to render when each request is made (see
+    /// [`Countdown`](crate::domain::template::Countdown)). None: the text is final.
+    fn countdown(&self, _due: DateTime<Utc>) -> Option<crate::domain::template::Countdown> {
+        None
+    }
+
     /// True for content that can be cancelled after it is claimed (its status is then read
     /// again just before the first attempt).
     fn cancellable(&self) -> bool {

@@ -140,6 +140,72 @@ impl Template {
 }
 
 /// "1 hour", "15 minutes", "1 hour 30 minutes", "45 seconds", "2 days 3 hours".
+impl Template {
+    /// True when the text counts down (`{time_left}`, `{minutes_left}`).
+    pub fn counts_down(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Var(Var::TimeLeft | Var::MinutesLeft)))
+    }
+
+    /// Everything rendered but the countdown, which stays a variable: a template again (its
+    /// literal braces doubled), rendered by [`Countdown::render_at`] when the request is made.
+    pub fn render_keeping_countdown(&self, values: &Values<'_>) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Var(Var::TimeLeft) => out.push_str("{time_left}"),
+                Piece::Var(Var::MinutesLeft) => out.push_str("{minutes_left}"),
+                Piece::Text(text) => out.push_str(&text.replace('{', "{{").replace('}', "}}")),
+                other => {
+                    let one = Template {
+                        source: String::new(),
+                        pieces: vec![other.clone()],
+                    };
+                    out.push_str(&one.render(values).replace('{', "{{").replace('}', "}}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A message whose countdown is rendered when each request is made, not when the delivery was
+/// planned: a warning sent 30 s late, or re-sent, tells the time actually left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Countdown {
+    /// What the countdown counts to (the window's start).
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// The text with `{time_left}` and `{minutes_left}` still to render.
+    pub text: String,
+}
+
+impl Countdown {
+    /// The text for a request made at `now`. `{time_left}` is whole minutes (rounded) from a
+    /// minute on, whole seconds (rounded up) below; `{minutes_left}` rounds up.
+    pub fn render_at(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        let left = (self.to - now).to_std().unwrap_or_default();
+        let ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        let time_left = match ms {
+            ms if ms >= 60_000 => Duration::from_secs(ms.saturating_add(30_000) / 60_000 * 60),
+            ms => Duration::from_secs(ms.div_ceil(1000)),
+        };
+        let Ok(template) = Template::parse(&self.text) else {
+            return self.text.clone(); // written by render_keeping_countdown: always parses
+        };
+        let mut out = String::new();
+        for piece in &template.pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Var(Var::TimeLeft) => out.push_str(&humanize(time_left)),
+                Piece::Var(Var::MinutesLeft) => out.push_str(&ms.div_ceil(60_000).to_string()),
+                Piece::Var(_) => {} // rendered before; none is left
+            }
+        }
+        out
+    }
+}
+
 pub fn humanize(d: Duration) -> String {
     let secs = d.as_secs();
     let parts = [
@@ -209,5 +275,59 @@ mod tests {
             Err(TemplateError::Unbalanced(5))
         );
         assert!(Template::parse("emoji 🚧 {{ok}} 中文").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod countdown_tests {
+    use super::*;
+
+    #[test]
+    fn a_countdown_is_rendered_for_the_time_of_the_request() {
+        let template =
+            Template::parse("Restart at {start} ({time_left}, {minutes_left} min) {{ok}}").unwrap();
+        assert!(template.counts_down());
+        let values = Values {
+            start: "22:00".into(),
+            end: "23:00".into(),
+            date: "2030-01-05".into(),
+            time_left: Duration::from_secs(900),
+            duration: Duration::from_secs(3600),
+            window: "w",
+        };
+        let to: chrono::DateTime<chrono::Utc> = "2030-01-05T14:00:00Z".parse().unwrap();
+        let countdown = Countdown {
+            to,
+            text: template.render_keeping_countdown(&values),
+        };
+        let at = |s: &str| countdown.render_at(s.parse().unwrap());
+        // On time (a few ms after the due time): the planned text.
+        assert_eq!(at("2030-01-05T13:45:00.200Z"), template.render(&values),);
+        assert_eq!(
+            at("2030-01-05T13:45:00.200Z"),
+            "Restart at 22:00 (15 minutes, 15 min) {ok}"
+        );
+        // 32 s late, and re-sent 12 minutes later: the time actually left.
+        assert_eq!(
+            at("2030-01-05T13:45:32Z"),
+            "Restart at 22:00 (14 minutes, 15 min) {ok}"
+        );
+        assert_eq!(
+            at("2030-01-05T13:57:00Z"),
+            "Restart at 22:00 (3 minutes, 3 min) {ok}"
+        );
+        assert_eq!(
+            at("2030-01-05T13:59:58.5Z"),
+            "Restart at 22:00 (2 seconds, 1 min) {ok}"
+        );
+        assert_eq!(
+            at("2030-01-05T14:00:05Z"),
+            "Restart at 22:00 (0 seconds, 0 min) {ok}"
+        );
+        assert!(
+            !Template::parse("no countdown {start}")
+                .unwrap()
+                .counts_down()
+        );
     }
 }

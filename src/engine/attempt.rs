@@ -51,6 +51,7 @@ pub(super) fn attempt_record(
         status: Status::Pending,
         delivery_error: None,
         job_poll_at: None,
+        message: None,
     };
     match result {
         Ok(accepted) => {

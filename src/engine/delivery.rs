@@ -134,9 +134,10 @@ impl Deliverer {
         // Sign the first attempt now, while waiting for the due instant: at 1,000 deliveries
         // due at once, signing in the burst would be lateness.
         let mut prepared = match &self.sender {
-            Sender::Api(client) if d.attempts == 0 => {
-                client.prepare(&d.target, &d.message, Utc::now()).ok()
-            }
+            Sender::Api(client) if d.attempts == 0 => client
+                .prepare(&d.target, &d.text_at(d.due_at), Utc::now())
+                .ok()
+                .map(|request| (d.text_at(d.due_at), request)),
             _ => None,
         };
         if !self.wait_until_due(&d, &shutdown.stop).await {
@@ -239,6 +240,7 @@ impl Deliverer {
         let end = attempt_end(&result, client, *token_refreshed);
         let decision = decide(end, attempt, &self.policy, backoff, finished, d.deadline_at);
         let mut record = attempt_record(d, attempt, started, finished, &result, decision);
+        record.message = d.countdown.is_some().then(|| d.text_at(started));
         if record.status == Status::Sent && record.job_id.is_some() {
             record.job_poll_at = self
                 .follow_jobs
@@ -341,7 +343,7 @@ impl Deliverer {
         &self,
         client: &WorkspaceClient,
         d: &Claimed,
-        prepared: Option<Prepared>,
+        prepared: Option<(String, Prepared)>,
         shutdown: &Shutdown,
     ) -> Attempted {
         let _permit = tokio::select! {
@@ -374,9 +376,12 @@ impl Deliverer {
             return Attempted::PastDeadline;
         }
         let signed_now = Utc::now();
-        let request = match prepared.filter(|p| p.is_fresh(signed_now)) {
-            Some(request) => request,
-            None => match client.prepare(&d.target, &d.message, signed_now) {
+        // A countdown tells the time left when the request is made (see `Claimed::text_at`):
+        // the request signed ahead is sent only if its text is still the right one.
+        let text = d.text_at(started);
+        let request = match prepared.filter(|(t, p)| *t == text && p.is_fresh(signed_now)) {
+            Some((_, request)) => request,
+            None => match client.prepare(&d.target, &text, signed_now) {
                 Ok(request) => request,
                 Err(err) => return Attempted::Done(started, Err(err)),
             },

@@ -38,6 +38,19 @@ pub struct Delivered {
     pub row: Option<DeliveryRow>,
 }
 
+/// What [`deliver_now`] sends, and for a re-send where it comes from.
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    pub text: String,
+    /// A countdown rendered for the request's own time (a re-sent warning).
+    pub countdown: Option<crate::domain::template::Countdown>,
+    /// The delivery this re-sends.
+    pub parent_id: Option<i64>,
+    /// No attempt after this (a re-send keeps its original's deadline); without it, or when
+    /// later, now + `retry.max_elapsed`.
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// `text` to each of `targets` now, through the daemon's path: claimed (as this registered
 /// instance, so a starting daemon leaves the rows alone), attempted, retried, recorded.
 /// Ctrl-C leaves unfinished rows pending for the daemon. Used by `send` and by
@@ -46,24 +59,27 @@ pub async fn deliver_now(
     config: &Config,
     schedule_id: ScheduleId,
     targets: &[Target],
-    text: &str,
-    parent_id: Option<i64>,
+    outgoing: Outgoing,
 ) -> Result<Vec<Delivered>, ImmediateError> {
     let sender = wiring::build_sender(config, &wiring::process_env)?;
     let (store, membership) = open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
-    let deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
+    let mut deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
+    if let Some(original) = outgoing.deadline {
+        deadline = deadline.min(original);
+    }
     let batch: Vec<NewDelivery> = targets
         .iter()
         .map(|target| NewDelivery {
             schedule_id: schedule_id.clone(),
             target: target.clone(),
-            parent_id,
+            parent_id: outgoing.parent_id,
             resend: None,
             due_at: now,
             deadline_at: deadline,
-            message: text.to_owned(),
+            message: outgoing.text.clone(),
+            countdown: outgoing.countdown.clone(),
             status: Status::Pending,
             error_msg: None,
             may_be_cancelled: false,

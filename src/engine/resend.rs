@@ -44,6 +44,7 @@ pub fn resend_deliveries(
             due_at: due,
             deadline_at: deadline,
             message: source.message.clone(),
+            countdown: source.countdown.clone(),
             status: Status::Pending,
             error_msg: None,
             // A cancelled maintenance window cancels its re-sends too.

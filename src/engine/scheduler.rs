@@ -503,6 +503,7 @@ fn deliveries(
             due_at,
             deadline_at,
             message: message.clone(),
+            countdown: spec.content.countdown(due_at),
             status,
             error_msg: error_msg.clone(),
             may_be_cancelled: spec.content.cancellable(),

@@ -196,18 +196,18 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         let owner = self.owner.as_deref();
         let sql = format!(
-        "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at, job_poll_at) AS (VALUES {})
+        "WITH v(id, attempts, http_status, error_code, error_msg, request_id, job_id, status, finished_at, job_poll_at, message) AS (VALUES {})
          UPDATE deliveries SET
            attempts = v.attempts, http_status = v.http_status, error_code = v.error_code,
            error_msg = v.error_msg, request_id = v.request_id,
            job_id = COALESCE(v.job_id, deliveries.job_id), status = v.status, finished_at = v.finished_at,
-           job_next_poll_at = v.job_poll_at
+           job_next_poll_at = v.job_poll_at, message = COALESCE(v.message, deliveries.message)
          FROM v WHERE deliveries.id = v.id AND deliveries.status = 'pending'
            AND ({owner} IS NULL OR deliveries.claimed_by = {owner_again})
          RETURNING deliveries.id",
-        super::value_rows(self.engine, chunk.len(), 10),
-        owner = self.engine.placeholder(chunk.len() * 10 + 1),
-        owner_again = self.engine.placeholder(chunk.len() * 10 + 2),
+        super::value_rows(self.engine, chunk.len(), 11),
+        owner = self.engine.placeholder(chunk.len() * 11 + 1),
+        owner_again = self.engine.placeholder(chunk.len() * 11 + 2),
     );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
@@ -222,7 +222,8 @@ impl Store {
                 .bind(r.job_id.as_deref())
                 .bind(r.status.as_str())
                 .bind(finished_at)
-                .bind(r.job_poll_at.map(stored_time));
+                .bind(r.job_poll_at.map(stored_time))
+                .bind(r.message.as_deref());
         }
         let updated: std::collections::HashSet<i64> = query
             .bind(owner)
@@ -276,6 +277,7 @@ mod tests {
             status,
             delivery_error: None,
             job_poll_at: None,
+            message: None,
         }
     }
 
@@ -296,6 +298,7 @@ mod tests {
             due_at: now,
             deadline_at: now + TimeDelta::minutes(5),
             message: "m".into(),
+            countdown: None,
             status: Status::Pending,
             error_msg: None,
             may_be_cancelled: false,

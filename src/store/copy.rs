@@ -49,6 +49,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("job_polls", Int),
             ("resend_left", Int),
             ("resend_after_ms", Int),
+            ("countdown_to", Text),
+            ("countdown_text", Text),
         ],
     ),
     (

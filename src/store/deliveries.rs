@@ -6,6 +6,7 @@ use super::cells::Cells;
 use super::rows::Claimed;
 use super::time::stored_time;
 use super::{Store, StoreError};
+use crate::domain::template::Countdown;
 use crate::domain::{DesktopId, PoolId, ScheduleId, Status, Target};
 
 /// A delivery to claim (status `pending`), or to record at once (`missed`, with `error_msg`).
@@ -21,6 +22,8 @@ pub struct NewDelivery {
     pub due_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
     pub message: String,
+    /// A text rendered again when each request is made (maintenance countdowns).
+    pub countdown: Option<Countdown>,
     pub status: Status,
     pub error_msg: Option<String>,
     /// Re-read the row's status just before the first attempt: it may be cancelled between
@@ -54,6 +57,8 @@ pub struct AttemptRecord {
     pub delivery_error: Option<String>,
     /// When the accepted job is first polled; None: not followed.
     pub job_poll_at: Option<DateTime<Utc>>,
+    /// The text this attempt sent, when it is not the planned one (a countdown).
+    pub message: Option<String>,
 }
 
 impl Store {
@@ -161,7 +166,7 @@ impl Store {
     /// Rows left `pending` by a crash or a stop, oldest first.
     pub async fn pending_deliveries(&self) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by
+            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
              FROM deliveries WHERE status = 'pending' ORDER BY due_at, id",
         )
         .fetch_all(&self.pool)
@@ -215,10 +220,11 @@ impl Store {
         let mut sql = String::from(
             "INSERT INTO deliveries
            (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
-            status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms)
+            status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms,
+            countdown_to, countdown_text)
          VALUES ",
         );
-        sql.push_str(&super::value_rows(self.engine, chunk.len(), 15));
+        sql.push_str(&super::value_rows(self.engine, chunk.len(), 17));
         sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
         // Only placeholders are generated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -239,7 +245,9 @@ impl Store {
                 .bind(finished_at)
                 .bind(owner)
                 .bind(new.resend.map_or(0, |r| i64::from(r.left)))
-                .bind(new.resend.map(|r| r.after.as_millis() as i64));
+                .bind(new.resend.map(|r| r.after.as_millis() as i64))
+                .bind(new.countdown.as_ref().map(|c| stored_time(c.to)))
+                .bind(new.countdown.as_ref().map(|c| c.text.as_str()));
         }
         let rows = query.fetch_all(&mut **tx).await?;
         let mut inserted: std::collections::HashMap<(String, String, String), i64> =
@@ -268,6 +276,7 @@ impl Store {
                     due_at: new.due_at,
                     deadline_at: new.deadline_at,
                     message: new.message.clone(),
+                    countdown: new.countdown.clone(),
                     attempts: 0,
                     owner: owner.map(str::to_owned),
                     may_be_cancelled: new.may_be_cancelled,

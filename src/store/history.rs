@@ -47,6 +47,16 @@ impl Store {
         row.as_ref().map(delivery_from_row).transpose()
     }
 
+    /// The re-sends of `parent_id` (automatic or manual), by id.
+    pub async fn resends_of(&self, parent_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM deliveries WHERE parent_id = $1 ORDER BY id")
+                .bind(parent_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Each schedule's most recent occurrence (re-sends left out), by schedule id.
     pub async fn last_occurrences(
         &self,

@@ -120,7 +120,7 @@ impl Store {
     /// whose task ended on a database error is resumed this way).
     pub async fn orphaned_deliveries(&self, grace: Duration) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by
+            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
              FROM deliveries d WHERE status = 'pending'
                AND (d.claimed_by = $2 OR NOT EXISTS (SELECT 1 FROM instances i
                                WHERE i.id = d.claimed_by

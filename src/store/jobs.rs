@@ -28,6 +28,8 @@ pub struct JobToPoll {
 pub struct ResendSource {
     pub schedule_id: ScheduleId,
     pub message: String,
+    /// The countdown, rendered again for the re-send's own request.
+    pub countdown: Option<crate::domain::template::Countdown>,
     pub deadline_at: DateTime<Utc>,
     pub resend_left: u32,
     pub resend_after: Option<std::time::Duration>,
@@ -231,7 +233,7 @@ impl Store {
         delivery_id: i64,
     ) -> Result<Option<ResendSource>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, schedule_id, message, deadline_at, resend_left, resend_after_ms
+            "SELECT id, schedule_id, message, deadline_at, resend_left, resend_after_ms, countdown_to, countdown_text
              FROM deliveries WHERE id = $1",
         )
         .bind(delivery_id)
@@ -243,6 +245,7 @@ impl Store {
         Ok(Some(ResendSource {
             schedule_id: ScheduleId::parse(&schedule).map_err(|e| c.corrupt("schedule_id", e))?,
             message: c.get("message")?,
+            countdown: super::rows::countdown_from(&c)?,
             deadline_at: c.time("deadline_at")?,
             resend_left: c.count("resend_left")?,
             resend_after: c

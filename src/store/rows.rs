@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::StoreError;
 use super::cells::Cells;
+use crate::domain::template::Countdown;
 use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
 
 /// A delivery this process now owns and must carry to an end.
@@ -17,6 +18,8 @@ pub struct Claimed {
     pub due_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
     pub message: String,
+    /// A text rendered again when each request is made (maintenance countdowns).
+    pub countdown: Option<Countdown>,
     /// Attempts already made (non-zero when resuming after a restart).
     pub attempts: u32,
     /// The instance that claimed it (`claimed_by`).
@@ -119,10 +122,33 @@ pub(super) fn claimed_from_row(row: &AnyRow) -> Result<Claimed, StoreError> {
         due_at: c.time("due_at")?,
         deadline_at: c.time("deadline_at")?,
         message: c.get("message")?,
+        countdown: countdown_from(&c)?,
         attempts: c.count("attempts")?,
         owner: c.get("claimed_by")?,
         may_be_cancelled: true,
     })
+}
+
+/// `countdown_to` and `countdown_text`, both or neither.
+pub(super) fn countdown_from(c: &Cells<'_>) -> Result<Option<Countdown>, StoreError> {
+    match (
+        c.optional_time("countdown_to")?,
+        c.get::<Option<String>>("countdown_text")?,
+    ) {
+        (Some(to), Some(text)) => Ok(Some(Countdown { to, text })),
+        _ => Ok(None),
+    }
+}
+
+impl Claimed {
+    /// The text of a request made at `now`: the countdown rendered for that moment, or the
+    /// planned text.
+    pub(crate) fn text_at(&self, now: DateTime<Utc>) -> String {
+        match &self.countdown {
+            Some(countdown) => countdown.render_at(now),
+            None => self.message.clone(),
+        }
+    }
 }
 
 /// A delivery's target from `pool_id`, `target` and `desktop_ids`.

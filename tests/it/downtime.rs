@@ -192,6 +192,7 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
         due_at: due,
         deadline_at: due + TimeDelta::minutes(30),
         message: "message of hourly".into(),
+        countdown: None,
         status: Status::Pending,
         error_msg: None,
         may_be_cancelled: false,

@@ -200,3 +200,76 @@ async fn an_automatic_resend_goes_out_within_the_deadline_and_not_past_it() {
     assert!(logs.contains("no automatic re-send"), "{logs}");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// A re-sent warning tells the time left when it is sent (not the lead it was planned with);
+/// a second `resend` needs `--again`, and one past the deadline `--past-deadline`.
+#[tokio::test]
+async fn a_manual_resend_counts_down_from_its_own_time_once_and_within_the_deadline() {
+    let env = TestEnv::new().await;
+    env.fake.plan_jobs(JobPlan {
+        desktops: 3,
+        failed: 1,
+        ..JobPlan::default()
+    });
+    let start = chrono::Utc::now() + chrono::TimeDelta::seconds(12);
+    let window = format!(
+        "[[maintenance_windows]]\nid = \"patch\"\nstart = \"{}\"\nduration = \"1m\"\nnotify_before = [\"10s\"]\npools = [\"{POOL}\"]\nmessage = \"restart in {{time_left}}\"\n",
+        start.to_rfc3339()
+    );
+    let config = env.write_config(&format!("{JOBS}\n{window}"));
+    let c = config.to_str().unwrap();
+    let daemon = env.spawn_daemon(&config).await;
+    let db = env.db().await;
+    let followed = wait_for(10, || async {
+        rows(&db).await.first().is_some_and(|r| r.4.is_some())
+    })
+    .await;
+    assert!(followed, "{}", daemon.logs());
+    let out = env.run(&["resend", "1", "--config", c]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let texts: Vec<String> = env
+        .fake
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with("/notifications"))
+        .map(|r| r.notification_text())
+        .collect();
+    assert_eq!(texts[0], "restart in 10 seconds");
+    let left: u64 = texts[1]
+        .strip_prefix("restart in ")
+        .and_then(|t| t.strip_suffix(" seconds"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{texts:?}"));
+    assert!(left < 10, "the re-send still says {left} seconds");
+    // What was sent is what the row says.
+    let message: String = sqlx::query_scalar("SELECT message FROM deliveries WHERE parent_id = 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(message, texts[1]);
+    // Twice: refused, unless --again.
+    let out = env.run(&["resend", "1", "--config", c]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("was already re-sent (delivery 2"),
+        "{}",
+        stderr(&out)
+    );
+    // Past the deadline (the start): refused, unless --past-deadline.
+    let now = chrono::Utc::now();
+    if start > now {
+        tokio::time::sleep((start - now).to_std().unwrap() + Duration::from_millis(200)).await;
+    }
+    let out = env.run(&["resend", "1", "--config", c, "--again"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("deadline"), "{}", stderr(&out));
+    let sent_before = env.fake.received().len();
+    assert_eq!(env.fake.received().len(), sent_before);
+    let out = env
+        .run(&["resend", "1", "--config", c, "--again", "--past-deadline"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let last = env.fake.received().last().unwrap().notification_text();
+    assert_eq!(last, "restart in 0 seconds");
+    assert_eq!(daemon.stop(5).await, Some(0));
+}
