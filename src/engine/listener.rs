@@ -26,6 +26,16 @@ const STALL: Duration = Duration::from_secs(5);
 /// How long `/healthz` waits for the database.
 const DATABASE_ANSWER: Duration = Duration::from_secs(2);
 
+/// Connections served at once; more are closed at once, so idle clients cannot use up the
+/// process's file descriptors (the deliveries and the database need them).
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// A request's headers must arrive within this, on a new or a kept-alive connection.
+const HEADER_READ: Duration = Duration::from_secs(5);
+
+/// A connection is closed (gracefully, after the request in progress) after this long.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+
 /// What `/healthz` and `/readyz` look at. Ages are measured on the monotonic clock, so a
 /// wall-clock step does not make a healthy loop look stalled.
 #[derive(Debug)]
@@ -129,14 +139,54 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(Arc::new(listener));
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(socket, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "the metrics listener stopped");
-        }
-    }))
+    Ok(tokio::spawn(accept_loop(socket, app, stop)))
+}
+
+/// Accepts connections until `stop`, at most [`MAX_CONNECTIONS`] at once, each bounded by
+/// [`HEADER_READ`] and [`CONNECTION_LIFETIME`].
+async fn accept_loop(socket: tokio::net::TcpListener, app: Router, stop: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = socket.accept() => accepted,
+            () = stop.cancelled() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of file descriptors, typically: wait rather than spin.
+                tracing::warn!(error = %err, "the listener cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::debug!("the listener is at {MAX_CONNECTIONS} connections; closing a new one");
+            continue;
+        };
+        let (service, stop) = (
+            hyper_util::service::TowerToHyperService::new(app.clone()),
+            stop.clone(),
+        );
+        connections.spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+                () = stop.cancelled() => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+        });
+    }
+    connections.close();
+    connections.wait().await;
 }
 
 async fn metrics_text(State(l): State<Arc<Listener>>) -> impl IntoResponse {

@@ -188,3 +188,45 @@ async fn counters_start_at_zero_and_the_latest_fire_is_exported() {
     );
     assert_eq!(daemon.stop(5).await, Some(0));
 }
+
+/// Idle connections are closed (no request within the header timeout), at most 64 are held
+/// at once (more are closed on arrival), and /healthz answers once the idle ones are gone.
+#[tokio::test]
+async fn idle_connections_are_closed_and_capped() {
+    use tokio::io::AsyncReadExt;
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = with_listen(&env, "", port);
+    let daemon = env.spawn_daemon(&config).await;
+    let started = std::time::Instant::now();
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        // Each read ends (EOF or reset) when the server closes its side.
+        reads.spawn(async move {
+            let mut byte = [0u8; 1];
+            let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut byte)).await;
+            (matches!(read, Ok(Ok(0)) | Ok(Err(_))), started.elapsed())
+        });
+    }
+    let mut closed = Vec::new();
+    while let Some(joined) = reads.join_next().await {
+        let (ended, after) = joined.unwrap();
+        assert!(ended, "an idle connection stayed open for 20 s");
+        closed.push(after);
+    }
+    let at_once = closed
+        .iter()
+        .filter(|t| **t < Duration::from_secs(3))
+        .count();
+    let by_timeout = closed
+        .iter()
+        .filter(|t| **t >= Duration::from_secs(4))
+        .count();
+    assert_eq!((at_once, by_timeout), (36, 64), "{closed:?}");
+    let (code, body) = http_get(port, "/healthz").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(daemon.stop(5).await, Some(0));
+}
