@@ -5,9 +5,9 @@ use sqlx::any::AnyPoolOptions;
 
 use crate::helpers::*;
 
-/// The test's database migrated by every migration but the last `skip`, as an older version
-/// left it.
-async fn migrated_but_last(env: &TestEnv, skip: usize) -> AnyPool {
+/// The test's database migrated by every migration before the first whose description
+/// contains `first_new`, as an older version left it.
+async fn migrated_before(env: &TestEnv, first_new: &str) -> AnyPool {
     sqlx::any::install_default_drivers();
     let (url, engine) = match &env.postgres {
         Some(url) => (url.clone(), "postgres"),
@@ -25,7 +25,11 @@ async fn migrated_but_last(env: &TestEnv, skip: usize) -> AnyPool {
     let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(&dir))
         .await
         .unwrap();
-    let keep = migrator.migrations.len() - skip;
+    let keep = migrator
+        .migrations
+        .iter()
+        .position(|m| m.description.contains(first_new))
+        .expect("the migration exists");
     migrator.migrations = migrator.migrations[..keep].to_vec().into();
     migrator.run(&pool).await.unwrap();
     pool
@@ -34,7 +38,7 @@ async fn migrated_but_last(env: &TestEnv, skip: usize) -> AnyPool {
 #[tokio::test]
 async fn stored_times_become_milliseconds_and_since_compares_them_exactly() {
     let env = TestEnv::new().await;
-    let old = migrated_but_last(&env, 1).await;
+    let old = migrated_before(&env, "millisecond").await;
     // What earlier versions wrote: 0, 1 (hand-made), 3, 6 or 9 fractional digits.
     let due = [
         "2026-12-01T01:00:00Z",
