@@ -85,6 +85,11 @@ pub const INSTANCE_LEASE: Bounds = Bounds {
     max: secs(600),
 };
 /// `workspace.request_timeout`: 100 ms to 10 minutes.
+pub const THROTTLE_PAUSE: Bounds = Bounds {
+    min: Duration::ZERO,
+    max: secs(60),
+};
+
 pub const REQUEST_TIMEOUT: Bounds = Bounds {
     min: Duration::from_millis(100),
     max: secs(600),

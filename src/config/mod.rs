@@ -82,6 +82,8 @@ pub struct WorkspaceConfig {
     pub max_message_chars: Option<usize>,
     /// None: no limit.
     pub max_requests_per_second: Option<u32>,
+    /// The longest shared pause after a throttling answer.
+    pub throttle_pause_max: Duration,
     pub credentials: CredentialPaths,
 }
 

@@ -64,6 +64,9 @@ pub struct RawWorkspace {
     pub max_message_chars: i64,
     /// Requests per second to Workspace at most, all kinds together; 0 means no limit.
     pub max_requests_per_second: i64,
+    /// The longest pause of every request after a throttling answer (the throttled request
+    /// itself still waits its whole `Retry-After`, within `retry.max_delay`).
+    pub throttle_pause_max: String,
     pub credentials: RawCredentials,
 }
 
@@ -76,6 +79,7 @@ impl Default for RawWorkspace {
             request_timeout: "15s".to_owned(),
             max_message_chars: 0,
             max_requests_per_second: 0,
+            throttle_pause_max: "5s".to_owned(),
             credentials: RawCredentials::default(),
         }
     }

@@ -58,6 +58,10 @@ pub(super) fn validate_workspace(
         "workspace.max_requests_per_second",
         fields::bounded(w.max_requests_per_second, 0..=10_000),
     );
+    let throttle_pause_max = errors.take(
+        "workspace.throttle_pause_max",
+        fields::bounded_duration(&w.throttle_pause_max, fields::THROTTLE_PAUSE),
+    );
     let c = &w.credentials;
     if c.token_file.is_some() && (c.access_key_file.is_some() || c.secret_key_file.is_some()) {
         errors.push(
@@ -88,6 +92,7 @@ pub(super) fn validate_workspace(
         request_timeout: request_timeout?,
         max_message_chars: max_chars.filter(|n| *n > 0).map(|n| n as usize),
         max_requests_per_second: max_rps?.try_into().ok().filter(|n: &u32| *n > 0),
+        throttle_pause_max: throttle_pause_max?,
         credentials: CredentialPaths {
             access_key_file: c.access_key_file.clone(),
             secret_key_file: c.secret_key_file.clone(),

@@ -69,6 +69,13 @@ impl Recipient {
     pub fn succeeded(&self) -> bool {
         Word::of(&self.status) == Word::Succeeded
     }
+
+    /// Its sub-job ended failed. A sub-job still running when the job ended (or when following
+    /// gave up) is neither: its outcome is unknown, and it is not re-sent to (it may yet
+    /// succeed).
+    pub fn failed(&self) -> bool {
+        Word::of(&self.status) == Word::Failed
+    }
 }
 
 /// The verdict on a finished job.
@@ -85,12 +92,15 @@ pub struct Tally {
 pub fn tally(top: Word, recipients: &[Recipient]) -> Tally {
     let total = recipients.len() as u64;
     let ok = recipients.iter().filter(|r| r.succeeded()).count() as u64;
-    let failed = total - ok;
-    let result = match (total, ok) {
-        (0, _) if top == Word::Succeeded => JobResult::Ok,
-        (0, _) => JobResult::Failed,
-        (t, o) if o == t => JobResult::Ok,
-        (_, 0) => JobResult::Failed,
+    let failed = recipients.iter().filter(|r| r.failed()).count() as u64;
+    let undecided = total - ok - failed;
+    let result = match (total, ok, failed, undecided) {
+        (0, ..) if top == Word::Succeeded => JobResult::Ok,
+        (0, ..) => JobResult::Failed,
+        (t, o, ..) if o == t => JobResult::Ok,
+        // Some desktops still running, none failed: nobody knows yet.
+        (_, _, 0, _) => JobResult::Unknown,
+        (_, 0, _, 0) => JobResult::Failed,
         _ => JobResult::Partial,
     };
     Tally {
@@ -141,6 +151,16 @@ mod tests {
             (t.result, t.total, t.ok, t.failed),
             (JobResult::Partial, 2, 1, 1)
         );
+        // A sub-job still running under a final top-level status is unknown, not failed.
+        let running = [desktop("a", "SUCCESS"), desktop("b", "RUNNING")];
+        let t = tally(Word::Succeeded, &running);
+        assert_eq!(
+            (t.result, t.total, t.ok, t.failed),
+            (JobResult::Unknown, 2, 1, 0)
+        );
+        assert!(!running[1].failed() && !running[1].succeeded());
+        let mixed = [desktop("a", "FAILED"), desktop("b", "WAITING")];
+        assert_eq!(tally(Word::Succeeded, &mixed).result, JobResult::Partial);
         let none = [desktop("a", "FAIL"), desktop("b", "FAILED")];
         assert_eq!(tally(Word::Succeeded, &none).result, JobResult::Failed);
         assert_eq!(tally(Word::Failed, &[]).result, JobResult::Failed);

@@ -14,7 +14,7 @@ use crate::store::{NewDelivery, ResendPolicy, ResendSource, Store, StoreError};
 pub fn failed_desktops(recipients: &[Recipient]) -> Vec<DesktopId> {
     recipients
         .iter()
-        .filter(|r| !r.succeeded())
+        .filter(|r| r.failed())
         .filter_map(|r| DesktopId::parse(&r.desktop_id).ok())
         .collect()
 }

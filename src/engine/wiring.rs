@@ -63,6 +63,7 @@ pub fn build_sender(
     )?
     .paced(std::sync::Arc::new(crate::workspace::Pacer::new(
         config.workspace.max_requests_per_second,
+        config.workspace.throttle_pause_max,
     )));
     Ok(Sender::Api(std::sync::Arc::new(client)))
 }

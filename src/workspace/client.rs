@@ -80,7 +80,7 @@ impl WorkspaceClient {
             project_id,
             credentials,
             timeout,
-            pacer: Arc::new(Pacer::new(None)),
+            pacer: Arc::new(Pacer::new(None, Duration::from_secs(5))),
         })
     }
 

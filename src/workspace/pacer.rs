@@ -2,7 +2,10 @@
 //! token bucket of one, so requests are spread evenly; unlimited by default), and a global
 //! pause when the API gateway throttles (429, or an `APIG.0308`/`APIGW.0308` body): all
 //! requests — sends, job polls, re-sends — wait out its `Retry-After`, or 2-5 s with jitter as
-//! Huawei advises, instead of each delivery hammering on alone.
+//! Huawei advises, instead of each delivery hammering on alone. The shared pause lasts at most
+//! `workspace.throttle_pause_max` (5 s by default): one throttled call with `Retry-After: 60`
+//! must not hold back every countdown warning of the process for a minute (the throttled
+//! request itself still waits its whole `Retry-After`, through the retry policy).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +15,8 @@ use tokio::time::Instant;
 pub struct Pacer {
     /// The gap between two requests (None: unlimited).
     gap: Option<Duration>,
+    /// The longest shared pause.
+    max_pause: Duration,
     state: Mutex<State>,
     throttled: AtomicU64,
 }
@@ -24,9 +29,10 @@ struct State {
 }
 
 impl Pacer {
-    pub fn new(max_requests_per_second: Option<u32>) -> Self {
+    pub fn new(max_requests_per_second: Option<u32>, max_pause: Duration) -> Self {
         let now = Instant::now();
         Self {
+            max_pause,
             gap: max_requests_per_second
                 .filter(|n| *n > 0)
                 .map(|n| Duration::from_secs(1) / n),
@@ -56,10 +62,10 @@ impl Pacer {
         self.throttled.fetch_add(1, Ordering::Relaxed);
         let pause = retry_after
             .unwrap_or_else(|| Duration::from_millis(2000 + jitter_ms(3000)))
-            .min(Duration::from_secs(60));
+            .min(self.max_pause);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let until = Instant::now() + pause;
-        if until > state.paused_until {
+        if !pause.is_zero() && until > state.paused_until {
             state.paused_until = until;
             tracing::warn!(
                 pause_ms = pause.as_millis() as u64,
@@ -94,7 +100,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_are_spread_and_a_throttle_pauses_them_all() {
-        let pacer = Pacer::new(Some(10));
+        let pacer = Pacer::new(Some(10), Duration::from_secs(5));
         let start = Instant::now();
         for _ in 0..5 {
             pacer.ready().await;
@@ -104,12 +110,26 @@ mod tests {
         pacer.ready().await;
         assert!(start.elapsed() >= Duration::from_millis(3400));
         assert_eq!(pacer.throttled_count(), 1);
-        let unlimited = Pacer::new(None);
+        let unlimited = Pacer::new(None, Duration::from_secs(5));
         let t = Instant::now();
         for _ in 0..100 {
             unlimited.ready().await;
         }
         assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_retry_after_pauses_the_others_only_up_to_the_cap() {
+        let pacer = Pacer::new(None, Duration::from_secs(5));
+        let start = Instant::now();
+        pacer.throttled(Some(Duration::from_secs(60)));
+        pacer.ready().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        let none = Pacer::new(None, Duration::ZERO);
+        let start = Instant::now();
+        none.throttled(Some(Duration::from_secs(60)));
+        none.ready().await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[test]

@@ -160,6 +160,37 @@ async fn complete_and_fail_are_final_words_too() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
+/// Sub-jobs still RUNNING under a final top-level SUCCESS may yet succeed: the job is
+/// `unknown`, not failed, and `resend` leaves those desktops alone.
+#[tokio::test]
+async fn desktops_still_running_when_the_job_ends_are_unknown_and_not_re_sent() {
+    let env = TestEnv::new().await;
+    env.fake.plan_jobs(JobPlan {
+        desktops: 3,
+        failed: 1,
+        fail_word: "RUNNING",
+        ..JobPlan::default()
+    });
+    let config = env.write_config(FAST_JOBS);
+    let out = send_wait(&env, &config).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let db = env.db().await;
+    let cols = job_columns(&db, 1).await;
+    assert_eq!(
+        (cols.1.as_deref(), cols.2, cols.3, cols.4),
+        (Some("unknown"), Some(3), Some(2), Some(0))
+    );
+    let out = env
+        .run(&["resend", "1", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no desktop to re-send to"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[tokio::test]
 async fn desktops_beyond_the_show_job_page_are_read_through_list_ita_sub_jobs() {
     let env = TestEnv::new().await;

@@ -62,3 +62,51 @@ async fn without_a_limit_a_throttle_pauses_every_request_and_all_get_through() {
     assert!(env.fake.throttled() > 0, "the burst was never throttled");
     assert!(logs.contains("pausing every request"), "{logs}");
 }
+
+/// One call throttled with `Retry-After: 60` holds the others back at most
+/// `workspace.throttle_pause_max` (5 s by default), not a minute: another schedule's message
+/// due a second later still goes out within seconds.
+#[tokio::test]
+async fn a_long_retry_after_pauses_other_requests_only_up_to_the_cap() {
+    let env = TestEnv::new().await;
+    env.fake.script([crate::fake::Reply::Error {
+        status: 429,
+        code: "APIG.0308",
+        msg: "throttled",
+        headers: vec![("Retry-After", "60".to_owned())],
+    }]);
+    let at = |s: i64| (chrono::Utc::now() + chrono::TimeDelta::seconds(s)).to_rfc3339();
+    let (first, second) = (at(2), at(3));
+    let schedules = format!(
+        "[jobs]\nenabled = false\n{}{}",
+        schedule_toml("throttled", &format!("at = \"{first}\""), &["pool-a"], ""),
+        schedule_toml("other", &format!("at = \"{second}\""), &["pool-b"], ""),
+    );
+    let config = env.write_config(&schedules);
+    let daemon = env.spawn_daemon(&config).await;
+    let db = env.db().await;
+    let both = wait_for(20, || async { count_status(&db, "sent").await == 2 }).await;
+    assert!(both, "{}", daemon.logs());
+    assert_eq!(daemon.stop(5).await, Some(0));
+    let received = env.fake.received();
+    let due: chrono::DateTime<chrono::Utc> = second.parse().unwrap();
+    let other = received
+        .iter()
+        .find(|r| r.path.contains("pool-b") || String::from_utf8_lossy(&r.body).contains("pool-b"))
+        .unwrap();
+    let late = (other.at - due).num_milliseconds();
+    assert!(
+        late < 8_000,
+        "the other schedule's message went out {late} ms late"
+    );
+    assert!(
+        daemon_logs_say_paused(&env),
+        "the throttle did pause requests"
+    );
+}
+
+fn daemon_logs_say_paused(env: &TestEnv) -> bool {
+    std::fs::read_to_string(env.path("daemon.log"))
+        .unwrap_or_default()
+        .contains("pause_ms=5000")
+}
