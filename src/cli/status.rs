@@ -59,7 +59,12 @@ pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
         ));
     }
     for window in &catalog.windows {
-        let next = window.upcoming(now, 1).first().map(|u| u.due_at);
+        // What will go out: a cancelled occurrence is skipped (as the daemon skips it).
+        let next = window
+            .upcoming(now, 16)
+            .into_iter()
+            .find(|u| !u.cancelled)
+            .map(|u| u.due_at);
         rows.push(row(
             window.id.as_str(),
             "window",

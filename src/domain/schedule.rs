@@ -364,6 +364,25 @@ impl ScheduleSpec {
         out
     }
 
+    /// The first of `from` and the fire times after it that is not already cancelled (a
+    /// maintenance window's cancelled occurrence is skipped when due): what `status` and the
+    /// next-fire gauge announce. At most 1,000 cancelled occurrences are looked past.
+    pub fn first_uncancelled(
+        &self,
+        from: Option<DateTime<Utc>>,
+        anchor: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut t = from;
+        for _ in 0..1000 {
+            let at = t?;
+            if !self.content.is_cancelled(at) {
+                return Some(at);
+            }
+            t = self.trigger.next_after(self.timezone, at, anchor);
+        }
+        None
+    }
+
     /// Where each occurrence goes: every pool, then the desktops in batches of at most
     /// `desktop_batch` ids (`[jobs] desktop_batch`).
     pub fn targets(&self, desktop_batch: usize) -> Vec<Target> {

@@ -202,7 +202,7 @@ impl Scheduler {
         let wanted = |slot: &&Slot| only.is_none_or(|ids| ids.contains(&slot.spec.record_as));
         for slot in self.slots.values().filter(wanted) {
             let entry = earliest.entry(slot.spec.record_as.as_str()).or_insert(None);
-            if let Some(next) = slot.next {
+            if let Some(next) = slot.spec.first_uncancelled(slot.next, slot.anchor) {
                 *entry = Some(entry.map_or(next, |e: DateTime<Utc>| e.min(next)));
             }
         }

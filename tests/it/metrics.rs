@@ -230,3 +230,78 @@ async fn idle_connections_are_closed_and_capped() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(daemon.stop(5).await, Some(0));
 }
+
+/// After `maintenance cancel`, `status` and the next-fire gauge announce the first message
+/// that will really go out (the daemon skips the cancelled one), not the cancelled warning.
+#[tokio::test]
+async fn status_and_the_next_fire_gauge_skip_a_cancelled_occurrence() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = with_listen(&env, "", port);
+    let c = config.to_str().unwrap();
+    let add = env
+        .run(&[
+            "maintenance",
+            "add",
+            "--config",
+            c,
+            "--id",
+            "nightly",
+            "--cron",
+            "0 0 22 * * *",
+            "--duration",
+            "1h",
+            "--notify-before",
+            "1h",
+            "--pool",
+            POOL,
+            "--message",
+            "m",
+        ])
+        .await;
+    assert_eq!(add.status.code(), Some(0), "{}", stderr(&add));
+    let daemon = env.spawn_daemon(&config).await;
+    let cancel = env
+        .run(&["maintenance", "cancel", "--config", c, "nightly"])
+        .await;
+    assert_eq!(cancel.status.code(), Some(0), "{}", stderr(&cancel));
+    let list = env
+        .run(&["maintenance", "list", "--config", c, "--json"])
+        .await;
+    let windows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let upcoming = windows[0]["upcoming"].as_array().unwrap();
+    assert_eq!(upcoming[0]["cancelled"], true);
+    let expected = upcoming
+        .iter()
+        .find(|u| u["cancelled"] == false)
+        .and_then(|u| u["due_at"].as_str())
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    let gauge = "workspace_notifier_schedule_next_fire_timestamp_seconds{schedule=\"nightly\"}";
+    let announced = wait_for(10, || async {
+        let (_, text) = http_get(port, "/metrics").await;
+        sample(&text, gauge) == expected.timestamp() as f64
+    })
+    .await;
+    let (_, text) = http_get(port, "/metrics").await;
+    assert!(announced, "expected {expected} in\n{text}");
+    let status = env.run(&["status", "--config", c, "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let text = doc.to_string();
+    let row = doc["schedules"]
+        .as_array()
+        .or_else(|| doc.as_array())
+        .and_then(|rows| rows.iter().find(|r| r["id"] == "nightly"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        row["next"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        expected,
+        "{text}"
+    );
+    assert_eq!(daemon.stop(5).await, Some(0));
+}
