@@ -258,15 +258,29 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Store(command) => store::run(command).await,
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "workspace-notifier",
-                &mut std::io::stdout(),
-            );
+            use std::io::Write;
+            std::io::stdout().write_all(completions(shell).as_bytes())?;
             Ok(())
         }
+    }
+}
+
+/// The completion script for `shell`, as `completions` prints it and the package ships it.
+///
+/// clap_complete 4.6 names bash's states inconsistently for a hyphenated binary: the loop over
+/// the words sets `workspace__notifier__subcmd__history`, the `case` that offers the options
+/// tests `workspace__subcmd__notifier__subcmd__history`, so nothing is completed after the
+/// first word (clap-rs/clap#6421). The labels are renamed to what the loop sets.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "workspace-notifier", &mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => {
+            text.replace("workspace__subcmd__notifier__", "workspace__notifier__")
+        }
+        _ => text,
     }
 }
 

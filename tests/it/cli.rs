@@ -51,3 +51,31 @@ async fn control_sequences_in_messages_are_printed_escaped() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["message"], text);
 }
+
+/// bash completes past the first word: `history --<TAB>` offers `history`'s options (the
+/// generated script once matched none of its own states for a hyphenated binary name).
+#[tokio::test]
+async fn bash_completes_a_subcommands_options() {
+    let env = TestEnv::new().await;
+    let out = env.run(&["completions", "bash"]).await;
+    let script = env.path("completion.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str, cur: &str, prev: &str| {
+        let program = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _workspace__notifier workspace-notifier '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let options = complete("workspace-notifier history --", "--", "history");
+    assert!(options.lines().any(|l| l == "--since"), "{options}");
+    let nested = complete("workspace-notifier maintenance cancel --", "--", "cancel");
+    assert!(nested.lines().any(|l| l == "--notice"), "{nested}");
+    let first = complete("workspace-notifier sta", "sta", "workspace-notifier");
+    assert!(first.lines().any(|l| l == "status"), "{first}");
+}

@@ -57,8 +57,16 @@ fn assets(dir: &Path) -> Result<(), String> {
     clap_mangen::generate_to(Cli::command(), &man)
         .map_err(|e| format!("cannot write man pages to {}: {e}", man.display()))?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        clap_complete::generate_to(shell, &mut Cli::command(), BIN, &completions)
-            .map_err(|e| format!("cannot write {shell} completions: {e}"))?;
+        let name = match shell {
+            Shell::Bash => format!("{BIN}.bash"),
+            Shell::Zsh => format!("_{BIN}"),
+            _ => format!("{BIN}.fish"),
+        };
+        std::fs::write(
+            completions.join(name),
+            workspace_notifier::cli::completions(shell),
+        )
+        .map_err(|e| format!("cannot write {shell} completions: {e}"))?;
     }
     let pages = std::fs::read_dir(&man).map(Iterator::count).unwrap_or(0);
     println!(
