@@ -88,7 +88,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         let windows: Vec<serde_json::Value> = catalog
             .windows
             .iter()
-            .map(|w| super::render::window_json(w, from, next))
+            .map(|w| super::render::window_json(w, from, next, &states))
             .collect();
         let doc = serde_json::json!({"valid": true, "warnings": warnings, "config": config.path.display().to_string(), "from": crate::store::format_time(from), "schedules": list, "maintenance_windows": windows});
         say!(
@@ -107,7 +107,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     );
     for window in &catalog.windows {
         say!();
-        super::render::print_window(window, from, next);
+        super::render::print_window(window, from, next, &states);
     }
     for spec in schedules {
         say!();

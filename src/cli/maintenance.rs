@@ -151,19 +151,19 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         ));
     }
     say!("added maintenance window {}", window.id);
-    print_window(&window, Utc::now(), 1);
+    print_window(&window, Utc::now(), 1, &Default::default());
     Ok(())
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     let store = super::open_existing_store(config).await?;
-    let (catalog, _) = super::load_catalog(config, &store).await?;
+    let (catalog, states) = super::load_catalog(config, &store).await?;
     let now = Utc::now();
     if json {
         let rows: Vec<serde_json::Value> = catalog
             .windows
             .iter()
-            .map(|w| window_json(w, now, 2))
+            .map(|w| window_json(w, now, 2, &states))
             .collect();
         say!(
             "{}",
@@ -178,7 +178,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         if i > 0 {
             say!();
         }
-        print_window(window, now, 2);
+        print_window(window, now, 2, &states);
     }
     Ok(())
 }

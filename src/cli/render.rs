@@ -6,8 +6,20 @@ use chrono::{DateTime, Utc};
 use crate::domain::maintenance::WindowSpec;
 use crate::store::format_time;
 
+/// The schedules' stored progress, by schedule id.
+pub type States = std::collections::HashMap<String, crate::store::ScheduleState>;
+
+/// Since when the daemon has known `window`'s end message (the anchor of that part), or
+/// `now` if it has not loaded it yet: the end of a window that started before then is not
+/// sent, so it is not listed either.
+pub fn end_known_since(window: &WindowSpec, states: &States, now: DateTime<Utc>) -> DateTime<Utc> {
+    states
+        .get(window.id.derived("end").as_str())
+        .map_or(now, |s| s.anchor_at)
+}
+
 /// A window with its next `occurrences` windows' messages, for list/check (text).
-pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize) {
+pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize, states: &States) {
     say!(
         "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
         window.id,
@@ -22,7 +34,7 @@ pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize)
             ""
         }
     );
-    for u in window.upcoming(now, occurrences) {
+    for u in window.upcoming(now, occurrences, end_known_since(window, states, now)) {
         say!(
             "  {}  ({})  {}{}: {}",
             u.due_at.with_timezone(&window.timezone).to_rfc3339(),
@@ -39,9 +51,10 @@ pub fn window_json(
     window: &WindowSpec,
     now: DateTime<Utc>,
     occurrences: usize,
+    states: &States,
 ) -> serde_json::Value {
     let upcoming: Vec<serde_json::Value> = window
-        .upcoming(now, occurrences)
+        .upcoming(now, occurrences, end_known_since(window, states, now))
         .into_iter()
         .map(|u| {
             serde_json::json!({

@@ -270,7 +270,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             catalog
                 .windows
                 .iter()
-                .map(|w| render::window_json(w, now, 2)),
+                .map(|w| render::window_json(w, now, 2, &states)),
         );
         say!(
             "{}",
@@ -308,7 +308,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     }
     for window in &catalog.windows {
         say!();
-        render::print_window(window, now, 2);
+        render::print_window(window, now, 2, &states);
     }
     Ok(())
 }
@@ -318,7 +318,7 @@ async fn show(config: &Config, id: &str) -> Result<(), CliError> {
     let (catalog, states) = super::load_catalog(config, &store).await?;
     let specs = &catalog.schedules;
     if let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) {
-        render::print_window(window, Utc::now(), 3);
+        render::print_window(window, Utc::now(), 3, &states);
         return Ok(());
     }
     let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {

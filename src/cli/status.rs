@@ -61,7 +61,11 @@ pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
     for window in &catalog.windows {
         // What will go out: a cancelled occurrence is skipped (as the daemon skips it).
         let next = window
-            .upcoming(now, 16)
+            .upcoming(
+                now,
+                16,
+                super::render::end_known_since(window, &states, now),
+            )
             .into_iter()
             .find(|u| !u.cancelled)
             .map(|u| u.due_at);

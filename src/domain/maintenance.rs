@@ -97,6 +97,15 @@ impl Content for WindowPart {
             })
     }
 
+    /// An end message ("maintenance finished") for a window whose start the service never saw
+    /// coming (it started before the window was first loaded): nobody was warned or told it
+    /// started, so nothing is said when it ends.
+    fn skipped(&self, due: DateTime<Utc>, anchor: DateTime<Utc>) -> Option<&'static str> {
+        (self.kind == PartKind::End && self.window_start(due) < anchor).then_some(
+            "the window started before it was scheduled: no end message without its start",
+        )
+    }
+
     fn cancellable(&self) -> bool {
         true
     }
@@ -284,8 +293,15 @@ impl WindowSpec {
         self.starts.next_after(self.timezone, after, after)
     }
 
-    /// Everything the window will send after `after`, for up to `windows` occurrences.
-    pub fn upcoming(&self, after: DateTime<Utc>, windows: usize) -> Vec<Upcoming> {
+    /// Everything the window will send after `after`, for up to `windows` occurrences. An end
+    /// message goes out only for a window whose start came after `end_known_since` (when the
+    /// service first loaded the window's end message; see [`WindowPart`]'s `skipped`).
+    pub fn upcoming(
+        &self,
+        after: DateTime<Utc>,
+        windows: usize,
+        end_known_since: DateTime<Utc>,
+    ) -> Vec<Upcoming> {
         let mut out = Vec::new();
         let mut cursor = after;
         for _ in 0..windows {
@@ -295,7 +311,8 @@ impl WindowSpec {
             cursor = start;
             for kind in self.kinds() {
                 let due_at = shift(start, self.offset(kind));
-                if due_at > after {
+                let unannounced = kind == PartKind::End && start < end_known_since;
+                if due_at > after && !unannounced {
                     out.push(Upcoming {
                         due_at,
                         window_start: start,

@@ -75,7 +75,7 @@ fn a_window_an_hour_ahead_gives_three_warnings_at_the_right_instants_and_texts()
 fn a_recurring_window_keeps_its_local_start_across_dst() {
     // Saturday 22:00 in Berlin: CEST (UTC+2) before 25 October 2026, CET (UTC+1) after.
     let w = window(("cron", "0 0 22 * * Sat"), "Europe/Berlin");
-    let upcoming = w.upcoming(utc("2026-10-20T00:00:00Z"), 2);
+    let upcoming = w.upcoming(utc("2026-10-20T00:00:00Z"), 2, utc("2026-10-20T00:00:00Z"));
     let starts: Vec<_> = upcoming.iter().map(|u| u.window_start).collect();
     assert!(starts.contains(&utc("2026-10-24T20:00:00Z")), "{starts:?}");
     assert!(starts.contains(&utc("2026-10-31T21:00:00Z")), "{starts:?}");

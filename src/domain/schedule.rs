@@ -49,6 +49,12 @@ pub trait Content: fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// Why the occurrence due at `due` is not sent at all, for a schedule first loaded at
+    /// `anchor`; None: it is sent.
+    fn skipped(&self, _due: DateTime<Utc>, _anchor: DateTime<Utc>) -> Option<&'static str> {
+        None
+    }
+
     /// True for content that can be cancelled after it is claimed (its status is then read
     /// again just before the first attempt).
     fn cancellable(&self) -> bool {

@@ -365,6 +365,8 @@ impl Scheduler {
             for &fire in &plan.fire {
                 if cancelled(spec, fire) {
                     tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: cancelled");
+                } else if let Some(why) = spec.content.skipped(fire, slot.anchor) {
+                    tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: {why}");
                 } else {
                     batch.extend(deliveries(spec, fire, limits, Status::Pending, None));
                 }

@@ -443,3 +443,33 @@ async fn a_start_with_an_offset_and_no_zone_is_announced_in_its_own_time() {
     let out = add("utc", "2030-01-05T22:00:00Z").await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// A window already under way when the service first loads it: nobody was warned or told it
+/// started, so its end message is not sent either, and the previews do not list it.
+#[tokio::test]
+async fn no_end_message_for_a_window_that_started_before_it_was_loaded() {
+    let env = TestEnv::new().await;
+    let start = chrono::Utc::now() - chrono::TimeDelta::seconds(56);
+    let window = format!(
+        "[[maintenance_windows]]\nid = \"under-way\"\nstart = \"{}\"\nduration = \"1m\"\nnotify_before = [\"1h\"]\npools = [\"{POOL}\"]\nmessage = \"restart in {{time_left}}\"\nend_message = \"Maintenance finished\"\n",
+        start.to_rfc3339()
+    );
+    let config = env.write_config(&window);
+    let c = config.to_str().unwrap();
+    let out = env.run(&["check", "--config", c, "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let upcoming = doc["maintenance_windows"][0]["upcoming"]
+        .as_array()
+        .unwrap();
+    assert!(upcoming.is_empty(), "{upcoming:?}");
+    let daemon = env.spawn_daemon(&config).await;
+    let logged = wait_for(15, || async {
+        daemon.logs().contains("no end message without its start")
+    })
+    .await;
+    assert!(logged, "{}", daemon.logs());
+    assert_eq!(daemon.stop(5).await, Some(0));
+    assert!(env.fake.received().is_empty(), "something was sent");
+    assert!(deliveries(&env.db().await).await.is_empty());
+}
