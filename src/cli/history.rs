@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{CliError, invalid, load_config};
+use super::{CliError, load_config};
 use crate::domain::Status;
 use crate::store::{DeliveryRow, HistoryFilter};
 
@@ -12,35 +12,36 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub schedule: Option<String>,
     /// Only this status: pending, sent, failed, missed, dry_run, cancelled.
-    #[arg(long)]
-    pub status: Option<String>,
+    #[arg(long, value_parser = status_arg)]
+    pub status: Option<Status>,
     /// At most this many rows.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
     /// Only deliveries due since then: a duration back from now (`2h`, `30m`), a date
     /// (`2026-12-01`, midnight UTC) or an RFC 3339 time.
-    #[arg(long)]
-    pub since: Option<String>,
+    #[arg(long, value_parser = since_arg)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
     /// One JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
+/// `--status`, checked by clap like every other argument (a bad value is a usage error, 2).
+fn status_arg(text: &str) -> Result<Status, String> {
+    Status::parse(text).ok_or_else(|| {
+        let known = Status::ALL.map(Status::as_str).join(", ");
+        format!("unknown status {text:?}; one of {known}")
+    })
+}
+
+/// `--since`, checked by clap (a bad value is a usage error, 2).
+fn since_arg(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    parse_since(text, chrono::Utc::now())
+}
+
 pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let status = match &args.status {
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            let known = Status::ALL.map(Status::as_str).join(", ");
-            invalid("--status", format!("unknown status {s:?}; one of {known}"))
-        })?),
-        None => None,
-    };
-    let since = match &args.since {
-        Some(text) => {
-            Some(parse_since(text, chrono::Utc::now()).map_err(|m| invalid("--since", m))?)
-        }
-        None => None,
-    };
+    let (status, since) = (args.status, args.since);
     let store = super::open_existing_store(&config).await?;
     let filter = HistoryFilter {
         schedule_id: args.schedule.clone(),

@@ -134,6 +134,17 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     let spec = validate_flags(|key, errors| {
         validate_schedule(&raw, key, config.daemon.timezone, Source::Database, errors)
     })?;
+    if let crate::domain::trigger::Trigger::At(at) = spec.trigger
+        && at <= Utc::now()
+    {
+        return Err(invalid(
+            "--at",
+            format!(
+                "{} is in the past: the schedule would never fire",
+                crate::store::format_time(at)
+            ),
+        ));
+    }
     if config.declares(&spec.id) {
         return Err(invalid(
             "--id",
@@ -278,34 +289,29 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    say!(
-        "{:<24} {:<8} {:<8} {:<24} {:<40} TRIGGER",
-        "ID",
-        "SOURCE",
-        "STATE",
-        "NEXT (UTC)",
-        "POOLS"
+    let rows: Vec<Vec<String>> = specs
+        .iter()
+        .map(|s| {
+            let next = next_fire(s, states.get(s.id.as_str()), now)
+                .map(format_time)
+                .unwrap_or_else(|| "-".into());
+            let mut targets: Vec<&str> = s.pools.iter().map(|p| p.as_str()).collect();
+            targets.extend(s.desktops.iter().map(|d| d.as_str()));
+            vec![
+                s.id.to_string(),
+                s.source.as_str().to_owned(),
+                state_name(s).to_owned(),
+                next,
+                s.describe_trigger(),
+                targets.join(","),
+            ]
+        })
+        .collect();
+    // Columns as wide as their widest cell; the target list (as long as it is) comes last.
+    render::print_columns(
+        &["ID", "SOURCE", "STATE", "NEXT (UTC)", "TRIGGER", "TARGETS"],
+        &rows,
     );
-    for s in specs {
-        let next = next_fire(s, states.get(s.id.as_str()), now)
-            .map(format_time)
-            .unwrap_or_else(|| "-".into());
-        let pools = s
-            .pools
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        say!(
-            "{:<24} {:<8} {:<8} {:<24} {:<40} {}",
-            s.id,
-            s.source.as_str(),
-            state_name(s),
-            next,
-            pools,
-            s.describe_trigger()
-        );
-    }
     for window in &catalog.windows {
         say!();
         render::print_window(window, now, 2, &states);

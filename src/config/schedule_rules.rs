@@ -140,6 +140,14 @@ pub fn validate_schedule(
     if raw.message.trim().is_empty() {
         errors.push(key("message"), "must not be empty");
     }
+    if let Some(var) = window_variable_in(&raw.message) {
+        errors.push(
+            key("message"),
+            format!(
+                "{var} is a maintenance-window variable: a schedule's message is sent exactly as written, so it would reach users as \"{var}\" (use a [[maintenance_windows]] entry, or write the text itself)"
+            ),
+        );
+    }
     let SharedFields {
         id,
         timezone,
@@ -167,6 +175,21 @@ pub fn validate_schedule(
         })),
     })
     .filter(|_| !raw.message.trim().is_empty())
+}
+
+/// The first maintenance-window template variable (`{date}`, `{start}`, ...) in `text`.
+fn window_variable_in(text: &str) -> Option<&'static str> {
+    [
+        "{start}",
+        "{end}",
+        "{date}",
+        "{time_left}",
+        "{minutes_left}",
+        "{duration}",
+        "{window}",
+    ]
+    .into_iter()
+    .find(|var| text.contains(var))
 }
 
 fn validate_trigger(

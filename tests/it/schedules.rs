@@ -290,3 +290,29 @@ async fn invalid_schedule_add_inputs_are_named_and_exit_78() {
         stderr(&file_pause)
     );
 }
+
+/// `schedule list` is a table whose columns line up whatever the ids' lengths: each row's
+/// SOURCE cell starts where the header's does.
+#[tokio::test]
+async fn schedule_list_columns_line_up() {
+    let env = TestEnv::new().await;
+    let long = "a-schedule-id-that-is-much-longer-than-twenty-four";
+    let config = env.write_config(&format!(
+        "{}{}",
+        schedule_toml("x", "cron = \"0 0 9 * * *\"", &[POOL, "pool-b"], ""),
+        schedule_toml(long, "every = \"1h\"", &[POOL], ""),
+    ));
+    env.create_database(&config).await;
+    let out = env
+        .run(&["schedule", "list", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().take(3).collect();
+    let column = lines[0].find("SOURCE").unwrap();
+    assert!(column > long.len(), "{text}");
+    for line in &lines[1..] {
+        assert_eq!(line.find(" file ").map(|at| at + 1), Some(column), "{text}");
+    }
+    assert!(lines[0].ends_with("TARGETS"), "{text}");
+}
