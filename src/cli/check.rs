@@ -1,7 +1,7 @@
 //! `check`: validate like `nginx -t`, then show each schedule's next fire times in its zone
 //! and in UTC.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -83,7 +83,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
-            .map(|s| schedule_json(s, fires(s)))
+            .map(|s| super::json::schedule(s, &fires(s)))
             .collect();
         let windows: Vec<serde_json::Value> = catalog
             .windows
@@ -181,20 +181,6 @@ async fn load_catalog(
         return Err(CliError::Invalid(errors));
     }
     Ok((catalog, states))
-}
-
-fn schedule_json(spec: &ScheduleSpec, fires: Vec<DateTime<Utc>>) -> serde_json::Value {
-    let next: Vec<serde_json::Value> = fires
-        .into_iter()
-        .map(|t| serde_json::json!({"local": t.with_timezone(&spec.timezone).to_rfc3339(), "utc": crate::store::format_time(t)}))
-        .collect();
-    serde_json::json!({
-        "id": spec.id.as_str(), "source": spec.source.as_str(), "enabled": spec.enabled,
-        "trigger": spec.describe_trigger(), "timezone": spec.timezone.name(),
-        "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "message": spec.message(), "next": next,
-        "misfire_grace_seconds": spec.misfire_grace.as_secs_f64(), "catch_up": spec.catch_up.as_str(),
-    })
 }
 
 /// What a catch-up policy does, in a few words, for `check`.

@@ -52,7 +52,7 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
     let rows = store.history(&filter).await?;
     store.close().await;
     if args.json {
-        let json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+        let json: Vec<serde_json::Value> = rows.iter().map(super::json::delivery).collect();
         say!(
             "{}",
             serde_json::to_string_pretty(&json).expect("JSON values serialize")
@@ -61,19 +61,6 @@ pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> 
         print_table(&rows);
     }
     Ok(())
-}
-
-fn row_json(r: &DeliveryRow) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "parent_id": r.parent_id, "due_at": r.due_at,
-        "status": r.status, "attempts": r.attempts, "job_id": r.job_id,
-        "http_status": r.http_status, "error_code": r.error_code, "error_msg": r.error_msg,
-        "request_id": r.request_id, "message": r.message, "created_at": r.created_at,
-        "finished_at": r.finished_at, "job_status": r.job_status, "job_result": r.job_result,
-        "desktops_total": r.desktops_total, "desktops_ok": r.desktops_ok,
-        "desktops_failed": r.desktops_failed, "job_finished_at": r.job_finished_at,
-        "job_error": r.job_error,
-    })
 }
 
 fn print_table(rows: &[DeliveryRow]) {

@@ -99,6 +99,9 @@ pub struct CancelArgs {
     /// Cancel every occurrence of a recurring window, not just the next.
     #[arg(long)]
     pub all: bool,
+    /// Print `{"id", "occurrence_start", "closed", "notices": [DELIVERY]}` instead of words.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(config_path: &Path, command: MaintenanceCommand) -> Result<(), CliError> {
@@ -195,6 +198,9 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
 }
 
 async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
+    if args.json {
+        super::term::json_only();
+    }
     let store = wiring::open_store(config).await?;
     let (catalog, _) = super::load_catalog(config, &store).await?;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
@@ -229,17 +235,29 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
             args.id
         ),
     }
-    match &args.notice {
-        Some(text) => {
-            store.close().await;
-            send_notice(config, window, text).await
-        }
-        None => Ok(()),
+    store.close().await;
+    let (result, notices) = match &args.notice {
+        Some(text) => send_notice(config, window, text).await?,
+        None => (Ok(()), Vec::new()),
+    };
+    if args.json {
+        super::json::print(&serde_json::json!({
+            "id": args.id,
+            "occurrence_start": occurrence.map(crate::store::format_time),
+            "closed": closed,
+            "notices": super::json::deliveries(config, &notices).await?,
+        }));
     }
+    result
 }
 
 /// The `--notice`: one delivery per pool now, through the daemon's path.
-async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result<(), CliError> {
+/// Returns how the notice went (an error when one failed) and the deliveries it made.
+async fn send_notice(
+    config: &Config,
+    window: &WindowSpec,
+    text: &str,
+) -> Result<(Result<(), CliError>, Vec<i64>), CliError> {
     let mut targets: Vec<Target> = window.pools.iter().cloned().map(Target::Pool).collect();
     targets.extend(Target::desktop_batches(
         "desktops:",
@@ -256,6 +274,7 @@ async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result
         },
     )
     .await?;
+    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
     let mut failed = 0;
     for Delivered {
         target,
@@ -280,8 +299,9 @@ async fn send_notice(config: &Config, window: &WindowSpec, text: &str) -> Result
             other => tell!("notice to {target}: {other:?}"),
         }
     }
-    if failed > 0 {
-        return Err(CliError::Reported(format!("{failed} notice(s) failed")));
-    }
-    Ok(())
+    let result = match failed {
+        0 => Ok(()),
+        n => Err(CliError::Reported(format!("{n} notice(s) failed"))),
+    };
+    Ok((result, ids))
 }

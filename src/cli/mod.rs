@@ -5,6 +5,7 @@
 mod term;
 mod check;
 mod history;
+mod json;
 mod maintenance;
 mod render;
 mod resend;

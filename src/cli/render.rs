@@ -46,31 +46,15 @@ pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize,
     }
 }
 
-/// The same as JSON.
+/// The same as JSON (WINDOW, see `json.rs`).
 pub fn window_json(
     window: &WindowSpec,
     now: DateTime<Utc>,
     occurrences: usize,
     states: &States,
 ) -> serde_json::Value {
-    let upcoming: Vec<serde_json::Value> = window
-        .upcoming(now, occurrences, end_known_since(window, states, now))
-        .into_iter()
-        .map(|u| {
-            serde_json::json!({
-                "due_at": format_time(u.due_at), "local": u.due_at.with_timezone(&window.timezone).to_rfc3339(),
-                "window_start": format_time(u.window_start), "kind": u.kind.label(window),
-                "text": u.text, "cancelled": u.cancelled,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
-        "starts": window.starts_description(), "duration_seconds": window.duration.as_secs(),
-        "timezone": window.timezone.name(), "cancelled_all": window.cancelled.all,
-        "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "upcoming": upcoming,
-    })
+    let upcoming = window.upcoming(now, occurrences, end_known_since(window, states, now));
+    super::json::window(window, &upcoming)
 }
 
 /// A table whose columns are as wide as their widest cell (the last one is not padded), two

@@ -21,9 +21,15 @@ pub struct ResendArgs {
     /// next warning or the start is due; the countdown then tells the time left, or 0).
     #[arg(long)]
     pub past_deadline: bool,
+    /// Print the re-sends made, as `history --json` does, instead of words.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
+    if args.json {
+        super::term::json_only();
+    }
     let config = load_config(config_path)?;
     let store = wiring::open_store(&config).await?;
     let Some(row) = store.delivery(args.id).await? else {
@@ -65,6 +71,9 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
             args.id,
             row.desktops_summary()
         );
+        if args.json {
+            super::json::print(&serde_json::json!([]));
+        }
         return Ok(());
     };
     // Sent now, never past the original's deadline (unless --past-deadline: then that of any
@@ -82,6 +91,10 @@ pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
         },
     )
     .await?;
+    if args.json {
+        let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+        super::json::print(&super::json::deliveries(&config, &ids).await?);
+    }
     let mut failures = 0;
     for delivered in done {
         match delivered.outcome {

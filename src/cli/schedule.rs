@@ -32,6 +32,9 @@ pub enum ScheduleCommand {
     Show {
         /// The schedule's id (see `schedule list`).
         id: String,
+        /// SCHEDULE (or WINDOW) with `"recent": [DELIVERY]` instead of words.
+        #[arg(long)]
+        json: bool,
     },
     /// Stop a database schedule from firing (it stays listed).
     #[command(after_help = "Example:\n  workspace-notifier schedule pause friday-logoff")]
@@ -102,7 +105,7 @@ pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), Cli
     match command {
         ScheduleCommand::Add(args) => add(&config, *args).await,
         ScheduleCommand::List { json } => list(&config, json).await,
-        ScheduleCommand::Show { id } => show(&config, &id).await,
+        ScheduleCommand::Show { id, json } => show(&config, &id, json).await,
         ScheduleCommand::Pause { id } => set_paused(&config, &id, true).await,
         ScheduleCommand::Resume { id } => set_paused(&config, &id, false).await,
         ScheduleCommand::Remove { id } => remove(&config, &id).await,
@@ -251,13 +254,7 @@ fn show_time(t: Option<DateTime<Utc>>, spec: &ScheduleSpec) -> String {
     }
 }
 
-fn state_name(spec: &ScheduleSpec) -> &'static str {
-    match (spec.enabled, spec.source) {
-        (true, _) => "active",
-        (false, Source::Database) => "paused",
-        (false, Source::File) => "disabled",
-    }
-}
+use super::json::state_name;
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     let store = super::open_existing_store(config).await?;
@@ -267,15 +264,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     if json {
         let mut rows: Vec<serde_json::Value> = specs
             .iter()
-            .map(|s| {
-                let next = next_fire(s, states.get(s.id.as_str()), now);
-                serde_json::json!({
-                    "id": s.id.as_str(), "source": s.source.as_str(), "state": state_name(s),
-                    "trigger": s.describe_trigger(), "timezone": s.timezone.name(),
-                    "pools": s.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-                    "message": s.message(), "next_fire": next.map(format_time),
-                })
-            })
+            .map(|s| super::json::schedule(s, &next_fires(s, states.get(s.id.as_str()), now, 1)))
             .collect();
         rows.extend(
             catalog
@@ -319,15 +308,46 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn show(config: &Config, id: &str) -> Result<(), CliError> {
+async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
     let store = super::open_existing_store(config).await?;
     let (catalog, states) = super::load_catalog(config, &store).await?;
     let specs = &catalog.schedules;
-    if let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) {
+    let recent = |store: Store| async move {
+        let filter = HistoryFilter {
+            schedule_id: Some(id.to_owned()),
+            status: None,
+            limit: 5,
+            since: None,
+        };
+        let rows = store.history(&filter).await;
+        store.close().await;
+        rows
+    };
+    let window = catalog.windows.iter().find(|w| w.id.as_str() == id);
+    let spec = specs.iter().find(|s| s.id.as_str() == id);
+    if json {
+        let mut doc = match (window, spec) {
+            (Some(window), _) => render::window_json(window, Utc::now(), 3, &states),
+            (None, Some(spec)) => {
+                super::json::schedule(spec, &next_fires(spec, states.get(id), Utc::now(), 5))
+            }
+            (None, None) => {
+                return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
+            }
+        };
+        doc["recent"] = recent(store)
+            .await?
+            .iter()
+            .map(super::json::delivery)
+            .collect();
+        super::json::print(&doc);
+        return Ok(());
+    }
+    if let Some(window) = window {
         render::print_window(window, Utc::now(), 3, &states);
         return Ok(());
     }
-    let Some(spec) = specs.iter().find(|s| s.id.as_str() == id) else {
+    let Some(spec) = spec else {
         return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
     };
     say!("id:            {}", spec.id);

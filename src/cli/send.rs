@@ -27,12 +27,18 @@ pub struct SendArgs {
     /// every desktop got it.
     #[arg(long)]
     pub wait: bool,
+    /// Print the deliveries made, as `history --json` does, instead of words.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
+    if args.json {
+        super::term::json_only();
+    }
     let config = load_config(config_path)?;
     let (targets, schedule_id) = validate(&args, &config)?;
-    let mut done = immediate::deliver_now(
+    let done = immediate::deliver_now(
         &config,
         schedule_id,
         &targets,
@@ -42,6 +48,20 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         },
     )
     .await?;
+    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    let result = report(&config, &args, done).await;
+    if args.json {
+        super::json::print(&super::json::deliveries(&config, &ids).await?);
+    }
+    result
+}
+
+/// What happened to the delivery, in words (and `--wait`'s following of its job).
+async fn report(
+    config: &crate::config::Config,
+    args: &SendArgs,
+    mut done: Vec<immediate::Delivered>,
+) -> Result<(), CliError> {
     let Some(immediate::Delivered {
         id, outcome, row, ..
     }) = done.pop()
@@ -56,7 +76,7 @@ pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
         } => {
             say!("{job_id}");
             match args.wait {
-                true => wait_for_desktops(&config, id).await,
+                true => wait_for_desktops(config, id).await,
                 false => Ok(()),
             }
         }

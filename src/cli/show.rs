@@ -27,29 +27,10 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
     let recipients = store.recipients(args.id).await?;
     store.close().await;
     if args.json {
-        let doc = serde_json::json!({
-            "id": row.id, "schedule_id": row.schedule_id, "pool_id": row.pool_id,
-            "parent_id": row.parent_id,
-            "due_at": row.due_at, "status": row.status, "job_id": row.job_id,
-            "job_status": row.job_status, "job_result": row.job_result,
-            "desktops_total": row.desktops_total, "desktops_ok": row.desktops_ok,
-            "desktops_failed": row.desktops_failed, "job_error": row.job_error,
-            "message": row.message,
-            "attempts": attempts.iter().map(|a| serde_json::json!({
-                "attempt": a.attempt, "started_at": a.started_at, "finished_at": a.finished_at,
-                "http_status": a.http_status, "error_code": a.error_code,
-                "error_msg": a.error_msg, "request_id": a.request_id,
-            })).collect::<Vec<_>>(),
-            "recipients": recipients.iter().map(|r| serde_json::json!({
-                "desktop_id": r.desktop_id, "user_name": r.user_name,
-                "desktop_name": r.desktop_name, "status": r.status,
-                "error_code": r.error_code, "fail_reason": r.fail_reason,
-            })).collect::<Vec<_>>(),
-        });
-        say!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("JSON values serialize")
-        );
+        let mut doc = super::json::delivery(&row);
+        doc["http_attempts"] = attempts.iter().map(super::json::attempt).collect();
+        doc["recipients"] = recipients.iter().map(super::json::recipient).collect();
+        super::json::print(&doc);
         return Ok(());
     }
     say!(

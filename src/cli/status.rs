@@ -71,7 +71,7 @@ pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
             .map(|u| u.due_at);
         rows.push(row(
             window.id.as_str(),
-            "window",
+            "maintenance_window",
             window.timezone,
             next,
             last.get(window.id.as_str()),

@@ -4,6 +4,20 @@
 //! output needs nothing more: JSON escapes control characters itself.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static JSON_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// For `--json` on a command that also reports in words (`send`, `resend`, `maintenance
+/// cancel`): stdout carries the JSON document alone; errors still go to stderr.
+pub(crate) fn json_only() {
+    JSON_ONLY.store(true, Ordering::Relaxed);
+}
+
+/// False once [`json_only`] was called.
+pub(crate) fn words_on_stdout() -> bool {
+    !JSON_ONLY.load(Ordering::Relaxed)
+}
 
 /// `text` with every control character but newline and tab shown escaped (`\u{1b}`).
 pub(crate) fn safe(text: &str) -> Cow<'_, str> {
@@ -23,8 +37,16 @@ pub(crate) fn safe(text: &str) -> Cow<'_, str> {
 
 /// `println!` for people: the formatted line passes through [`safe`].
 macro_rules! say {
-    () => { println!() };
-    ($($arg:tt)*) => { println!("{}", $crate::cli::term::safe(&format!($($arg)*))) };
+    () => {
+        if $crate::cli::term::words_on_stdout() {
+            println!()
+        }
+    };
+    ($($arg:tt)*) => {
+        if $crate::cli::term::words_on_stdout() {
+            println!("{}", $crate::cli::term::safe(&format!($($arg)*)))
+        }
+    };
 }
 
 /// `eprintln!` for people: the formatted line passes through [`safe`].

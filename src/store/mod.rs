@@ -29,7 +29,7 @@ pub(crate) use attempts::AttemptLog;
 pub use copy::CopyError;
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
-pub(crate) use history::{HistoryFilter, LastOccurrence};
+pub(crate) use history::{AttemptRow, HistoryFilter, LastOccurrence};
 pub use instances::LeaseGuard;
 pub use jobs::{JobEnd, JobToPoll, ResendSource};
 pub(crate) use location::redact as redact_database;

@@ -975,7 +975,7 @@ async fn check_json_reports_errors_as_json_with_exit_78() {
     assert_eq!(doc["valid"], true);
     assert!(doc["from"].as_str().unwrap().ends_with('Z'));
     assert!(
-        doc["schedules"][0]["next"][0]["utc"]
+        doc["schedules"][0]["upcoming"][0]["due_at"]
             .as_str()
             .unwrap()
             .ends_with('Z')

@@ -343,10 +343,11 @@ async fn check_lists_fire_times_across_dst_in_zone_and_utc() {
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let next = &doc["schedules"][0]["next"];
-    assert_eq!(next[0]["utc"], "2026-03-29T01:00:00Z");
+    let next = &doc["schedules"][0]["upcoming"];
+    assert_eq!(next[0]["due_at"], "2026-03-29T01:00:00Z");
     assert_eq!(next[0]["local"], "2026-03-29T03:00:00+02:00");
-    assert_eq!(next[1]["utc"], "2026-03-30T00:30:00Z");
+    assert_eq!(next[1]["due_at"], "2026-03-30T00:30:00Z");
+    assert_eq!(doc["schedules"][0]["next"], "2026-03-29T01:00:00Z");
     let bad = env.write_config(&schedule_toml("x", "every = \"0s\"", &[POOL], ""));
     let out = env.run(&["check", "--config", bad.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(78));
@@ -440,5 +441,5 @@ async fn check_counts_an_every_schedule_from_the_anchor_the_daemon_stored() {
     let expected = (anchor + TimeDelta::hours(1))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    assert_eq!(doc["schedules"][0]["next"][0]["utc"], expected.as_str());
+    assert_eq!(doc["schedules"][0]["next"], expected.as_str());
 }

@@ -1,4 +1,5 @@
-//! Logging under journald: syslog priorities, no timestamps.
+//! Logging: under journald syslog priorities and no timestamps; JSON lines with the documented
+//! fields at the top level.
 
 use crate::helpers::*;
 
@@ -79,4 +80,31 @@ async fn failures_log_at_error_and_each_occurrence_gets_one_summary_line() {
         !logs.contains("delivery sent"),
         "per-delivery sent lines are debug: {logs}"
     );
+}
+
+/// `--log-format json`: one JSON object per line, with the fields `docs/json.md` names at the
+/// top level (`schedule_id`, `message`, `level`), as `jq .schedule_id` expects.
+#[tokio::test]
+async fn json_log_lines_carry_their_fields_at_the_top_level() {
+    let env = TestEnv::new().await;
+    let config = env.write_dry_run_config();
+    let mut args = send_args(&config, POOL, "hi").to_vec();
+    args.extend(["--log-format", "json"]);
+    let out = env.run(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let summary = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("occurrence done"))
+        })
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(summary["schedule_id"], "manual", "{summary}");
+    assert_eq!(summary["level"], "INFO", "{summary}");
+    assert!(summary.get("fields").is_none(), "{summary}");
 }

@@ -10,6 +10,7 @@ mod faults;
 mod ha;
 mod helpers;
 mod jobs;
+mod json_shapes;
 mod logs;
 mod maintenance;
 mod metrics;
