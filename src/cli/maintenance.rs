@@ -132,17 +132,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     let window = validate_flags(|key, errors| {
         validate_window(&raw, key, config.daemon.timezone, Source::Database, errors)
     })?;
-    if let crate::domain::trigger::Trigger::At(start) = window.starts
-        && start <= Utc::now()
-    {
-        return Err(invalid(
-            "--start",
-            format!(
-                "{} is in the past: the window would send nothing",
-                crate::store::format_time(start)
-            ),
-        ));
-    }
+    super::refuse_past("--start", &window.starts, "the window would send nothing")?;
     let taken = config.declares(&window.id);
     if taken {
         return Err(invalid(

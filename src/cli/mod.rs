@@ -285,6 +285,25 @@ pub fn completions(shell: clap_complete::Shell) -> String {
     }
 }
 
+/// A one-off time given on the command line that has already passed: refused (exit 78), as
+/// it would never fire. `consequence` says what that means for this command.
+pub(crate) fn refuse_past(
+    flag: &str,
+    trigger: &crate::domain::trigger::Trigger,
+    consequence: &str,
+) -> Result<(), CliError> {
+    match trigger {
+        crate::domain::trigger::Trigger::At(at) if *at <= chrono::Utc::now() => Err(invalid(
+            flag,
+            format!(
+                "{} is in the past: {consequence}",
+                crate::store::format_time(*at)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The CLI flag for a schedule or window field, for error messages (`pools` is `--pool`).
 pub(crate) fn flag_name(field: &str) -> String {
     match field {

@@ -137,17 +137,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     let spec = validate_flags(|key, errors| {
         validate_schedule(&raw, key, config.daemon.timezone, Source::Database, errors)
     })?;
-    if let crate::domain::trigger::Trigger::At(at) = spec.trigger
-        && at <= Utc::now()
-    {
-        return Err(invalid(
-            "--at",
-            format!(
-                "{} is in the past: the schedule would never fire",
-                crate::store::format_time(at)
-            ),
-        ));
-    }
+    super::refuse_past("--at", &spec.trigger, "the schedule would never fire")?;
     if config.declares(&spec.id) {
         return Err(invalid(
             "--id",
