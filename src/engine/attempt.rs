@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::delivery::Outcome;
 use crate::domain::Status;
 use crate::domain::retry::{AttemptEnd, Decision, GiveUp};
 use crate::store::{AttemptRecord, Claimed, format_time};
@@ -91,7 +90,8 @@ pub(super) fn attempt_record(
     record
 }
 
-pub(super) fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Outcome {
+/// Logs an accepted send; returns its `job_id`.
+pub(super) fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Option<String> {
     let accepted = result.as_ref().ok();
     let job_id = accepted.and_then(|a| a.job_id.clone());
     match accepted.and_then(|a| a.malformed.as_deref()) {
@@ -109,7 +109,7 @@ pub(super) fn log_sent(attempts: u32, result: &Result<Accepted, ApiError>) -> Ou
             "delivery sent"
         ),
     }
-    Outcome::Sent { job_id }
+    job_id
 }
 
 /// The `outcome` label of an attempt: the HTTP status class, or what kept it from one.

@@ -248,7 +248,9 @@ impl Deliverer {
         }
         self.attempts.record(record.clone()).await?;
         Ok(match decision {
-            Decision::Sent => Step::Done(log_sent(attempt, &result)),
+            Decision::Sent => Step::Done(Outcome::Sent {
+                job_id: log_sent(attempt, &result),
+            }),
             Decision::Failed(_) => {
                 let reason = record
                     .delivery_error

@@ -10,18 +10,15 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::health::Health;
 use crate::platform::metrics as m;
 use crate::store::Store;
 use crate::workspace::WorkspaceClient;
-
-/// The scheduler loop turns at least once a second; this long without a turn is unhealthy.
-const STALL: Duration = Duration::from_secs(5);
 
 /// How long `/healthz` waits for the database.
 const DATABASE_ANSWER: Duration = Duration::from_secs(2);
@@ -35,48 +32,6 @@ const HEADER_READ: Duration = Duration::from_secs(5);
 
 /// A connection is closed (gracefully, after the request in progress) after this long.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
-
-/// What `/healthz` and `/readyz` look at. Ages are measured on the monotonic clock, so a
-/// wall-clock step does not make a healthy loop look stalled.
-#[derive(Debug)]
-pub struct Health {
-    born: Instant,
-    /// When the scheduler loop last turned, in ms since `born` (0: never).
-    last_tick_ms: AtomicI64,
-    ready: AtomicBool,
-}
-
-impl Default for Health {
-    fn default() -> Self {
-        Self {
-            born: Instant::now(),
-            last_tick_ms: AtomicI64::new(0),
-            ready: AtomicBool::new(false),
-        }
-    }
-}
-
-impl Health {
-    fn now_ms(&self) -> i64 {
-        // +1 so that a tick in the first millisecond is not "never".
-        self.born.elapsed().as_millis() as i64 + 1
-    }
-
-    pub fn tick(&self) {
-        self.last_tick_ms.store(self.now_ms(), Ordering::Relaxed);
-    }
-
-    pub fn set_ready(&self) {
-        self.ready.store(true, Ordering::Relaxed);
-    }
-
-    /// None if the loop turned recently; else how long ago it did.
-    fn stalled_for(&self) -> Option<Duration> {
-        let last = self.last_tick_ms.load(Ordering::Relaxed);
-        let age = Duration::from_millis((self.now_ms() - last).max(0) as u64);
-        (last == 0 || age > STALL).then_some(age)
-    }
-}
 
 /// What the listener reads to answer.
 pub struct Listener {
@@ -231,7 +186,7 @@ async fn healthz(State(l): State<Arc<Listener>>) -> impl IntoResponse {
 }
 
 async fn readyz(State(l): State<Arc<Listener>>) -> impl IntoResponse {
-    match l.health.ready.load(Ordering::Relaxed) {
+    match l.health.is_ready() {
         true => (StatusCode::OK, "ready\n"),
         false => (StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
     }

@@ -58,7 +58,7 @@ pub fn resend_deliveries(
 pub struct ResendRunner {
     pub store: Store,
     /// Starts the re-sends like any claimed delivery (tracked, and known as carried).
-    pub starter: super::scheduler::Starter,
+    pub starter: super::starter::Starter,
     pub desktop_batch: usize,
 }
 
