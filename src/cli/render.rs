@@ -58,12 +58,26 @@ pub fn window_json(
 }
 
 /// A table whose columns are as wide as their widest cell (the last one is not padded), two
-/// spaces apart: long ids do not break it.
+/// spaces apart: long ids do not break it. Widths are display widths (`unicode-width`), so a
+/// column of Chinese user names (two columns per character) lines up too.
 pub fn print_columns(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    print_indented("", header, rows);
+}
+
+/// [`print_columns`], each line starting with `indent`.
+pub fn print_indented(indent: &str, header: &[&str], rows: &[Vec<String>]) {
+    for line in table_lines(indent, header, rows) {
+        say!("{line}");
+    }
+}
+
+/// The lines of such a table.
+fn table_lines(indent: &str, header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let line = |cells: &[String]| {
@@ -74,13 +88,37 @@ pub fn print_columns(header: &[&str], rows: &[Vec<String>]) {
             .enumerate()
             .map(|(i, (c, w))| match i == last {
                 true => c.clone(),
-                false => format!("{c:<w$}"),
+                false => format!("{c}{}", " ".repeat(w.saturating_sub(c.width()))),
             })
             .collect();
-        say!("{}", padded.join("  ").trim_end());
+        format!("{indent}{}", padded.join("  ").trim_end())
     };
-    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    for row in rows {
-        line(row);
+    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    std::iter::once(line(&head))
+        .chain(rows.iter().map(|row| line(row)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_lines;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn columns_line_up_by_display_width_with_cjk_names() {
+        let rows = vec![
+            vec!["张三丰".to_owned(), "desk-1".to_owned(), "ok".to_owned()],
+            vec![
+                "alice".to_owned(),
+                "desk-22".to_owned(),
+                "failed".to_owned(),
+            ],
+        ];
+        let lines = table_lines("  ", &["USER", "DESKTOP", "STATUS"], &rows);
+        // The DESKTOP column starts at the same display column on every line.
+        let column = |line: &str, cell: &str| line[..line.find(cell).unwrap()].width();
+        assert_eq!(column(&lines[0], "DESKTOP"), column(&lines[1], "desk-1"));
+        assert_eq!(column(&lines[0], "DESKTOP"), column(&lines[2], "desk-22"));
+        assert_eq!(column(&lines[1], "desk-1"), 2 + 6 + 2, "{lines:?}");
     }
 }

@@ -73,20 +73,27 @@ pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
     }
     if !recipients.is_empty() {
         say!("desktops (did not get it first):");
-        for r in &recipients {
-            say!(
-                "  {:<10} {:<38} {:<20} {:<20} {}",
-                r.status,
-                r.desktop_id,
-                r.user_name.as_deref().unwrap_or("-"),
-                r.desktop_name.as_deref().unwrap_or("-"),
-                [r.error_code.as_deref(), r.fail_reason.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(": ")
-            );
-        }
+        let rows: Vec<Vec<String>> = recipients
+            .iter()
+            .map(|r| {
+                vec![
+                    r.status.clone(),
+                    r.desktop_id.clone(),
+                    r.user_name.clone().unwrap_or_else(|| "-".into()),
+                    r.desktop_name.clone().unwrap_or_else(|| "-".into()),
+                    [r.error_code.as_deref(), r.fail_reason.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": "),
+                ]
+            })
+            .collect();
+        super::render::print_indented(
+            "  ",
+            &["STATUS", "DESKTOP", "USER", "DESKTOP NAME", "REASON"],
+            &rows,
+        );
     }
     Ok(())
 }
