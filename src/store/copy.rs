@@ -6,6 +6,16 @@ use sqlx::Row;
 
 use super::{Engine, Store, StoreError};
 
+/// The tables `store copy` copies, each with the columns it copies: a test holds this list to
+/// both engines' live schemas, so a column added to a migration and not here (it would be
+/// silently dropped by a copy) fails it.
+pub fn copied_columns() -> Vec<(&'static str, Vec<&'static str>)> {
+    TABLES
+        .iter()
+        .map(|(table, columns)| (*table, columns.iter().map(|(name, _)| *name).collect()))
+        .collect()
+}
+
 /// A column's type, for reading it from one engine and binding it for the other.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -159,6 +169,36 @@ enum Value {
 }
 
 impl Store {
+    /// The tables of this database, by name.
+    pub async fn tables(&self) -> Result<Vec<String>, StoreError> {
+        let sql = match self.engine {
+            Engine::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Engine::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+            }
+        };
+        Ok(sqlx::query_scalar(sql).fetch_all(&self.pool).await?)
+    }
+
+    /// The columns `table` has in this database, in their order.
+    pub async fn columns(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        let sql = match self.engine {
+            Engine::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+            Engine::Postgres => {
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1
+                 ORDER BY ordinal_position"
+            }
+        };
+        Ok(sqlx::query_scalar(sql)
+            .bind(table)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Rows per copied table, in [`TABLES`] order.
     pub async fn table_counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
         let mut counts = Vec::new();

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::platform::ownership;
 
 pub(crate) use attempts::AttemptLog;
-pub use copy::CopyError;
+pub use copy::{CopyError, copied_columns};
 pub(crate) use deliveries::AttemptRecord;
 pub use deliveries::{NewDelivery, ResendPolicy};
 pub(crate) use history::{AttemptRow, HistoryFilter, LastOccurrence};

@@ -17,6 +17,7 @@ mod metrics;
 mod migrations;
 mod resend;
 mod schedules;
+mod schema;
 mod send;
 mod soak;
 mod status;
