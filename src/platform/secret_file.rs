@@ -18,10 +18,13 @@ pub enum SecretFileError {
 
 /// The file's text, trimmed; an empty file is an error.
 pub fn read(path: &Path) -> Result<SecretString, SecretFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SecretFileError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    // The whole file, untrimmed, is cleared from memory once the trimmed copy is taken.
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+        SecretFileError::Read {
+            path: path.to_owned(),
+            source,
+        }
+    })?);
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(SecretFileError::Empty {

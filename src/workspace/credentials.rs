@@ -282,7 +282,9 @@ fn decrypt(file: &Path, _: &mut Vec<String>) -> Result<SecretString, Credentials
             "systemd-creds decrypt failed (run as root on the host that encrypted it): {why}"
         )));
     }
-    let text = String::from_utf8(out.stdout).map_err(|_| failed("not UTF-8 text".to_owned()))?;
+    // The decrypted bytes are cleared from memory once the trimmed copy is taken.
+    let bytes = zeroize::Zeroizing::new(out.stdout);
+    let text = std::str::from_utf8(&bytes).map_err(|_| failed("not UTF-8 text".to_owned()))?;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(CredentialsError::Empty { path: file });
