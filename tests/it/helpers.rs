@@ -646,3 +646,12 @@ pub async fn drain(env: &TestEnv, config: &std::path::Path) {
     let logs = daemon.logs();
     assert_eq!(daemon.stop(10).await, Some(0), "{logs}");
 }
+
+/// `maintenance list --json` with the config at `config`: the windows as printed.
+pub async fn maintenance_list(env: &TestEnv, config: &str) -> Vec<serde_json::Value> {
+    let list = env
+        .run(&["maintenance", "list", "--config", config, "--json"])
+        .await;
+    assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+    serde_json::from_slice(&list.stdout).unwrap()
+}

@@ -211,10 +211,7 @@ async fn database_windows_are_listed_with_rendered_warnings_and_cancel_only_the_
         .run(&["maintenance", "cancel", "--config", c, "weekly"])
         .await;
     assert_eq!(cancel.status.code(), Some(0), "{}", stderr(&cancel));
-    let list = env
-        .run(&["maintenance", "list", "--config", c, "--json"])
-        .await;
-    let windows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let windows = maintenance_list(&env, c).await;
     let upcoming = windows[0]["upcoming"].as_array().unwrap();
     assert_eq!(
         upcoming.len(),
@@ -427,10 +424,7 @@ async fn a_start_with_an_offset_and_no_zone_is_announced_in_its_own_time() {
     };
     let out = add("shanghai", "2030-01-05T22:00:00+08:00").await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let list = env
-        .run(&["maintenance", "list", "--config", c, "--json"])
-        .await;
-    let windows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let windows = maintenance_list(&env, c).await;
     assert_eq!(windows[0]["timezone"], "Etc/GMT-8");
     assert_eq!(
         windows[0]["upcoming"][0]["text"],

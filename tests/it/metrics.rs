@@ -265,10 +265,7 @@ async fn status_and_the_next_fire_gauge_skip_a_cancelled_occurrence() {
         .run(&["maintenance", "cancel", "--config", c, "nightly"])
         .await;
     assert_eq!(cancel.status.code(), Some(0), "{}", stderr(&cancel));
-    let list = env
-        .run(&["maintenance", "list", "--config", c, "--json"])
-        .await;
-    let windows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let windows = maintenance_list(&env, c).await;
     let upcoming = windows[0]["upcoming"].as_array().unwrap();
     assert_eq!(upcoming[0]["cancelled"], true);
     let expected = upcoming
