@@ -65,7 +65,9 @@ grep -q "no database yet" <<<"$err" || fail "history: $err"
 install -d -m 0700 /var/lib/private
 install -d -o 61234 -g 61234 /var/lib/private/workspace-notifier
 ln -s private/workspace-notifier /var/lib/workspace-notifier
-workspace-notifier send --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message "package check"
+# The fault injection of the test build is not in the package: the variable is ignored.
+WORKSPACE_NOTIFIER_FAULT_PANIC=delivery \
+  workspace-notifier send --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message "package check"
 owner=$(stat -c %u:%g /var/lib/private/workspace-notifier/state.db)
 [ "$owner" = 61234:61234 ] || fail "state.db written by root is owned by $owner, not the service"
 install -m 0600 /dev/null /etc/workspace-notifier/ak

@@ -1,18 +1,18 @@
-//! Fault injection for the integration tests, compiled into debug builds only: the tests run
+//! Fault injection for the integration tests, compiled only with the `faults` feature (the test build): the tests run
 //! the real binary, and some faults cannot be caused from outside without root.
 //!
 //! `WORKSPACE_NOTIFIER_FAULT_MAX_PAGES_FILE=PATH`: before a connection is used, the number in
 //! PATH becomes its `PRAGMA max_page_count` (SQLite raises a value below the current size to
 //! the current size), so a test makes the database "full" by writing `1` and gives room back
-//! by removing the file. Release builds ignore the variable.
+//! by removing the file. Other builds ignore the variable.
 
 use sqlx::AnyConnection;
 
 /// SQLite's default page limit, restored when the file is gone.
-#[cfg(debug_assertions)]
+#[cfg(feature = "faults")]
 const DEFAULT_MAX_PAGES: u64 = 4_294_967_294;
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "faults")]
 pub async fn limit_pages(conn: &mut AnyConnection) {
     let Some(path) = std::env::var_os("WORKSPACE_NOTIFIER_FAULT_MAX_PAGES_FILE") else {
         return;
@@ -25,5 +25,5 @@ pub async fn limit_pages(conn: &mut AnyConnection) {
     let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await;
 }
 
-#[cfg(not(debug_assertions))]
+#[cfg(not(feature = "faults"))]
 pub async fn limit_pages(_conn: &mut AnyConnection) {}
