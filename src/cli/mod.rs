@@ -1,9 +1,12 @@
-//! The command line: parses arguments, runs the command, maps errors to exit codes
-//! (0 ok, 1 failure, 2 usage, 78 invalid configuration). `main.rs` only calls [`main`].
+//! The command line: runs the command the arguments name (`args.rs`), maps failures to exit
+//! codes (`error.rs`: 0 ok, 1 failure, 2 usage, 78 invalid configuration), and the helpers the
+//! commands share. `main.rs` only calls [`main`].
 
 #[macro_use]
 mod term;
+mod args;
 mod check;
+mod error;
 mod history;
 mod json;
 mod maintenance;
@@ -16,169 +19,18 @@ mod show;
 mod status;
 mod store;
 
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use clap::Parser;
 use std::process::ExitCode;
 
-use crate::config::{self, ConfigError, FieldError};
-use crate::engine::wiring::SetupError;
-use crate::platform::logging::{self, LogFormat};
+pub use args::{Cli, Command, TargetArgs};
+pub use error::CliError;
+pub(crate) use error::{failure, invalid};
+
+use crate::config;
+use crate::platform::logging;
 
 /// EX_CONFIG from sysexits.h; the unit's `RestartPreventExitStatus=78` stops restart loops.
 pub const EXIT_CONFIG: u8 = 78;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "workspace-notifier",
-    version,
-    about = "Scheduled notifications to Huawei Cloud Workspace desktop pools"
-)]
-pub struct Cli {
-    /// Config file (TOML).
-    #[arg(long, global = true, env = "WORKSPACE_NOTIFIER_CONFIG", default_value = config::DEFAULT_PATH)]
-    pub config: PathBuf,
-    /// Log format; `auto` drops timestamps when stderr is the systemd journal.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
-    pub log_format: LogFormat,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the daemon: apply migrations, load schedules, fire them until SIGTERM.
-    #[command(
-        after_help = "Examples:\n  workspace-notifier run --config config/example.toml\n\nSIGTERM stops (in-flight attempts get daemon.shutdown_grace), SIGHUP reloads the config file."
-    )]
-    Run,
-    /// Validate the config and list each schedule's next fire times (exit 0 valid, 78 invalid).
-    #[command(
-        after_help = "Examples:\n  workspace-notifier check --config config/example.toml\n  workspace-notifier check --next 5 --from 2026-03-28T00:00:00+01:00 --json"
-    )]
-    Check(check::CheckArgs),
-    /// Send one notification now, through the same path as the daemon (recorded, retried).
-    #[command(
-        after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed."
-    )]
-    Send(send::SendArgs),
-    /// Manage schedules kept in the database (a running daemon applies changes within 2 s).
-    #[command(subcommand)]
-    Schedule(schedule::ScheduleCommand),
-    /// Maintenance windows: countdown warnings before a window, start and end messages.
-    #[command(subcommand)]
-    Maintenance(maintenance::MaintenanceCommand),
-    /// Move the stored history and schedules to another store (SQLite to PostgreSQL).
-    #[command(subcommand)]
-    Store(store::StoreCommand),
-    /// Print shell completions.
-    #[command(
-        after_help = "Examples:\n  workspace-notifier completions bash > /etc/bash_completion.d/workspace-notifier\n  workspace-notifier completions zsh > \"${fpath[1]}/_workspace-notifier\"\n  workspace-notifier completions fish > ~/.config/fish/completions/workspace-notifier.fish"
-    )]
-    Completions {
-        /// bash, zsh, fish, elvish or powershell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Show deliveries, newest first.
-    #[command(
-        after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json"
-    )]
-    History(history::HistoryArgs),
-    /// Show one delivery: its attempts and, once its job was followed, each desktop's result.
-    #[command(
-        after_help = "Examples:\n  workspace-notifier show 42 --config config/example.toml\n  workspace-notifier show 42 --json"
-    )]
-    Show(show::ShowArgs),
-    /// Send a delivery's text again to the desktops that did not get it.
-    #[command(
-        after_help = "Examples:\n  workspace-notifier resend 42 --config config/example.toml\n\nOnly desktops whose sub-job failed are sent to, in batches of [jobs] desktop_batch; each batch is a new delivery linked to 42 (see `show`)."
-    )]
-    Resend(resend::ResendArgs),
-    /// Every schedule and window: next fire, last fire and how it went (like list-timers).
-    #[command(
-        after_help = "Examples:\n  workspace-notifier status --config config/example.toml\n  workspace-notifier status --json\n\nFailing schedules (failed, missed or partial last time) come first."
-    )]
-    Status(status::StatusArgs),
-}
-
-/// Why a command failed, and so its exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("invalid input:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
-    Invalid(Vec<FieldError>),
-    #[error(transparent)]
-    Setup(#[from] SetupError),
-    /// Already explained on stderr/stdout; only the exit code is left to give.
-    #[error("{0}")]
-    Reported(String),
-    /// Already reported (as JSON); the input was invalid: exit 78.
-    #[error("invalid input (reported above)")]
-    ReportedInvalid,
-    #[error("{0:#}")]
-    Failed(#[from] anyhow::Error),
-}
-
-impl From<crate::store::StoreError> for CliError {
-    fn from(err: crate::store::StoreError) -> Self {
-        CliError::Failed(err.into())
-    }
-}
-
-impl From<crate::engine::immediate::ImmediateError> for CliError {
-    fn from(err: crate::engine::immediate::ImmediateError) -> Self {
-        use crate::engine::immediate::ImmediateError;
-        match err {
-            ImmediateError::Setup(err) => CliError::Setup(err),
-            other => CliError::Failed(other.into()),
-        }
-    }
-}
-
-impl From<crate::engine::daemon::DaemonError> for CliError {
-    fn from(err: crate::engine::daemon::DaemonError) -> Self {
-        use crate::engine::daemon::DaemonError;
-        match err {
-            DaemonError::Setup(err) => CliError::Setup(err),
-            other => CliError::Failed(other.into()),
-        }
-    }
-}
-
-impl From<std::io::Error> for CliError {
-    fn from(err: std::io::Error) -> Self {
-        CliError::Failed(err.into())
-    }
-}
-
-impl CliError {
-    /// The errors as `{key, message}` pairs (`key` null when no single key is to blame), for
-    /// `--json` output.
-    pub fn as_json_errors(&self) -> Vec<serde_json::Value> {
-        let pair = |key: Option<&str>, message: String| serde_json::json!({"key": key, "message": message});
-        match self {
-            CliError::Config(ConfigError::Invalid { errors, .. }) | CliError::Invalid(errors) => {
-                errors
-                    .iter()
-                    .map(|e| pair(Some(&e.key), e.message.clone()))
-                    .collect()
-            }
-            other => vec![pair(None, other.to_string())],
-        }
-    }
-
-    /// The process exit code: the one place that maps errors to codes.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Config(_) | CliError::Invalid(_) => EXIT_CONFIG,
-            CliError::Setup(SetupError::Client(_)) => 1,
-            CliError::Setup(_) => EXIT_CONFIG,
-            CliError::Reported(_) | CliError::Failed(_) => 1,
-            CliError::ReportedInvalid => EXIT_CONFIG,
-        }
-    }
-}
 
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
@@ -327,31 +179,6 @@ pub(crate) fn validate_flags<T>(
     }
 }
 
-/// `--desktop` and `--resend-attempts`/`--resend-after`, shared by `schedule add` and
-/// `maintenance add`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TargetArgs {
-    /// A desktop id to notify (besides or instead of --pool); repeat for several.
-    #[arg(long = "desktop")]
-    pub desktops: Vec<String>,
-    /// Re-send to the desktops that did not get it, at most this many times (1-5).
-    #[arg(long, requires = "resend_after")]
-    pub resend_attempts: Option<i64>,
-    /// How long after the job's result a re-send goes out, e.g. 2m (10s-1h).
-    #[arg(long, requires = "resend_attempts")]
-    pub resend_after: Option<String>,
-}
-
-impl TargetArgs {
-    pub(crate) fn stored(&self) -> crate::store::StoredTargets {
-        crate::store::StoredTargets {
-            desktops: self.desktops.clone(),
-            resend_attempts: self.resend_attempts,
-            resend_after: self.resend_after.clone(),
-        }
-    }
-}
-
 /// The database for a read-only command (`history`, `status`, `show`, `schedule list/show`,
 /// `maintenance list`): never created by it, so a command run as root before the service ever
 /// started cannot leave a root-owned file the service may not write.
@@ -367,19 +194,6 @@ pub(crate) async fn open_existing_store(
         )));
     }
     Ok(crate::engine::wiring::open_store(config).await?)
-}
-
-/// A failure (exit 1) explained by `message`.
-pub(crate) fn failure(message: impl std::fmt::Display) -> CliError {
-    CliError::Failed(anyhow::anyhow!("{message}"))
-}
-
-/// An invalid-input error (exit 78) for one argument.
-pub(crate) fn invalid(key: &str, message: String) -> CliError {
-    CliError::Invalid(vec![FieldError {
-        key: key.to_owned(),
-        message,
-    }])
 }
 
 /// Every schedule and window (file and database, paused ones included) with the stored

@@ -1,0 +1,107 @@
+//! The command line's grammar: the clap tree of commands and the arguments shared by several.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use super::{check, history, maintenance, resend, schedule, send, show, status, store};
+use crate::config;
+use crate::platform::logging::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "workspace-notifier",
+    version,
+    about = "Scheduled notifications to Huawei Cloud Workspace desktop pools"
+)]
+pub struct Cli {
+    /// Config file (TOML).
+    #[arg(long, global = true, env = "WORKSPACE_NOTIFIER_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Log format; `auto` drops timestamps when stderr is the systemd journal.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: apply migrations, load schedules, fire them until SIGTERM.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier run --config config/example.toml\n\nSIGTERM stops (in-flight attempts get daemon.shutdown_grace), SIGHUP reloads the config file."
+    )]
+    Run,
+    /// Validate the config and list each schedule's next fire times (exit 0 valid, 78 invalid).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier check --config config/example.toml\n  workspace-notifier check --next 5 --from 2026-03-28T00:00:00+01:00 --json"
+    )]
+    Check(check::CheckArgs),
+    /// Send one notification now, through the same path as the daemon (recorded, retried).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier send --config config/example.toml \\\n      --pool a130ab3a-72bf-4b71-baa9-af4987c8e338 --message 'Desktops restart at 22:00'\n\nPrints the job_id and exits 0 when sent; prints the API's error and exits 1 when it failed."
+    )]
+    Send(send::SendArgs),
+    /// Manage schedules kept in the database (a running daemon applies changes within 2 s).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Maintenance windows: countdown warnings before a window, start and end messages.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
+    /// Move the stored history and schedules to another store (SQLite to PostgreSQL).
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier completions bash > /etc/bash_completion.d/workspace-notifier\n  workspace-notifier completions zsh > \"${fpath[1]}/_workspace-notifier\"\n  workspace-notifier completions fish > ~/.config/fish/completions/workspace-notifier.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Show deliveries, newest first.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json"
+    )]
+    History(history::HistoryArgs),
+    /// Show one delivery: its attempts and, once its job was followed, each desktop's result.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier show 42 --config config/example.toml\n  workspace-notifier show 42 --json"
+    )]
+    Show(show::ShowArgs),
+    /// Send a delivery's text again to the desktops that did not get it.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier resend 42 --config config/example.toml\n\nOnly desktops whose sub-job failed are sent to, in batches of [jobs] desktop_batch; each batch is a new delivery linked to 42 (see `show`)."
+    )]
+    Resend(resend::ResendArgs),
+    /// Every schedule and window: next fire, last fire and how it went (like list-timers).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier status --config config/example.toml\n  workspace-notifier status --json\n\nFailing schedules (failed, missed or partial last time) come first."
+    )]
+    Status(status::StatusArgs),
+}
+
+/// `--desktop` and `--resend-attempts`/`--resend-after`, shared by `schedule add` and
+/// `maintenance add`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// A desktop id to notify (besides or instead of --pool); repeat for several.
+    #[arg(long = "desktop")]
+    pub desktops: Vec<String>,
+    /// Re-send to the desktops that did not get it, at most this many times (1-5).
+    #[arg(long, requires = "resend_after")]
+    pub resend_attempts: Option<i64>,
+    /// How long after the job's result a re-send goes out, e.g. 2m (10s-1h).
+    #[arg(long, requires = "resend_attempts")]
+    pub resend_after: Option<String>,
+}
+
+impl TargetArgs {
+    pub(crate) fn stored(&self) -> crate::store::StoredTargets {
+        crate::store::StoredTargets {
+            desktops: self.desktops.clone(),
+            resend_attempts: self.resend_attempts,
+            resend_after: self.resend_after.clone(),
+        }
+    }
+}
