@@ -12,6 +12,7 @@ pub mod jobs;
 mod listener;
 pub(crate) mod membership;
 mod occurrence;
+mod occurrence_rows;
 pub(crate) mod resend;
 pub(crate) mod scheduler;
 pub mod shutdown;

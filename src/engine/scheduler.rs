@@ -1,7 +1,8 @@
 //! The timer heap: next-fire instants of every schedule, a sleep until the earliest, and the
 //! claim of everything due. It never waits for HTTP: claimed deliveries run as tracked tasks.
-//! (Over 400 lines because planning a claim — catch-up, cancellations, missed notes — and the
-//! heap that feeds it are one piece of state; the clock watch and the tallies live apart.)
+//! (Over 400 lines because planning a claim — catch-up, cancellations, skips — and the heap
+//! that feeds it are one piece of state; the clock watch, the tallies, the starter and the rows
+//! an occurrence writes, `occurrence_rows.rs`, live apart.)
 //!
 //! Each wake handles every schedule due by the wall clock in one database transaction (a
 //! notice to 500 pools is one fsync, not 500). Waking late (stopped process, suspended
@@ -20,16 +21,15 @@ use tokio_util::task::TaskTracker;
 use super::clock_watch::{CLOCK_CHECK, ClockWatch, report_clock_step};
 use crate::domain::ScheduleId;
 use crate::domain::Status;
-use crate::domain::schedule::{
-    CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec, SharedSpec, catch_up,
-};
+use crate::domain::schedule::{ScheduleSpec, SharedSpec, catch_up};
 use crate::engine::delivery::Deliverer;
 use crate::engine::health::Health;
+use crate::engine::occurrence_rows::{deliveries, missed_note};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::starter::Starter;
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
-use crate::store::{Claimed, NewDelivery, ResendPolicy, Store, StoreError, format_time};
+use crate::store::{Claimed, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
 pub struct Update {
@@ -422,77 +422,6 @@ impl Scheduler {
     pub fn starter(&self) -> Starter {
         self.starter.clone()
     }
-}
-
-/// One row per target (each pool, each batch of desktops) for the occurrence of `spec` due at
-/// `due_at`, with its rendered text.
-fn deliveries(
-    spec: &ScheduleSpec,
-    due_at: DateTime<Utc>,
-    (max_elapsed, desktop_batch): (Duration, usize),
-    status: Status,
-    error_msg: Option<String>,
-) -> impl Iterator<Item = NewDelivery> + '_ {
-    let (message, deadline_at) = spec.content.occurrence(due_at, max_elapsed);
-    spec.targets(desktop_batch)
-        .into_iter()
-        .map(move |target| NewDelivery {
-            schedule_id: spec.record_as.clone(),
-            target,
-            parent_id: None,
-            resend: spec.resend_failed.map(|r| ResendPolicy {
-                left: r.attempts,
-                after: r.after,
-            }),
-            due_at,
-            deadline_at,
-            message: message.clone(),
-            countdown: spec.content.countdown(due_at),
-            status,
-            error_msg: error_msg.clone(),
-            may_be_cancelled: spec.content.cancellable(),
-        })
-}
-
-/// The `error_msg` of a missed row: how many occurrences were not sent, and why, in the
-/// terms of the schedule's `misfire_grace` and `catch_up`.
-fn missed_note(
-    missed: &Missed,
-    first: DateTime<Utc>,
-    sent: Option<DateTime<Utc>>,
-    spec: &ScheduleSpec,
-) -> String {
-    let count = match missed.more {
-        true => format!("more than {}", missed.count),
-        false => missed.count.to_string(),
-    };
-    let grace = humantime::format_duration(spec.misfire_grace);
-    let mut reasons = Vec::new();
-    if missed.past_grace > 0 {
-        reasons.push(format!("{} past misfire_grace {grace}", missed.past_grace));
-    }
-    let in_grace = missed.count.saturating_sub(missed.past_grace);
-    if in_grace > 0 {
-        reasons.push(match (spec.catch_up, sent) {
-            (CatchUpPolicy::None, _) => format!(
-                "{in_grace} late by more than {} (catch_up = \"none\" sends nothing late)",
-                humantime::format_duration(ON_TIME)
-            ),
-            (CatchUpPolicy::All, _) => format!(
-                "{in_grace} within misfire_grace beyond the catch_up = \"all\" limit of {CATCH_UP_ALL_LIMIT}"
-            ),
-            (CatchUpPolicy::Latest, Some(sent)) => format!(
-                "{in_grace} within misfire_grace {grace} coalesced into the one sent for {} (catch_up = \"latest\")",
-                format_time(sent)
-            ),
-            (CatchUpPolicy::Latest, None) => format!("{in_grace} within misfire_grace {grace}"),
-        });
-    }
-    format!(
-        "{count} occurrence(s) since {} were due while the service could not fire them; not sent: {}",
-        format_time(first),
-        reasons.join("; ")
-    )
 }
 
 fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
