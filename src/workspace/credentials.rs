@@ -335,8 +335,14 @@ fn from_profile(
         return Ok(None);
     }
     let text = read_checked(&path, warnings)?;
-    let basic = ini_section(text.expose_secret(), "basic");
-    let get = |key: &str| basic.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let basic = SecretPairs(ini_section(text.expose_secret(), "basic"));
+    let get = |key: &str| {
+        basic
+            .0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     let place = format!("SDK profile {} [basic]", path.display());
     let (ak, sk) = match (get("ak"), get("sk")) {
         (None, None) => return Ok(None),
@@ -350,6 +356,18 @@ fn from_profile(
         security_token: get("security_token").map(SecretString::from),
     };
     Ok(Some((credentials, place, get("project_id"))))
+}
+
+/// A profile section's `key = value` pairs (the SK among them), cleared from memory when
+/// dropped; what is kept goes into `SecretString`s.
+struct SecretPairs(Vec<(String, String)>);
+
+impl Drop for SecretPairs {
+    fn drop(&mut self) {
+        for (_, value) in &mut self.0 {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
 }
 
 fn incomplete(place: String, found: &'static str, missing: &'static str) -> CredentialsError {
