@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::credentials::Credentials;
-use super::error::ApiError;
+use super::error::{ApiError, describe_build_error, error_chain};
 use super::jobs::{JobRef, JobReport, SubJobPage, parse_job, parse_job_refs, parse_sub_jobs};
 use super::pacer::{Pacer, is_throttling};
 use super::response::{parse_error_body, parse_job_id, parse_retry_after};
@@ -371,53 +371,6 @@ impl WorkspaceClient {
     }
 }
 
-/// The innermost causes of a reqwest error, without the URL reqwest puts first.
-/// Why the HTTP client could not be built. The usual cause is a machine without CA
-/// certificates (the `ca-certificates` package): say so, and where they were looked for.
-fn describe_build_error(err: &reqwest::Error) -> String {
-    let env_file = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
-    let env_dir = std::env::var_os("SSL_CERT_DIR").map(std::path::PathBuf::from);
-    let places: Vec<std::path::PathBuf> = match (&env_file, &env_dir) {
-        (None, None) => [
-            "/etc/ssl/certs/ca-certificates.crt",
-            "/etc/pki/tls/certs/ca-bundle.crt",
-            "/etc/ssl/cert.pem",
-            "/etc/ssl/certs",
-        ]
-        .iter()
-        .map(std::path::PathBuf::from)
-        .collect(),
-        _ => env_file.into_iter().chain(env_dir).collect(),
-    };
-    let has_certificates = |path: &std::path::Path| match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => meta.len() > 0,
-        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some()),
-        _ => false,
-    };
-    if places.iter().any(|p| has_certificates(p)) {
-        return error_chain(err);
-    }
-    let shown: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
-    format!(
-        "no CA certificates found (looked in {}); install the ca-certificates package ({})",
-        shown.join(", "),
-        error_chain(err)
-    )
-}
-
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        parts.push(cause.to_string());
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        parts.push(err.to_string());
-    }
-    parts.join(": ")
-}
-
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -427,58 +380,5 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use secrecy::SecretString;
-
-    fn client(endpoint: &str) -> WorkspaceClient {
-        WorkspaceClient::new(
-            Url::parse(endpoint).unwrap(),
-            ProjectId::parse("0a1b2c3d4e5f40718293a4b5c6d7e8f9").unwrap(),
-            Credentials::AkSk {
-                access_key: "AK".into(),
-                secret_key: SecretString::from("SK"),
-                security_token: None,
-            },
-            Duration::from_secs(5),
-        )
-        .unwrap()
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn a_prepared_request_keeps_the_endpoint_path_and_encodes_the_pool() {
-        let pool = PoolId::parse("pool a/b").unwrap();
-        for endpoint in ["https://ws.example:8443/gw", "https://ws.example:8443/gw/"] {
-            let prepared = client(endpoint)
-                .prepare_pool_notification(&pool, "hi", at("2026-11-28T03:00:00Z"))
-                .unwrap();
-            assert_eq!(
-                prepared.request.url().as_str(),
-                "https://ws.example:8443/gw/v2/0a1b2c3d4e5f40718293a4b5c6d7e8f9/desktop-pools/pool%20a%2Fb/notifications"
-            );
-            let headers = prepared.request.headers();
-            assert_eq!(headers["x-sdk-date"], "20261128T030000Z");
-            assert_eq!(headers["host"], "ws.example:8443");
-            assert!(headers["authorization"].is_sensitive());
-        }
-    }
-
-    #[test]
-    fn a_prepared_request_is_fresh_for_a_minute_and_never_from_the_future() {
-        let prepared = client("https://ws.example")
-            .prepare_pool_notification(
-                &PoolId::parse("p").unwrap(),
-                "hi",
-                at("2026-11-28T03:00:00Z"),
-            )
-            .unwrap();
-        assert!(prepared.is_fresh(at("2026-11-28T03:00:00Z")));
-        assert!(prepared.is_fresh(at("2026-11-28T03:01:00Z")));
-        assert!(!prepared.is_fresh(at("2026-11-28T03:01:00.001Z")));
-        assert!(!prepared.is_fresh(at("2026-11-28T02:59:59Z")));
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

@@ -82,6 +82,53 @@ impl ApiError {
     }
 }
 
+/// Why the HTTP client could not be built. The usual cause is a machine without CA
+/// certificates (the `ca-certificates` package): say so, and where they were looked for.
+pub(super) fn describe_build_error(err: &reqwest::Error) -> String {
+    let env_file = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    let env_dir = std::env::var_os("SSL_CERT_DIR").map(std::path::PathBuf::from);
+    let places: Vec<std::path::PathBuf> = match (&env_file, &env_dir) {
+        (None, None) => [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/cert.pem",
+            "/etc/ssl/certs",
+        ]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .collect(),
+        _ => env_file.into_iter().chain(env_dir).collect(),
+    };
+    let has_certificates = |path: &std::path::Path| match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => meta.len() > 0,
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some()),
+        _ => false,
+    };
+    if places.iter().any(|p| has_certificates(p)) {
+        return error_chain(err);
+    }
+    let shown: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        "no CA certificates found (looked in {}); install the ca-certificates package ({})",
+        shown.join(", "),
+        error_chain(err)
+    )
+}
+
+/// The innermost causes of a reqwest error, without the URL reqwest puts first.
+pub(super) fn error_chain(err: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(err.to_string());
+    }
+    parts.join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
