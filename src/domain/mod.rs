@@ -3,6 +3,7 @@
 
 pub(crate) mod cron;
 mod cron_check;
+mod cron_fields;
 mod ids;
 pub(crate) mod job;
 pub(crate) mod maintenance;
