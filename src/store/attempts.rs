@@ -83,11 +83,19 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<(AttemptRec
 }
 
 /// Waits between tries of a failed commit: the HTTP attempts already happened, so losing
-/// their record would let them be sent again. About two minutes in all (each try also waits
-/// out SQLite's busy timeout or the PostgreSQL pool's acquire timeout): a locked or briefly full
-/// disk, a PostgreSQL restart, or an RDS switch to the standby (typically 30-60 s) is outlasted;
-/// 17 s, as before, lost the records of a restart that took longer and sent those again.
-const COMMIT_RETRIES: [Duration; 7] = [
+/// their record would let a restart send them again. SQLite: a locked or briefly full disk
+/// gets about a minute (each try also waits out the busy timeout) before giving up.
+const COMMIT_RETRIES: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+];
+
+/// PostgreSQL: about two minutes, so a server restart or an RDS switch to the standby
+/// (typically 30-60 s) is outlasted; 17 s lost the records of a restart that took longer, and
+/// those attempts, already accepted by Workspace, were sent again.
+const COMMIT_RETRIES_POSTGRES: [Duration; 7] = [
     Duration::from_millis(500),
     Duration::from_secs(2),
     Duration::from_secs(5),
@@ -101,7 +109,10 @@ async fn commit_with_retries(
     store: &Store,
     records: &[AttemptRecord],
 ) -> Result<(), Arc<StoreError>> {
-    let mut waits = COMMIT_RETRIES.iter();
+    let mut waits = match store.engine {
+        super::Engine::Sqlite => COMMIT_RETRIES.iter(),
+        super::Engine::Postgres => COMMIT_RETRIES_POSTGRES.iter(),
+    };
     loop {
         let err = match store.record_attempts(records).await {
             Ok(()) => return Ok(()),
