@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the .deb as README "Install" does, holds it to lintian (no errors, no warnings),
+# Builds the .deb as docs/install.md says, holds it to lintian (no errors, no warnings),
 # then installs, uses and purges it on this machine, and checks nothing is left behind.
 # Needs root (apt-get install), cargo-deb, lintian, man-db and bash-completion; .ci/run
 # provides them.

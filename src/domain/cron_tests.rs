@@ -354,7 +354,7 @@ fn the_compact_form_is_small() {
     assert!(std::mem::size_of::<CronExpr>() <= 56);
 }
 
-/// The rules README's "Time zones" paragraph states, checked as written there.
+/// The rules docs/delivery.md's "Time zones" paragraph states, checked as written there.
 #[test]
 fn the_documented_daylight_saving_and_day_rules_hold() {
     let berlin: Tz = "Europe/Berlin".parse().unwrap();

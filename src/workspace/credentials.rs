@@ -1,4 +1,4 @@
-//! Where the AK/SK (or IAM token) comes from, in the README's documented order; first hit wins. Secrets are
+//! Where the AK/SK (or IAM token) comes from, in the order docs/configuration.md documents; first hit wins. Secrets are
 //! held in `secrecy` types and never formatted: `Debug` is redacted, errors name files and
 //! variables, never contents.
 
