@@ -264,11 +264,8 @@ fn number(text: &str, spec: &Spec) -> Result<u64, String> {
     }
 }
 
-/// A value as it is echoed back: at most 40 characters, control characters escaped.
 fn shown(text: &str) -> String {
-    let cut: String = text.chars().take(40).collect();
-    let more = if text.chars().count() > 40 { "…" } else { "" };
-    format!("{}{more}", cut.escape_debug())
+    super::shown(text, 40)
 }
 
 #[cfg(test)]

@@ -15,4 +15,16 @@ pub(crate) mod time_math;
 pub(crate) mod trigger;
 
 pub use ids::*;
+
+/// A value as an error message echoes it: at most `limit` characters (then "…"), control
+/// characters escaped, so a huge or hostile value neither floods nor drives a terminal.
+pub fn shown(text: &str, limit: usize) -> String {
+    let cut: String = text.chars().take(limit).collect();
+    let more = if text.chars().nth(limit).is_some() {
+        "…"
+    } else {
+        ""
+    };
+    format!("{}{more}", cut.escape_debug())
+}
 pub use status::Status;

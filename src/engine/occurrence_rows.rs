@@ -18,6 +18,8 @@ pub(super) fn deliveries(
     error_msg: Option<String>,
 ) -> impl Iterator<Item = NewDelivery> + '_ {
     let (message, deadline_at) = spec.content.occurrence(due_at, max_elapsed);
+    // Rendered once per occurrence, shared by its targets.
+    let countdown = spec.content.countdown(due_at);
     spec.targets(desktop_batch)
         .into_iter()
         .map(move |target| NewDelivery {
@@ -31,7 +33,7 @@ pub(super) fn deliveries(
             due_at,
             deadline_at,
             message: message.clone(),
-            countdown: spec.content.countdown(due_at),
+            countdown: countdown.clone(),
             status,
             error_msg: error_msg.clone(),
             may_be_cancelled: spec.content.cancellable(),

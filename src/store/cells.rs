@@ -111,9 +111,7 @@ impl<'r> Cells<'r> {
 
 /// A stored value as it is echoed in an error: quoted, escaped, at most 60 characters.
 pub(super) fn shown(text: &str) -> String {
-    let cut: String = text.chars().take(60).collect();
-    let more = if text.chars().count() > 60 { "…" } else { "" };
-    format!("\"{}{more}\"", cut.escape_debug())
+    format!("\"{}\"", crate::domain::shown(text, 60))
 }
 
 impl Store {

@@ -260,11 +260,15 @@ async fn a_manual_resend_counts_down_from_its_own_time_once_and_within_the_deadl
     if start > now {
         tokio::time::sleep((start - now).to_std().unwrap() + Duration::from_millis(200)).await;
     }
+    let sent_before = env.fake.received().len();
     let out = env.run(&["resend", "1", "--config", c, "--again"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("deadline"), "{}", stderr(&out));
-    let sent_before = env.fake.received().len();
-    assert_eq!(env.fake.received().len(), sent_before);
+    assert_eq!(
+        env.fake.received().len(),
+        sent_before,
+        "a refused re-send sent"
+    );
     let out = env
         .run(&["resend", "1", "--config", c, "--again", "--past-deadline"])
         .await;
