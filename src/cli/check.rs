@@ -148,11 +148,7 @@ async fn load_catalog(
     ),
     CliError,
 > {
-    let exists = config
-        .daemon
-        .database
-        .sqlite_path()
-        .is_none_or(std::path::Path::exists);
+    let exists = config.daemon.database.missing_file().is_none();
     let store = match exists {
         true => Some(crate::engine::wiring::open_store(config).await?),
         false => None,

@@ -185,9 +185,7 @@ pub(crate) fn validate_flags<T>(
 pub(crate) async fn open_existing_store(
     config: &config::Config,
 ) -> Result<crate::store::Store, CliError> {
-    if let Some(path) = config.daemon.database.sqlite_path()
-        && !path.exists()
-    {
+    if let Some(path) = config.daemon.database.missing_file() {
         return Err(failure(format!(
             "no database yet at {} (the service creates it on first start)",
             path.display()

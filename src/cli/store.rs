@@ -31,19 +31,6 @@ pub struct CopyArgs {
     pub force: bool,
 }
 
-/// Two SQLite paths that name one file, however spelled (`./`, absolute, a symlink, a hard
-/// link): the same device and inode.
-fn same_file(a: &Database, b: &Database) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let (Some(a), Some(b)) = (a.sqlite_path(), b.sqlite_path()) else {
-        return false;
-    };
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
 pub async fn run(command: StoreCommand) -> Result<(), CliError> {
     let StoreCommand::Copy(args) = command;
     let open = |key: &'static str, text: &str| {
@@ -60,12 +47,10 @@ pub async fn run(command: StoreCommand) -> Result<(), CliError> {
     };
     let from = open("--from", &args.from)?;
     let to = open("--to", &args.to)?;
-    if from == to || same_file(&from, &to) {
+    if from == to || from.is_same_file(&to) {
         return Err(invalid("--to", format!("{to} is also --from")));
     }
-    if let Some(path) = from.sqlite_path()
-        && !path.is_file()
-    {
+    if let Some(path) = from.missing_file() {
         return Err(invalid(
             "--from",
             format!("{}: no such database file", path.display()),

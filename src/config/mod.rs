@@ -5,6 +5,7 @@
 
 mod fields;
 mod file;
+mod policy_rules;
 mod raw;
 mod schedule_rules;
 mod strict;
@@ -241,8 +242,8 @@ fn validate_parts<E>(
         _ => None,
     };
     let workspace = validate_workspace(&raw.workspace, &mut errors);
-    let retry = validate_retry(&raw.retry, &mut errors);
-    let jobs = validate_jobs(&raw.jobs, &mut errors);
+    let retry = policy_rules::validate_retry(&raw.retry, &mut errors);
+    let jobs = policy_rules::validate_jobs(&raw.jobs, &mut errors);
     let default_tz = timezone.unwrap_or(Tz::UTC);
     let mut schedules = ScheduleRules {
         default_tz,
@@ -302,70 +303,6 @@ fn validate_parts<E>(
         schedules,
         windows,
     }))
-}
-
-fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {
-    let max_attempts = errors.take(
-        "retry.max_attempts",
-        fields::bounded(r.max_attempts, 1..=100),
-    );
-    let initial_delay = errors.take(
-        "retry.initial_delay",
-        fields::bounded_duration(&r.initial_delay, fields::RETRY_DELAY),
-    );
-    let max_delay = errors.take(
-        "retry.max_delay",
-        fields::bounded_duration(&r.max_delay, fields::RETRY_DELAY),
-    );
-    let max_elapsed = errors.take(
-        "retry.max_elapsed",
-        fields::bounded_duration(&r.max_elapsed, fields::MAX_ELAPSED),
-    );
-    if let (Some(initial), Some(max)) = (initial_delay, max_delay)
-        && initial > max
-    {
-        errors.push(
-            "retry.initial_delay",
-            format!(
-                "{:?} is longer than retry.max_delay {:?}",
-                r.initial_delay, r.max_delay
-            ),
-        );
-        return None;
-    }
-    Some(RetryPolicy {
-        max_attempts: max_attempts? as u32,
-        initial_delay: initial_delay?,
-        max_delay: max_delay?,
-        max_elapsed: max_elapsed?,
-    })
-}
-
-fn validate_jobs(j: &raw::RawJobs, errors: &mut Errors) -> Option<JobsConfig> {
-    let first_poll = errors.take(
-        "jobs.first_poll",
-        fields::bounded_duration(&j.first_poll, fields::JOB_POLL),
-    );
-    let poll_interval = errors.take(
-        "jobs.poll_interval",
-        fields::bounded_duration(&j.poll_interval, fields::JOB_POLL),
-    );
-    let give_up_after = errors.take(
-        "jobs.give_up_after",
-        fields::bounded_duration(&j.give_up_after, fields::JOB_GIVE_UP),
-    );
-    let desktop_batch = errors.take(
-        "jobs.desktop_batch",
-        fields::bounded(j.desktop_batch, 1..=1000),
-    );
-    Some(JobsConfig {
-        desktop_batch: desktop_batch? as usize,
-        reconcile_timeouts: j.reconcile_timeouts,
-        enabled: j.enabled,
-        first_poll: first_poll?,
-        poll_interval: poll_interval?,
-        give_up_after: give_up_after?,
-    })
 }
 
 /// The `[[schedules]]` rules, applied one entry at a time (in file order: `schedules[i]`).

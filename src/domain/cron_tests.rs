@@ -1,3 +1,4 @@
+//! Over 400 lines on purpose: one property test and the fixed cases it was checked against.
 //! The compact evaluator against croner: random expressions in the plain syntax, random zones
 //! (daylight saving with 1-hour and 30-minute shifts, southern hemisphere, none), random
 //! instants, half of them within three hours of a daylight-saving change; the next 100 fire

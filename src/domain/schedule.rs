@@ -1,5 +1,5 @@
-//! What a schedule is: its trigger, pools and the content of each occurrence, and what happens
-//! to occurrences that come due late (`catch_up`). Pure: every function takes the instant it
+//! What a schedule is: its trigger, pools and the content of each occurrence (what happens
+//! to occurrences that come due late is `catch_up.rs`). Pure: every function takes the instant it
 //! reasons about as an argument; nothing here reads a clock, a file or the database.
 //!
 //! The content of an occurrence (text, deadline, cancellation, description) is a [`Content`]:
@@ -7,7 +7,7 @@
 //! implements it in `maintenance.rs`). The scheduler asks only that, so it does not know
 //! windows exist.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::any::Any;
 use std::fmt;
@@ -17,6 +17,8 @@ use std::time::Duration;
 use crate::domain::time_math::{minus, plus};
 use crate::domain::trigger::Trigger;
 use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
+
+pub use super::catch_up::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, catch_up};
 
 /// How many missed occurrences are counted one by one before the count says "more than".
 pub const MISSED_COUNT_LIMIT: u64 = 10_000;
@@ -169,157 +171,6 @@ pub struct ScheduleSpec {
     /// What is sent of occurrences that come due late.
     pub catch_up: CatchUpPolicy,
     pub content: SharedContent,
-}
-
-/// What a schedule does with occurrences that come due late (after downtime or a stall) and
-/// are still within its misfire grace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum CatchUpPolicy {
-    /// Send the newest; record the older ones as one `missed` row saying they were coalesced
-    /// into it. Nobody wants eleven identical reminders at once.
-    #[default]
-    Latest,
-    /// Send every one, oldest first (at most [`CATCH_UP_ALL_LIMIT`] per catch-up), paced by
-    /// `max_in_flight`.
-    All,
-    /// Send nothing late: only an occurrence fired within [`ON_TIME`] of its due time goes out.
-    None,
-}
-
-impl CatchUpPolicy {
-    pub const NAMES: [&'static str; 3] = ["latest", "all", "none"];
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "latest" => Some(Self::Latest),
-            "all" => Some(Self::All),
-            "none" => Some(Self::None),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Latest => "latest",
-            Self::All => "all",
-            Self::None => "none",
-        }
-    }
-}
-
-/// The most occurrences `catch_up = "all"` sends in one catch-up; older ones within grace
-/// are recorded as missed. A notification reaches people: a replay must stay bounded.
-pub const CATCH_UP_ALL_LIMIT: usize = 100;
-
-/// With `catch_up = "none"`, an occurrence fired later than this after its due time is late.
-pub const ON_TIME: Duration = Duration::from_secs(2);
-
-/// What to do about the occurrences from `from` up to `now`, found when the scheduler wakes up
-/// (on time, late, or at start after downtime).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatchUp {
-    /// The occurrences to deliver now, oldest first (by the schedule's [`CatchUpPolicy`]).
-    pub fire: Vec<DateTime<Utc>>,
-    /// The most recent occurrence that is not delivered, and why the others were not.
-    pub missed: Option<Missed>,
-    /// The next occurrence after `now`.
-    pub next: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Missed {
-    pub due_at: DateTime<Utc>,
-    /// Occurrences not delivered, in all.
-    pub count: u64,
-    /// Of those, how many were past the misfire grace.
-    pub past_grace: u64,
-    /// True when counting stopped at [`MISSED_COUNT_LIMIT`].
-    pub more: bool,
-}
-
-/// Applies the misfire rules and the schedule's [`CatchUpPolicy`] to the occurrences in
-/// `[first, horizon]` (the horizon is a little ahead of `now` when claiming early): those more
-/// than `misfire_grace` older than `now` are never sent; of the rest, the policy picks what
-/// goes out. Everything not sent is recorded once, as one missed row with the count.
-pub fn catch_up(
-    spec: &ScheduleSpec,
-    first: DateTime<Utc>,
-    horizon: DateTime<Utc>,
-    now: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-) -> CatchUp {
-    let policy = spec.catch_up;
-    let grace = match policy {
-        CatchUpPolicy::None => spec.misfire_grace.min(ON_TIME),
-        _ => spec.misfire_grace,
-    };
-    let within = |t: &DateTime<Utc>| now - *t <= crate::domain::time_math::delta(grace);
-    let keep = CATCH_UP_ALL_LIMIT + 1;
-    let mut recent = std::collections::VecDeque::with_capacity(keep);
-    let (mut count, mut past_grace, mut more) = (0u64, 0u64, false);
-    let mut t = Some(first);
-    while let Some(due) = t.filter(|due| *due <= horizon) {
-        if count == MISSED_COUNT_LIMIT {
-            more = true;
-            break;
-        }
-        count += 1;
-        past_grace += u64::from(!within(&due));
-        if recent.len() == keep {
-            recent.pop_front();
-        }
-        recent.push_back(due);
-        t = spec.trigger.next_after(spec.timezone, due, anchor);
-    }
-    if more {
-        // Too many to walk: step back from the horizon for the newest ones instead.
-        recent = latest_n(spec, keep, horizon, first, anchor);
-        past_grace = count - recent.iter().filter(|t| within(t)).count() as u64;
-    }
-    let next = spec.trigger.next_after(spec.timezone, horizon, anchor);
-    if recent.is_empty() {
-        return CatchUp {
-            fire: Vec::new(),
-            missed: None,
-            next: t.or(next),
-        };
-    }
-    let in_grace = recent.iter().rev().take_while(|t| within(t)).count();
-    let sent = match policy {
-        CatchUpPolicy::All => in_grace.min(CATCH_UP_ALL_LIMIT),
-        CatchUpPolicy::Latest | CatchUpPolicy::None => in_grace.min(1),
-    };
-    let fire: Vec<DateTime<Utc>> = recent.iter().skip(recent.len() - sent).copied().collect();
-    let missed = (count > sent as u64).then(|| Missed {
-        due_at: recent[recent.len() - sent - 1],
-        count: count - sent as u64,
-        past_grace,
-        more,
-    });
-    CatchUp { fire, missed, next }
-}
-
-/// The newest `n` occurrences at or before `horizon` and not before `first`, oldest first.
-fn latest_n(
-    spec: &ScheduleSpec,
-    n: usize,
-    horizon: DateTime<Utc>,
-    first: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-) -> std::collections::VecDeque<DateTime<Utc>> {
-    let mut out = std::collections::VecDeque::with_capacity(n);
-    let mut cursor = spec
-        .trigger
-        .previous_at_or_before(spec.timezone, horizon, anchor);
-    while let Some(t) = cursor.filter(|t| *t >= first && out.len() < n) {
-        out.push_front(t);
-        cursor = spec.trigger.previous_at_or_before(
-            spec.timezone,
-            t - TimeDelta::milliseconds(1),
-            anchor,
-        );
-    }
-    out
 }
 
 #[cfg(test)]

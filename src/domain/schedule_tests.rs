@@ -1,8 +1,9 @@
+//! Over 400 lines on purpose: the DST and catch-up tables are spelled out case by case.
 //! Tests of schedules and their triggers: DST rules, catch-up, next fires, and a property
-//! against a brute-force scan. Long because the DST and catch-up tables are spelled out.
+//! against a brute-force scan.
 
 use super::*;
-use chrono::TimeZone;
+use chrono::{TimeDelta, TimeZone};
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -328,7 +329,7 @@ mod next_fire_property {
     //! daylight-saving change lies between them (across a change, the DST rules tested above
     //! decide instead).
     //! Tests of schedules and their triggers: DST rules, catch-up, next fires, and a property
-    //! against a brute-force scan. Long because the DST and catch-up tables are spelled out.
+    //! against a brute-force scan.
 
     use super::*;
     use proptest::prelude::*;

@@ -4,7 +4,6 @@
 //! deliveries share the service state; the takeover rules themselves are in `membership`.)
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -19,7 +18,7 @@ use crate::engine::catalog;
 use crate::engine::health::Health;
 use crate::engine::jobs::JobFollower;
 use crate::engine::listener::{self, Listener};
-use crate::engine::membership::{self, Membership, MembershipError};
+use crate::engine::membership;
 use crate::engine::resend::ResendRunner;
 use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
@@ -27,7 +26,7 @@ use crate::engine::starter::Starter;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
-use crate::store::{ChangeWatcher, Store, StoreError};
+use crate::store::{ChangeWatcher, Coordination, JoinError, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -37,10 +36,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     /// The database file was deleted or replaced while the daemon ran: what it records would
     /// be lost, so it stops.
-    #[error(
-        "database {path} {what} while the daemon was running; stopping so that nothing more is recorded into a file that is gone (restore it, or restart to start a new one)"
-    )]
-    DatabaseReplaced { path: String, what: &'static str },
+    #[error("{0}")]
+    DatabaseReplaced(String),
     /// `daemon.listen` could not be bound (in use, not an address of this host).
     #[error("daemon.listen: cannot listen on {addr}: {source}")]
     Listen {
@@ -49,7 +46,7 @@ pub enum DaemonError {
     },
     /// This process could not register as an instance.
     #[error(transparent)]
-    Instance(#[from] MembershipError),
+    Instance(#[from] JoinError),
 }
 
 /// How the outside world steers a running daemon.
@@ -90,10 +87,10 @@ pub async fn serve(
                 service.take_over(clock, &starter).await;
             }
             _ = poll.tick() => {
-                if let Some(Err(err)) = service.database_file.as_ref().map(DatabaseFile::check) {
+                if let Err(err) = service.membership.check_database() {
                     tracing::error!("{err}");
                     shutdown.stop.cancel();
-                    failure = Some(err);
+                    failure = Some(DaemonError::DatabaseReplaced(err));
                     break;
                 }
                 service.apply_database_changes(&updates_tx).await;
@@ -107,57 +104,17 @@ pub async fn serve(
         "stopping: no new fires; waiting for in-flight attempts"
     );
     let _ = loop_task.await;
-    drain(&tracker, &shutdown, config.daemon.shutdown_grace).await;
+    crate::engine::shutdown::drain(&tracker, &shutdown, config.daemon.shutdown_grace).await;
     service.membership.leave(&service.store).await;
     service.store.close().await;
     tracing::info!("stopped");
     failure.map_or(Ok(()), Err)
 }
 
-/// The database file's identity (device and inode) when the daemon opened it.
-struct DatabaseFile {
-    path: std::path::PathBuf,
-    identity: (u64, u64),
-}
-
-impl DatabaseFile {
-    fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path)?;
-        Ok((meta.dev(), meta.ino()))
-    }
-
-    fn open(path: &Path) -> Result<Self, DaemonError> {
-        let identity = Self::identity(path).map_err(|_| DaemonError::DatabaseReplaced {
-            path: path.display().to_string(),
-            what: "vanished right after it was opened",
-        })?;
-        Ok(Self {
-            path: path.to_owned(),
-            identity,
-        })
-    }
-
-    /// Fails if the file at the path is gone or is another file than the one opened.
-    fn check(&self) -> Result<(), DaemonError> {
-        let what = match Self::identity(&self.path) {
-            Ok(identity) if identity == self.identity => return Ok(()),
-            Ok(_) => "was deleted or replaced by another file",
-            Err(_) => "was deleted",
-        };
-        Err(DaemonError::DatabaseReplaced {
-            path: self.path.display().to_string(),
-            what,
-        })
-    }
-}
-
 /// What the daemon keeps between start and stop, besides the scheduler.
 struct Service {
     store: Store,
-    /// SQLite: the file, watched for being deleted or replaced.
-    database_file: Option<DatabaseFile>,
-    membership: Membership,
+    membership: Coordination,
     watcher: ChangeWatcher,
     /// Each schedule's misfire grace, by id, for deliveries taken over.
     graces: HashMap<String, Duration>,
@@ -198,11 +155,7 @@ async fn start(
     let sender = wiring::preflight(config, &wiring::process_env)?;
     // The daemon goes on without a row it cannot read (logged), rather than stop every schedule.
     let store = wiring::open_store(config).await?.skipping_unreadable();
-    let database_file = match config.daemon.database.sqlite_path() {
-        Some(path) => Some(DatabaseFile::open(path)?),
-        None => None,
-    };
-    let membership = Membership::join(config, &store).await?;
+    let membership = membership::join(config, &store).await?;
     let store = membership.claiming(store);
     let deliverer = Arc::new(wiring::build_deliverer(
         config,
@@ -276,7 +229,6 @@ async fn start(
     systemd::ready(&status);
     let service = Service {
         store,
-        database_file,
         membership,
         watcher,
         graces,
@@ -409,17 +361,6 @@ impl Service {
                 tracing::warn!(error = %err, "cannot check the database for schedule changes")
             }
         }
-    }
-}
-
-/// Waits for in-flight deliveries up to `grace`, then abandons what is still in flight (its
-/// rows stay `pending` for the next start).
-async fn drain(tracker: &TaskTracker, shutdown: &Shutdown, grace: Duration) {
-    tracker.close();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!(grace = %humantime::format_duration(grace), "shutdown_grace over: abandoning attempts in flight; their deliveries stay pending");
-        shutdown.abort.cancel();
-        tracker.wait().await;
     }
 }
 

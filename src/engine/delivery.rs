@@ -1,3 +1,4 @@
+//! Over 400 lines on purpose: one delivery's life is one state machine, read top to bottom.
 //! Carries one claimed delivery to its end: attempt, record, decide, wait, again. The one place
 //! that joins the Workspace client, the retry policy and the store.
 //!

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::{ScheduleId, Status, Target};
 use crate::engine::delivery::Outcome;
-use crate::engine::membership::{Membership, MembershipError};
+use crate::engine::membership;
 use crate::engine::occurrence::OccurrenceTally;
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
+use crate::store::{Coordination, JoinError};
 use crate::store::{DeliveryRow, NewDelivery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +25,7 @@ pub enum ImmediateError {
     Store(#[from] StoreError),
     /// This process could not register as an instance.
     #[error(transparent)]
-    Instance(#[from] MembershipError),
+    Instance(#[from] JoinError),
     /// A delivery task ended abnormally.
     #[error("a delivery task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -136,9 +137,9 @@ pub async fn deliver_now(
 
 /// Opens the database for a process that claims deliveries (`send`, a cancel notice): it
 /// registers as an instance, so a daemon starting meanwhile leaves its rows alone. Keep the
-/// returned [`Membership`] until the deliveries end.
-async fn open_claiming_store(config: &Config) -> Result<(Store, Membership), ImmediateError> {
+/// returned [`Coordination`] until the deliveries end.
+async fn open_claiming_store(config: &Config) -> Result<(Store, Coordination), ImmediateError> {
     let store = wiring::open_store(config).await?;
-    let membership = Membership::join(config, &store).await?;
+    let membership = membership::join(config, &store).await?;
     Ok((membership.claiming(store), membership))
 }

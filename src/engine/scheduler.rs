@@ -1,8 +1,8 @@
+//! Over 400 lines on purpose: planning a claim (catch-up, cancellations, skips) and the heap
+//! that feeds it are one piece of state; the clock watch, the tallies, the starter and the rows
+//! an occurrence writes (`occurrence_rows.rs`) live apart.
 //! The timer heap: next-fire instants of every schedule, a sleep until the earliest, and the
 //! claim of everything due. It never waits for HTTP: claimed deliveries run as tracked tasks.
-//! (Over 400 lines because planning a claim — catch-up, cancellations, skips — and the heap
-//! that feeds it are one piece of state; the clock watch, the tallies, the starter and the rows
-//! an occurrence writes, `occurrence_rows.rs`, live apart.)
 //!
 //! Each wake handles every schedule due by the wall clock in one database transaction (a
 //! notice to 500 pools is one fsync, not 500). Waking late (stopped process, suspended

@@ -19,3 +19,14 @@ pub async fn sleep_unless_stopped(delay: Duration, stop: &CancellationToken) -> 
         () = stop.cancelled() => false,
     }
 }
+
+/// Waits for in-flight deliveries up to `grace`, then abandons what is still in flight (its
+/// rows stay `pending` for the next start).
+pub async fn drain(tracker: &tokio_util::task::TaskTracker, shutdown: &Shutdown, grace: Duration) {
+    tracker.close();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!(grace = %humantime::format_duration(grace), "shutdown_grace over: abandoning attempts in flight; their deliveries stay pending");
+        shutdown.abort.cancel();
+        tracker.wait().await;
+    }
+}

@@ -89,7 +89,7 @@ pub fn preflight(
 /// fresh package install the directory does not exist yet: the unit's `StateDirectory=`
 /// creates it at the first start, so `check` reports this as a warning, not an error.
 pub fn database_directory_problem(config: &Config) -> Option<String> {
-    crate::store::missing_directory(config.daemon.database.sqlite_path()?)
+    config.daemon.database.missing_directory()
 }
 
 /// Opens the database named by the config (creating and migrating it).

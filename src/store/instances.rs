@@ -68,7 +68,7 @@ impl Store {
     /// Registers instance `id` (or renews its row) with a lease of `lease` from now. Returns
     /// false if the row was gone and had to be made again: the lease had lapsed meanwhile, and
     /// other instances may have taken over this one's deliveries.
-    pub async fn renew_lease(
+    pub(super) async fn renew_lease(
         &self,
         id: &str,
         host: &str,
@@ -104,7 +104,7 @@ impl Store {
 
     /// Removes this instance's row at a clean stop: what it leaves pending is taken over at
     /// once instead of after its lease.
-    pub async fn release_lease(&self, id: &str) -> Result<(), StoreError> {
+    pub(super) async fn release_lease(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM instances WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -118,7 +118,10 @@ impl Store {
     /// is, so a taker never sends while the old owner's request may still be in flight.
     /// Also this handle's own pending rows: the caller skips those it is still carrying (one
     /// whose task ended on a database error is resumed this way).
-    pub async fn orphaned_deliveries(&self, grace: Duration) -> Result<Vec<Claimed>, StoreError> {
+    pub(super) async fn orphaned_deliveries(
+        &self,
+        grace: Duration,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
              FROM deliveries d WHERE status = 'pending'
@@ -136,20 +139,15 @@ impl Store {
 
     /// True while this handle's instance still owns the pending delivery `id` under a live
     /// lease: checked right before each attempt, so an instance that was paused or cut off
-    /// past its lease does not send what another one took over. On SQLite (one host) a
-    /// running owner is never taken over, so there is nothing to check.
+    /// past its lease does not send what another one took over. Without a lease (SQLite, one
+    /// host) a running owner is never taken over, so there is nothing to check.
     /// While this process's own lease is surely valid ([`LeaseGuard`]), nobody can have
     /// taken its deliveries over, and the database is not asked.
     pub async fn still_owns(&self, id: i64) -> Result<bool, StoreError> {
-        if self.engine == super::Engine::Sqlite || self.owner.is_none() {
-            return Ok(true);
-        }
-        if self
-            .lease
-            .as_ref()
-            .is_some_and(|guard| guard.surely_valid())
-        {
-            return Ok(true);
+        match &self.lease {
+            None => return Ok(true),
+            Some(guard) if guard.surely_valid() || self.owner.is_none() => return Ok(true),
+            Some(_) => {}
         }
         let owns: Option<i64> = sqlx::query_scalar(
             "SELECT d.id FROM deliveries d JOIN instances i ON i.id = d.claimed_by

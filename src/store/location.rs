@@ -69,10 +69,35 @@ impl Database {
     }
 
     /// The SQLite file, if the store is one.
-    pub fn sqlite_path(&self) -> Option<&Path> {
+    fn sqlite_path(&self) -> Option<&Path> {
         match self {
             Database::Sqlite(path) => Some(path),
             Database::Postgres(_) => None,
+        }
+    }
+
+    /// The SQLite file, if the store is one and it does not exist yet (a read-only command
+    /// never creates it). A PostgreSQL database is taken to exist: connecting tells.
+    pub fn missing_file(&self) -> Option<&Path> {
+        self.sqlite_path().filter(|path| !path.exists())
+    }
+
+    /// Why the SQLite file cannot be created where it is configured, if it cannot (see
+    /// `open::missing_directory`); None for PostgreSQL.
+    pub fn missing_directory(&self) -> Option<String> {
+        super::open::missing_directory(self.sqlite_path()?)
+    }
+
+    /// Two SQLite paths that name one file, however spelled (`./`, absolute, a symlink, a
+    /// hard link): the same device and inode.
+    pub fn is_same_file(&self, other: &Database) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let (Some(a), Some(b)) = (self.sqlite_path(), other.sqlite_path()) else {
+            return false;
+        };
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
         }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod credentials;
 mod error;
 mod jobs;
 mod pacer;
+mod profile;
 mod response;
 pub mod signer;
 
