@@ -17,7 +17,7 @@ use chrono::Utc;
 use super::support::fake::Reply;
 use super::{Setup, every_second_on, one_shot, pct, seconds};
 
-pub async fn run() {
+pub(crate) async fn run() {
     sqlx::any::install_default_drivers();
     let (base, cluster) = match std::env::var("WORKSPACE_NOTIFIER_TEST_POSTGRES") {
         Ok(url) => (url, None),

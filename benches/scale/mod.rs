@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_workspace-notifier");
 
-pub fn run() {
+pub(crate) fn run() {
     let sizes: Vec<usize> = std::env::var("BENCH_SCALE_SIZES")
         .unwrap_or_else(|_| "10000,100000,1000000".to_owned())
         .split(',')

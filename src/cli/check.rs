@@ -25,7 +25,7 @@ pub struct CheckArgs {
 
 /// With `--json`, a refusal is JSON on stdout too: `{"valid": false, "config", "errors":
 /// [{"key", "message"}]}`, and the exit code is still 78.
-pub async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     let json = args.json;
     match check(config_path, args).await {
         Err(err) if json && err.exit_code() == super::EXIT_CONFIG => {

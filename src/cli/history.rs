@@ -39,7 +39,7 @@ fn since_arg(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     parse_since(text, chrono::Utc::now())
 }
 
-pub async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let (status, since) = (args.status, args.since);
     let store = super::open_existing_store(&config).await?;

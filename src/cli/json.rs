@@ -25,7 +25,7 @@ fn stored_opt(text: Option<&str>) -> Value {
 
 /// What a schedule is doing: `active`, `paused` (a database schedule) or `disabled` (a file
 /// schedule with `enabled = false`).
-pub fn state_name(spec: &ScheduleSpec) -> &'static str {
+pub(super) fn state_name(spec: &ScheduleSpec) -> &'static str {
     match (spec.enabled, spec.source) {
         (true, _) => "active",
         (false, Source::Database) => "paused",
@@ -34,7 +34,7 @@ pub fn state_name(spec: &ScheduleSpec) -> &'static str {
 }
 
 /// SCHEDULE: a schedule and its next fire times (`upcoming`, the first of them is `next`).
-pub fn schedule(spec: &ScheduleSpec, fires: &[DateTime<Utc>]) -> Value {
+pub(super) fn schedule(spec: &ScheduleSpec, fires: &[DateTime<Utc>]) -> Value {
     json!({
         "id": spec.id.as_str(), "kind": "schedule", "source": spec.source.as_str(),
         "state": state_name(spec), "trigger": spec.describe_trigger(),
@@ -63,7 +63,7 @@ fn part(kind: PartKind, window: &WindowSpec) -> (&'static str, Option<u64>) {
 
 /// WINDOW: a maintenance window and the messages it will send (`upcoming`; the first one not
 /// cancelled is `next`).
-pub fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
+pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
     json!({
         "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
         "state": if window.cancelled.all { "cancelled" } else { "active" },
@@ -86,7 +86,7 @@ pub fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
 
 /// DELIVERY: one `deliveries` row, under its column names (`pool_id` holds the target key,
 /// e.g. `desktops:0`, for a delivery to desktops).
-pub fn delivery(r: &DeliveryRow) -> Value {
+pub(super) fn delivery(r: &DeliveryRow) -> Value {
     json!({
         "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "parent_id": r.parent_id,
         "due_at": stored(&r.due_at), "status": r.status, "attempts": r.attempts,
@@ -101,7 +101,7 @@ pub fn delivery(r: &DeliveryRow) -> Value {
 }
 
 /// ATTEMPT: one `attempts` row.
-pub fn attempt(a: &crate::store::AttemptRow) -> Value {
+pub(super) fn attempt(a: &crate::store::AttemptRow) -> Value {
     json!({
         "attempt": a.attempt, "started_at": stored(&a.started_at),
         "finished_at": stored(&a.finished_at), "http_status": a.http_status,
@@ -110,7 +110,7 @@ pub fn attempt(a: &crate::store::AttemptRow) -> Value {
 }
 
 /// RECIPIENT: one desktop of a followed job.
-pub fn recipient(r: &crate::domain::job::Recipient) -> Value {
+pub(super) fn recipient(r: &crate::domain::job::Recipient) -> Value {
     json!({
         "desktop_id": r.desktop_id, "user_name": r.user_name, "desktop_name": r.desktop_name,
         "status": r.status, "error_code": r.error_code, "fail_reason": r.fail_reason,
@@ -119,7 +119,7 @@ pub fn recipient(r: &crate::domain::job::Recipient) -> Value {
 
 /// Prints `doc`, pretty (also when the words of the command are held back, see
 /// `term::json_only`).
-pub fn print(doc: &Value) {
+pub(super) fn print(doc: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(doc).expect("JSON values serialize")
@@ -127,7 +127,7 @@ pub fn print(doc: &Value) {
 }
 
 /// The deliveries `ids` as they are now recorded, as `[DELIVERY]`.
-pub async fn deliveries(
+pub(super) async fn deliveries(
     config: &crate::config::Config,
     ids: &[i64],
 ) -> Result<Value, crate::store::StoreError> {

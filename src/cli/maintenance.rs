@@ -104,7 +104,7 @@ pub struct CancelArgs {
     pub json: bool,
 }
 
-pub async fn run(config_path: &Path, command: MaintenanceCommand) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, command: MaintenanceCommand) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     match command {
         MaintenanceCommand::Add(args) => add(&config, *args).await,

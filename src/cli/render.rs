@@ -7,19 +7,19 @@ use crate::domain::maintenance::WindowSpec;
 use crate::store::format_time;
 
 /// The schedules' stored progress, by schedule id.
-pub type States = std::collections::HashMap<String, crate::store::ScheduleState>;
+pub(super) type States = std::collections::HashMap<String, crate::store::ScheduleState>;
 
 /// Since when the daemon has known `window`'s end message (the anchor of that part), or
 /// `now` if it has not loaded it yet: the end of a window that started before then is not
 /// sent, so it is not listed either.
-pub fn end_known_since(window: &WindowSpec, states: &States, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn end_known_since(window: &WindowSpec, states: &States, now: DateTime<Utc>) -> DateTime<Utc> {
     states
         .get(window.id.derived("end").as_str())
         .map_or(now, |s| s.anchor_at)
 }
 
 /// A window with its next `occurrences` windows' messages, for list/check (text).
-pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize, states: &States) {
+pub(super) fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize, states: &States) {
     say!(
         "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
         window.id,
@@ -47,7 +47,7 @@ pub fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize,
 }
 
 /// The same as JSON (WINDOW, see `json.rs`).
-pub fn window_json(
+pub(super) fn window_json(
     window: &WindowSpec,
     now: DateTime<Utc>,
     occurrences: usize,
@@ -60,12 +60,12 @@ pub fn window_json(
 /// A table whose columns are as wide as their widest cell (the last one is not padded), two
 /// spaces apart: long ids do not break it. Widths are display widths (`unicode-width`), so a
 /// column of Chinese user names (two columns per character) lines up too.
-pub fn print_columns(header: &[&str], rows: &[Vec<String>]) {
+pub(super) fn print_columns(header: &[&str], rows: &[Vec<String>]) {
     print_indented("", header, rows);
 }
 
 /// [`print_columns`], each line starting with `indent`.
-pub fn print_indented(indent: &str, header: &[&str], rows: &[Vec<String>]) {
+pub(super) fn print_indented(indent: &str, header: &[&str], rows: &[Vec<String>]) {
     for line in table_lines(indent, header, rows) {
         say!("{line}");
     }

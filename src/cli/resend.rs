@@ -26,7 +26,7 @@ pub struct ResendArgs {
     pub json: bool,
 }
 
-pub async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliError> {
     if args.json {
         super::term::json_only();
     }

@@ -9,7 +9,7 @@ use crate::engine::daemon::{self, Control};
 use crate::engine::shutdown::Shutdown;
 use crate::platform::clock::Clock;
 
-pub async fn run(config_path: &Path) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let shutdown = Shutdown::default();
     let (reload_tx, reload_rx) = mpsc::channel(4);

@@ -100,7 +100,7 @@ pub struct AddArgs {
     pub targets: super::TargetArgs,
 }
 
-pub async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, command: ScheduleCommand) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     match command {
         ScheduleCommand::Add(args) => add(&config, *args).await,

@@ -32,7 +32,7 @@ pub struct SendArgs {
     pub json: bool,
 }
 
-pub async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliError> {
     if args.json {
         super::term::json_only();
     }

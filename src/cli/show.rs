@@ -14,7 +14,7 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-pub async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let store = super::open_existing_store(&config).await?;
     let Some(row) = store.delivery(args.id).await? else {

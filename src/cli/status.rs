@@ -28,7 +28,7 @@ struct Row {
     outcome: Option<LastOccurrence>,
 }
 
-pub async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
+pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let store = super::open_existing_store(&config).await?;
     let (catalog, states) = load_catalog(&config, &store).await?;

@@ -31,7 +31,7 @@ pub struct CopyArgs {
     pub force: bool,
 }
 
-pub async fn run(command: StoreCommand) -> Result<(), CliError> {
+pub(super) async fn run(command: StoreCommand) -> Result<(), CliError> {
     let StoreCommand::Copy(args) = command;
     let open = |key: &'static str, text: &str| {
         let database = Database::parse(

@@ -21,10 +21,10 @@ impl fmt::Display for FieldError {
 
 /// Collects every failing rule, so one run of `check` lists them all.
 #[derive(Debug, Default)]
-pub struct Errors(Vec<FieldError>);
+pub(crate) struct Errors(Vec<FieldError>);
 
 impl Errors {
-    pub fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError {
             key: key.into(),
             message: message.into(),
@@ -32,25 +32,25 @@ impl Errors {
     }
 
     /// Keeps the value if `result` is Ok; records the error under `key` otherwise.
-    pub fn take<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
+    pub(crate) fn take<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
         result.map_err(|message| self.push(key, message)).ok()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &FieldError> {
         self.0.iter()
     }
 
-    pub fn into_vec(self) -> Vec<FieldError> {
+    pub(crate) fn into_vec(self) -> Vec<FieldError> {
         self.0
     }
 }
 
 /// A human duration such as `"90s"`, `"15m"`, `"2h"`, `"1h 30m"`.
-pub fn duration(value: &str) -> Result<Duration, String> {
+pub(super) fn duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value.trim()).map_err(|err| {
         format!("invalid duration {value:?} ({err}); write e.g. \"90s\", \"15m\", \"2h\"")
     })
@@ -59,7 +59,7 @@ pub fn duration(value: &str) -> Result<Duration, String> {
 /// The documented range of one duration key. Every duration the program adds to an instant is
 /// bounded here, so no schedule can reach chrono's limits (the arithmetic saturates anyway).
 #[derive(Debug, Clone, Copy)]
-pub struct Bounds {
+pub(super) struct Bounds {
     pub min: Duration,
     pub max: Duration,
 }
@@ -70,73 +70,73 @@ const fn secs(n: u64) -> Duration {
 const DAY: u64 = 86_400;
 
 /// `daemon.shutdown_grace`: 0 (abandon at once) to 1 hour.
-pub const SHUTDOWN_GRACE: Bounds = Bounds {
+pub(super) const SHUTDOWN_GRACE: Bounds = Bounds {
     min: secs(0),
     max: secs(3600),
 };
 /// `daemon.database_timeout`: 100 ms to 10 minutes.
-pub const DATABASE_TIMEOUT: Bounds = Bounds {
+pub(super) const DATABASE_TIMEOUT: Bounds = Bounds {
     min: Duration::from_millis(100),
     max: secs(600),
 };
 /// `daemon.instance_lease`: 3 seconds (a heartbeat a second) to 10 minutes.
-pub const INSTANCE_LEASE: Bounds = Bounds {
+pub(super) const INSTANCE_LEASE: Bounds = Bounds {
     min: secs(3),
     max: secs(600),
 };
 /// `workspace.request_timeout`: 100 ms to 10 minutes.
-pub const THROTTLE_PAUSE: Bounds = Bounds {
+pub(super) const THROTTLE_PAUSE: Bounds = Bounds {
     min: Duration::ZERO,
     max: secs(60),
 };
 
-pub const REQUEST_TIMEOUT: Bounds = Bounds {
+pub(super) const REQUEST_TIMEOUT: Bounds = Bounds {
     min: Duration::from_millis(100),
     max: secs(600),
 };
 /// `retry.initial_delay` and `retry.max_delay`: 10 ms to 1 hour.
-pub const RETRY_DELAY: Bounds = Bounds {
+pub(super) const RETRY_DELAY: Bounds = Bounds {
     min: Duration::from_millis(10),
     max: secs(3600),
 };
 /// `retry.max_elapsed`: 1 second to 7 days.
-pub const MAX_ELAPSED: Bounds = Bounds {
+pub(super) const MAX_ELAPSED: Bounds = Bounds {
     min: secs(1),
     max: secs(7 * DAY),
 };
 /// `misfire_grace` of schedules and windows: 0 (never late) to 31 days.
-pub const MISFIRE_GRACE: Bounds = Bounds {
+pub(super) const MISFIRE_GRACE: Bounds = Bounds {
     min: secs(0),
     max: secs(31 * DAY),
 };
 /// `every`: 1 second (faster would flood the API) to 366 days.
-pub const EVERY: Bounds = Bounds {
+pub(super) const EVERY: Bounds = Bounds {
     min: secs(1),
     max: secs(366 * DAY),
 };
 /// `jobs.first_poll` and `jobs.poll_interval`: 1 second to 10 minutes.
-pub const JOB_POLL: Bounds = Bounds {
+pub(super) const JOB_POLL: Bounds = Bounds {
     min: secs(1),
     max: secs(600),
 };
 /// `jobs.give_up_after`: 10 seconds to 1 day.
-pub const JOB_GIVE_UP: Bounds = Bounds {
+pub(super) const JOB_GIVE_UP: Bounds = Bounds {
     min: secs(10),
     max: secs(DAY),
 };
 /// `resend_failed.after`: 10 seconds to 1 hour.
-pub const RESEND_AFTER: Bounds = Bounds {
+pub(super) const RESEND_AFTER: Bounds = Bounds {
     min: secs(10),
     max: secs(3600),
 };
 /// A window's `duration` and each `notify_before` lead: 1 second to 31 days.
-pub const WINDOW_SPAN: Bounds = Bounds {
+pub(super) const WINDOW_SPAN: Bounds = Bounds {
     min: secs(1),
     max: secs(31 * DAY),
 };
 
 /// A duration within `bounds`; the message names both ends and the value.
-pub fn bounded_duration(value: &str, bounds: Bounds) -> Result<Duration, String> {
+pub(super) fn bounded_duration(value: &str, bounds: Bounds) -> Result<Duration, String> {
     let d = duration(value)?;
     if d < bounds.min || d > bounds.max {
         let show = |d: Duration| match d.as_secs() {
@@ -154,7 +154,7 @@ pub fn bounded_duration(value: &str, bounds: Bounds) -> Result<Duration, String>
 }
 
 /// An IANA zone name.
-pub fn timezone(value: &str) -> Result<Tz, String> {
+pub(super) fn timezone(value: &str) -> Result<Tz, String> {
     value
         .parse::<Tz>()
         .map_err(|_| format!("unknown time zone {value:?}"))
@@ -162,7 +162,7 @@ pub fn timezone(value: &str) -> Result<Tz, String> {
 
 /// RFC 3339 with an explicit offset, e.g. `2026-12-01T09:00:00+08:00`, between the years
 /// 1970 and 9000 (later instants could not be stored with a deadline after them).
-pub fn instant(value: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn instant(value: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(value.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|err| {
@@ -175,7 +175,7 @@ pub fn instant(value: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// An integer within `range`.
-pub fn bounded(value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, String> {
+pub(super) fn bounded(value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, String> {
     if range.contains(&value) {
         Ok(value)
     } else {

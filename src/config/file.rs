@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// The largest config file read: 64 MiB (100,000 schedules take about 15 MiB).
-pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+pub(super) const MAX_CONFIG_BYTES: u64 = 64 << 20;
 
 /// The file's text, or why it cannot be the config.
 pub(super) fn read_bounded(path: &Path) -> Result<String, String> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     pub daemon: RawDaemon,
     pub workspace: RawWorkspace,
     pub retry: RawRetry,
@@ -17,7 +17,7 @@ pub struct RawConfig {
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawDaemon {
+pub(crate) struct RawDaemon {
     /// A SQLite file path, or a `postgres://` URL (without a password).
     pub database: String,
     /// PostgreSQL only: a file holding the password.
@@ -55,7 +55,7 @@ impl Default for RawDaemon {
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawWorkspace {
+pub(crate) struct RawWorkspace {
     pub region: String,
     pub endpoint: Option<String>,
     pub project_id: Option<String>,
@@ -87,7 +87,7 @@ impl Default for RawWorkspace {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawCredentials {
+pub(crate) struct RawCredentials {
     pub access_key_file: Option<PathBuf>,
     pub secret_key_file: Option<PathBuf>,
     pub security_token_file: Option<PathBuf>,
@@ -96,7 +96,7 @@ pub struct RawCredentials {
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawRetry {
+pub(crate) struct RawRetry {
     pub max_attempts: i64,
     pub initial_delay: String,
     pub max_delay: String,
@@ -116,7 +116,7 @@ impl Default for RawRetry {
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawJobs {
+pub(crate) struct RawJobs {
     pub enabled: bool,
     pub first_poll: String,
     pub poll_interval: String,
@@ -141,7 +141,7 @@ impl Default for RawJobs {
 /// One `[[schedules]]` entry, also what `schedule add` builds from its flags.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSchedule {
+pub(crate) struct RawSchedule {
     #[serde(default)]
     pub id: String,
     pub cron: Option<String>,
@@ -167,7 +167,7 @@ pub struct RawSchedule {
 /// `resend_failed = { attempts = 2, after = "2m" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawResend {
+pub(crate) struct RawResend {
     pub attempts: i64,
     pub after: String,
 }
@@ -175,7 +175,7 @@ pub struct RawResend {
 /// One `[[maintenance_windows]]` entry, also what `maintenance add` builds from its flags.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawWindow {
+pub(crate) struct RawWindow {
     #[serde(default)]
     pub id: String,
     pub start: Option<String>,
@@ -200,7 +200,7 @@ pub struct RawWindow {
 /// The scalar sections of a [`RawConfig`], the part environment variables may override; the
 /// layered loader is given these and not the (possibly 100,000-entry) lists.
 #[derive(Serialize)]
-pub struct RawSettings<'a> {
+pub(super) struct RawSettings<'a> {
     pub daemon: &'a RawDaemon,
     pub workspace: &'a RawWorkspace,
     pub retry: &'a RawRetry,

@@ -13,7 +13,7 @@ use crate::domain::trigger::Trigger;
 use crate::domain::{DesktopId, PoolId, ScheduleId};
 
 /// The misfire grace when a schedule names none.
-pub const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
+pub(super) const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
 
 /// The fields schedules and maintenance windows share, as written.
 pub(super) struct SharedInput<'a> {
@@ -37,7 +37,7 @@ pub(super) struct SharedFields {
 }
 
 impl SharedFields {
-    pub fn validate(
+    pub(super) fn validate(
         input: SharedInput<'_>,
         key: &dyn Fn(&str) -> String,
         default_tz: Tz,
@@ -104,7 +104,7 @@ fn validate_resend(
 
 /// Validates `raw`, recording failures under the names `key` gives each field (e.g.
 /// `schedules[2].timezone` for the file, `--timezone` for the CLI).
-pub fn validate_schedule(
+pub(crate) fn validate_schedule(
     raw: &RawSchedule,
     key: &dyn Fn(&str) -> String,
     default_tz: Tz,

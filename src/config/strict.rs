@@ -10,7 +10,7 @@ use super::raw::RawConfig;
 /// The file read into the raw structs, if every key of `text` has the type the program
 /// expects (unknown keys are errors too).
 #[cfg(test)]
-pub fn parse(text: &str) -> Result<RawConfig, String> {
+pub(super) fn parse(text: &str) -> Result<RawConfig, String> {
     let (mut raw, entries) = parse_settings(text)?;
     for part in entries.parts() {
         let part = part?;
@@ -22,7 +22,7 @@ pub fn parse(text: &str) -> Result<RawConfig, String> {
 
 /// The `[[schedules]]` and `[[maintenance_windows]]` entries of a file, each read only when
 /// iterated (see [`parse_settings`]).
-pub struct Entries<'a> {
+pub(super) struct Entries<'a> {
     text: &'a str,
     entries: Vec<Entry>,
 }
@@ -36,7 +36,7 @@ struct Entry {
 
 impl<'a> Entries<'a> {
     /// Each entry, in file order, as a `RawConfig` holding that one schedule or window.
-    pub fn parts(&self) -> impl Iterator<Item = Result<RawConfig, String>> + '_ {
+    pub(super) fn parts(&self) -> impl Iterator<Item = Result<RawConfig, String>> + '_ {
         self.entries.iter().map(|entry| {
             let at = entry.range.start;
             parse_mapped(
@@ -57,7 +57,7 @@ impl<'a> Entries<'a> {
 /// next is read, and validation keeps only what it produced. The settings are read once
 /// with the entries blanked out, so offsets stay those of the file and errors name the same
 /// key and line either way.
-pub fn parse_settings(text: &str) -> Result<(RawConfig, Entries<'_>), String> {
+pub(super) fn parse_settings(text: &str) -> Result<(RawConfig, Entries<'_>), String> {
     let entries = list_entries(text);
     let no_entries = |raw| {
         Ok((

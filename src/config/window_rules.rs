@@ -13,7 +13,7 @@ use crate::domain::template::Template;
 use crate::domain::trigger::Trigger;
 
 /// Validates `raw`, recording failures under the names `key` gives each field.
-pub fn validate_window(
+pub(crate) fn validate_window(
     raw: &RawWindow,
     key: &dyn Fn(&str) -> String,
     default_tz: Tz,

@@ -45,15 +45,15 @@ impl CatchUpPolicy {
 
 /// The most occurrences `catch_up = "all"` sends in one catch-up; older ones within grace
 /// are recorded as missed. A notification reaches people: a replay must stay bounded.
-pub const CATCH_UP_ALL_LIMIT: usize = 100;
+pub(crate) const CATCH_UP_ALL_LIMIT: usize = 100;
 
 /// With `catch_up = "none"`, an occurrence fired later than this after its due time is late.
-pub const ON_TIME: Duration = Duration::from_secs(2);
+pub(crate) const ON_TIME: Duration = Duration::from_secs(2);
 
 /// What to do about the occurrences from `from` up to `now`, found when the scheduler wakes up
 /// (on time, late, or at start after downtime).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatchUp {
+pub(crate) struct CatchUp {
     /// The occurrences to deliver now, oldest first (by the schedule's [`CatchUpPolicy`]).
     pub fire: Vec<DateTime<Utc>>,
     /// The most recent occurrence that is not delivered, and why the others were not.
@@ -63,7 +63,7 @@ pub struct CatchUp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Missed {
+pub(crate) struct Missed {
     pub due_at: DateTime<Utc>,
     /// Occurrences not delivered, in all.
     pub count: u64,
@@ -77,7 +77,7 @@ pub struct Missed {
 /// `[first, horizon]` (the horizon is a little ahead of `now` when claiming early): those more
 /// than `misfire_grace` older than `now` are never sent; of the rest, the policy picks what
 /// goes out. Everything not sent is recorded once, as one missed row with the count.
-pub fn catch_up(
+pub(crate) fn catch_up(
     spec: &ScheduleSpec,
     first: DateTime<Utc>,
     horizon: DateTime<Utc>,

@@ -137,7 +137,7 @@ fn cached(text: &str) -> Option<Arc<Cron>> {
 /// One bit per allowed value of each field. Built only from the plain syntax, so that every
 /// expression it accepts means here exactly what it means to croner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Compact {
+pub(crate) struct Compact {
     seconds: u64,
     minutes: u64,
     hours: u32,
@@ -162,7 +162,7 @@ impl Compact {
     /// The compact form of `text`, if it uses only the plain syntax: 5 or 6 fields of
     /// numbers (or month and weekday names in their own fields), `*`, `?` for a day field,
     /// lists, ranges and `*/n` or `a-b/n` steps.
-    pub fn parse(text: &str) -> Option<Compact> {
+    pub(crate) fn parse(text: &str) -> Option<Compact> {
         let upper = text.trim().to_ascii_uppercase();
         let parts: Vec<&str> = upper.split_whitespace().collect();
         let f: [&str; 6] = match parts[..] {
@@ -197,7 +197,7 @@ impl Compact {
     /// is walked forward; a matching local time that happens twice fires at its first instant
     /// (a fixed-time job) or at each (an interval job); one that a spring-forward gap skips
     /// fires at the first instant after the gap (a fixed-time job) or not at all.
-    pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let origin = after.with_timezone(&tz);
         let in_fold = self.walk(&origin, false)?;
         if self.fixed_time || fold_of(&origin) != Some(Fold::Earlier) {

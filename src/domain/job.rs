@@ -13,14 +13,14 @@ use crate::domain::time_math::plus;
 
 /// What a status word means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Word {
+pub(crate) enum Word {
     Succeeded,
     Failed,
     Running,
 }
 
 impl Word {
-    pub fn of(word: &str) -> Word {
+    pub(crate) fn of(word: &str) -> Word {
         match word.trim().to_ascii_uppercase().as_str() {
             "SUCCESS" | "COMPLETE" => Word::Succeeded,
             "FAIL" | "FAILED" => Word::Failed,
@@ -89,7 +89,7 @@ pub struct Tally {
 
 /// Counts the desktops of a job whose top-level status is final. Desktops decide; the
 /// top-level word only decides when the job lists none.
-pub fn tally(top: Word, recipients: &[Recipient]) -> Tally {
+pub(crate) fn tally(top: Word, recipients: &[Recipient]) -> Tally {
     let total = recipients.len() as u64;
     let ok = recipients.iter().filter(|r| r.succeeded()).count() as u64;
     let failed = recipients.iter().filter(|r| r.failed()).count() as u64;
@@ -113,7 +113,7 @@ pub fn tally(top: Word, recipients: &[Recipient]) -> Tally {
 
 /// When to poll a running job again: `interval` for the first polls, then doubling (a job
 /// that runs long is asked less often), at most 8 times `interval`.
-pub fn next_poll(now: DateTime<Utc>, interval: Duration, polls_done: u32) -> DateTime<Utc> {
+pub(crate) fn next_poll(now: DateTime<Utc>, interval: Duration, polls_done: u32) -> DateTime<Utc> {
     let factor = 1u32 << polls_done.saturating_sub(3).min(3);
     plus(now, interval.saturating_mul(factor))
 }

@@ -59,7 +59,7 @@ pub enum PartKind {
 /// One message of a window, as the content of the schedule that carries it: the countdown
 /// text rendered for each occurrence, its deadline, and the window's cancellations.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WindowPart {
+pub(crate) struct WindowPart {
     pub window: Arc<WindowSpec>,
     pub kind: PartKind,
 }

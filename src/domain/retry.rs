@@ -32,7 +32,7 @@ impl RetryPolicy {
 
 /// How an attempt ended, reduced to what the decision needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptEnd {
+pub(crate) enum AttemptEnd {
     /// The API answered 200.
     Accepted,
     /// Failed in a way worth retrying (409, 429, 5xx, timeout, connection).
@@ -45,7 +45,7 @@ pub enum AttemptEnd {
 
 /// Why a delivery stopped without being accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GiveUp {
+pub(crate) enum GiveUp {
     Permanent,
     AttemptsExhausted,
     /// The next attempt would start after the delivery's deadline.
@@ -53,7 +53,7 @@ pub enum GiveUp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Sent,
     Retry {
         after: Duration,
@@ -64,7 +64,7 @@ pub enum Decision {
 
 /// Decides what follows attempt number `attempt` (1-based) that ended as `end` at `now`.
 /// `backoff` is the next step of [`RetryPolicy::backoff`].
-pub fn decide(
+pub(crate) fn decide(
     end: AttemptEnd,
     attempt: u32,
     policy: &RetryPolicy,

@@ -18,10 +18,10 @@ use crate::domain::time_math::{minus, plus};
 use crate::domain::trigger::Trigger;
 use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
 
-pub use super::catch_up::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, catch_up};
+pub(crate) use super::catch_up::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, catch_up};
 
 /// How many missed occurrences are counted one by one before the count says "more than".
-pub const MISSED_COUNT_LIMIT: u64 = 10_000;
+pub(crate) const MISSED_COUNT_LIMIT: u64 = 10_000;
 
 /// Where a schedule was declared; only database schedules can be changed from the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,7 @@ impl std::ops::Deref for SharedContent {
 /// A plain schedule's content: the same text every time, until `due + max(max_elapsed,
 /// misfire_grace)`, so a late fire within its grace is not born past its deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
+pub(crate) struct Message {
     pub text: String,
     pub misfire_grace: Duration,
 }
@@ -150,7 +150,7 @@ pub struct ResendFailed {
 
 /// A validated schedule. Equal specs fire at the same times with the same content.
 /// A schedule shared by the config, the catalog and the scheduler's slot: one copy each.
-pub type SharedSpec = std::sync::Arc<ScheduleSpec>;
+pub(crate) type SharedSpec = std::sync::Arc<ScheduleSpec>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleSpec {

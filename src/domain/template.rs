@@ -206,7 +206,7 @@ impl Countdown {
     }
 }
 
-pub fn humanize(d: Duration) -> String {
+pub(crate) fn humanize(d: Duration) -> String {
     let secs = d.as_secs();
     let parts = [
         (secs / 86_400, "day"),

@@ -7,23 +7,23 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::time::Duration;
 
 /// `d` as a signed delta; durations beyond chrono's range become its maximum.
-pub fn delta(d: Duration) -> TimeDelta {
+pub(crate) fn delta(d: Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
 /// `t + d`, saturating.
-pub fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     shift(t, delta(d))
 }
 
 /// `t - d`, saturating.
-pub fn minus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn minus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     t.checked_sub_signed(delta(d))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// `t + offset` for a signed offset, saturating in either direction.
-pub fn shift(t: DateTime<Utc>, offset: TimeDelta) -> DateTime<Utc> {
+pub(crate) fn shift(t: DateTime<Utc>, offset: TimeDelta) -> DateTime<Utc> {
     t.checked_add_signed(offset)
         .unwrap_or(if offset < TimeDelta::zero() {
             DateTime::<Utc>::MIN_UTC

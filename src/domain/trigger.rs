@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
-pub use crate::domain::cron::CronExpr;
+pub(crate) use crate::domain::cron::CronExpr;
 
 use crate::domain::time_math::shift;
 

@@ -15,7 +15,7 @@ use crate::store::{Store, StoreError, StoredSchedule, StoredTargets, StoredWindo
 
 /// Everything declared, file and database.
 #[derive(Debug, Clone, Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     /// Plain schedules (paused ones included, with `enabled = false`).
     pub schedules: Vec<SharedSpec>,
     pub windows: Vec<Arc<WindowSpec>>,
@@ -25,7 +25,7 @@ pub struct Catalog {
 
 impl Catalog {
     /// What the scheduler runs: plain schedules and every window's parts.
-    pub fn specs(&self) -> Vec<SharedSpec> {
+    pub(crate) fn specs(&self) -> Vec<SharedSpec> {
         let mut all = self.schedules.clone();
         for window in &self.windows {
             all.extend(window.parts().into_iter().map(Arc::new));
@@ -35,7 +35,7 @@ impl Catalog {
 }
 
 /// The `[[schedules]]`-shaped view of a stored schedule.
-pub fn raw_of(stored: &StoredSchedule) -> RawSchedule {
+pub(crate) fn raw_of(stored: &StoredSchedule) -> RawSchedule {
     RawSchedule {
         id: stored.id.clone(),
         cron: stored.cron.clone(),
@@ -54,7 +54,7 @@ pub fn raw_of(stored: &StoredSchedule) -> RawSchedule {
 }
 
 /// The `[[maintenance_windows]]`-shaped view of a stored window.
-pub fn raw_window_of(stored: &StoredWindow) -> RawWindow {
+pub(crate) fn raw_window_of(stored: &StoredWindow) -> RawWindow {
     RawWindow {
         id: stored.id.clone(),
         start: stored.start.clone(),
@@ -85,7 +85,7 @@ fn raw_resend(extra: &StoredTargets) -> Option<RawResend> {
 
 /// File schedules and windows plus valid database ones, cancellations applied. Without a
 /// store (e.g. `check` before the database exists) only the file is read.
-pub async fn load(
+pub(crate) async fn load(
     file_schedules: &[SharedSpec],
     file_windows: &[WindowSpec],
     default_tz: Tz,

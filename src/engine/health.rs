@@ -11,7 +11,7 @@ const STALL: Duration = Duration::from_secs(5);
 /// What `/healthz` and `/readyz` look at. Ages are measured on the monotonic clock, so a
 /// wall-clock step does not make a healthy loop look stalled.
 #[derive(Debug)]
-pub struct Health {
+pub(crate) struct Health {
     born: Instant,
     /// When the scheduler loop last turned, in ms since `born` (0: never).
     last_tick_ms: AtomicI64,
@@ -34,16 +34,16 @@ impl Health {
         self.born.elapsed().as_millis() as i64 + 1
     }
 
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         self.last_tick_ms.store(self.now_ms(), Ordering::Relaxed);
     }
 
-    pub fn set_ready(&self) {
+    pub(crate) fn set_ready(&self) {
         self.ready.store(true, Ordering::Relaxed);
     }
 
     /// True once startup (migrations, recovery, the first schedule load) is done.
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
 

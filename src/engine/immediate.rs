@@ -32,7 +32,7 @@ pub enum ImmediateError {
 }
 
 /// One finished delivery of [`deliver_now`].
-pub struct Delivered {
+pub(crate) struct Delivered {
     pub id: i64,
     pub target: Target,
     pub outcome: Outcome,
@@ -41,7 +41,7 @@ pub struct Delivered {
 
 /// What [`deliver_now`] sends, and for a re-send where it comes from.
 #[derive(Debug, Default)]
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     pub text: String,
     /// A countdown rendered for the request's own time (a re-sent warning).
     pub countdown: Option<crate::domain::template::Countdown>,
@@ -56,7 +56,7 @@ pub struct Outgoing {
 /// instance, so a starting daemon leaves the rows alone), attempted, retried, recorded.
 /// Ctrl-C leaves unfinished rows pending for the daemon. Used by `send` and by
 /// `maintenance cancel --notice`.
-pub async fn deliver_now(
+pub(crate) async fn deliver_now(
     config: &Config,
     schedule_id: ScheduleId,
     targets: &[Target],

@@ -25,7 +25,7 @@ const DATABASE_ANSWER: Duration = Duration::from_secs(2);
 
 /// Connections served at once; more are closed at once, so idle clients cannot use up the
 /// process's file descriptors (the deliveries and the database need them).
-pub const MAX_CONNECTIONS: usize = 64;
+pub(super) const MAX_CONNECTIONS: usize = 64;
 
 /// A request's headers must arrive within this, on a new or a kept-alive connection.
 const HEADER_READ: Duration = Duration::from_secs(5);
@@ -34,7 +34,7 @@ const HEADER_READ: Duration = Duration::from_secs(5);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 
 /// What the listener reads to answer.
-pub struct Listener {
+pub(super) struct Listener {
     pub store: Store,
     pub health: Arc<Health>,
     pub limiter: Arc<Semaphore>,
@@ -62,7 +62,7 @@ fn recorder() -> Option<&'static PrometheusHandle> {
 }
 
 /// Installs the recorder and seeds what must survive a restart (last successes).
-pub async fn prepare(store: &Store) {
+pub(super) async fn prepare(store: &Store) {
     if recorder().is_none() {
         return;
     }
@@ -79,7 +79,7 @@ pub async fn prepare(store: &Store) {
 
 /// Binds `addr` and serves until `stop`. A bind failure is returned (the daemon refuses to
 /// start without the listener it was told to have).
-pub async fn serve(
+pub(super) async fn serve(
     addr: SocketAddr,
     listener: Listener,
     stop: CancellationToken,

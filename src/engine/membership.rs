@@ -12,7 +12,7 @@ use crate::platform::clock::Clock;
 use crate::store::{Claimed, Coordination, JoinError, Store, StoreError, format_time};
 
 /// Registers this process as an instance sharing the store `config` names.
-pub async fn join(config: &Config, store: &Store) -> Result<Coordination, JoinError> {
+pub(crate) async fn join(config: &Config, store: &Store) -> Result<Coordination, JoinError> {
     let grace = config.workspace.request_timeout + Duration::from_secs(1);
     store.join(config.daemon.instance_lease, grace).await
 }
@@ -24,7 +24,7 @@ pub async fn join(config: &Config, store: &Store) -> Result<Coordination, JoinEr
 /// - never attempted and later than its schedule's misfire grace (from `graces`, by
 ///   `schedule_id`): `missed`, like any late fire, not sent late;
 /// - past its deadline: `failed`, with the reason.
-pub async fn take_over(
+pub(crate) async fn take_over(
     membership: &Coordination,
     store: &Store,
     (graces, carrying): (&HashMap<String, Duration>, &(dyn Fn(i64) -> bool + Sync)),

@@ -13,7 +13,7 @@ use crate::domain::ScheduleId;
 use crate::platform::metrics;
 use crate::store::{StoreError, format_time};
 
-pub struct OccurrenceTally {
+pub(super) struct OccurrenceTally {
     schedule_id: ScheduleId,
     due_at: DateTime<Utc>,
     total: usize,
@@ -21,7 +21,7 @@ pub struct OccurrenceTally {
 }
 
 impl OccurrenceTally {
-    pub fn new(schedule_id: ScheduleId, due_at: DateTime<Utc>, total: usize) -> Self {
+    pub(super) fn new(schedule_id: ScheduleId, due_at: DateTime<Utc>, total: usize) -> Self {
         Self {
             schedule_id,
             due_at,
@@ -31,12 +31,12 @@ impl OccurrenceTally {
     }
 
     /// One more delivery belongs to this occurrence.
-    pub fn add_one(&mut self) {
+    pub(super) fn add_one(&mut self) {
         self.total += 1;
     }
 
     /// Counts one delivery's end; the last one logs the summary.
-    pub fn record(&self, outcome: &Result<Outcome, StoreError>) {
+    pub(super) fn record(&self, outcome: &Result<Outcome, StoreError>) {
         let label = match outcome {
             Ok(Outcome::Sent { .. }) => "sent",
             Ok(Outcome::DryRun) => "dry_run",

@@ -11,7 +11,7 @@ use crate::domain::{DesktopId, Status, Target};
 use crate::store::{NewDelivery, ResendPolicy, ResendSource, Store, StoreError};
 
 /// The desktops whose sub-job did not succeed.
-pub fn failed_desktops(recipients: &[Recipient]) -> Vec<DesktopId> {
+pub(crate) fn failed_desktops(recipients: &[Recipient]) -> Vec<DesktopId> {
     recipients
         .iter()
         .filter(|r| r.failed())
@@ -20,13 +20,13 @@ pub fn failed_desktops(recipients: &[Recipient]) -> Vec<DesktopId> {
 }
 
 /// Where a re-send of `parent_id` goes: `failed` in batches of `batch` (`resend:<parent>:<n>`).
-pub fn resend_targets(parent_id: i64, failed: &[DesktopId], batch: usize) -> Vec<Target> {
+pub(crate) fn resend_targets(parent_id: i64, failed: &[DesktopId], batch: usize) -> Vec<Target> {
     Target::desktop_batches(&format!("resend:{parent_id}:"), failed, batch)
 }
 
 /// The deliveries that re-send `source`'s text to `failed`, in batches of `batch`, due at
 /// `due`, with `deadline`. `left`: automatic re-sends the new deliveries still allow.
-pub fn resend_deliveries(
+pub(crate) fn resend_deliveries(
     parent_id: i64,
     source: &ResendSource,
     failed: &[DesktopId],
@@ -55,7 +55,7 @@ pub fn resend_deliveries(
 
 /// Automatic re-sends in the daemon: claims them and runs them as tracked deliveries (each
 /// waits for its due time).
-pub struct ResendRunner {
+pub(crate) struct ResendRunner {
     pub store: Store,
     /// Starts the re-sends like any claimed delivery (tracked, and known as carried).
     pub starter: super::starter::Starter,
@@ -66,7 +66,7 @@ impl ResendRunner {
     /// After a job ended: if some desktops did not get it and the delivery allows an
     /// automatic re-send, one goes out `after` from `now` — unless that is past the
     /// original's deadline (a countdown warning is never re-sent late).
-    pub async fn after_job(
+    pub(crate) async fn after_job(
         &self,
         delivery_id: i64,
         recipients: &[Recipient],

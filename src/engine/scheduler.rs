@@ -32,7 +32,7 @@ use crate::platform::systemd;
 use crate::store::{Claimed, Store, StoreError, format_time};
 
 /// A new schedule set, and who to tell once it is applied.
-pub struct Update {
+pub(crate) struct Update {
     pub specs: Vec<SharedSpec>,
     pub applied: oneshot::Sender<()>,
 }
@@ -40,7 +40,7 @@ pub struct Update {
 /// Deliveries are claimed (committed `pending`) this long before they are due, and their
 /// tasks wait for the due instant: the claim's fsync is then not part of the lateness. A row
 /// claimed early that a crash interrupts is resumed at start, still no earlier than due.
-pub const CLAIM_LEAD: Duration = Duration::from_millis(250);
+pub(crate) const CLAIM_LEAD: Duration = Duration::from_millis(250);
 
 /// `[jobs] desktop_batch` when not configured: no maximum is documented, 100 is cautious.
 const DEFAULT_DESKTOP_BATCH: usize = 100;
@@ -54,7 +54,7 @@ struct Slot {
     next: Option<DateTime<Utc>>,
 }
 
-pub struct Scheduler {
+pub(crate) struct Scheduler {
     store: Store,
     deliverer: Arc<Deliverer>,
     clock: Clock,
@@ -75,7 +75,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(
+    pub(crate) fn new(
         store: Store,
         deliverer: Arc<Deliverer>,
         clock: Clock,
@@ -98,26 +98,26 @@ impl Scheduler {
     }
 
     /// Reports each turn of the loop to `health` (a wedged loop makes `/healthz` fail).
-    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+    pub(crate) fn with_health(mut self, health: Arc<Health>) -> Self {
         self.health = Some(health);
         self
     }
 
     /// Keeps the next-fire gauges of `/metrics` current.
-    pub fn with_metrics(mut self, on: bool) -> Self {
+    pub(crate) fn with_metrics(mut self, on: bool) -> Self {
         self.publish_metrics = on;
         self
     }
 
     /// Sends to individual desktops in deliveries of at most `ids` desktops each.
-    pub fn with_desktop_batch(mut self, ids: usize) -> Self {
+    pub(crate) fn with_desktop_batch(mut self, ids: usize) -> Self {
         self.desktop_batch = ids.max(1);
         self
     }
 
     /// Replaces the schedule set. Unchanged schedules keep their next fire time; new and
     /// changed ones start from their stored progress (see `ScheduleSpec::first_to_consider`).
-    pub async fn apply(&mut self, specs: Vec<SharedSpec>) -> Result<(), StoreError> {
+    pub(crate) async fn apply(&mut self, specs: Vec<SharedSpec>) -> Result<(), StoreError> {
         let now = self.clock.now();
         let ids: Vec<ScheduleId> = specs.iter().map(|s| s.id.clone()).collect();
         self.store.ensure_states(&ids, whole_second(now)).await?;
@@ -209,7 +209,7 @@ impl Scheduler {
     }
 
     /// "3 schedules, 1 maintenance window; next <id> at <time>", for STATUS= and the logs.
-    pub fn status_line(&self) -> String {
+    pub(crate) fn status_line(&self) -> String {
         match self.heap.peek() {
             Some(Reverse((t, id))) => {
                 format!("{}; next: {id} at {}", self.counts, format_time(*t))
@@ -219,7 +219,7 @@ impl Scheduler {
     }
 
     /// Runs until `shutdown.stop`. New schedule sets arrive on `updates`.
-    pub async fn run(mut self, mut updates: mpsc::Receiver<Update>) {
+    pub(crate) async fn run(mut self, mut updates: mpsc::Receiver<Update>) {
         let watchdog = systemd::watchdog_interval();
         let mut next_ping = Instant::now();
         let mut clock_watch = ClockWatch::new(&self.clock);
@@ -273,7 +273,7 @@ impl Scheduler {
     /// Claims everything due by the wall clock (within [`CLAIM_LEAD`]) in one transaction,
     /// then starts the deliveries. If the database fails, nothing was committed and the due
     /// entries go back on the heap to be tried again.
-    pub async fn fire_due(&mut self) -> Result<(), StoreError> {
+    pub(crate) async fn fire_due(&mut self) -> Result<(), StoreError> {
         let real_now = self.clock.now();
         let horizon = real_now + TimeDelta::from_std(CLAIM_LEAD).expect("small");
         let due = self.pop_due(horizon);
@@ -406,20 +406,20 @@ impl Scheduler {
     }
 
     /// Runs each claimed delivery as a tracked task.
-    pub fn start_deliveries(&self, claimed: Vec<Claimed>) {
+    pub(crate) fn start_deliveries(&self, claimed: Vec<Claimed>) {
         self.starter().start(claimed);
     }
 
     /// Starts deliveries with `starter`, so that everything this process carries is known
     /// in one place (re-sends and takeovers use the same one).
-    pub fn with_starter(mut self, starter: Starter) -> Self {
+    pub(crate) fn with_starter(mut self, starter: Starter) -> Self {
         self.starter = starter;
         self
     }
 
     /// The handle that starts deliveries the way the scheduler does, for the deliveries taken
     /// over from other instances while the scheduler runs in its own task.
-    pub fn starter(&self) -> Starter {
+    pub(crate) fn starter(&self) -> Starter {
         self.starter.clone()
     }
 }

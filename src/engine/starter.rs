@@ -14,11 +14,11 @@ use crate::domain::ScheduleId;
 use crate::store::Claimed;
 
 /// Ids of the deliveries this process is carrying, shared by the scheduler and its starters.
-pub type Running = Arc<std::sync::Mutex<std::collections::HashSet<i64>>>;
+pub(super) type Running = Arc<std::sync::Mutex<std::collections::HashSet<i64>>>;
 
 /// Starts claimed deliveries as tracked tasks; cheap to clone.
 #[derive(Clone)]
-pub struct Starter {
+pub(crate) struct Starter {
     deliverer: Arc<Deliverer>,
     tracker: TaskTracker,
     shutdown: Shutdown,
@@ -26,7 +26,7 @@ pub struct Starter {
 }
 
 impl Starter {
-    pub fn new(deliverer: Arc<Deliverer>, tracker: TaskTracker, shutdown: Shutdown) -> Starter {
+    pub(crate) fn new(deliverer: Arc<Deliverer>, tracker: TaskTracker, shutdown: Shutdown) -> Starter {
         Starter {
             deliverer,
             tracker,
@@ -36,13 +36,13 @@ impl Starter {
     }
 
     /// True while a task of this process carries delivery `id`.
-    pub fn is_running(&self, id: i64) -> bool {
+    pub(crate) fn is_running(&self, id: i64) -> bool {
         self.running.lock().expect("not poisoned").contains(&id)
     }
 
     /// Runs each claimed delivery as a tracked task.
     /// Each occurrence (schedule and due time) gets one summary line when its deliveries end.
-    pub fn start(&self, claimed: Vec<Claimed>) {
+    pub(crate) fn start(&self, claimed: Vec<Claimed>) {
         let mut tallies: HashMap<(ScheduleId, DateTime<Utc>), Arc<OccurrenceTally>> =
             HashMap::new();
         for d in &claimed {

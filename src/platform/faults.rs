@@ -5,11 +5,11 @@
 
 /// Panics if the tests asked for a panic at `place`.
 #[cfg(feature = "faults")]
-pub fn panic_point(place: &str) {
+pub(crate) fn panic_point(place: &str) {
     if std::env::var("WORKSPACE_NOTIFIER_FAULT_PANIC").is_ok_and(|p| p == place) {
         panic!("injected fault: panic at {place}");
     }
 }
 
 #[cfg(not(feature = "faults"))]
-pub fn panic_point(_place: &str) {}
+pub(crate) fn panic_point(_place: &str) {}

@@ -14,7 +14,7 @@ use super::ownership;
 
 /// This process's registration; dropping it removes the lock file.
 #[derive(Debug)]
-pub struct Instance {
+pub(crate) struct Instance {
     id: String,
     path: PathBuf,
     _lock: File,
@@ -32,7 +32,7 @@ fn try_lock(file: &File) -> bool {
 }
 
 /// A new instance id: random, then the process id, in hex.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     format!(
         "{:016x}{:08x}",
         RandomState::new().hash_one(std::process::id()),
@@ -41,7 +41,7 @@ pub fn new_id() -> String {
 }
 
 /// This host's name, for the `instances` rows people read.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .ok()
@@ -50,7 +50,7 @@ pub fn host_name() -> String {
 }
 
 impl Instance {
-    pub fn register(database: &Path) -> io::Result<Instance> {
+    pub(crate) fn register(database: &Path) -> io::Result<Instance> {
         let dir = directory(database);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
@@ -74,12 +74,12 @@ impl Instance {
         })
     }
 
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.id
     }
 
     /// True while the instance `id` (registered against `database`) is running.
-    pub fn is_alive(database: &Path, id: &str) -> bool {
+    pub(crate) fn is_alive(database: &Path, id: &str) -> bool {
         if id.contains(['/', '.']) {
             return false;
         }

@@ -17,7 +17,7 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber. `default_level` applies when `WORKSPACE_NOTIFIER_LOG` is unset.
-pub fn init(format: LogFormat, default_level: &str) {
+pub(crate) fn init(format: LogFormat, default_level: &str) {
     let filter = EnvFilter::try_from_env("WORKSPACE_NOTIFIER_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
     let builder = tracing_subscriber::fmt()
@@ -75,7 +75,7 @@ fn syslog_priority(level: Level) -> u8 {
 
 /// systemd sets `JOURNAL_STREAM=dev:inode` for the stream it connected; the variable is
 /// inherited by children, so it only counts if stderr is still that very stream.
-pub fn stderr_is_journal() -> bool {
+pub(crate) fn stderr_is_journal() -> bool {
     let Ok(value) = std::env::var("JOURNAL_STREAM") else {
         return false;
     };

@@ -5,7 +5,7 @@
 //! daemon's resident size would stay at the parse's peak; `malloc_trim` returns them.
 
 /// Returns the allocator's free memory to the system (glibc only; elsewhere a no-op).
-pub fn release_freed() {
+pub(crate) fn release_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; no pointer of ours is
     // involved.

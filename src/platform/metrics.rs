@@ -4,41 +4,41 @@
 
 use chrono::{DateTime, Utc};
 
-pub const DELIVERIES: &str = "workspace_notifier_deliveries_total";
-pub const ATTEMPTS: &str = "workspace_notifier_attempts_total";
-pub const LATENESS: &str = "workspace_notifier_delivery_lateness_seconds";
-pub const LAST_FIRE: &str = "workspace_notifier_schedule_last_fire_timestamp_seconds";
-pub const NEXT_FIRE: &str = "workspace_notifier_schedule_next_fire_timestamp_seconds";
-pub const LAST_SUCCESS: &str = "workspace_notifier_schedule_last_success_timestamp_seconds";
-pub const PENDING: &str = "workspace_notifier_pending_deliveries";
-pub const IN_FLIGHT: &str = "workspace_notifier_in_flight_requests";
-pub const THROTTLED: &str = "workspace_notifier_api_throttled_total";
-pub const BUILD_INFO: &str = "workspace_notifier_build_info";
-pub const JOBS: &str = "workspace_notifier_jobs_total";
-pub const DESKTOPS_FAILED: &str = "workspace_notifier_desktops_failed_total";
+pub(crate) const DELIVERIES: &str = "workspace_notifier_deliveries_total";
+pub(crate) const ATTEMPTS: &str = "workspace_notifier_attempts_total";
+pub(crate) const LATENESS: &str = "workspace_notifier_delivery_lateness_seconds";
+pub(crate) const LAST_FIRE: &str = "workspace_notifier_schedule_last_fire_timestamp_seconds";
+pub(crate) const NEXT_FIRE: &str = "workspace_notifier_schedule_next_fire_timestamp_seconds";
+pub(crate) const LAST_SUCCESS: &str = "workspace_notifier_schedule_last_success_timestamp_seconds";
+pub(crate) const PENDING: &str = "workspace_notifier_pending_deliveries";
+pub(crate) const IN_FLIGHT: &str = "workspace_notifier_in_flight_requests";
+pub(crate) const THROTTLED: &str = "workspace_notifier_api_throttled_total";
+pub(crate) const BUILD_INFO: &str = "workspace_notifier_build_info";
+pub(crate) const JOBS: &str = "workspace_notifier_jobs_total";
+pub(crate) const DESKTOPS_FAILED: &str = "workspace_notifier_desktops_failed_total";
 
 /// Lateness buckets, in seconds: from a few ms (normal) to minutes (downtime within grace).
-pub const LATENESS_BUCKETS: [f64; 14] = [
+pub(crate) const LATENESS_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
 /// A delivery ended with `status` (`sent`, `failed`, `missed`, `dry_run`, ...).
-pub fn delivery_ended(schedule: &str, status: &'static str) {
+pub(crate) fn delivery_ended(schedule: &str, status: &'static str) {
     metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "status" => status)
         .increment(1);
 }
 
 /// An HTTP attempt ended: `2xx`, `4xx`, `5xx`, `timeout`, `connect`, `transport`, ...
-pub fn attempt_ended(outcome: &'static str) {
+pub(crate) fn attempt_ended(outcome: &'static str) {
     metrics::counter!(ATTEMPTS, "outcome" => outcome).increment(1);
 }
 
 /// How late a delivery's first attempt started after its due time.
-pub fn lateness(seconds: f64) {
+pub(crate) fn lateness(seconds: f64) {
     metrics::histogram!(LATENESS).record(seconds.max(0.0));
 }
 
-pub fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
+pub(crate) fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
     let gauge = metrics::gauge!(NEXT_FIRE, "schedule" => schedule.to_owned());
     match at {
         Some(t) => gauge.set(t.timestamp() as f64),
@@ -51,7 +51,7 @@ pub fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
 const STATUSES_AT_ZERO: [&str; 3] = ["sent", "failed", "missed"];
 
 /// A schedule (or window) the scheduler runs: its delivery counters exist from now on, at 0.
-pub fn schedule_known(schedule: &str) {
+pub(crate) fn schedule_known(schedule: &str) {
     for status in STATUSES_AT_ZERO {
         metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "status" => status)
             .increment(0);
@@ -60,16 +60,16 @@ pub fn schedule_known(schedule: &str) {
 
 /// The due time of the schedule's latest occurrence (sent or not): with the next fire time, it
 /// tells the schedule's interval.
-pub fn last_fire(schedule: &str, at: DateTime<Utc>) {
+pub(crate) fn last_fire(schedule: &str, at: DateTime<Utc>) {
     metrics::gauge!(LAST_FIRE, "schedule" => schedule.to_owned()).set(at.timestamp() as f64);
 }
 
-pub fn last_success(schedule: &str, at: DateTime<Utc>) {
+pub(crate) fn last_success(schedule: &str, at: DateTime<Utc>) {
     metrics::gauge!(LAST_SUCCESS, "schedule" => schedule.to_owned()).set(at.timestamp() as f64);
 }
 
 /// A followed job ended with `result`; `failed_desktops` did not get it.
-pub fn job_ended(schedule: &str, result: &'static str, failed_desktops: u64) {
+pub(crate) fn job_ended(schedule: &str, result: &'static str, failed_desktops: u64) {
     metrics::counter!(JOBS, "result" => result).increment(1);
     if failed_desktops > 0 {
         metrics::counter!(DESKTOPS_FAILED, "schedule" => schedule.to_owned())

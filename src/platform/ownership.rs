@@ -14,7 +14,7 @@ use std::path::Path;
 /// Gives `path` the owner and group of its parent directory, when this process is root and
 /// the directory belongs to someone else. A no-op for everyone else: an ordinary user's
 /// files are already theirs.
-pub fn match_parent_owner(path: &Path) -> io::Result<()> {
+pub(crate) fn match_parent_owner(path: &Path) -> io::Result<()> {
     if !running_as_root() {
         return Ok(());
     }

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum SecretFileError {
+pub(crate) enum SecretFileError {
     #[error("cannot read {}: {source}", .path.display())]
     Read {
         path: PathBuf,
@@ -17,7 +17,7 @@ pub enum SecretFileError {
 }
 
 /// The file's text, trimmed; an empty file is an error.
-pub fn read(path: &Path) -> Result<SecretString, SecretFileError> {
+pub(crate) fn read(path: &Path) -> Result<SecretString, SecretFileError> {
     // The whole file, untrimmed, is cleared from memory once the trimmed copy is taken.
     let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
         SecretFileError::Read {
@@ -35,7 +35,7 @@ pub fn read(path: &Path) -> Result<SecretString, SecretFileError> {
 }
 
 /// A warning when group or others may read the file; None otherwise (or if it is missing).
-pub fn loose_permissions(path: &Path) -> Option<String> {
+pub(crate) fn loose_permissions(path: &Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (mode & 0o077 != 0).then(|| {

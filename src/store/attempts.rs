@@ -24,20 +24,20 @@ type Ack = oneshot::Sender<Result<(), Arc<StoreError>>>;
 
 /// The handle deliveries use to record attempts; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct AttemptLog {
+pub(crate) struct AttemptLog {
     queue: mpsc::UnboundedSender<(AttemptRecord, Ack)>,
 }
 
 impl AttemptLog {
     /// Starts the writer task; it ends when the last handle is dropped.
-    pub fn start(store: Store) -> AttemptLog {
+    pub(crate) fn start(store: Store) -> AttemptLog {
         let (queue, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_batches(store, rx));
         AttemptLog { queue }
     }
 
     /// Returns once `record` is committed.
-    pub async fn record(&self, record: AttemptRecord) -> Result<(), StoreError> {
+    pub(crate) async fn record(&self, record: AttemptRecord) -> Result<(), StoreError> {
         let (ack, committed) = oneshot::channel();
         self.queue
             .send((record, ack))

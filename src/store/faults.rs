@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 const DEFAULT_MAX_PAGES: u64 = 4_294_967_294;
 
 #[cfg(feature = "faults")]
-pub async fn limit_pages(conn: &mut AnyConnection) {
+pub(super) async fn limit_pages(conn: &mut AnyConnection) {
     let Some(path) = std::env::var_os("WORKSPACE_NOTIFIER_FAULT_MAX_PAGES_FILE") else {
         return;
     };
@@ -26,4 +26,4 @@ pub async fn limit_pages(conn: &mut AnyConnection) {
 }
 
 #[cfg(not(feature = "faults"))]
-pub async fn limit_pages(_conn: &mut AnyConnection) {}
+pub(super) async fn limit_pages(_conn: &mut AnyConnection) {}

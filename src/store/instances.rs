@@ -17,7 +17,7 @@ use super::{Claimed, Store, StoreError};
 /// lease has been found lapsed, deliveries claimed before may belong to others: from then
 /// on the database is asked every time.
 #[derive(Debug)]
-pub struct LeaseGuard {
+pub(crate) struct LeaseGuard {
     base: Instant,
     /// Milliseconds after `base` of the last renewal sent that succeeded; 0: none yet.
     renewed_ms: AtomicU64,
@@ -26,7 +26,7 @@ pub struct LeaseGuard {
 }
 
 impl LeaseGuard {
-    pub fn new(lease: Duration) -> Arc<LeaseGuard> {
+    pub(crate) fn new(lease: Duration) -> Arc<LeaseGuard> {
         Arc::new(LeaseGuard {
             base: Instant::now(),
             renewed_ms: AtomicU64::new(0),
@@ -35,17 +35,17 @@ impl LeaseGuard {
         })
     }
 
-    pub fn lease(&self) -> Duration {
+    pub(crate) fn lease(&self) -> Duration {
         self.lease
     }
 
     /// The lease was found lapsed (and made again): never vouch again.
-    pub fn lapsed(&self) {
+    pub(crate) fn lapsed(&self) {
         self.lapsed.store(true, Ordering::Relaxed);
     }
 
     /// Call with the instant the renewal was sent, once it succeeded.
-    pub fn renewed(&self, sent: Instant) {
+    pub(crate) fn renewed(&self, sent: Instant) {
         let ms = sent.saturating_duration_since(self.base).as_millis() as u64 + 1;
         self.renewed_ms.fetch_max(ms, Ordering::Relaxed);
     }

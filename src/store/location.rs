@@ -33,7 +33,7 @@ pub struct PoolSettings {
 }
 
 /// The systemd credential read when `database_password_file` is not set.
-pub const PASSWORD_CREDENTIAL: &str = "database_password";
+pub(super) const PASSWORD_CREDENTIAL: &str = "database_password";
 
 impl Database {
     /// Reads `daemon.database`: a `postgres://` or `postgresql://` URL, else a file path.

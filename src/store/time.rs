@@ -8,7 +8,7 @@
 use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
 
 /// An instant for display: fractional seconds only when present.
-pub fn format_time(t: DateTime<Utc>) -> String {
+pub(crate) fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -29,7 +29,7 @@ pub(super) fn stored_time_ceil(t: DateTime<Utc>) -> String {
     stored_time(up)
 }
 
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+pub(super) fn parse_time(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))
 }
 

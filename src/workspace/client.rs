@@ -46,7 +46,7 @@ pub struct Prepared {
 /// How long a prepared request may wait before it is signed again. Workspace's gateway
 /// accepts an `X-Sdk-Date` within 15 minutes of its clock; a request queued behind
 /// `max_in_flight` for longer than this gets a fresh date rather than risk that window.
-pub const PREPARED_MAX_AGE: TimeDelta = TimeDelta::seconds(60);
+pub(super) const PREPARED_MAX_AGE: TimeDelta = TimeDelta::seconds(60);
 
 impl Prepared {
     /// False once the request was signed more than [`PREPARED_MAX_AGE`] before `now` (or,

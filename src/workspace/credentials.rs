@@ -111,7 +111,7 @@ impl Credentials {
 /// What the lookup found, with where, a project id if the place had one, and warnings about
 /// file permissions for the caller to log.
 #[derive(Debug)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub credentials: Credentials,
     pub source: String,
     pub project_id: Option<String>,
@@ -120,7 +120,7 @@ pub struct Resolved {
 
 /// Walks the chain: config paths, `$CREDENTIALS_DIRECTORY`, `HUAWEICLOUD_SDK_*` variables, the
 /// SDK profile file. `env` reads a variable (injected so tests need not touch the process env).
-pub fn resolve(
+pub(crate) fn resolve(
     paths: &CredentialPaths,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Resolved, CredentialsError> {

@@ -32,7 +32,7 @@ pub struct JobRef {
 }
 
 /// ListItaSubJobs filtered by pool: the distinct jobs of its sub-jobs.
-pub fn parse_job_refs(body: &[u8]) -> Result<Vec<JobRef>, String> {
+pub(super) fn parse_job_refs(body: &[u8]) -> Result<Vec<JobRef>, String> {
     #[derive(Deserialize)]
     struct Ref {
         #[serde(default)]
@@ -110,7 +110,7 @@ impl SubJob {
     }
 }
 
-pub fn parse_job(body: &[u8]) -> Result<JobReport, String> {
+pub(super) fn parse_job(body: &[u8]) -> Result<JobReport, String> {
     #[derive(Deserialize)]
     struct Job {
         #[serde(default)]
@@ -133,7 +133,7 @@ pub fn parse_job(body: &[u8]) -> Result<JobReport, String> {
     })
 }
 
-pub fn parse_sub_jobs(body: &[u8]) -> Result<SubJobPage, String> {
+pub(super) fn parse_sub_jobs(body: &[u8]) -> Result<SubJobPage, String> {
     #[derive(Deserialize)]
     struct Page {
         #[serde(default)]

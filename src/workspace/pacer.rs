@@ -90,7 +90,7 @@ fn jitter_ms(below: u64) -> u64 {
 }
 
 /// True for a throttling answer: 429, or the gateway's throttling codes.
-pub fn is_throttling(status: u16, error_code: Option<&str>) -> bool {
+pub(super) fn is_throttling(status: u16, error_code: Option<&str>) -> bool {
     status == 429 || matches!(error_code, Some("APIG.0308" | "APIGW.0308"))
 }
 

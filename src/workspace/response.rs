@@ -9,7 +9,7 @@ use std::time::Duration;
 const MAX_ERROR_BODY: usize = 300;
 
 /// `Retry-After` as delay-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -20,7 +20,7 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// `{"job_id": "..."}`; anything else is reported, not hidden.
-pub fn parse_job_id(body: &[u8]) -> (Option<String>, Option<String>) {
+pub(super) fn parse_job_id(body: &[u8]) -> (Option<String>, Option<String>) {
     #[derive(Deserialize)]
     struct JobBody {
         job_id: Option<serde_json::Value>,
@@ -51,7 +51,7 @@ pub fn parse_job_id(body: &[u8]) -> (Option<String>, Option<String>) {
 /// `encoded_authorization_message` (why IAM refused, decodable with IAM STS
 /// `decode-authorization-message`) is kept in the message, so it is recorded with the attempt
 /// and shown by `send` and `history`.
-pub fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
+pub(super) fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
     let (code, message) = parse_error_fields(body);
     match authorization_message(body) {
         Some(encoded) => (

@@ -8,14 +8,14 @@ use std::process::{Command, Output};
 
 use crate::fake::{AK, FakeWorkspace, PROJECT, SK};
 
-pub const POOL: &str = "a130ab3a-72bf-4b71-baa9-af4987c8e338";
-pub const BIN: &str = env!("CARGO_BIN_EXE_workspace-notifier");
+pub(crate) const POOL: &str = "a130ab3a-72bf-4b71-baa9-af4987c8e338";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_workspace-notifier");
 
 /// With this variable set to a PostgreSQL superuser URL (see `tests/pg/cluster.sh`), every
 /// test gets a fresh PostgreSQL database instead of a SQLite file.
-pub const POSTGRES_VAR: &str = "WORKSPACE_NOTIFIER_TEST_POSTGRES";
+pub(crate) const POSTGRES_VAR: &str = "WORKSPACE_NOTIFIER_TEST_POSTGRES";
 
-pub struct TestEnv {
+pub(crate) struct TestEnv {
     pub dir: tempfile::TempDir,
     pub fake: FakeWorkspace,
     /// The test's own PostgreSQL database, when the tests run against PostgreSQL.
@@ -23,7 +23,7 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
-    pub async fn new() -> TestEnv {
+    pub(crate) async fn new() -> TestEnv {
         let dir = tempfile::tempdir().unwrap();
         write_secret(&dir.path().join("ak"), AK);
         write_secret(&dir.path().join("sk"), SK);
@@ -37,17 +37,17 @@ impl TestEnv {
         }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// The SQLite file of the test (tests about files only; see [`TestEnv::database`]).
-    pub fn db_path(&self) -> PathBuf {
+    pub(crate) fn db_path(&self) -> PathBuf {
         self.path("state.db")
     }
 
     /// `daemon.database` for the test: the SQLite file, or the test's PostgreSQL URL.
-    pub fn database(&self) -> String {
+    pub(crate) fn database(&self) -> String {
         match &self.postgres {
             Some(url) => url.clone(),
             None => self.db_path().display().to_string(),
@@ -57,7 +57,7 @@ impl TestEnv {
     /// How long after an instance is killed its deliveries may be taken over: at once on
     /// SQLite (its lock goes with it); on PostgreSQL after its lease (3 s in the tests'
     /// config) and the grace of `request_timeout` (2 s) plus 1 s.
-    pub fn takeover_wait(&self) -> std::time::Duration {
+    pub(crate) fn takeover_wait(&self) -> std::time::Duration {
         match self.postgres {
             Some(_) => std::time::Duration::from_millis(6500),
             None => std::time::Duration::ZERO,
@@ -65,7 +65,7 @@ impl TestEnv {
     }
 
     /// False (and says so) when the tests run against PostgreSQL: for tests of SQLite's file.
-    pub fn sqlite_only(&self, test: &str) -> bool {
+    pub(crate) fn sqlite_only(&self, test: &str) -> bool {
         if self.postgres.is_some() {
             eprintln!("{test}: skipped: about the SQLite file, and the tests run on PostgreSQL");
         }
@@ -74,12 +74,12 @@ impl TestEnv {
 
     /// Writes `config.toml` pointing at the fake, with fast retries, plus `extra` TOML
     /// (sections given there replace nothing: put extra keys in new sections or schedules).
-    pub fn write_config(&self, extra: &str) -> PathBuf {
+    pub(crate) fn write_config(&self, extra: &str) -> PathBuf {
         self.write_config_with(&self.fake.endpoint(), "", extra)
     }
 
     /// Like `write_config`, with `retry_overrides` inside `[retry]` and any endpoint.
-    pub fn write_config_with(&self, endpoint: &str, retry_overrides: &str, extra: &str) -> PathBuf {
+    pub(crate) fn write_config_with(&self, endpoint: &str, retry_overrides: &str, extra: &str) -> PathBuf {
         let retry = if retry_overrides.is_empty() {
             "max_attempts = 4\ninitial_delay = \"100ms\"\nmax_delay = \"400ms\"\nmax_elapsed = \"1m\"".to_owned()
         } else {
@@ -122,7 +122,7 @@ secret_key_file = "{sk}"
 
     /// `config.toml` for the fake, authenticating with the IAM token in `token_file` instead
     /// of AK/SK.
-    pub fn write_token_config(&self, token_file: &std::path::Path) -> PathBuf {
+    pub(crate) fn write_token_config(&self, token_file: &std::path::Path) -> PathBuf {
         let config = self.write_config("");
         let text = std::fs::read_to_string(&config)
             .unwrap()
@@ -140,7 +140,7 @@ secret_key_file = "{sk}"
 
     /// Creates and migrates the test's database the way an operator would: with a writing
     /// command (read-only ones never create it). Adds a paused, unused schedule.
-    pub async fn create_database(&self, config: &std::path::Path) {
+    pub(crate) async fn create_database(&self, config: &std::path::Path) {
         let c = config.to_str().unwrap();
         let add = self
             .run(&[
@@ -163,7 +163,7 @@ secret_key_file = "{sk}"
     }
 
     /// `dry.toml`: a dry run on the test's database, with no credentials at all.
-    pub fn write_dry_run_config(&self) -> PathBuf {
+    pub(crate) fn write_dry_run_config(&self) -> PathBuf {
         let config = self.path("dry.toml");
         std::fs::write(
             &config,
@@ -178,16 +178,16 @@ secret_key_file = "{sk}"
 
     /// Runs the binary with `args` (blocking work moved off the runtime so the fake keeps
     /// serving). The environment is cleared of credentials that could leak in from outside.
-    pub async fn run(&self, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> Output {
         self.run_env(args, &[]).await
     }
 
     /// `send --config CONFIG --pool POOL --message TEXT`.
-    pub async fn send(&self, config: &std::path::Path, text: &str) -> Output {
+    pub(crate) async fn send(&self, config: &std::path::Path, text: &str) -> Output {
         self.run(&send_args(config, POOL, text)).await
     }
 
-    pub async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(BIN);
         command.args(args).current_dir(self.dir.path());
         for var in [
@@ -209,7 +209,7 @@ secret_key_file = "{sk}"
 
     /// A connection to the test's database; waits up to 10 s for a starting daemon to
     /// create the file (or the tables) and its tables.
-    pub async fn db(&self) -> AnyPool {
+    pub(crate) async fn db(&self) -> AnyPool {
         sqlx::any::install_default_drivers();
         for _ in 0..200 {
             if self.postgres.is_some() || self.db_path().exists() {
@@ -270,23 +270,23 @@ secret_key_file = "{sk}"
     }
 }
 
-pub fn write_secret(path: &std::path::Path, text: &str) {
+pub(crate) fn write_secret(path: &std::path::Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, format!("{text}\n")).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// One `deliveries` row, as the judge would read it with `sqlite3`.
 #[derive(Debug)]
-pub struct DeliveryRecord {
+pub(crate) struct DeliveryRecord {
     pub id: i64,
     pub schedule_id: String,
     pub pool_id: String,
@@ -300,7 +300,7 @@ pub struct DeliveryRecord {
     pub error_msg: Option<String>,
 }
 
-pub async fn deliveries(db: &AnyPool) -> Vec<DeliveryRecord> {
+pub(crate) async fn deliveries(db: &AnyPool) -> Vec<DeliveryRecord> {
     sqlx::query("SELECT * FROM deliveries ORDER BY id")
         .fetch_all(db)
         .await
@@ -325,7 +325,7 @@ pub async fn deliveries(db: &AnyPool) -> Vec<DeliveryRecord> {
 }
 
 /// `(attempt, http_status, error_code, error_msg, request_id)` of one delivery's attempts.
-pub async fn attempts(
+pub(crate) async fn attempts(
     db: &AnyPool,
     delivery_id: i64,
 ) -> Vec<(
@@ -347,7 +347,7 @@ pub async fn attempts(
 
 /// Every byte of the database files (on PostgreSQL: every row of every table, as JSON), for
 /// secret searches.
-pub async fn database_bytes(env: &TestEnv) -> Vec<u8> {
+pub(crate) async fn database_bytes(env: &TestEnv) -> Vec<u8> {
     let mut all = Vec::new();
     if env.postgres.is_some() {
         let db = env.db().await;
@@ -377,7 +377,7 @@ pub async fn database_bytes(env: &TestEnv) -> Vec<u8> {
 }
 
 /// The daemon binary running in the test's directory, logs captured to `daemon.log`.
-pub struct Daemon {
+pub(crate) struct Daemon {
     pub child: std::process::Child,
     pub log: PathBuf,
 }
@@ -385,7 +385,7 @@ pub struct Daemon {
 impl TestEnv {
     /// The daemon, once it has said "started" (migrations applied, schedules loaded, READY):
     /// what a test reads or runs next never races its start.
-    pub async fn spawn_daemon(&self, config: &std::path::Path) -> Daemon {
+    pub(crate) async fn spawn_daemon(&self, config: &std::path::Path) -> Daemon {
         self.spawn_daemon_with(config, &DaemonOptions::default())
             .started()
             .await
@@ -394,7 +394,7 @@ impl TestEnv {
     /// The daemon with extra environment (fault injection, faketime) and its own log file,
     /// returned at once: for tests of a start that fails or is interrupted; others follow it
     /// with [`Daemon::started`].
-    pub fn spawn_daemon_with(&self, config: &std::path::Path, options: &DaemonOptions) -> Daemon {
+    pub(crate) fn spawn_daemon_with(&self, config: &std::path::Path, options: &DaemonOptions) -> Daemon {
         let log = self.path(options.log.unwrap_or("daemon.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -418,7 +418,7 @@ impl TestEnv {
 
 /// How [`TestEnv::spawn_daemon_with`] starts the daemon.
 #[derive(Default)]
-pub struct DaemonOptions {
+pub(crate) struct DaemonOptions {
     pub env: Vec<(String, String)>,
     /// Log file name in the test directory (default `daemon.log`).
     pub log: Option<&'static str>,
@@ -426,14 +426,14 @@ pub struct DaemonOptions {
 
 impl DaemonOptions {
     /// Default options, logging to `name` in the test directory.
-    pub fn log_to(name: &'static str) -> DaemonOptions {
+    pub(crate) fn log_to(name: &'static str) -> DaemonOptions {
         DaemonOptions {
             log: Some(name),
             ..Default::default()
         }
     }
 
-    pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.env.push((name.to_owned(), value.into()));
         self
     }
@@ -442,7 +442,7 @@ impl DaemonOptions {
 impl Daemon {
     /// Waits up to 20 s for the "started" line (logged after migrations, recovery and READY);
     /// panics with the log if it does not come.
-    pub async fn started(self) -> Daemon {
+    pub(crate) async fn started(self) -> Daemon {
         if !wait_for(20, || async { self.logs().contains("started") }).await {
             panic!("daemon did not start within 20 s; log:\n{}", self.logs());
         }
@@ -450,7 +450,7 @@ impl Daemon {
     }
 
     /// Waits up to `secs` for the process to exit on its own; its exit code.
-    pub async fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+    pub(crate) async fn wait_exit(&mut self, secs: u64) -> Option<i32> {
         for _ in 0..secs * 20 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code();
@@ -460,7 +460,7 @@ impl Daemon {
         panic!("daemon did not exit within {secs}s; log:\n{}", self.logs());
     }
 
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
@@ -469,7 +469,7 @@ impl Daemon {
     }
 
     /// SIGTERM, then the exit code (panics if it takes longer than `secs`).
-    pub async fn stop(mut self, secs: u64) -> Option<i32> {
+    pub(crate) async fn stop(mut self, secs: u64) -> Option<i32> {
         self.signal("TERM");
         for _ in 0..secs * 20 {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -481,7 +481,7 @@ impl Daemon {
         panic!("daemon did not stop within {secs}s; log:\n{}", self.logs());
     }
 
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -494,7 +494,7 @@ impl Drop for Daemon {
 }
 
 /// Polls `check` every 50 ms until it is true or `secs` pass; returns the last answer.
-pub async fn wait_for<F, Fut>(secs: u64, mut check: F) -> bool
+pub(crate) async fn wait_for<F, Fut>(secs: u64, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -509,7 +509,7 @@ where
 }
 
 /// A schedule block for a config file.
-pub fn schedule_toml(id: &str, trigger: &str, pools: &[&str], extra: &str) -> String {
+pub(crate) fn schedule_toml(id: &str, trigger: &str, pools: &[&str], extra: &str) -> String {
     let pools: Vec<String> = pools.iter().map(|p| format!("{p:?}")).collect();
     format!(
         "[[schedules]]\nid = \"{id}\"\n{trigger}\npools = [{}]\nmessage = \"message of {id}\"\n{extra}\n",
@@ -518,7 +518,7 @@ pub fn schedule_toml(id: &str, trigger: &str, pools: &[&str], extra: &str) -> St
 }
 
 /// The arguments of `send --config CONFIG --pool POOL --message TEXT`.
-pub fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) -> [&'a str; 7] {
+pub(crate) fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) -> [&'a str; 7] {
     [
         "send",
         "--config",
@@ -531,7 +531,7 @@ pub fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) 
 }
 
 /// Rows per status, e.g. `{"sent": 12, "missed": 1}`.
-pub async fn status_counts(db: &AnyPool) -> std::collections::BTreeMap<String, i64> {
+pub(crate) async fn status_counts(db: &AnyPool) -> std::collections::BTreeMap<String, i64> {
     sqlx::query("SELECT status, count(*) FROM deliveries GROUP BY status")
         .fetch_all(db)
         .await
@@ -542,13 +542,13 @@ pub async fn status_counts(db: &AnyPool) -> std::collections::BTreeMap<String, i
 }
 
 /// The number of rows with `status`.
-pub async fn count_status(db: &AnyPool, status: &str) -> i64 {
+pub(crate) async fn count_status(db: &AnyPool, status: &str) -> i64 {
     status_counts(db).await.get(status).copied().unwrap_or(0)
 }
 
 /// No duplicate key, and every occurrence between each schedule/target pair's first and last
 /// row is a row or counted in a missed row; `pairs` pairs in all.
-pub async fn assert_every_occurrence_accounted(
+pub(crate) async fn assert_every_occurrence_accounted(
     db: &AnyPool,
     rows: &[DeliveryRecord],
     pairs: usize,
@@ -595,7 +595,7 @@ fn occurrences_of(row: &DeliveryRecord) -> i64 {
 }
 
 /// A free port on 127.0.0.1.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -605,7 +605,7 @@ pub fn free_port() -> u16 {
 
 /// GET `path` from the daemon's listener on `port`: status and body (0 and "" if it does not
 /// answer within 5 s).
-pub async fn http_get(port: u16, path: &str) -> (u16, String) {
+pub(crate) async fn http_get(port: u16, path: &str) -> (u16, String) {
     let client = reqwest::Client::new();
     match client
         .get(format!("http://127.0.0.1:{port}{path}"))
@@ -622,7 +622,7 @@ pub async fn http_get(port: u16, path: &str) -> (u16, String) {
 }
 
 /// `listen.toml`: `config` serving /metrics, /healthz and /readyz on `port`.
-pub fn listening(config: &std::path::Path, port: u16) -> PathBuf {
+pub(crate) fn listening(config: &std::path::Path, port: u16) -> PathBuf {
     let text = std::fs::read_to_string(config).unwrap().replace(
         "shutdown_grace = \"2s\"",
         &format!("shutdown_grace = \"2s\"\nlisten = \"127.0.0.1:{port}\""),
@@ -634,7 +634,7 @@ pub fn listening(config: &std::path::Path, port: u16) -> PathBuf {
 
 /// Resumes what stopped or killed daemons left pending, with a daemon on `config` without
 /// its schedules (so it only resumes), until nothing is pending.
-pub async fn drain(env: &TestEnv, config: &std::path::Path) {
+pub(crate) async fn drain(env: &TestEnv, config: &std::path::Path) {
     let text = std::fs::read_to_string(config).unwrap();
     let drain_config = env.path("drain.toml");
     std::fs::write(&drain_config, text.split("[[schedules]]").next().unwrap()).unwrap();
@@ -648,7 +648,7 @@ pub async fn drain(env: &TestEnv, config: &std::path::Path) {
 }
 
 /// `maintenance list --json` with the config at `config`: the windows as printed.
-pub async fn maintenance_list(env: &TestEnv, config: &str) -> Vec<serde_json::Value> {
+pub(crate) async fn maintenance_list(env: &TestEnv, config: &str) -> Vec<serde_json::Value> {
     let list = env
         .run(&["maintenance", "list", "--config", config, "--json"])
         .await;

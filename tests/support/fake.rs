@@ -12,12 +12,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use workspace_notifier::workspace::signer;
 
-pub const AK: &str = "HPUAEXAMPLEAK0123456";
-pub const SK: &str = "ExampleSecretKey0123456789abcdefghijklmn";
-pub const PROJECT: &str = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
+pub(crate) const AK: &str = "HPUAEXAMPLEAK0123456";
+pub(crate) const SK: &str = "ExampleSecretKey0123456789abcdefghijklmn";
+pub(crate) const PROJECT: &str = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
 
 #[derive(Debug, Clone)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// 200 with a fresh job id.
     Accept,
     /// Any status with a JSON error body `{error_code, error_msg}` and extra headers.
@@ -40,7 +40,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub fn error(status: u16, code: &'static str) -> Reply {
+    pub(crate) fn error(status: u16, code: &'static str) -> Reply {
         Reply::Error {
             status,
             code,
@@ -51,7 +51,7 @@ impl Reply {
 }
 
 #[derive(Debug, Clone)]
-pub struct Received {
+pub(crate) struct Received {
     pub at: DateTime<Utc>,
     pub path: String,
     pub query: Option<String>,
@@ -63,14 +63,14 @@ pub struct Received {
 }
 
 impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn notification_text(&self) -> String {
+    pub(crate) fn notification_text(&self) -> String {
         let v: serde_json::Value = serde_json::from_slice(&self.body).expect("body is JSON");
         v["notifications"]
             .as_str()
@@ -108,7 +108,7 @@ struct State {
 /// do not get the message; RUNNING for `running_polls` ShowJobs, then `top_status`; ShowJob
 /// lists at most `show_limit` sub-jobs (page the rest with ListItaSubJobs).
 #[derive(Debug, Clone)]
-pub struct JobPlan {
+pub(crate) struct JobPlan {
     pub desktops: usize,
     pub failed: usize,
     pub running_polls: u32,
@@ -180,7 +180,7 @@ impl FakeJob {
 }
 
 #[derive(Clone)]
-pub struct FakeWorkspace {
+pub(crate) struct FakeWorkspace {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     /// Answer with the fallback (an accept) at once and check signatures when `received()`
@@ -193,14 +193,14 @@ impl FakeWorkspace {
     /// process, so its scheduling does not mix with the client's; answers every request with
     /// a job id at once and checks the signatures afterwards, in `received()`.
     #[allow(dead_code)]
-    pub fn start_for_bench() -> FakeWorkspace {
+    pub(crate) fn start_for_bench() -> FakeWorkspace {
         FakeWorkspace::start_on_own_thread(true)
     }
 
     /// Like [`Self::start_for_bench`], but checking and modelling every request as in the
     /// tests (job reads included).
     #[allow(dead_code)]
-    pub fn start_modelled_on_own_thread() -> FakeWorkspace {
+    pub(crate) fn start_modelled_on_own_thread() -> FakeWorkspace {
         FakeWorkspace::start_on_own_thread(false)
     }
 
@@ -219,7 +219,7 @@ impl FakeWorkspace {
         rx.recv().unwrap()
     }
 
-    pub async fn start() -> FakeWorkspace {
+    pub(crate) async fn start() -> FakeWorkspace {
         FakeWorkspace::listen(false).await
     }
 
@@ -240,41 +240,41 @@ impl FakeWorkspace {
         fake
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Replies used in order; once empty, every request is accepted.
-    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+    pub(crate) fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().script.extend(replies);
     }
 
     /// The answer once the script is used up.
     #[allow(dead_code)]
-    pub fn answer_otherwise(&self, reply: Reply) {
+    pub(crate) fn answer_otherwise(&self, reply: Reply) {
         self.state.lock().unwrap().fallback = Some(reply);
     }
 
     /// IAM tokens this fake accepts in `X-Auth-Token` (others get 401).
-    pub fn accept_tokens(&self, tokens: &[&str]) {
+    pub(crate) fn accept_tokens(&self, tokens: &[&str]) {
         self.state.lock().unwrap().accepted_tokens = tokens.iter().map(|t| t.to_string()).collect();
     }
 
     /// How jobs accepted from now on behave.
     #[allow(dead_code)]
-    pub fn plan_jobs(&self, plan: JobPlan) {
+    pub(crate) fn plan_jobs(&self, plan: JobPlan) {
         self.state.lock().unwrap().job_plan = plan;
     }
 
     /// Replies to the next job reads, before the modelled answers.
     #[allow(dead_code)]
-    pub fn script_job_reads(&self, replies: impl IntoIterator<Item = Reply>) {
+    pub(crate) fn script_job_reads(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().job_script.extend(replies);
     }
 
     /// When each job ended (`finish_within` plans), by job id.
     #[allow(dead_code)]
-    pub fn job_end_times(&self) -> std::collections::HashMap<String, DateTime<Utc>> {
+    pub(crate) fn job_end_times(&self) -> std::collections::HashMap<String, DateTime<Utc>> {
         let state = self.state.lock().unwrap();
         state
             .jobs
@@ -285,30 +285,30 @@ impl FakeWorkspace {
 
     /// Sends beyond `per_second` in one wall-clock second are answered 429 `APIG.0308`.
     #[allow(dead_code)]
-    pub fn throttle_above(&self, per_second: usize) {
+    pub(crate) fn throttle_above(&self, per_second: usize) {
         self.state.lock().unwrap().throttle_above = Some(per_second);
     }
 
     /// How many sends were answered 429 by [`Self::throttle_above`].
     #[allow(dead_code)]
-    pub fn throttled(&self) -> usize {
+    pub(crate) fn throttled(&self) -> usize {
         self.state.lock().unwrap().throttled
     }
 
     /// The most requests this fake was answering at the same time.
     #[allow(dead_code)]
-    pub fn max_concurrent(&self) -> usize {
+    pub(crate) fn max_concurrent(&self) -> usize {
         self.state.lock().unwrap().max_concurrent
     }
 
     /// ShowJob and ListItaSubJobs requests received (signatures checked like sends).
     #[allow(dead_code)]
-    pub fn job_requests(&self) -> Vec<Received> {
+    pub(crate) fn job_requests(&self) -> Vec<Received> {
         self.state.lock().unwrap().job_requests.clone()
     }
 
     /// Notification sends received (job reads are in [`Self::job_requests`]).
-    pub fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         let state = self.state.lock().unwrap();
         let later = state
             .unchecked

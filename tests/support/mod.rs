@@ -1,5 +1,5 @@
 //! Test support shared by the integration tests (`tests/it`) and the benchmarks (`benches/`):
 //! both include this folder with `#[path = "../support/mod.rs"] mod support;`.
 
-pub mod fake;
-pub mod postgres;
+pub(crate) mod fake;
+pub(crate) mod postgres;

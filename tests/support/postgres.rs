@@ -4,7 +4,7 @@
 use sqlx::Executor;
 
 /// Makes an empty database named after `label`, this process and a counter; its URL.
-pub async fn fresh_database(base: &str, label: &str) -> String {
+pub(crate) async fn fresh_database(base: &str, label: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     sqlx::any::install_default_drivers();
