@@ -22,8 +22,9 @@ mod store;
 use clap::Parser;
 use std::process::ExitCode;
 
-pub use args::{Cli, Command, TargetArgs};
-pub use error::CliError;
+pub use args::Cli;
+pub(crate) use args::{Command, TargetArgs};
+pub(crate) use error::CliError;
 pub(crate) use error::{failure, invalid};
 
 use crate::config;

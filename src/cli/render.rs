@@ -12,14 +12,23 @@ pub(super) type States = std::collections::HashMap<String, crate::store::Schedul
 /// Since when the daemon has known `window`'s end message (the anchor of that part), or
 /// `now` if it has not loaded it yet: the end of a window that started before then is not
 /// sent, so it is not listed either.
-pub(super) fn end_known_since(window: &WindowSpec, states: &States, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn end_known_since(
+    window: &WindowSpec,
+    states: &States,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     states
         .get(window.id.derived("end").as_str())
         .map_or(now, |s| s.anchor_at)
 }
 
 /// A window with its next `occurrences` windows' messages, for list/check (text).
-pub(super) fn print_window(window: &WindowSpec, now: DateTime<Utc>, occurrences: usize, states: &States) {
+pub(super) fn print_window(
+    window: &WindowSpec,
+    now: DateTime<Utc>,
+    occurrences: usize,
+    states: &States,
+) {
     say!(
         "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
         window.id,

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use fields::FieldError;
+pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow};
 pub(crate) use schedule_rules::validate_schedule;

@@ -26,7 +26,11 @@ pub(crate) struct Starter {
 }
 
 impl Starter {
-    pub(crate) fn new(deliverer: Arc<Deliverer>, tracker: TaskTracker, shutdown: Shutdown) -> Starter {
+    pub(crate) fn new(
+        deliverer: Arc<Deliverer>,
+        tracker: TaskTracker,
+        shutdown: Shutdown,
+    ) -> Starter {
         Starter {
             deliverer,
             tracker,

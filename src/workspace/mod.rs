@@ -10,7 +10,7 @@ mod profile;
 mod response;
 pub mod signer;
 
-pub use client::{Accepted, Prepared, WorkspaceClient};
-pub use credentials::{CredentialPaths, CredentialsError};
-pub use error::ApiError;
-pub use pacer::Pacer;
+pub(crate) use client::{Accepted, Prepared, WorkspaceClient};
+pub(crate) use credentials::{CredentialPaths, CredentialsError};
+pub(crate) use error::ApiError;
+pub(crate) use pacer::Pacer;

@@ -79,7 +79,12 @@ impl TestEnv {
     }
 
     /// Like `write_config`, with `retry_overrides` inside `[retry]` and any endpoint.
-    pub(crate) fn write_config_with(&self, endpoint: &str, retry_overrides: &str, extra: &str) -> PathBuf {
+    pub(crate) fn write_config_with(
+        &self,
+        endpoint: &str,
+        retry_overrides: &str,
+        extra: &str,
+    ) -> PathBuf {
         let retry = if retry_overrides.is_empty() {
             "max_attempts = 4\ninitial_delay = \"100ms\"\nmax_delay = \"400ms\"\nmax_elapsed = \"1m\"".to_owned()
         } else {
@@ -394,7 +399,11 @@ impl TestEnv {
     /// The daemon with extra environment (fault injection, faketime) and its own log file,
     /// returned at once: for tests of a start that fails or is interrupted; others follow it
     /// with [`Daemon::started`].
-    pub(crate) fn spawn_daemon_with(&self, config: &std::path::Path, options: &DaemonOptions) -> Daemon {
+    pub(crate) fn spawn_daemon_with(
+        &self,
+        config: &std::path::Path,
+        options: &DaemonOptions,
+    ) -> Daemon {
         let log = self.path(options.log.unwrap_or("daemon.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -518,7 +527,11 @@ pub(crate) fn schedule_toml(id: &str, trigger: &str, pools: &[&str], extra: &str
 }
 
 /// The arguments of `send --config CONFIG --pool POOL --message TEXT`.
-pub(crate) fn send_args<'a>(config: &'a std::path::Path, pool: &'a str, text: &'a str) -> [&'a str; 7] {
+pub(crate) fn send_args<'a>(
+    config: &'a std::path::Path,
+    pool: &'a str,
+    text: &'a str,
+) -> [&'a str; 7] {
     [
         "send",
         "--config",
