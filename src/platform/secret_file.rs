@@ -16,15 +16,31 @@ pub(crate) enum SecretFileError {
     Empty { path: PathBuf },
 }
 
+/// The longest secret file read: an AK/SK, a token or a password is far shorter; a larger
+/// file is not what the key names.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
 /// The file's text, trimmed; an empty file is an error.
 pub(crate) fn read(path: &Path) -> Result<SecretString, SecretFileError> {
-    // The whole file, untrimmed, is cleared from memory once the trimmed copy is taken.
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-        SecretFileError::Read {
-            path: path.to_owned(),
-            source,
-        }
-    })?);
+    use std::io::Read;
+    let failed = |source| SecretFileError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let size = file.metadata().map_err(failed)?.len();
+    if size > MAX_SECRET_FILE {
+        return Err(failed(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{size} bytes; a secret file holds at most {MAX_SECRET_FILE}"),
+        )));
+    }
+    // Read into a buffer sized up front, so it is never moved (a reallocation would leave the
+    // old copy in freed memory); the whole text is cleared once the trimmed copy is taken.
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(size as usize + 1));
+    file.take(MAX_SECRET_FILE)
+        .read_to_string(&mut text)
+        .map_err(failed)?;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(SecretFileError::Empty {
@@ -45,4 +61,24 @@ pub(crate) fn loose_permissions(path: &Path) -> Option<String> {
             mode & 0o777
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_secret_is_trimmed_and_an_oversized_or_empty_file_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sk");
+        std::fs::write(&file, "  s3cr3t\n").unwrap();
+        assert_eq!(read(&file).unwrap().expose_secret(), "s3cr3t");
+        std::fs::write(&file, "\n \n").unwrap();
+        assert!(matches!(read(&file), Err(SecretFileError::Empty { .. })));
+        std::fs::write(&file, vec![b'a'; 64 * 1024 + 1]).unwrap();
+        let err = read(&file).unwrap_err().to_string();
+        assert!(err.contains("at most 65536"), "{err}");
+        assert!(!err.contains("aaaa"), "{err}");
+    }
 }

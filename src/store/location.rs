@@ -178,11 +178,44 @@ impl Postgres {
         };
         let password = crate::platform::secret_file::read(&file)
             .map_err(|err| format!("database password: {err}"))?;
-        let mut url = self.url.clone();
-        url.set_password(Some(password.expose_secret()))
-            .map_err(|()| format!("{} cannot carry a password", self.url))?;
-        Ok(SecretString::from(String::from(url)))
+        if self.url.cannot_be_a_base() || self.url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{} cannot carry a password", self.url));
+        }
+        Ok(with_password(self.url.as_str(), password.expose_secret()))
     }
+}
+
+/// `url` with `:password@` after its user name, the password percent-encoded, written once
+/// into a buffer of the exact final size: no intermediate copy of the password is left in
+/// freed memory (sqlx keeps its own copy for reconnecting, which this cannot clear).
+fn with_password(url: &str, password: &str) -> SecretString {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let encoded_len: usize = password
+        .bytes()
+        .map(|b| if unreserved(b) { 1 } else { 3 })
+        .sum();
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let at = url[after_scheme..].find('@').map(|i| after_scheme + i);
+    let insert_at = at.unwrap_or(after_scheme);
+    let extra = 1 + encoded_len + usize::from(at.is_none());
+    let mut out = String::with_capacity(url.len() + extra);
+    out.push_str(&url[..insert_at]);
+    out.push(':');
+    for b in password.bytes() {
+        if unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+    if at.is_none() {
+        out.push('@');
+    }
+    out.push_str(&url[insert_at..]);
+    debug_assert_eq!(out.len(), out.capacity());
+    SecretString::from(out)
 }
 
 /// The file path as a `sqlite://` URL for sqlx's Any driver: every byte outside a safe set
@@ -264,7 +297,26 @@ mod tests {
         let url = pg.connect_url().unwrap();
         let parsed = reqwest::Url::parse(url.expose_secret()).unwrap();
         assert_eq!(parsed.password(), Some("s3cr3t%2F%40%3A"));
+        assert_eq!(parsed.username(), "u");
+        assert_eq!(parsed.host_str(), Some("db"));
         assert!(!format!("{pg:?}").contains("s3cr3t"));
+        // Without a user name, and with odd bytes: what Url itself would write.
+        for (base, pw) in [
+            ("postgres://db/x?sslmode=require", "p ä#?"),
+            ("postgresql://us%20er@[::1]:5433/x", "~a-b_c.d"),
+        ] {
+            let mut expected = reqwest::Url::parse(base).unwrap();
+            expected.set_password(Some(pw)).unwrap();
+            let ours = with_password(base, pw);
+            assert_eq!(
+                reqwest::Url::parse(ours.expose_secret()).unwrap(),
+                expected,
+                "{base}"
+            );
+        }
+        // A literal `%` is encoded too (Url leaves it, and the driver would then decode it).
+        let ours = with_password("postgres://u@db/x", "50%off");
+        assert_eq!(ours.expose_secret(), "postgres://u:50%25off@db/x");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 use super::credentials::Credentials;
 use super::error::{ApiError, describe_build_error, error_chain};
@@ -299,11 +300,14 @@ impl WorkspaceClient {
             None => url.host_str().unwrap_or_default().to_owned(),
         };
         let sdk_date = now.format("%Y%m%dT%H%M%SZ").to_string();
-        let mut pairs: Vec<(&str, String)> = vec![
-            ("Content-Type", "application/json".to_owned()),
-            ("Host", host),
-            ("X-Project-Id", self.project_id.as_str().to_owned()),
-            ("X-Sdk-Date", sdk_date.clone()),
+        // Every value is cleared when this returns: the security token and the IAM token are
+        // among them. The header map holds its own copy (marked sensitive), which the HTTP
+        // stack drops with the request; that copy cannot be cleared from here.
+        let mut pairs: Vec<(&str, Zeroizing<String>)> = vec![
+            ("Content-Type", "application/json".to_owned().into()),
+            ("Host", host.into()),
+            ("X-Project-Id", self.project_id.as_str().to_owned().into()),
+            ("X-Sdk-Date", sdk_date.clone().into()),
         ];
         match &self.credentials {
             Credentials::AkSk {
@@ -312,7 +316,7 @@ impl WorkspaceClient {
                 security_token,
             } => {
                 if let Some(token) = security_token {
-                    pairs.push(("X-Security-Token", token.expose_secret().to_owned()));
+                    pairs.push(("X-Security-Token", token.expose_secret().to_owned().into()));
                 }
                 let borrowed: Vec<(&str, &str)> =
                     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -329,19 +333,18 @@ impl WorkspaceClient {
                     secret_key.expose_secret().as_bytes(),
                     &sdk_date,
                 );
-                pairs.push(("Authorization", auth));
+                pairs.push(("Authorization", auth.into()));
             }
             Credentials::Token { .. } => {
-                pairs.push((
-                    "X-Auth-Token",
-                    self.credentials.token_value().unwrap_or_default(),
-                ));
+                if let Some(token) = self.credentials.token_value() {
+                    pairs.push(("X-Auth-Token", token));
+                }
             }
         }
         let mut map = HeaderMap::with_capacity(pairs.len());
-        for (name, value) in pairs {
+        for (name, value) in &pairs {
             if let (Ok(name), Ok(mut value)) =
-                (HeaderName::try_from(name), HeaderValue::try_from(value))
+                (HeaderName::try_from(*name), HeaderValue::from_str(value))
             {
                 if matches!(
                     name.as_str(),

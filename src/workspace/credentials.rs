@@ -94,14 +94,15 @@ impl Credentials {
     }
 
     /// The current IAM token, for the `X-Auth-Token` header only.
-    pub(crate) fn token_value(&self) -> Option<String> {
+    pub(crate) fn token_value(&self) -> Option<zeroize::Zeroizing<String>> {
         match self {
             Credentials::Token { token, .. } => Some(
                 token
                     .read()
                     .unwrap_or_else(|e| e.into_inner())
                     .expose_secret()
-                    .to_owned(),
+                    .to_owned()
+                    .into(),
             ),
             Credentials::AkSk { .. } => None,
         }

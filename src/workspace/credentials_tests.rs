@@ -173,10 +173,24 @@ fn an_iam_token_is_re_read_from_its_file_on_refresh() {
         &env_of(&[]),
     )
     .unwrap();
-    assert_eq!(resolved.credentials.token_value().as_deref(), Some("OLD"));
+    assert_eq!(
+        resolved
+            .credentials
+            .token_value()
+            .as_deref()
+            .map(String::as_str),
+        Some("OLD")
+    );
     std::fs::write(&path, "NEW\n").unwrap();
     assert!(resolved.credentials.refresh_token().unwrap());
-    assert_eq!(resolved.credentials.token_value().as_deref(), Some("NEW"));
+    assert_eq!(
+        resolved
+            .credentials
+            .token_value()
+            .as_deref()
+            .map(String::as_str),
+        Some("NEW")
+    );
 }
 
 #[test]
