@@ -350,15 +350,16 @@ async fn ratio(secs: u64) {
 async fn floor(secs: u64) -> f64 {
     use std::sync::Arc;
     use workspace_notifier::domain::PoolId;
-    use workspace_notifier::engine::delivery::Sender;
     let setup = Setup::new().await;
     let config = workspace_notifier::config::load(&setup.config(64, "")).unwrap();
-    let Sender::Api(client) =
-        workspace_notifier::engine::wiring::build_sender(&config, &|_| None).unwrap()
-    else {
-        unreachable!("not a dry run")
-    };
-    let client = Arc::new(client);
+    let routes = workspace_notifier::engine::wiring::build_routes(&config, &|_| None).unwrap();
+    let client = Arc::clone(
+        routes
+            .iter()
+            .next()
+            .and_then(|route| route.client())
+            .expect("not a dry run"),
+    );
     let limiter = Arc::new(tokio::sync::Semaphore::new(64));
     let pools: Vec<PoolId> = (0..1000)
         .map(|i| PoolId::parse(&format!("pool-{i:05}")).unwrap())

@@ -85,6 +85,10 @@ pub enum Command {
 /// `maintenance add`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
+    /// The workspace (a [[workspaces]] name) its messages go to; required when several are
+    /// configured.
+    #[arg(long)]
+    pub workspace: Option<String>,
     /// A desktop id to notify (besides or instead of --pool); repeat for several.
     #[arg(long = "desktop")]
     pub desktops: Vec<String>,
@@ -99,6 +103,7 @@ pub struct TargetArgs {
 impl TargetArgs {
     pub(crate) fn stored(&self) -> crate::store::StoredTargets {
         crate::store::StoredTargets {
+            workspace: self.workspace.clone(),
             desktops: self.desktops.clone(),
             resend_attempts: self.resend_attempts,
             resend_after: self.resend_after.clone(),

@@ -49,7 +49,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     // What `run` would refuse (missing credentials or project id) fails here too, with the
     // same message; nothing is sent. A missing database directory is only a warning: the
     // packaged unit's StateDirectory= creates it at the service's first start.
-    crate::engine::wiring::build_sender(&config, &crate::engine::wiring::process_env)?;
+    crate::engine::wiring::build_routes(&config, &crate::engine::wiring::process_env)?;
     let warnings: Vec<String> = crate::engine::wiring::database_directory_problem(&config)
         .map(|problem| {
             format!(
@@ -156,7 +156,7 @@ async fn load_catalog(
     let catalog = crate::engine::catalog::load(
         &config.schedules,
         &config.windows,
-        config.daemon.timezone,
+        &config.defaults(),
         store.as_ref(),
     )
     .await?;

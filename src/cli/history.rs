@@ -11,6 +11,9 @@ pub struct HistoryArgs {
     /// Only this schedule (`manual` for `send`).
     #[arg(long)]
     pub schedule: Option<String>,
+    /// Only deliveries to this workspace.
+    #[arg(long)]
+    pub workspace: Option<String>,
     /// Only this status: pending, sent, failed, missed, dry_run, cancelled.
     #[arg(long, value_parser = status_arg)]
     pub status: Option<Status>,
@@ -48,6 +51,7 @@ pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), Cli
         status,
         limit: args.limit,
         since,
+        workspace: args.workspace.clone(),
     };
     let rows = store.history(&filter).await?;
     store.close().await;

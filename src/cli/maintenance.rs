@@ -130,7 +130,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     };
     let raw = catalog::raw_window_of(&stored);
     let window = validate_flags(|key, errors| {
-        validate_window(&raw, key, config.daemon.timezone, Source::Database, errors)
+        validate_window(&raw, key, &config.defaults(), Source::Database, errors)
     })?;
     super::refuse_past("--start", &window.starts, "the window would send nothing")?;
     let taken = config.declares(&window.id);
@@ -256,7 +256,7 @@ async fn send_notice(
     ));
     let done = immediate::deliver_now(
         config,
-        window.id.clone(),
+        (window.id.clone(), window.workspace.clone()),
         &targets,
         immediate::Outgoing {
             text: text.to_owned(),

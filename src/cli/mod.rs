@@ -210,7 +210,7 @@ pub(crate) async fn load_catalog(
     let catalog = crate::engine::catalog::load(
         &config.schedules,
         &config.windows,
-        config.daemon.timezone,
+        &config.defaults(),
         Some(store),
     )
     .await?;

@@ -81,7 +81,7 @@ pub(super) async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliE
     let targets = resend_targets(args.id, &failed, config.jobs.desktop_batch);
     let done = immediate::deliver_now(
         &config,
-        source.schedule_id,
+        (source.schedule_id, source.workspace),
         &targets,
         immediate::Outgoing {
             text: source.message,

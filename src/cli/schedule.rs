@@ -135,7 +135,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     };
     let raw = catalog::raw_of(&stored);
     let spec = validate_flags(|key, errors| {
-        validate_schedule(&raw, key, config.daemon.timezone, Source::Database, errors)
+        validate_schedule(&raw, key, &config.defaults(), Source::Database, errors)
     })?;
     super::refuse_past("--at", &spec.trigger, "the schedule would never fire")?;
     if config.declares(&spec.id) {
@@ -308,6 +308,7 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
             status: None,
             limit: 5,
             since: None,
+            workspace: None,
         };
         let rows = store.history(&filter).await;
         store.close().await;
@@ -368,6 +369,7 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
         status: None,
         limit: 5,
         since: None,
+        workspace: None,
     };
     let recent = store.history(&filter).await?;
     say!("latest deliveries:");

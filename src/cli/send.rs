@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{CliError, failure, load_config};
 use crate::config::Errors;
-use crate::domain::{DesktopId, PoolId, ScheduleId, Target, manual_schedule_id};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Target, WorkspaceName, manual_schedule_id};
 use crate::engine::delivery::Outcome;
 use crate::engine::immediate;
 use crate::store::DeliveryRow;
@@ -20,6 +20,10 @@ pub struct SendArgs {
     /// The text users see.
     #[arg(long, allow_hyphen_values = true)]
     pub message: String,
+    /// The workspace (a [[workspaces]] name) to send through; required when several are
+    /// configured.
+    #[arg(long)]
+    pub workspace: Option<String>,
     /// `schedule_id` recorded for this delivery (default `manual`).
     #[arg(long)]
     pub schedule_id: Option<String>,
@@ -37,10 +41,10 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
         super::term::json_only();
     }
     let config = load_config(config_path)?;
-    let (targets, schedule_id) = validate(&args, &config)?;
+    let (targets, schedule_id, workspace) = validate(&args, &config)?;
     let done = immediate::deliver_now(
         &config,
-        schedule_id,
+        (schedule_id, workspace.clone()),
         &targets,
         immediate::Outgoing {
             text: args.message.clone(),
@@ -49,7 +53,7 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
     )
     .await?;
     let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
-    let result = report(&config, &args, done).await;
+    let result = report(&config, &args, &workspace, done).await;
     if args.json {
         super::json::print(&super::json::deliveries(&config, &ids).await?);
     }
@@ -60,6 +64,7 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
 async fn report(
     config: &crate::config::Config,
     args: &SendArgs,
+    workspace: &WorkspaceName,
     mut done: Vec<immediate::Delivered>,
 ) -> Result<(), CliError> {
     let Some(immediate::Delivered {
@@ -76,7 +81,7 @@ async fn report(
         } => {
             say!("{job_id}");
             match args.wait {
-                true => wait_for_desktops(config, id).await,
+                true => wait_for_desktops(config, workspace, id).await,
                 false => Ok(()),
             }
         }
@@ -104,7 +109,11 @@ async fn report(
 }
 
 /// `send --wait`: follows the job, showing its progress, and prints `N/M desktops`.
-async fn wait_for_desktops(config: &crate::config::Config, id: i64) -> Result<(), CliError> {
+async fn wait_for_desktops(
+    config: &crate::config::Config,
+    workspace: &WorkspaceName,
+    id: i64,
+) -> Result<(), CliError> {
     use crate::domain::job::JobResult;
     use crate::engine::jobs::{JobFollower, Polled};
     use std::io::IsTerminal;
@@ -113,16 +122,15 @@ async fn wait_for_desktops(config: &crate::config::Config, id: i64) -> Result<()
             "--wait needs [jobs] enabled = true: the job's result is not followed",
         ));
     }
-    let crate::engine::delivery::Sender::Api(client) =
-        crate::engine::wiring::build_sender(config, &crate::engine::wiring::process_env)?
-    else {
+    let routes =
+        crate::engine::wiring::build_route(config, workspace, &crate::engine::wiring::process_env)?;
+    if routes.dry_run() {
         return Ok(());
-    };
+    }
     let store = crate::engine::wiring::open_store(config).await?;
     let follower = JobFollower::new(
         store.clone(),
-        client,
-        std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        std::sync::Arc::new(routes),
         config.jobs,
         crate::platform::clock::Clock::system(),
     );
@@ -195,9 +203,10 @@ pub(super) fn describe_failure(row: Option<&DeliveryRow>, reason: &str) -> Strin
 fn validate(
     args: &SendArgs,
     config: &crate::config::Config,
-) -> Result<(Vec<Target>, ScheduleId), CliError> {
-    let max_chars = config.workspace.max_message_chars;
+) -> Result<(Vec<Target>, ScheduleId, WorkspaceName), CliError> {
     let mut errors = Errors::default();
+    let defaults = config.defaults();
+    let workspace = errors.take("--workspace", defaults.workspace(&args.workspace));
     let mut targets = Vec::new();
     if let Some(pool) = &args.pool {
         targets.extend(
@@ -228,17 +237,18 @@ fn validate(
         ),
         None => Some(manual_schedule_id()),
     };
-    let chars = args.message.chars().count();
     if args.message.trim().is_empty() {
         errors.push("--message", "must not be empty");
-    } else if let Some(max) = max_chars.filter(|max| chars > *max) {
-        errors.push(
-            "--message",
-            format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
-        );
+    } else if let Some(problem) = workspace
+        .as_ref()
+        .and_then(|w| defaults.too_long(w, &args.message))
+    {
+        errors.push("--message", problem);
     }
-    match schedule_id {
-        Some(id) if errors.is_empty() && !targets.is_empty() => Ok((targets, id)),
+    match (schedule_id, workspace) {
+        (Some(id), Some(workspace)) if errors.is_empty() && !targets.is_empty() => {
+            Ok((targets, id, workspace))
+        }
         _ => Err(CliError::Invalid(errors.into_vec())),
     }
 }

@@ -43,10 +43,13 @@ fn a_file_without_settings_gets_the_documented_defaults() {
     assert_eq!(config.retry.max_attempts, 8);
     assert_eq!(config.retry.max_elapsed, Duration::from_secs(1800));
     assert_eq!(
-        config.workspace.endpoint.as_str(),
+        config.workspaces[0].endpoint.as_str(),
         "https://workspace.cn-north-4.myhuaweicloud.com/"
     );
-    assert_eq!(config.workspace.request_timeout, Duration::from_secs(15));
+    assert_eq!(
+        config.workspaces[0].request_timeout,
+        Duration::from_secs(15)
+    );
 }
 
 #[test]

@@ -21,14 +21,14 @@ use std::time::Duration;
 pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow};
-pub(crate) use schedule_rules::validate_schedule;
+pub(crate) use schedule_rules::{Defaults, validate_schedule};
 pub(crate) use window_rules::validate_window;
-use workspace_rules::validate_workspace;
+use workspace_rules::validate_workspaces;
 
-use crate::domain::ProjectId;
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::schedule::Source;
+use crate::domain::{ProjectId, WorkspaceName};
 use crate::workspace::CredentialPaths;
 
 /// Where the config is read from when `--config` is not given.
@@ -52,7 +52,8 @@ pub enum ConfigError {
 pub struct Config {
     pub path: PathBuf,
     pub daemon: DaemonConfig,
-    pub workspace: WorkspaceConfig,
+    /// Every workspace, in config order; at least one (`[workspace]` is one named `default`).
+    pub workspaces: Vec<WorkspaceConfig>,
     pub retry: RetryPolicy,
     pub jobs: JobsConfig,
     pub schedules: Vec<crate::domain::schedule::SharedSpec>,
@@ -76,6 +77,7 @@ pub struct DaemonConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceConfig {
+    pub name: WorkspaceName,
     pub endpoint: Url,
     /// May also come from the SDK's variables or profile; see `workspace::credentials`.
     pub project_id: Option<ProjectId>,
@@ -105,6 +107,23 @@ pub struct JobsConfig {
 }
 
 impl Config {
+    /// The workspace named `name`.
+    pub fn workspace(&self, name: &WorkspaceName) -> Option<&WorkspaceConfig> {
+        self.workspaces.iter().find(|w| &w.name == name)
+    }
+
+    /// What schedules and windows may leave out, and the workspaces they may name.
+    pub(crate) fn defaults(&self) -> Defaults {
+        Defaults {
+            timezone: self.daemon.timezone,
+            workspaces: self
+                .workspaces
+                .iter()
+                .map(|w| (w.name.clone(), w.max_message_chars))
+                .collect(),
+        }
+    }
+
     /// True if the file declares a schedule or window with this id.
     pub fn declares(&self, id: &crate::domain::ScheduleId) -> bool {
         self.schedules.iter().any(|s| &s.id == id) || self.windows.iter().any(|w| &w.id == id)
@@ -132,11 +151,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     // from the file alone and are not copied through the layered loader, whose value tree
     // costs kilobytes per entry (100,000 schedules would need hundreds of MB).
     let schedules = std::mem::take(&mut file.schedules);
+    let workspaces = std::mem::take(&mut file.workspaces);
+    let wrote_workspace = file.workspace.is_some();
+    let single = file.workspace.take().unwrap_or_default();
     let file_database = file.daemon.database.clone();
     let windows = std::mem::take(&mut file.maintenance_windows);
     let settings = raw::RawSettings {
         daemon: &file.daemon,
-        workspace: &file.workspace,
+        workspace: &single,
         retry: &file.retry,
         jobs: &file.jobs,
     };
@@ -153,6 +175,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut raw: RawConfig = built.try_deserialize().map_err(load_error)?;
     raw.schedules = schedules;
     raw.maintenance_windows = windows;
+    // Environment variables reach `[workspace]` only: with `[[workspaces]]` and no
+    // `[workspace]` in the file, the layered (default) section is not one the file wrote.
+    if !wrote_workspace && !workspaces.is_empty() {
+        raw.workspace = None;
+    }
+    raw.workspaces = workspaces;
     validate_parts(raw, entries.parts())
         .map_err(strict_error)?
         .map_err(|errors| ConfigError::Invalid {
@@ -161,11 +189,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         })
         .map(|mut config| {
             config.daemon.database_source = database_source(path, &file_database);
-            config.workspace.credentials.service_dir =
-                path.parent().map(|dir| match dir.as_os_str().is_empty() {
-                    true => Path::new(".").to_owned(),
-                    false => dir.to_owned(),
-                });
+            let dir = path.parent().map(|dir| match dir.as_os_str().is_empty() {
+                true => Path::new(".").to_owned(),
+                false => dir.to_owned(),
+            });
+            for workspace in &mut config.workspaces {
+                workspace.credentials.service_dir = dir.clone();
+            }
             config.path = path.to_owned();
             config
         })
@@ -241,13 +271,27 @@ fn validate_parts<E>(
         ),
         _ => None,
     };
-    let workspace = validate_workspace(&raw.workspace, &mut errors);
+    let workspaces = validate_workspaces(raw.workspace.as_ref(), &raw.workspaces, &mut errors);
     let retry = policy_rules::validate_retry(&raw.retry, &mut errors);
     let jobs = policy_rules::validate_jobs(&raw.jobs, &mut errors);
-    let default_tz = timezone.unwrap_or(Tz::UTC);
+    let defaults = Defaults {
+        timezone: timezone.unwrap_or(Tz::UTC),
+        workspaces: workspaces
+            .iter()
+            .flatten()
+            .map(|w| (w.name.clone(), w.max_message_chars))
+            .collect(),
+    };
+    // With no valid workspace, schedules are still checked for everything else.
+    let defaults = match defaults.workspaces.is_empty() {
+        true => Defaults {
+            workspaces: vec![(WorkspaceName::default_name(), None)],
+            ..defaults
+        },
+        false => defaults,
+    };
     let mut schedules = ScheduleRules {
-        default_tz,
-        max_chars: workspace.as_ref().and_then(|w| w.max_message_chars),
+        defaults: &defaults,
         seen: HashSet::new(),
         specs: Vec::new(),
         count: 0,
@@ -268,7 +312,7 @@ fn validate_parts<E>(
         }
         raw_windows.extend(part.maintenance_windows);
     }
-    let windows = validate_windows(&raw_windows, default_tz, &mut errors);
+    let windows = validate_windows(&raw_windows, &defaults, &mut errors);
     for (i, window) in raw_windows.iter().enumerate() {
         if schedules.seen.contains(&window.id) {
             errors.push(
@@ -297,7 +341,7 @@ fn validate_parts<E>(
             shutdown_grace: shutdown_grace.expect("checked"),
             listen: listen.expect("checked"),
         },
-        workspace: workspace.expect("checked"),
+        workspaces: workspaces.expect("checked"),
         retry: retry.expect("checked"),
         jobs: jobs.expect("checked"),
         schedules,
@@ -306,16 +350,15 @@ fn validate_parts<E>(
 }
 
 /// The `[[schedules]]` rules, applied one entry at a time (in file order: `schedules[i]`).
-struct ScheduleRules {
-    default_tz: Tz,
-    max_chars: Option<usize>,
+struct ScheduleRules<'a> {
+    defaults: &'a Defaults,
     seen: HashSet<String>,
     specs: Vec<crate::domain::schedule::SharedSpec>,
     /// Entries seen so far: the index of the next.
     count: usize,
 }
 
-impl ScheduleRules {
+impl ScheduleRules<'_> {
     fn add(&mut self, schedule: &RawSchedule, errors: &mut Errors) {
         let i = self.count;
         self.count += 1;
@@ -326,24 +369,18 @@ impl ScheduleRules {
                 format!("duplicate schedule id {:?}", schedule.id),
             );
         }
-        if let Some(max) = self.max_chars {
-            let chars = schedule.message.chars().count();
-            if chars > max {
-                errors.push(
-                    format!("{prefix}.message"),
-                    format!("is {chars} characters, more than workspace.max_message_chars = {max}"),
-                );
-            }
-        }
         let key = |name: &str| format!("{prefix}.{name}");
-        if let Some(spec) = validate_schedule(schedule, &key, self.default_tz, Source::File, errors)
-        {
+        if let Some(spec) = validate_schedule(schedule, &key, self.defaults, Source::File, errors) {
             self.specs.push(std::sync::Arc::new(spec));
         }
     }
 }
 
-fn validate_windows(raw: &[RawWindow], default_tz: Tz, errors: &mut Errors) -> Vec<WindowSpec> {
+fn validate_windows(
+    raw: &[RawWindow],
+    defaults: &Defaults,
+    errors: &mut Errors,
+) -> Vec<WindowSpec> {
     let mut seen = HashSet::new();
     let mut windows = Vec::new();
     for (i, window) in raw.iter().enumerate() {
@@ -355,7 +392,7 @@ fn validate_windows(raw: &[RawWindow], default_tz: Tz, errors: &mut Errors) -> V
             );
         }
         let key = |name: &str| format!("{prefix}.{name}");
-        if let Some(spec) = validate_window(window, &key, default_tz, Source::File, errors) {
+        if let Some(spec) = validate_window(window, &key, defaults, Source::File, errors) {
             windows.push(spec);
         }
     }

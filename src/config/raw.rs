@@ -8,7 +8,10 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawConfig {
     pub daemon: RawDaemon,
-    pub workspace: RawWorkspace,
+    /// The single workspace (named `default`); None when the file has no `[workspace]`.
+    pub workspace: Option<RawWorkspace>,
+    /// `[[workspaces]]`: several, each with a `name`.
+    pub workspaces: Vec<RawWorkspace>,
     pub retry: RawRetry,
     pub jobs: RawJobs,
     pub schedules: Vec<RawSchedule>,
@@ -56,6 +59,8 @@ impl Default for RawDaemon {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawWorkspace {
+    /// `[[workspaces]]` only: `[a-z0-9-]{1,32}`, unique.
+    pub name: Option<String>,
     pub region: String,
     pub endpoint: Option<String>,
     pub project_id: Option<String>,
@@ -73,6 +78,7 @@ pub(crate) struct RawWorkspace {
 impl Default for RawWorkspace {
     fn default() -> Self {
         Self {
+            name: None,
             region: "cn-north-4".to_owned(),
             endpoint: None,
             project_id: None,
@@ -144,6 +150,8 @@ impl Default for RawJobs {
 pub(crate) struct RawSchedule {
     #[serde(default)]
     pub id: String,
+    /// The `[[workspaces]]` name; may be left out when there is one workspace.
+    pub workspace: Option<String>,
     pub cron: Option<String>,
     pub at: Option<String>,
     pub every: Option<String>,
@@ -178,6 +186,8 @@ pub(crate) struct RawResend {
 pub(crate) struct RawWindow {
     #[serde(default)]
     pub id: String,
+    /// The `[[workspaces]]` name; may be left out when there is one workspace.
+    pub workspace: Option<String>,
     pub start: Option<String>,
     pub cron: Option<String>,
     #[serde(default)]

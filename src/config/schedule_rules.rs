@@ -10,7 +10,75 @@ use crate::domain::schedule::{
     CatchUpPolicy, Message, ResendFailed, ScheduleSpec, SharedContent, Source,
 };
 use crate::domain::trigger::Trigger;
-use crate::domain::{DesktopId, PoolId, ScheduleId};
+use crate::domain::{DesktopId, PoolId, ScheduleId, WorkspaceName};
+
+/// What a schedule or window may leave out (its zone, its workspace when there is only one),
+/// and which workspaces it may name with their message limits.
+#[derive(Debug, Clone)]
+pub(crate) struct Defaults {
+    pub timezone: Tz,
+    /// Every configured workspace with its `max_message_chars`, in config order.
+    pub workspaces: Vec<(WorkspaceName, Option<usize>)>,
+}
+
+impl Defaults {
+    /// One workspace, `default`, and zone `timezone`.
+    #[cfg(test)]
+    pub(crate) fn one(timezone: Tz) -> Self {
+        Self {
+            timezone,
+            workspaces: vec![(WorkspaceName::default_name(), None)],
+        }
+    }
+
+    /// The workspace `named` (or the only one when none is named), or why not.
+    pub(crate) fn workspace(&self, named: &Option<String>) -> Result<WorkspaceName, String> {
+        let known = || {
+            self.workspaces
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match named {
+            Some(name) => self
+                .workspaces
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(n, _)| n.clone())
+                .ok_or_else(|| format!("unknown workspace {name:?}; configured: {}", known())),
+            None => match self.workspaces.as_slice() {
+                [(only, _)] => Ok(only.clone()),
+                _ => Err(format!(
+                    "required: several workspaces are configured ({}), and a message must never go to one by default",
+                    known()
+                )),
+            },
+        }
+    }
+
+    /// Why `text` is too long for workspace `name`, if it is.
+    pub(crate) fn too_long(&self, name: &WorkspaceName, text: &str) -> Option<String> {
+        let max = self.max_chars(name)?;
+        let chars = text.chars().count();
+        (chars > max).then(|| match name.as_str() {
+            WorkspaceName::DEFAULT => {
+                format!("is {chars} characters, more than workspace.max_message_chars = {max}")
+            }
+            other => format!(
+                "is {chars} characters, more than max_message_chars = {max} of workspace {other:?}"
+            ),
+        })
+    }
+
+    /// The `max_message_chars` of workspace `name`.
+    pub(crate) fn max_chars(&self, name: &WorkspaceName) -> Option<usize> {
+        self.workspaces
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, max)| *max)
+    }
+}
 
 /// The misfire grace when a schedule names none.
 pub(super) const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
@@ -18,6 +86,7 @@ pub(super) const DEFAULT_MISFIRE_GRACE: Duration = Duration::from_secs(300);
 /// The fields schedules and maintenance windows share, as written.
 pub(super) struct SharedInput<'a> {
     pub id: &'a str,
+    pub workspace: &'a Option<String>,
     pub timezone: &'a Option<String>,
     pub pools: &'a [String],
     pub desktops: &'a [String],
@@ -28,6 +97,7 @@ pub(super) struct SharedInput<'a> {
 /// The fields schedules and maintenance windows share, each validated (None if invalid).
 pub(super) struct SharedFields {
     pub id: Option<ScheduleId>,
+    pub workspace: Option<WorkspaceName>,
     pub timezone: Option<Tz>,
     pub pools: Option<Vec<PoolId>>,
     pub desktops: Option<Vec<DesktopId>>,
@@ -40,10 +110,11 @@ impl SharedFields {
     pub(super) fn validate(
         input: SharedInput<'_>,
         key: &dyn Fn(&str) -> String,
-        default_tz: Tz,
+        defaults: &Defaults,
         errors: &mut Errors,
     ) -> SharedFields {
         let id = input.id;
+        let default_tz = defaults.timezone;
         if input.pools.is_empty() && input.desktops.is_empty() {
             errors.push(
                 key("pools"),
@@ -55,6 +126,7 @@ impl SharedFields {
                 &key("id"),
                 ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
             ),
+            workspace: errors.take(&key("workspace"), defaults.workspace(input.workspace)),
             timezone: match input.timezone {
                 Some(tz) => errors.take(&key("timezone"), fields::timezone(tz)),
                 None => Some(default_tz),
@@ -107,13 +179,14 @@ fn validate_resend(
 pub(crate) fn validate_schedule(
     raw: &RawSchedule,
     key: &dyn Fn(&str) -> String,
-    default_tz: Tz,
+    defaults: &Defaults,
     source: Source,
     errors: &mut Errors,
 ) -> Option<ScheduleSpec> {
     let common = SharedFields::validate(
         SharedInput {
             id: &raw.id,
+            workspace: &raw.workspace,
             timezone: &raw.timezone,
             pools: &raw.pools,
             desktops: &raw.desktops,
@@ -121,7 +194,7 @@ pub(crate) fn validate_schedule(
             resend_failed: &raw.resend_failed,
         },
         key,
-        default_tz,
+        defaults,
         errors,
     );
     let trigger = validate_trigger(raw, &key, errors);
@@ -140,6 +213,13 @@ pub(crate) fn validate_schedule(
     if raw.message.trim().is_empty() {
         errors.push(key("message"), "must not be empty");
     }
+    if let Some(problem) = common
+        .workspace
+        .as_ref()
+        .and_then(|w| defaults.too_long(w, &raw.message))
+    {
+        errors.push(key("message"), problem);
+    }
     if let Some(var) = window_variable_in(&raw.message) {
         errors.push(
             key("message"),
@@ -150,6 +230,7 @@ pub(crate) fn validate_schedule(
     }
     let SharedFields {
         id,
+        workspace,
         timezone,
         pools,
         desktops,
@@ -158,6 +239,7 @@ pub(crate) fn validate_schedule(
     } = common;
     let (id, misfire_grace) = (id?, misfire_grace?);
     Some(ScheduleSpec {
+        workspace: workspace?,
         desktops: desktops?,
         resend_failed: resend_failed?,
         record_as: id.clone(),

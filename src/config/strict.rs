@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn an_unknown_table_after_retry_is_not_reported_under_retry() {
         for (table, name) in [
-            ("[[workspaces]]\nname = \"eu\"\n", "workspaces"),
+            ("[[tenants]]\nname = \"eu\"\n", "tenants"),
             ("[api]\nlisten = \"127.0.0.1:1\"\n", "api"),
         ] {
             let text = format!("[retry]\nmax_attempts = 3\n\n{table}");

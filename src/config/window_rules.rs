@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
-use super::schedule_rules::{SharedFields, SharedInput};
+use super::schedule_rules::{Defaults, SharedFields, SharedInput};
 use crate::domain::maintenance::{Cancellations, WindowSpec};
 use crate::domain::schedule::Source;
 use crate::domain::template::Template;
@@ -16,13 +16,15 @@ use crate::domain::trigger::Trigger;
 pub(crate) fn validate_window(
     raw: &RawWindow,
     key: &dyn Fn(&str) -> String,
-    default_tz: Tz,
+    defaults: &Defaults,
     source: Source,
     errors: &mut Errors,
 ) -> Option<WindowSpec> {
+    let default_tz = defaults.timezone;
     let common = SharedFields::validate(
         SharedInput {
             id: &raw.id,
+            workspace: &raw.workspace,
             timezone: &raw.timezone,
             pools: &raw.pools,
             desktops: &raw.desktops,
@@ -30,7 +32,7 @@ pub(crate) fn validate_window(
             resend_failed: &raw.resend_failed,
         },
         key,
-        default_tz,
+        defaults,
         errors,
     );
     let starts = match (&raw.start, &raw.cron) {
@@ -80,6 +82,7 @@ pub(crate) fn validate_window(
         .map(|t| template("end_message", t, errors));
     let SharedFields {
         id,
+        workspace,
         mut timezone,
         pools,
         desktops,
@@ -99,6 +102,7 @@ pub(crate) fn validate_window(
         }
     }
     Some(WindowSpec {
+        workspace: workspace?,
         desktops: desktops?,
         resend_failed: resend_failed?,
         id: id?,

@@ -1,4 +1,4 @@
-//! `[workspace]`: the endpoint (a known region, or an explicit URL), the project id, the
+//! `[workspace]` or `[[workspaces]]`: each one's name, the endpoint (a known region, or an explicit URL), the project id, the
 //! request timeout and which credential files go together.
 
 use reqwest::Url;
@@ -6,7 +6,7 @@ use reqwest::Url;
 use super::WorkspaceConfig;
 use super::fields::{self, Errors};
 use super::raw;
-use crate::domain::ProjectId;
+use crate::domain::{ProjectId, WorkspaceName};
 use crate::workspace::CredentialPaths;
 
 /// Regions the official SDK knows for Workspace (docs/huawei-api.md).
@@ -31,41 +31,105 @@ const REGIONS: &[&str] = &[
     "eu-west-101",
 ];
 
-pub(super) fn validate_workspace(
+/// `[workspace]` alone (named `default`), or every `[[workspaces]]` entry; both together is
+/// an error. Returns None if any is invalid.
+pub(super) fn validate_workspaces(
+    single: Option<&raw::RawWorkspace>,
+    several: &[raw::RawWorkspace],
+    errors: &mut Errors,
+) -> Option<Vec<WorkspaceConfig>> {
+    if several.is_empty() {
+        let default = raw::RawWorkspace::default();
+        let w = single.unwrap_or(&default);
+        if let Some(name) = &w.name {
+            errors.push(
+                "workspace.name",
+                format!(
+                    "{name:?}: the single [workspace] is always named \"default\"; name workspaces in [[workspaces]] entries"
+                ),
+            );
+        }
+        let name = WorkspaceName::default_name();
+        return validate_workspace(w, name, "workspace", errors).map(|w| vec![w]);
+    }
+    if single.is_some() {
+        errors.push(
+            "workspace",
+            "[workspace] and [[workspaces]] together: give the one workspace as [workspace], or every workspace (each with a name) as [[workspaces]]",
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (i, w) in several.iter().enumerate() {
+        let prefix = format!("workspaces[{i}]");
+        let name = match &w.name {
+            None => {
+                errors.push(
+                    format!("{prefix}.name"),
+                    "required: [a-z0-9-]{1,32}, unique",
+                );
+                None
+            }
+            Some(name) => errors
+                .take(
+                    &format!("{prefix}.name"),
+                    WorkspaceName::parse(name).map_err(|e| format!("{e}, got {name:?}")),
+                )
+                .filter(|parsed| {
+                    let new = seen.insert(parsed.clone());
+                    if !new {
+                        errors.push(
+                            format!("{prefix}.name"),
+                            format!("duplicate workspace name {name:?}"),
+                        );
+                    }
+                    new
+                }),
+        };
+        let config = name.and_then(|name| validate_workspace(w, name, &prefix, errors));
+        out.push(config);
+    }
+    out.into_iter().collect()
+}
+
+fn validate_workspace(
     w: &raw::RawWorkspace,
+    name: WorkspaceName,
+    prefix: &str,
     errors: &mut Errors,
 ) -> Option<WorkspaceConfig> {
+    let key = |field: &str| format!("{prefix}.{field}");
     let endpoint = match &w.endpoint {
-        Some(endpoint) => errors.take("workspace.endpoint", parse_endpoint(endpoint)),
-        None => errors.take("workspace.region", region_endpoint(&w.region)),
+        Some(endpoint) => errors.take(&key("endpoint"), parse_endpoint(endpoint)),
+        None => errors.take(&key("region"), region_endpoint(&w.region, prefix)),
     };
     let project_id = match &w.project_id {
         Some(id) => Some(errors.take(
-            "workspace.project_id",
+            &key("project_id"),
             ProjectId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
         )?),
         None => None,
     };
     let request_timeout = errors.take(
-        "workspace.request_timeout",
+        &key("request_timeout"),
         fields::bounded_duration(&w.request_timeout, fields::REQUEST_TIMEOUT),
     );
     let max_chars = errors.take(
-        "workspace.max_message_chars",
+        &key("max_message_chars"),
         fields::bounded(w.max_message_chars, 0..=i64::from(u32::MAX)),
     );
     let max_rps = errors.take(
-        "workspace.max_requests_per_second",
+        &key("max_requests_per_second"),
         fields::bounded(w.max_requests_per_second, 0..=10_000),
     );
     let throttle_pause_max = errors.take(
-        "workspace.throttle_pause_max",
+        &key("throttle_pause_max"),
         fields::bounded_duration(&w.throttle_pause_max, fields::THROTTLE_PAUSE),
     );
     let c = &w.credentials;
     if c.token_file.is_some() && (c.access_key_file.is_some() || c.secret_key_file.is_some()) {
         errors.push(
-            "workspace.credentials.token_file",
+            key("credentials.token_file"),
             "give either token_file or access_key_file + secret_key_file, not both",
         );
     }
@@ -76,17 +140,19 @@ pub(super) fn validate_workspace(
             "secret_key_file"
         };
         errors.push(
-            format!("workspace.credentials.{missing}"),
+            key(&format!("credentials.{missing}")),
             "access_key_file and secret_key_file go together; this one is missing",
         );
     }
     if c.security_token_file.is_some() && c.access_key_file.is_none() {
         errors.push(
-            "workspace.credentials.security_token_file",
+            key("credentials.security_token_file"),
             "a security token goes with access_key_file and secret_key_file (temporary AK/SK)",
         );
     }
+    let named = (name.as_str() != WorkspaceName::DEFAULT).then(|| name.to_string());
     Some(WorkspaceConfig {
+        name,
         endpoint: endpoint?,
         project_id,
         request_timeout: request_timeout?,
@@ -99,14 +165,15 @@ pub(super) fn validate_workspace(
             security_token_file: c.security_token_file.clone(),
             token_file: c.token_file.clone(),
             service_dir: None, // set by `config::load`, which knows the file
+            workspace: named,
         },
     })
 }
 
-fn region_endpoint(region: &str) -> Result<Url, String> {
+fn region_endpoint(region: &str, prefix: &str) -> Result<Url, String> {
     if !REGIONS.contains(&region) {
         return Err(format!(
-            "unknown region {region:?}; known: {}; for another region or a private endpoint set workspace.endpoint",
+            "unknown region {region:?}; known: {}; for another region or a private endpoint set {prefix}.endpoint",
             REGIONS.join(", ")
         ));
     }

@@ -44,6 +44,33 @@ macro_rules! id_type {
 }
 
 id_type!(
+    /// A workspace's name, `[a-z0-9-]{1,32}`: one `[[workspaces]]` entry (a region, project
+    /// and account); the single `[workspace]` section is `default`.
+    WorkspaceName,
+    |raw| {
+        let ok = (1..=32).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(())
+        } else {
+            Err(InvalidId("must be 1 to 32 characters of a-z 0-9 -"))
+        }
+    }
+);
+
+impl WorkspaceName {
+    /// The name of the single `[workspace]` section, and of every delivery recorded before
+    /// there could be several.
+    pub const DEFAULT: &'static str = "default";
+
+    pub fn default_name() -> Self {
+        Self(Self::DEFAULT.into())
+    }
+}
+
+id_type!(
     /// `[A-Za-z0-9._-]{1,64}`, unique across the config file and the database.
     ScheduleId,
     |raw| {

@@ -17,7 +17,7 @@ use crate::domain::schedule::{
 };
 use crate::domain::template::{Template, Values};
 use crate::domain::trigger::Trigger;
-use crate::domain::{DesktopId, PoolId, ScheduleId};
+use crate::domain::{DesktopId, PoolId, ScheduleId, WorkspaceName};
 
 /// Which occurrences are cancelled (stored in the database, so it applies to file windows too).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct Cancellations {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowSpec {
     pub id: ScheduleId,
+    /// The workspace (region, project, account) its messages go to.
+    pub workspace: WorkspaceName,
     /// When windows start: `Trigger::At` (one-off) or `Trigger::Cron` (recurring).
     pub starts: Trigger,
     pub duration: Duration,
@@ -199,6 +201,7 @@ impl WindowSpec {
                 ScheduleSpec {
                     id: self.id.derived(&suffix),
                     record_as: self.id.clone(),
+                    workspace: self.workspace.clone(),
                     trigger: Trigger::Shifted {
                         base: Box::new(self.starts.clone()),
                         offset: self.offset(kind),

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{Errors, RawWindow, validate_window};
+use crate::config::{Defaults, Errors, RawWindow, validate_window};
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -22,7 +22,14 @@ fn window(start_or_cron: (&str, &str), tz: &str) -> Arc<WindowSpec> {
     };
     let mut errors = Errors::default();
     let key = |name: &str| name.to_owned();
-    let spec = validate_window(&raw, &key, chrono_tz::UTC, Source::File, &mut errors).unwrap();
+    let spec = validate_window(
+        &raw,
+        &key,
+        &Defaults::one(chrono_tz::UTC),
+        Source::File,
+        &mut errors,
+    )
+    .unwrap();
     assert!(errors.is_empty());
     Arc::new(spec)
 }
@@ -117,7 +124,16 @@ fn template_errors_name_the_window_and_the_variable() {
     };
     let mut errors = Errors::default();
     let key = |name: &str| format!("maintenance_windows[0].{name}");
-    assert!(validate_window(&raw, &key, chrono_tz::UTC, Source::File, &mut errors).is_none());
+    assert!(
+        validate_window(
+            &raw,
+            &key,
+            &Defaults::one(chrono_tz::UTC),
+            Source::File,
+            &mut errors
+        )
+        .is_none()
+    );
     let text = errors
         .iter()
         .map(ToString::to_string)

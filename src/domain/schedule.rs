@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::domain::time_math::{minus, plus};
 use crate::domain::trigger::Trigger;
-use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Target, WorkspaceName};
 
 pub(crate) use super::catch_up::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, catch_up};
 
@@ -158,6 +158,8 @@ pub struct ScheduleSpec {
     pub id: ScheduleId,
     /// The `schedule_id` its deliveries are recorded under (the window id for window parts).
     pub record_as: ScheduleId,
+    /// The workspace (region, project, account) its deliveries go to.
+    pub workspace: WorkspaceName,
     pub trigger: Trigger,
     pub timezone: Tz,
     pub pools: Vec<PoolId>,

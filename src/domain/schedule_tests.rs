@@ -11,6 +11,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
     ScheduleSpec {
+        workspace: crate::domain::WorkspaceName::default_name(),
         id: ScheduleId::parse("s").unwrap(),
         record_as: ScheduleId::parse("s").unwrap(),
         trigger: Trigger::cron(expr).unwrap(),

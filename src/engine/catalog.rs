@@ -3,12 +3,11 @@
 //! database) applied. Database entries are validated with the same rules as the file's; an id
 //! the file uses wins over a database row with the same id.
 
-use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::config::RawResend;
-use crate::config::{Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
+use crate::config::{Defaults, Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::{SharedSpec, Source};
 use crate::store::{Store, StoreError, StoredSchedule, StoredTargets, StoredWindow};
@@ -38,6 +37,7 @@ impl Catalog {
 pub(crate) fn raw_of(stored: &StoredSchedule) -> RawSchedule {
     RawSchedule {
         id: stored.id.clone(),
+        workspace: stored.extra.workspace.clone(),
         cron: stored.cron.clone(),
         at: stored.at.clone(),
         every: stored.every.clone(),
@@ -57,6 +57,7 @@ pub(crate) fn raw_of(stored: &StoredSchedule) -> RawSchedule {
 pub(crate) fn raw_window_of(stored: &StoredWindow) -> RawWindow {
     RawWindow {
         id: stored.id.clone(),
+        workspace: stored.extra.workspace.clone(),
         start: stored.start.clone(),
         cron: stored.cron.clone(),
         duration: stored.duration.clone(),
@@ -88,7 +89,7 @@ fn raw_resend(extra: &StoredTargets) -> Option<RawResend> {
 pub(crate) async fn load(
     file_schedules: &[SharedSpec],
     file_windows: &[WindowSpec],
-    default_tz: Tz,
+    defaults: &Defaults,
     store: Option<&Store>,
 ) -> Result<Catalog, StoreError> {
     let mut catalog = Catalog {
@@ -105,7 +106,7 @@ pub(crate) async fn load(
         for row in store.list_schedules().await? {
             let key = |name: &str| format!("database schedule {:?}: {name}", row.id);
             if let Some(spec) = validated(&row.id, &file_ids, &mut catalog.problems, |errors| {
-                validate_schedule(&raw_of(&row), &key, default_tz, Source::Database, errors)
+                validate_schedule(&raw_of(&row), &key, defaults, Source::Database, errors)
             }) {
                 catalog.schedules.push(Arc::new(spec));
             }
@@ -116,7 +117,7 @@ pub(crate) async fn load(
                 validate_window(
                     &raw_window_of(&row),
                     &key,
-                    default_tz,
+                    defaults,
                     Source::Database,
                     errors,
                 )

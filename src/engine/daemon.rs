@@ -9,9 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
-use chrono_tz::Tz;
-
-use crate::config::{self, Config};
+use crate::config::{self, Config, Defaults};
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::SharedSpec;
 use crate::engine::catalog;
@@ -121,7 +119,8 @@ struct Service {
     /// This instance's own pending rows that no task carried at the last takeover look.
     idle_own: std::collections::HashSet<i64>,
     file_schedules: FileSchedules,
-    default_tz: Tz,
+    /// The zone and workspaces database schedules are validated against.
+    defaults: Defaults,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
     /// says that they need a restart.
     settings: Settings,
@@ -131,14 +130,14 @@ struct Service {
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
     daemon: crate::config::DaemonConfig,
-    workspace: crate::config::WorkspaceConfig,
+    workspaces: Vec<crate::config::WorkspaceConfig>,
     retry: crate::domain::retry::RetryPolicy,
 }
 
 fn settings_of(config: &Config) -> Settings {
     Settings {
         daemon: config.daemon.clone(),
-        workspace: config.workspace.clone(),
+        workspaces: config.workspaces.clone(),
         retry: config.retry,
     }
 }
@@ -152,7 +151,7 @@ async fn start(
     tracker: &TaskTracker,
     shutdown: &Shutdown,
 ) -> Result<(Service, Scheduler), DaemonError> {
-    let sender = wiring::preflight(config, &wiring::process_env)?;
+    let routes = Arc::new(wiring::preflight(config, &wiring::process_env)?);
     // The daemon goes on without a row it cannot read (logged), rather than stop every schedule.
     let store = wiring::open_store(config).await?.skipping_unreadable();
     let membership = membership::join(config, &store).await?;
@@ -160,7 +159,7 @@ async fn start(
     let deliverer = Arc::new(wiring::build_deliverer(
         config,
         store.clone(),
-        sender,
+        Arc::clone(&routes),
         clock,
     ));
     let starter = Starter::new(Arc::clone(&deliverer), tracker.clone(), shutdown.clone());
@@ -170,29 +169,22 @@ async fn start(
         let answers = Listener {
             store: store.clone(),
             health: Arc::clone(&health),
-            limiter: deliverer.limiter(),
-            max_in_flight: config.daemon.max_in_flight,
-            client: deliverer.client(),
+            routes: Arc::clone(&routes),
         };
         listener::serve(addr, answers, shutdown.stop.clone())
             .await
             .map_err(|source| DaemonError::Listen { addr, source })?;
     }
     // Jobs accepted before a stop are still followed: the follower starts with the daemon.
-    if let (true, Some(client)) = (config.jobs.enabled, deliverer.client()) {
+    if config.jobs.enabled && !routes.dry_run() {
         let follower = Arc::new(
-            JobFollower::new(
-                store.clone(),
-                client,
-                deliverer.limiter(),
-                config.jobs,
-                clock,
-            )
-            .with_resends(ResendRunner {
-                store: store.clone(),
-                starter: starter.clone(),
-                desktop_batch: config.jobs.desktop_batch,
-            }),
+            JobFollower::new(store.clone(), Arc::clone(&routes), config.jobs, clock).with_resends(
+                ResendRunner {
+                    store: store.clone(),
+                    starter: starter.clone(),
+                    desktop_batch: config.jobs.desktop_batch,
+                },
+            ),
         );
         tracker.spawn(follower.run(shutdown.stop.clone()));
     }
@@ -211,8 +203,8 @@ async fn start(
         schedules: std::mem::take(&mut config.schedules),
         windows: std::mem::take(&mut config.windows),
     };
-    let default_tz = config.daemon.timezone;
-    let specs = current_schedules(&file_schedules, default_tz, &store).await?;
+    let defaults = config.defaults();
+    let specs = current_schedules(&file_schedules, &defaults, &store).await?;
     let graces = graces_of(&specs);
     let none_yet = |_| false;
     scheduler.start_deliveries(
@@ -234,7 +226,7 @@ async fn start(
         graces,
         idle_own: Default::default(),
         file_schedules,
-        default_tz,
+        defaults,
         settings: settings_of(config),
     };
     Ok((service, scheduler))
@@ -290,8 +282,7 @@ impl Service {
 
     /// Hands the scheduler a new set and waits until it is applied (READY=1 comes after).
     async fn push_update(&mut self, updates: &mpsc::Sender<Update>) {
-        let specs = match current_schedules(&self.file_schedules, self.default_tz, &self.store)
-            .await
+        let specs = match current_schedules(&self.file_schedules, &self.defaults, &self.store).await
         {
             Ok(specs) => specs,
             Err(err) => {
@@ -378,10 +369,10 @@ struct FileSchedules {
 /// File plus valid database schedules and windows; invalid database rows are logged and skipped.
 async fn current_schedules(
     file: &FileSchedules,
-    default_tz: Tz,
+    defaults: &Defaults,
     store: &Store,
 ) -> Result<Vec<SharedSpec>, StoreError> {
-    let catalog = catalog::load(&file.schedules, &file.windows, default_tz, Some(store)).await?;
+    let catalog = catalog::load(&file.schedules, &file.windows, defaults, Some(store)).await?;
     for problem in &catalog.problems {
         tracing::error!("{problem}");
     }

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::{attempt_end, attempt_outcome, attempt_record, log_sent};
+use super::routes::Routes;
 use super::shutdown::{Shutdown, sleep_unless_stopped};
 
 use crate::domain::Status;
@@ -21,10 +22,13 @@ use crate::platform::clock::Clock;
 use crate::store::{AttemptLog, Claimed, Store, StoreError, format_time};
 use crate::workspace::{Accepted, ApiError, Prepared, WorkspaceClient};
 
-/// Where messages go: the API, or nowhere (`dry_run = true`).
-pub enum Sender {
-    DryRun,
-    Api(Arc<WorkspaceClient>),
+pub use super::routes::Sender;
+
+/// The client and request slots of the delivery's workspace.
+#[derive(Clone, Copy)]
+struct Way<'a> {
+    client: &'a WorkspaceClient,
+    limiter: &'a Semaphore,
 }
 
 /// How soon the ownership check before an attempt is asked again while the database does not
@@ -68,9 +72,8 @@ enum Step {
 pub struct Deliverer {
     store: Store,
     attempts: AttemptLog,
-    sender: Sender,
+    routes: Arc<Routes>,
     policy: RetryPolicy,
-    limiter: Arc<Semaphore>,
     clock: Clock,
     /// `jobs.first_poll` when accepted jobs are followed (`[jobs] enabled`).
     follow_jobs: Option<Duration>,
@@ -79,21 +82,14 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// `max_in_flight` bounds concurrent HTTP requests, not deliveries: a delivery waiting
-    /// for its next retry holds no slot.
-    pub fn new(
-        store: Store,
-        sender: Sender,
-        policy: RetryPolicy,
-        max_in_flight: usize,
-        clock: Clock,
-    ) -> Self {
+    /// Each route's `max_in_flight` bounds concurrent HTTP requests to its workspace, not
+    /// deliveries: a delivery waiting for its next retry holds no slot.
+    pub fn new(store: Store, routes: Arc<Routes>, policy: RetryPolicy, clock: Clock) -> Self {
         Self {
             attempts: AttemptLog::start(store.clone()),
             store,
-            sender,
+            routes,
             policy,
-            limiter: Arc::new(Semaphore::new(max_in_flight)),
             clock,
             follow_jobs: None,
             reconcile_timeouts: false,
@@ -116,25 +112,27 @@ impl Deliverer {
         &self.policy
     }
 
-    /// The `max_in_flight` slots, shared with whatever else calls the API (job polls).
-    pub fn limiter(&self) -> Arc<Semaphore> {
-        Arc::clone(&self.limiter)
+    /// Every workspace's route (client and request slots), shared with the job follower.
+    pub fn routes(&self) -> Arc<Routes> {
+        Arc::clone(&self.routes)
     }
 
-    /// The API client; None in dry run.
-    pub fn client(&self) -> Option<Arc<WorkspaceClient>> {
-        match &self.sender {
-            Sender::Api(client) => Some(Arc::clone(client)),
-            Sender::DryRun => None,
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, target = %d.target.key(), due_at = %format_time(d.due_at)))]
+    #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, workspace = %d.workspace, target = %d.target.key(), due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
         crate::platform::faults::panic_point("delivery");
+        let routes = Arc::clone(&self.routes);
+        let Some(route) = routes.get(d.workspace.as_str()) else {
+            let reason = format!(
+                "workspace {:?} is not in the config (removed while this delivery was pending?); not sent",
+                d.workspace.as_str()
+            );
+            return self
+                .finish_without_attempt(&d, Status::Failed, reason)
+                .await;
+        };
         // Sign the first attempt now, while waiting for the due instant: at 1,000 deliveries
         // due at once, signing in the burst would be lateness.
-        let mut prepared = match &self.sender {
+        let mut prepared = match &route.sender {
             Sender::Api(client) if d.attempts == 0 => client
                 .prepare(&d.target, &d.text_at(d.due_at), Utc::now())
                 .ok()
@@ -144,10 +142,13 @@ impl Deliverer {
         if !self.wait_until_due(&d, &shutdown.stop).await {
             return Ok(Outcome::LeftPending);
         }
-        let client = match &self.sender {
+        let way = match &route.sender {
             Sender::DryRun if self.still_wanted(&d).await? => return self.finish_dry_run(&d).await,
             Sender::DryRun => return Ok(Outcome::AlreadyDone),
-            Sender::Api(client) => client,
+            Sender::Api(client) => Way {
+                client,
+                limiter: &route.limiter,
+            },
         };
         let mut backoff = self.policy.backoff();
         for _ in 0..d.attempts {
@@ -162,8 +163,7 @@ impl Deliverer {
                 return Ok(Outcome::AlreadyDone);
             }
             attempt += 1;
-            let (started, result) = match self.attempt(client, &d, prepared.take(), shutdown).await
-            {
+            let (started, result) = match self.attempt(way, &d, prepared.take(), shutdown).await {
                 Attempted::Done(started, result) => (started, result),
                 Attempted::PastDeadline => {
                     let reason = format!(
@@ -192,7 +192,7 @@ impl Deliverer {
             let next_backoff = backoff.next().unwrap_or_default();
             match self
                 .conclude(
-                    client,
+                    way,
                     &d,
                     (attempt, &mut token_refreshed),
                     started,
@@ -224,7 +224,7 @@ impl Deliverer {
     /// Decides what follows an attempt, commits the attempt, and says whether to go on.
     async fn conclude(
         &self,
-        client: &WorkspaceClient,
+        way: Way<'_>,
         d: &Claimed,
         (attempt, token_refreshed): (u32, &mut bool),
         started: DateTime<Utc>,
@@ -238,7 +238,7 @@ impl Deliverer {
                 (started - d.due_at).num_milliseconds() as f64 / 1000.0,
             );
         }
-        let end = attempt_end(&result, client, *token_refreshed);
+        let end = attempt_end(&result, way.client, *token_refreshed);
         let decision = decide(end, attempt, &self.policy, backoff, finished, d.deadline_at);
         let mut record = attempt_record(d, attempt, started, finished, &result, decision);
         record.message = d.countdown.is_some().then(|| d.text_at(started));
@@ -265,9 +265,7 @@ impl Deliverer {
                 refresh_token,
             } => {
                 if matches!(result, Err(ApiError::Timeout(_)))
-                    && let Some(job_id) = self
-                        .adopt_after_timeout(client, d, attempt, started)
-                        .await?
+                    && let Some(job_id) = self.adopt_after_timeout(way, d, attempt, started).await?
                 {
                     return Ok(Step::Done(Outcome::Sent {
                         job_id: Some(job_id),
@@ -276,7 +274,7 @@ impl Deliverer {
                 tracing::info!(attempt, retry_in_ms = after.as_millis() as u64, error = %record.error_msg.unwrap_or_default(), "attempt failed; will retry");
                 if refresh_token {
                     *token_refreshed = true;
-                    if let Err(err) = client.credentials().refresh_token() {
+                    if let Err(err) = way.client.credentials().refresh_token() {
                         tracing::warn!(error = %err, "cannot re-read the IAM token file");
                     }
                 }
@@ -291,7 +289,7 @@ impl Deliverer {
     /// Any failure to find one just lets the retry go ahead.
     async fn adopt_after_timeout(
         &self,
-        client: &WorkspaceClient,
+        way: Way<'_>,
         d: &Claimed,
         attempt: u32,
         started: DateTime<Utc>,
@@ -300,10 +298,10 @@ impl Deliverer {
             return Ok(None);
         };
         let jobs = {
-            let Ok(_permit) = self.limiter.acquire().await else {
+            let Ok(_permit) = way.limiter.acquire().await else {
                 return Ok(None);
             };
-            match client.recent_pool_jobs(pool, RECONCILE_LOOKBACK).await {
+            match way.client.recent_pool_jobs(pool, RECONCILE_LOOKBACK).await {
                 Ok(jobs) => jobs,
                 Err(err) => {
                     tracing::info!(error = %err, "cannot look for a job of the timed-out attempt; retrying");
@@ -344,13 +342,13 @@ impl Deliverer {
     /// `prepared`: the request signed ahead, sent if still fresh; else it is signed now.
     async fn attempt(
         &self,
-        client: &WorkspaceClient,
+        way: Way<'_>,
         d: &Claimed,
         prepared: Option<(String, Prepared)>,
         shutdown: &Shutdown,
     ) -> Attempted {
         let _permit = tokio::select! {
-            permit = self.limiter.acquire() => match permit {
+            permit = way.limiter.acquire() => match permit {
                 Ok(permit) => permit,
                 Err(_) => return Attempted::Stopped,
             },
@@ -384,13 +382,13 @@ impl Deliverer {
         let text = d.text_at(started);
         let request = match prepared.filter(|(t, p)| *t == text && p.is_fresh(signed_now)) {
             Some((_, request)) => request,
-            None => match client.prepare(&d.target, &text, signed_now) {
+            None => match way.client.prepare(&d.target, &text, signed_now) {
                 Ok(request) => request,
                 Err(err) => return Attempted::Done(started, Err(err)),
             },
         };
         tokio::select! {
-            result = client.send(request) => Attempted::Done(started, result),
+            result = way.client.send(request) => Attempted::Done(started, result),
             () = shutdown.abort.cancelled() => Attempted::Stopped,
         }
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::domain::{ScheduleId, Status, Target};
+use crate::domain::{ScheduleId, Status, Target, WorkspaceName};
 use crate::engine::delivery::Outcome;
 use crate::engine::membership;
 use crate::engine::occurrence::OccurrenceTally;
@@ -58,11 +58,15 @@ pub(crate) struct Outgoing {
 /// `maintenance cancel --notice`.
 pub(crate) async fn deliver_now(
     config: &Config,
-    schedule_id: ScheduleId,
+    (schedule_id, workspace): (ScheduleId, WorkspaceName),
     targets: &[Target],
     outgoing: Outgoing,
 ) -> Result<Vec<Delivered>, ImmediateError> {
-    let sender = wiring::build_sender(config, &wiring::process_env)?;
+    let routes = Arc::new(wiring::build_route(
+        config,
+        &workspace,
+        &wiring::process_env,
+    )?);
     let (store, membership) = open_claiming_store(config).await?;
     let clock = Clock::system();
     let now = clock.now();
@@ -74,6 +78,7 @@ pub(crate) async fn deliver_now(
         .iter()
         .map(|target| NewDelivery {
             schedule_id: schedule_id.clone(),
+            workspace: workspace.clone(),
             target: target.clone(),
             parent_id: outgoing.parent_id,
             resend: None,
@@ -90,7 +95,7 @@ pub(crate) async fn deliver_now(
     let deliverer = Arc::new(wiring::build_deliverer(
         config,
         store.clone(),
-        sender,
+        routes,
         clock,
     ));
     let shutdown = Shutdown::default();

@@ -8,11 +8,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::resend::ResendRunner;
+use super::routes::Routes;
 use super::shutdown::sleep_unless_stopped;
 use crate::config::JobsConfig;
 use crate::domain::job::{JobResult, Recipient, Word, next_poll, tally};
@@ -50,8 +50,8 @@ pub enum Polled {
 
 pub struct JobFollower {
     store: Store,
-    client: Arc<WorkspaceClient>,
-    limiter: Arc<Semaphore>,
+    /// Each job is polled through its delivery's workspace: that one's client and slots.
+    routes: Arc<Routes>,
     jobs: JobsConfig,
     clock: Clock,
     /// A 403 on a poll is logged once per process, not once per delivery in a flood.
@@ -61,17 +61,10 @@ pub struct JobFollower {
 }
 
 impl JobFollower {
-    pub fn new(
-        store: Store,
-        client: Arc<WorkspaceClient>,
-        limiter: Arc<Semaphore>,
-        jobs: JobsConfig,
-        clock: Clock,
-    ) -> Self {
+    pub fn new(store: Store, routes: Arc<Routes>, jobs: JobsConfig, clock: Clock) -> Self {
         Self {
             store,
-            client,
-            limiter,
+            routes,
             jobs,
             clock,
             denial_logged: AtomicBool::new(false),
@@ -234,10 +227,27 @@ impl JobFollower {
     /// One ShowJob (and, for a final job that lists fewer desktops than it has, the pages of
     /// ListItaSubJobs), within one `max_in_flight` slot.
     async fn poll(&self, job: &JobToPoll) -> Polled {
-        let Ok(_permit) = self.limiter.acquire().await else {
+        let Some((client, limiter)) = self
+            .routes
+            .get(&job.workspace)
+            .and_then(|route| Some((route.client()?, &route.limiter)))
+        else {
+            // Not polled again: the workspace is gone from the config, or runs dry.
+            return Polled::Finished(JobEnd {
+                status: None,
+                result: JobResult::Unknown,
+                tally: None,
+                error: Some(format!(
+                    "workspace {:?} is not configured to call the API; the job is not followed",
+                    job.workspace
+                )),
+                recipients: Vec::new(),
+            });
+        };
+        let Ok(_permit) = limiter.acquire().await else {
             return Polled::Postponed("shutting down".to_owned());
         };
-        let report = match self.client.show_job(&job.job_id).await {
+        let report = match client.show_job(&job.job_id).await {
             Ok(report) => report,
             Err(err) => return self.failed_poll(err),
         };
@@ -256,10 +266,12 @@ impl JobFollower {
         }
         let listed = report.recipients.len() as u64;
         let recipients = match report.sub_jobs_total {
-            Some(total) if total > listed => match self.all_sub_jobs(&job.job_id, total).await {
-                Ok(all) => all,
-                Err(err) => return self.failed_poll(err),
-            },
+            Some(total) if total > listed => {
+                match self.all_sub_jobs(client, &job.job_id, total).await {
+                    Ok(all) => all,
+                    Err(err) => return self.failed_poll(err),
+                }
+            }
             _ => report.recipients,
         };
         Polled::Finished(JobEnd {
@@ -272,11 +284,16 @@ impl JobFollower {
     }
 
     /// Every desktop of a job, page by page.
-    async fn all_sub_jobs(&self, job_id: &str, total: u64) -> Result<Vec<Recipient>, ApiError> {
+    async fn all_sub_jobs(
+        &self,
+        client: &WorkspaceClient,
+        job_id: &str,
+        total: u64,
+    ) -> Result<Vec<Recipient>, ApiError> {
         let mut all: Vec<Recipient> = Vec::with_capacity(total.min(100_000) as usize);
         let mut offset = 0u64;
         while offset < total {
-            let page = self.client.list_sub_jobs(job_id, PAGE, offset).await?;
+            let page = client.list_sub_jobs(job_id, PAGE, offset).await?;
             if page.recipients.is_empty() {
                 break;
             }

@@ -16,9 +16,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::health::Health;
+use super::routes::Routes;
 use crate::platform::metrics as m;
 use crate::store::Store;
-use crate::workspace::WorkspaceClient;
 
 /// How long `/healthz` waits for the database.
 const DATABASE_ANSWER: Duration = Duration::from_secs(2);
@@ -37,9 +37,8 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 pub(super) struct Listener {
     pub store: Store,
     pub health: Arc<Health>,
-    pub limiter: Arc<Semaphore>,
-    pub max_in_flight: usize,
-    pub client: Option<Arc<WorkspaceClient>>,
+    /// Each workspace's client and request slots.
+    pub routes: Arc<Routes>,
 }
 
 /// The process-wide Prometheus recorder (installed once, on the first listener).
@@ -148,12 +147,12 @@ async fn metrics_text(State(l): State<Arc<Listener>>) -> impl IntoResponse {
     if let Ok(pending) = l.store.count_pending().await {
         metrics::gauge!(m::PENDING).set(pending as f64);
     }
-    let in_flight = l
-        .max_in_flight
-        .saturating_sub(l.limiter.available_permits());
-    metrics::gauge!(m::IN_FLIGHT).set(in_flight as f64);
-    if let Some(client) = &l.client {
-        metrics::counter!(m::THROTTLED).absolute(client.pacer().throttled_count());
+    metrics::gauge!(m::IN_FLIGHT).set(l.routes.in_flight() as f64);
+    for route in l.routes.iter() {
+        if let Some(client) = route.client() {
+            metrics::counter!(m::THROTTLED, "workspace" => route.name.to_string())
+                .absolute(client.pacer().throttled_count());
+        }
     }
     let text = recorder().map(PrometheusHandle::render).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)

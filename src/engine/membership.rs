@@ -13,7 +13,14 @@ use crate::store::{Claimed, Coordination, JoinError, Store, StoreError, format_t
 
 /// Registers this process as an instance sharing the store `config` names.
 pub(crate) async fn join(config: &Config, store: &Store) -> Result<Coordination, JoinError> {
-    let grace = config.workspace.request_timeout + Duration::from_secs(1);
+    // The longest request of any workspace: none is still in flight when its rows are taken.
+    let longest = config
+        .workspaces
+        .iter()
+        .map(|w| w.request_timeout)
+        .max()
+        .unwrap_or_default();
+    let grace = longest + Duration::from_secs(1);
     store.join(config.daemon.instance_lease, grace).await
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod membership;
 mod occurrence;
 mod occurrence_rows;
 pub(crate) mod resend;
+pub mod routes;
 pub(crate) mod scheduler;
 pub mod shutdown;
 mod starter;

@@ -24,6 +24,7 @@ pub(super) fn deliveries(
         .into_iter()
         .map(move |target| NewDelivery {
             schedule_id: spec.record_as.clone(),
+            workspace: spec.workspace.clone(),
             target,
             parent_id: None,
             resend: spec.resend_failed.map(|r| ResendPolicy {

@@ -38,6 +38,7 @@ pub(crate) fn resend_deliveries(
         .into_iter()
         .map(|target| NewDelivery {
             schedule_id: source.schedule_id.clone(),
+            workspace: source.workspace.clone(),
             target,
             parent_id: Some(parent_id),
             resend: left,

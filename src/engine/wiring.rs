@@ -1,9 +1,10 @@
 //! Turns a validated config into the running parts: the sender (credentials, project id,
 //! client) and the deliverer. Shared by `send` and the daemon so both take the same path.
 
-use crate::config::Config;
-use crate::domain::ProjectId;
-use crate::engine::delivery::{Deliverer, Sender};
+use crate::config::{Config, WorkspaceConfig};
+use crate::domain::{ProjectId, WorkspaceName};
+use crate::engine::delivery::Deliverer;
+use crate::engine::routes::{Route, Routes, Sender};
 use crate::platform::clock::Clock;
 use crate::store::{Store, StoreError};
 use crate::workspace::{ApiError, CredentialsError, WorkspaceClient, credentials};
@@ -14,10 +15,8 @@ pub enum SetupError {
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
     /// No project id in the config, the SDK variables or the profile.
-    #[error(
-        "workspace.project_id: not set, and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one"
-    )]
-    NoProjectId,
+    #[error("{key}: not set{}", if .key.starts_with("workspaces[") { "" } else { ", and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one" })]
+    NoProjectId { key: String },
     /// A project id from the environment or profile is malformed.
     #[error("{place}: invalid project id {value:?}: {reason}")]
     BadProjectId {
@@ -33,37 +32,87 @@ pub enum SetupError {
     Client(#[from] ApiError),
 }
 
-/// The sender for `config`: a no-op in dry run (no credentials needed), else a signed client.
-pub fn build_sender(
+/// Every workspace's route: a no-op sender in dry run (no credentials needed), else a signed
+/// client of its own (credentials, project id, pacer), each with `max_in_flight` slots.
+pub fn build_routes(
     config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Routes, SetupError> {
+    build_routes_of(config, None, env)
+}
+
+/// The route of workspace `only` alone (a one-off send needs no other's credentials).
+pub fn build_route(
+    config: &Config,
+    only: &WorkspaceName,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Routes, SetupError> {
+    build_routes_of(config, Some(only), env)
+}
+
+fn build_routes_of(
+    config: &Config,
+    only: Option<&WorkspaceName>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Routes, SetupError> {
+    let routes = config
+        .workspaces
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| only.is_none_or(|name| &w.name == name))
+        .map(|(i, workspace)| {
+            let sender = build_sender(config, i, workspace, env)?;
+            Ok(Route::new(
+                workspace.name.clone(),
+                sender,
+                config.daemon.max_in_flight,
+            ))
+        })
+        .collect::<Result<Vec<_>, SetupError>>()?;
+    Ok(Routes::new(routes, config.daemon.max_in_flight))
+}
+
+/// The sender of `workspace` (entry `index` of the config's workspaces).
+fn build_sender(
+    config: &Config,
+    index: usize,
+    workspace: &WorkspaceConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Sender, SetupError> {
     if config.daemon.dry_run {
         return Ok(Sender::DryRun);
     }
-    let resolved = credentials::resolve(&config.workspace.credentials, env)?;
+    let resolved = credentials::resolve(&workspace.credentials, env)?;
     for warning in &resolved.warnings {
-        tracing::warn!("{warning}");
+        tracing::warn!(workspace = %workspace.name, "{warning}");
     }
-    tracing::debug!(source = %resolved.source, "credentials found");
-    let project_id = match (&config.workspace.project_id, resolved.project_id) {
+    tracing::debug!(workspace = %workspace.name, source = %resolved.source, "credentials found");
+    let key = match config.workspaces.len() {
+        1 if workspace.name.as_str() == WorkspaceName::DEFAULT => "workspace".to_owned(),
+        _ => format!("workspaces[{index}]"),
+    };
+    let project_id = match (&workspace.project_id, resolved.project_id) {
         (Some(id), _) => id.clone(),
         (None, Some(raw)) => ProjectId::parse(&raw).map_err(|e| SetupError::BadProjectId {
             place: "HUAWEICLOUD_SDK_PROJECT_ID or SDK profile project_id",
             value: raw.clone(),
             reason: e.to_string(),
         })?,
-        (None, None) => return Err(SetupError::NoProjectId),
+        (None, None) => {
+            return Err(SetupError::NoProjectId {
+                key: format!("{key}.project_id"),
+            });
+        }
     };
     let client = WorkspaceClient::new(
-        config.workspace.endpoint.clone(),
+        workspace.endpoint.clone(),
         project_id,
         resolved.credentials,
-        config.workspace.request_timeout,
+        workspace.request_timeout,
     )?
     .paced(std::sync::Arc::new(crate::workspace::Pacer::new(
-        config.workspace.max_requests_per_second,
-        config.workspace.throttle_pause_max,
+        workspace.max_requests_per_second,
+        workspace.throttle_pause_max,
     )));
     Ok(Sender::Api(std::sync::Arc::new(client)))
 }
@@ -75,14 +124,14 @@ pub fn build_sender(
 pub fn preflight(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Sender, SetupError> {
+) -> Result<Routes, SetupError> {
     if let Some(problem) = database_directory_problem(config) {
         return Err(SetupError::Database {
             path: config.daemon.database.to_string(),
             problem,
         });
     }
-    build_sender(config, env)
+    build_routes(config, env)
 }
 
 /// Why `run` could not create the database where the config puts it, if it could not. On a
@@ -97,19 +146,18 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     Store::connect(&config.daemon.database).await
 }
 
-pub fn build_deliverer(config: &Config, store: Store, sender: Sender, clock: Clock) -> Deliverer {
-    Deliverer::new(
-        store,
-        sender,
-        config.retry,
-        config.daemon.max_in_flight,
-        clock,
-    )
-    .follow_jobs(config.jobs.enabled.then_some(config.jobs.first_poll))
-    .reconcile_timeouts(config.jobs.enabled && config.jobs.reconcile_timeouts)
+pub fn build_deliverer(
+    config: &Config,
+    store: Store,
+    routes: std::sync::Arc<Routes>,
+    clock: Clock,
+) -> Deliverer {
+    Deliverer::new(store, routes, config.retry, clock)
+        .follow_jobs(config.jobs.enabled.then_some(config.jobs.first_poll))
+        .reconcile_timeouts(config.jobs.enabled && config.jobs.reconcile_timeouts)
 }
 
-/// Reads the process environment; the production `env` for [`build_sender`].
+/// Reads the process environment; the production `env` for [`build_routes`].
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }

@@ -307,6 +307,7 @@ mod tests {
         let (old, new) = (base.clone().owned_by("old"), base.clone().owned_by("new"));
         let now = Utc::now();
         let delivery = |pool: &str| NewDelivery {
+            workspace: crate::domain::WorkspaceName::default_name(),
             schedule_id: ScheduleId::parse("s").unwrap(),
             target: Target::Pool(PoolId::parse(pool).unwrap()),
             parent_id: None,

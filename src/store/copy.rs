@@ -61,6 +61,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("resend_after_ms", Int),
             ("countdown_to", Text),
             ("countdown_text", Text),
+            ("workspace", Text),
         ],
     ),
     (
@@ -116,6 +117,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("desktops", Text),
             ("resend_attempts", Int),
             ("resend_after", Text),
+            ("workspace", Text),
         ],
     ),
     (
@@ -136,6 +138,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("desktops", Text),
             ("resend_attempts", Int),
             ("resend_after", Text),
+            ("workspace", Text),
         ],
     ),
     (

@@ -7,12 +7,14 @@ use super::rows::Claimed;
 use super::time::stored_time;
 use super::{Store, StoreError};
 use crate::domain::template::Countdown;
-use crate::domain::{DesktopId, PoolId, ScheduleId, Status, Target};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Status, Target, WorkspaceName};
 
 /// A delivery to claim (status `pending`), or to record at once (`missed`, with `error_msg`).
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
     pub schedule_id: ScheduleId,
+    /// The workspace it goes to.
+    pub workspace: WorkspaceName,
     pub target: Target,
     /// For a re-send: the delivery whose failed desktops it sends to again.
     pub parent_id: Option<i64>,
@@ -166,7 +168,7 @@ impl Store {
     /// Rows left `pending` by a crash or a stop, oldest first.
     pub async fn pending_deliveries(&self) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
+            "SELECT id, schedule_id, workspace, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
              FROM deliveries WHERE status = 'pending' ORDER BY due_at, id",
         )
         .fetch_all(&self.pool)
@@ -203,7 +205,7 @@ impl Store {
     }
 }
 
-/// Rows per INSERT statement: 10 parameters each stays well under SQLite's 32,766 limit, and
+/// Rows per INSERT statement: 18 parameters each stays well under SQLite's 32,766 limit, and
 /// one statement per 500 rows instead of per row is what keeps a 10,000-pool burst fast.
 const CLAIM_CHUNK: usize = 500;
 
@@ -221,11 +223,11 @@ impl Store {
             "INSERT INTO deliveries
            (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms,
-            countdown_to, countdown_text)
+            countdown_to, countdown_text, workspace)
          VALUES ",
         );
-        sql.push_str(&super::value_rows(self.engine, chunk.len(), 17));
-        sql.push_str(" ON CONFLICT (schedule_id, target, due_at) DO NOTHING RETURNING id, schedule_id, target, due_at, status");
+        sql.push_str(&super::value_rows(self.engine, chunk.len(), 18));
+        sql.push_str(" ON CONFLICT (schedule_id, workspace, target, due_at) DO NOTHING RETURNING id, schedule_id, workspace, target, due_at, status");
         // Only placeholders are generated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for new in chunk {
@@ -247,15 +249,21 @@ impl Store {
                 .bind(new.resend.map_or(0, |r| i64::from(r.left)))
                 .bind(new.resend.map(|r| r.after.as_millis() as i64))
                 .bind(new.countdown.as_ref().map(|c| stored_time(c.to)))
-                .bind(new.countdown.as_ref().map(|c| c.text.as_str()));
+                .bind(new.countdown.as_ref().map(|c| c.text.as_str()))
+                .bind(new.workspace.as_str());
         }
         let rows = query.fetch_all(&mut **tx).await?;
-        let mut inserted: std::collections::HashMap<(String, String, String), i64> =
+        let mut inserted: std::collections::HashMap<(String, String, String, String), i64> =
             Default::default();
         for row in &rows {
             let c = Cells::new("deliveries", row);
             if c.get::<String>("status")? == Status::Pending.as_str() {
-                let key = (c.get("schedule_id")?, c.get("target")?, c.get("due_at")?);
+                let key = (
+                    c.get("schedule_id")?,
+                    c.get("workspace")?,
+                    c.get("target")?,
+                    c.get("due_at")?,
+                );
                 inserted.insert(key, c.get("id")?);
             }
         }
@@ -265,6 +273,7 @@ impl Store {
             .filter_map(|new| {
                 let key = (
                     new.schedule_id.to_string(),
+                    new.workspace.to_string(),
                     new.target.key(),
                     stored_time(new.due_at),
                 );
@@ -272,6 +281,7 @@ impl Store {
                 Some(Claimed {
                     id,
                     schedule_id: new.schedule_id.clone(),
+                    workspace: new.workspace.clone(),
                     target: new.target.clone(),
                     due_at: new.due_at,
                     deadline_at: new.deadline_at,
@@ -293,6 +303,7 @@ fn chunk_key(chunk: &[NewDelivery]) -> i64 {
     let first = &chunk[0];
     BuildHasherDefault::<DefaultHasher>::default().hash_one((
         first.schedule_id.as_str(),
+        first.workspace.as_str(),
         first.target.key(),
         stored_time(first.due_at),
     )) as i64

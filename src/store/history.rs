@@ -14,6 +14,8 @@ pub struct HistoryFilter {
     pub limit: u32,
     /// Only deliveries due at or after this.
     pub since: Option<DateTime<Utc>>,
+    /// Only deliveries to this workspace.
+    pub workspace: Option<String>,
 }
 
 impl Store {
@@ -22,7 +24,7 @@ impl Store {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE ($1 IS NULL OR schedule_id = $1) AND ($2 IS NULL OR status = $2)
-               AND ($4 IS NULL OR due_at >= $4)
+               AND ($4 IS NULL OR due_at >= $4) AND ($5 IS NULL OR workspace = $5)
              ORDER BY due_at DESC, id DESC
              LIMIT $3"
         );
@@ -32,6 +34,7 @@ impl Store {
             .bind(filter.status.map(Status::as_str))
             .bind(i64::from(filter.limit))
             .bind(filter.since.map(super::time::stored_time_ceil))
+            .bind(&filter.workspace)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(delivery_from_row).collect()

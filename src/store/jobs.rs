@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use super::cells::Cells;
 use super::time::{parse_time, stored_time};
 use super::{Store, StoreError};
-use crate::domain::ScheduleId;
 use crate::domain::job::{JobResult, Recipient, Tally};
+use crate::domain::{ScheduleId, WorkspaceName};
 
 /// A job whose next poll is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobToPoll {
     pub delivery_id: i64,
     pub schedule_id: String,
+    /// The workspace whose client polls it.
+    pub workspace: String,
     pub job_id: String,
     /// When the 200 came (the delivery's `finished_at`): `give_up_after` counts from here.
     pub accepted_at: DateTime<Utc>,
@@ -27,6 +29,8 @@ pub struct JobToPoll {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResendSource {
     pub schedule_id: ScheduleId,
+    /// A re-send goes to the original's workspace.
+    pub workspace: WorkspaceName,
     pub message: String,
     /// The countdown, rendered again for the re-send's own request.
     pub countdown: Option<crate::domain::template::Countdown>,
@@ -59,7 +63,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<JobToPoll>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
+            "SELECT id, schedule_id, workspace, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
              WHERE job_next_poll_at IS NOT NULL AND job_result IS NULL AND job_id IS NOT NULL
                AND job_next_poll_at <= $1
              ORDER BY job_next_poll_at LIMIT $2",
@@ -74,7 +78,7 @@ impl Store {
     /// The follower state of one delivery's job, while it is followed.
     pub async fn job_to_poll(&self, delivery_id: i64) -> Result<Option<JobToPoll>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, schedule_id, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
+            "SELECT id, schedule_id, workspace, job_id, finished_at, job_polls, job_next_poll_at FROM deliveries
              WHERE id = $1 AND job_next_poll_at IS NOT NULL AND job_result IS NULL
                AND job_id IS NOT NULL",
         )
@@ -233,7 +237,7 @@ impl Store {
         delivery_id: i64,
     ) -> Result<Option<ResendSource>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, schedule_id, message, deadline_at, resend_left, resend_after_ms, countdown_to, countdown_text
+            "SELECT id, schedule_id, workspace, message, deadline_at, resend_left, resend_after_ms, countdown_to, countdown_text
              FROM deliveries WHERE id = $1",
         )
         .bind(delivery_id)
@@ -244,6 +248,7 @@ impl Store {
         let schedule: String = c.get("schedule_id")?;
         Ok(Some(ResendSource {
             schedule_id: ScheduleId::parse(&schedule).map_err(|e| c.corrupt("schedule_id", e))?,
+            workspace: super::rows::workspace_from_row(&c)?,
             message: c.get("message")?,
             countdown: super::rows::countdown_from(&c)?,
             deadline_at: c.time("deadline_at")?,
@@ -336,6 +341,7 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobToPoll, StoreError> {
     Ok(JobToPoll {
         delivery_id: c.get("id")?,
         schedule_id: c.get("schedule_id")?,
+        workspace: c.get("workspace")?,
         job_id: c.get("job_id")?,
         accepted_at: c.optional_time("finished_at")?.unwrap_or(next_poll_at),
         polls: c.count("job_polls")?,

@@ -7,13 +7,15 @@ use sqlx::any::AnyRow;
 use super::StoreError;
 use super::cells::Cells;
 use crate::domain::template::Countdown;
-use crate::domain::{DesktopId, PoolId, ScheduleId, Target};
+use crate::domain::{DesktopId, PoolId, ScheduleId, Target, WorkspaceName};
 
 /// A delivery this process now owns and must carry to an end.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
     pub schedule_id: ScheduleId,
+    /// The workspace it goes to: which client, signer and pacer send it.
+    pub workspace: WorkspaceName,
     pub target: Target,
     pub due_at: DateTime<Utc>,
     pub deadline_at: DateTime<Utc>,
@@ -29,13 +31,15 @@ pub struct Claimed {
 }
 
 /// The columns of a [`DeliveryRow`], in a `SELECT`.
-pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at";
+pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, workspace, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at";
 
 /// A full `deliveries` row.
 #[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub id: i64,
     pub schedule_id: String,
+    /// The workspace it went to (`default` for rows from before there could be several).
+    pub workspace: String,
     /// The pool, or for a desktop target its `target` key (`desktops:0`, `resend:41:0`).
     pub pool_id: String,
     /// For a re-send: the delivery it re-sends.
@@ -85,6 +89,7 @@ pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRow, StoreError>
     Ok(DeliveryRow {
         id: c.get("id")?,
         schedule_id: c.get("schedule_id")?,
+        workspace: c.get("workspace")?,
         pool_id: match c.get::<Option<String>>("pool_id")? {
             Some(pool) => pool,
             None => c.get("target")?,
@@ -118,6 +123,7 @@ pub(super) fn claimed_from_row(row: &AnyRow) -> Result<Claimed, StoreError> {
     Ok(Claimed {
         id: c.get("id")?,
         schedule_id: ScheduleId::parse(&schedule_id).map_err(|e| c.corrupt("schedule_id", e))?,
+        workspace: workspace_from_row(&c)?,
         target: target_from_row(&c)?,
         due_at: c.time("due_at")?,
         deadline_at: c.time("deadline_at")?,
@@ -149,6 +155,12 @@ impl Claimed {
             None => self.message.clone(),
         }
     }
+}
+
+/// A delivery's `workspace`.
+pub(super) fn workspace_from_row(c: &Cells<'_>) -> Result<WorkspaceName, StoreError> {
+    let name: String = c.get("workspace")?;
+    WorkspaceName::parse(&name).map_err(|e| c.corrupt("workspace", e))
 }
 
 /// A delivery's target from `pool_id`, `target` and `desktop_ids`.

@@ -25,9 +25,12 @@ pub struct StoredWindow {
     pub extra: StoredTargets,
 }
 
-/// What database schedules and windows add beyond pools: desktops and `resend_failed`.
+/// What database schedules and windows add beyond pools: the workspace, desktops and
+/// `resend_failed`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredTargets {
+    /// The workspace it names; None: the only one.
+    pub workspace: Option<String>,
     pub desktops: Vec<String>,
     pub resend_attempts: Option<i64>,
     pub resend_after: Option<String>,
@@ -37,6 +40,7 @@ impl StoredTargets {
     pub(super) fn from_row(c: &Cells<'_>) -> Result<Self, StoreError> {
         let desktops: Option<String> = c.get("desktops")?;
         Ok(StoredTargets {
+            workspace: c.get("workspace")?,
             desktops: match desktops {
                 Some(text) => c.parsed_list("desktops", &text)?,
                 None => Vec::new(),
@@ -72,8 +76,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&w.id)
         .bind(&w.start)
@@ -90,6 +94,7 @@ impl Store {
         .bind(w.extra.desktops_json())
         .bind(w.extra.resend_attempts)
         .bind(&w.extra.resend_after)
+        .bind(&w.extra.workspace)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -19,13 +19,20 @@ pub struct CredentialPaths {
     /// and `sk` (or `ak.cred`, `sk.cred` encrypted with `systemd-creds`): the last place
     /// looked, so that root's commands on the host find what the service is given.
     pub service_dir: Option<PathBuf>,
+    /// The workspace's name when it is not `default` (one of several `[[workspaces]]`): its
+    /// systemd credentials and service files are `ak.NAME`, `sk.NAME`, `security_token.NAME`,
+    /// and the environment and the SDK profile (one account each) are not looked at.
+    pub workspace: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     /// No place in the lookup chain had credentials.
-    #[error("no Workspace credentials found; tried, in order:\n  {}", .tried.join("\n  "))]
-    NotFound { tried: Vec<String> },
+    #[error("{}no Workspace credentials found; tried, in order:\n  {}", .workspace.as_deref().map(|w| format!("workspace {w:?}: ")).unwrap_or_default(), .tried.join("\n  "))]
+    NotFound {
+        workspace: Option<String>,
+        tried: Vec<String>,
+    },
     /// A file that was named (or found) could not be read.
     #[error("cannot read credential file {}: {source}", .path.display())]
     Read {
@@ -127,24 +134,34 @@ pub(crate) fn resolve(
 ) -> Result<Resolved, CredentialsError> {
     let mut tried = Vec::new();
     let mut warnings = Vec::new();
+    let suffix = paths
+        .workspace
+        .as_deref()
+        .map(|name| format!(".{name}"))
+        .unwrap_or_default();
     let mut found = from_config(paths, &mut tried, &mut warnings)?;
     if found.is_none() {
-        found = from_credentials_directory(env, &mut tried, &mut warnings)?;
+        found = from_credentials_directory(env, &suffix, &mut tried, &mut warnings)?;
     }
-    if found.is_none() {
+    let default = paths.workspace.is_none();
+    if found.is_none() && default {
         found = from_env(env, &mut tried);
     }
-    if found.is_none() {
+    if found.is_none() && default {
         found = super::profile::from_profile(env, &mut tried, &mut warnings)?;
     }
     if found.is_none() {
-        found = from_service_files(paths, &mut tried, &mut warnings)?;
+        found = from_service_files(paths, &suffix, &mut tried, &mut warnings)?;
     }
-    let (credentials, source, project_id) = found.ok_or(CredentialsError::NotFound { tried })?;
+    let (credentials, source, project_id) = found.ok_or(CredentialsError::NotFound {
+        workspace: paths.workspace.clone(),
+        tried,
+    })?;
+    let env_project = || default.then(|| env("HUAWEICLOUD_SDK_PROJECT_ID")).flatten();
     Ok(Resolved {
         credentials,
         source,
-        project_id: project_id.or_else(|| env("HUAWEICLOUD_SDK_PROJECT_ID")),
+        project_id: project_id.or_else(env_project),
         warnings,
     })
 }
@@ -156,10 +173,13 @@ fn from_config(
     tried: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Found, CredentialsError> {
-    tried.push(
-        "[workspace.credentials] access_key_file/secret_key_file or token_file in the config"
-            .to_owned(),
-    );
+    let section = match &paths.workspace {
+        Some(name) => format!("[workspaces.credentials] of workspace {name:?}"),
+        None => "[workspace.credentials]".to_owned(),
+    };
+    tried.push(format!(
+        "{section} access_key_file/secret_key_file or token_file in the config"
+    ));
     if let Some(path) = &paths.token_file {
         let token = read_checked(path, warnings)?;
         let credentials = Credentials::Token {
@@ -191,6 +211,7 @@ fn from_config(
 
 fn from_credentials_directory(
     env: &dyn Fn(&str) -> Option<String>,
+    suffix: &str,
     tried: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Found, CredentialsError> {
@@ -200,11 +221,11 @@ fn from_credentials_directory(
     };
     let dir = PathBuf::from(dir);
     tried.push(format!(
-        "systemd credentials: files ak, sk in {}",
+        "systemd credentials: files ak{suffix}, sk{suffix} in {}",
         dir.display()
     ));
     let place = format!("$CREDENTIALS_DIRECTORY ({})", dir.display());
-    from_directory(&dir, "", place, warnings, read_checked)
+    from_directory(&dir, suffix, place, warnings, read_checked)
 }
 
 /// `ak`, `sk` and optionally `security_token` in `dir` (each name followed by `suffix`), each
@@ -239,6 +260,7 @@ fn from_directory(
 /// readable by root) or encrypted (`ak.cred`, decrypted with `systemd-creds decrypt`).
 fn from_service_files(
     paths: &CredentialPaths,
+    suffix: &str,
     tried: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Found, CredentialsError> {
@@ -246,15 +268,17 @@ fn from_service_files(
         return Ok(None);
     };
     tried.push(format!(
-        "the service's credential files: ak, sk (or ak.cred, sk.cred) in {}",
+        "the service's credential files: ak{suffix}, sk{suffix} (or ak{suffix}.cred, sk{suffix}.cred) in {}",
         dir.display()
     ));
-    if dir.join("ak.cred").exists() || dir.join("sk.cred").exists() {
+    if dir.join(format!("ak{suffix}.cred")).exists()
+        || dir.join(format!("sk{suffix}.cred")).exists()
+    {
         let place = format!("systemd-creds encrypted files in {}", dir.display());
-        return from_directory(dir, ".cred", place, warnings, decrypt);
+        return from_directory(dir, &format!("{suffix}.cred"), place, warnings, decrypt);
     }
     let place = format!("the service's files in {}", dir.display());
-    from_directory(dir, "", place, warnings, read_checked)
+    from_directory(dir, suffix, place, warnings, read_checked)
 }
 
 /// Decrypts `DIR/NAME.cred` with `systemd-creds decrypt`, as the unit's

@@ -43,6 +43,7 @@ fn config_paths_win_over_everything_else() {
         security_token_file: Some(write(dir.path(), "tok", "TOKEN", 0o600)),
         token_file: None,
         service_dir: None,
+        workspace: None,
     };
     let env = env_of(&[
         ("HUAWEICLOUD_SDK_AK", "ENVAK"),

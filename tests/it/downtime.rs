@@ -186,6 +186,7 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
     let due = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap() + TimeDelta::seconds(1);
     let row = NewDelivery {
         schedule_id: ScheduleId::parse("hourly").unwrap(),
+        workspace: workspace_notifier::domain::WorkspaceName::default_name(),
         target: workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
         parent_id: None,
         resend: None,

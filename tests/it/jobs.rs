@@ -251,7 +251,6 @@ async fn a_job_that_is_not_found_ends_unknown_with_the_reason() {
 
 #[tokio::test]
 async fn a_job_that_never_finishes_is_unknown_after_give_up_after() {
-    use workspace_notifier::engine::delivery::Sender;
     use workspace_notifier::engine::jobs::{JobFollower, Polled};
     use workspace_notifier::engine::wiring;
     use workspace_notifier::platform::clock::Clock;
@@ -266,14 +265,12 @@ async fn a_job_that_never_finishes_is_unknown_after_give_up_after() {
     // Eleven minutes later, on a shifted clock: the first poll finds it still running.
     let config = workspace_notifier::config::load(&config_path).unwrap();
     let store = wiring::open_store(&config).await.unwrap();
-    let Sender::Api(client) = wiring::build_sender(&config, &|_| None).unwrap() else {
-        panic!("not a dry run")
-    };
+    let routes = wiring::build_routes(&config, &|_| None).unwrap();
+    assert!(!routes.dry_run());
     let clock = Clock::shifted(chrono::TimeDelta::minutes(11));
     let follower = JobFollower::new(
         store.clone(),
-        client,
-        std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        std::sync::Arc::new(routes),
         config.jobs,
         clock,
     );

@@ -288,6 +288,7 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
     let due = Utc::now() + TimeDelta::milliseconds(300);
     let warning = NewDelivery {
         schedule_id: ScheduleId::parse("w").unwrap(),
+        workspace: workspace_notifier::domain::WorkspaceName::default_name(),
         target: workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
         parent_id: None,
         resend: None,
@@ -308,7 +309,7 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
         .await
         .unwrap();
     assert_eq!(closed, 1);
-    let sender = wiring::build_sender(&config, &wiring::process_env).unwrap();
+    let sender = std::sync::Arc::new(wiring::build_routes(&config, &wiring::process_env).unwrap());
     let deliverer = wiring::build_deliverer(&config, store.clone(), sender, Clock::system());
     let outcome = deliverer
         .deliver(claimed[0].clone(), &Shutdown::default())
@@ -339,6 +340,7 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
     let now = Utc::now();
     let row = |pool: &str, deadline: TimeDelta| NewDelivery {
         schedule_id: ScheduleId::parse("w").unwrap(),
+        workspace: workspace_notifier::domain::WorkspaceName::default_name(),
         target: workspace_notifier::domain::Target::Pool(PoolId::parse(pool).unwrap()),
         parent_id: None,
         resend: None,
@@ -361,7 +363,7 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
         )
         .await
         .unwrap();
-    let sender = wiring::build_sender(&config, &wiring::process_env).unwrap();
+    let sender = std::sync::Arc::new(wiring::build_routes(&config, &wiring::process_env).unwrap());
     let deliverer = std::sync::Arc::new(wiring::build_deliverer(
         &config,
         store.clone(),
