@@ -37,6 +37,7 @@ pub(super) fn state_name(spec: &ScheduleSpec) -> &'static str {
 pub(super) fn schedule(spec: &ScheduleSpec, fires: &[DateTime<Utc>]) -> Value {
     json!({
         "id": spec.id.as_str(), "kind": "schedule", "source": spec.source.as_str(),
+        "workspace": spec.workspace.as_str(),
         "state": state_name(spec), "trigger": spec.describe_trigger(),
         "timezone": spec.timezone.name(),
         "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
@@ -66,6 +67,7 @@ fn part(kind: PartKind, window: &WindowSpec) -> (&'static str, Option<u64>) {
 pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
     json!({
         "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
+        "workspace": window.workspace.as_str(),
         "state": if window.cancelled.all { "cancelled" } else { "active" },
         "starts": window.starts_description(), "duration_seconds": window.duration.as_secs(),
         "timezone": window.timezone.name(),
@@ -88,7 +90,8 @@ pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
 /// e.g. `desktops:0`, for a delivery to desktops).
 pub(super) fn delivery(r: &DeliveryRow) -> Value {
     json!({
-        "id": r.id, "schedule_id": r.schedule_id, "pool_id": r.pool_id, "parent_id": r.parent_id,
+        "id": r.id, "schedule_id": r.schedule_id, "workspace": r.workspace, "pool_id": r.pool_id,
+        "parent_id": r.parent_id,
         "due_at": stored(&r.due_at), "status": r.status, "attempts": r.attempts,
         "job_id": r.job_id, "http_status": r.http_status, "error_code": r.error_code,
         "error_msg": r.error_msg, "request_id": r.request_id, "message": r.message,

@@ -42,6 +42,7 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
     if let Some(parent) = row.parent_id {
         say!("re-sends:  delivery {parent} (to its desktops that did not get it)");
     }
+    say!("workspace: {}", row.workspace);
     say!("due:       {}", row.due_at);
     say!("status:    {}", row.status);
     say!("job:       {}", row.job_id.as_deref().unwrap_or("-"));

@@ -14,11 +14,15 @@ pub struct StatusArgs {
     /// JSON instead of a table (same fields).
     #[arg(long)]
     pub json: bool,
+    /// Only the schedules and windows of this workspace.
+    #[arg(long)]
+    pub workspace: Option<String>,
 }
 
 /// One row of the view.
 struct Row {
     id: String,
+    workspace: String,
     kind: &'static str,
     zone: Tz,
     next: Option<DateTime<Utc>>,
@@ -30,8 +34,18 @@ struct Row {
 
 pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
+    if let Some(name) = &args.workspace {
+        config
+            .defaults()
+            .workspace(&Some(name.clone()))
+            .map_err(|message| super::invalid("--workspace", message))?;
+    }
     let store = super::open_existing_store(&config).await?;
-    let (catalog, states) = load_catalog(&config, &store).await?;
+    let (mut catalog, states) = load_catalog(&config, &store).await?;
+    if let Some(name) = &args.workspace {
+        catalog.schedules.retain(|s| s.workspace.as_str() == name);
+        catalog.windows.retain(|w| w.workspace.as_str() == name);
+    }
     let last = store.last_occurrences().await?;
     store.close().await;
     let now = Utc::now();
@@ -51,7 +65,7 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
             false => None,
         };
         rows.push(row(
-            spec.id.as_str(),
+            (spec.id.as_str(), spec.workspace.as_str()),
             "schedule",
             spec.timezone,
             next,
@@ -70,7 +84,7 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
             .find(|u| !u.cancelled)
             .map(|u| u.due_at);
         rows.push(row(
-            window.id.as_str(),
+            (window.id.as_str(), window.workspace.as_str()),
             "maintenance_window",
             window.timezone,
             next,
@@ -98,14 +112,14 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     if args.json {
         print_json(&rows, now, failing.len());
     } else {
-        print_table(&rows, now);
+        print_table(&rows, now, config.workspaces.len() > 1);
         say!("\n{summary}");
     }
     Ok(())
 }
 
 fn row(
-    id: &str,
+    (id, workspace): (&str, &str),
     kind: &'static str,
     zone: Tz,
     next: Option<DateTime<Utc>>,
@@ -114,6 +128,7 @@ fn row(
     let (result, failing) = last.map_or(("-".to_owned(), false), describe);
     Row {
         id: id.to_owned(),
+        workspace: workspace.to_owned(),
         kind,
         zone,
         next,
@@ -197,11 +212,12 @@ fn local(t: Option<DateTime<Utc>>, zone: Tz) -> String {
     })
 }
 
-fn print_table(rows: &[Row], now: DateTime<Utc>) {
+/// With several workspaces, a WORKSPACE column follows the id.
+fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool) {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![
+            let mut cells = vec![
                 r.id.clone(),
                 local(r.next, r.zone),
                 r.next.map_or("-".into(), |t| span((t - now).num_seconds())),
@@ -210,13 +226,18 @@ fn print_table(rows: &[Row], now: DateTime<Utc>) {
                     format!("{} ago", span((now - t).num_seconds()))
                 }),
                 r.result.clone(),
-            ]
+            ];
+            if several {
+                cells.insert(1, r.workspace.clone());
+            }
+            cells
         })
         .collect();
-    super::render::print_columns(
-        &["SCHEDULE", "NEXT", "LEFT", "LAST", "PASSED", "RESULT"],
-        &cells,
-    );
+    let mut headers = vec!["SCHEDULE", "NEXT", "LEFT", "LAST", "PASSED", "RESULT"];
+    if several {
+        headers.insert(1, "WORKSPACE");
+    }
+    super::render::print_columns(&headers, &cells);
 }
 
 fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
@@ -225,7 +246,7 @@ fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
         .iter()
         .map(|r| {
             serde_json::json!({
-                "id": r.id, "kind": r.kind, "timezone": r.zone.name(),
+                "id": r.id, "workspace": r.workspace, "kind": r.kind, "timezone": r.zone.name(),
                 "next": time(r.next), "left_seconds": r.next.map(|t| (t - now).num_seconds()),
                 "last": time(r.last), "passed_seconds": r.last.map(|t| (now - t).num_seconds()),
                 "last_result": r.outcome.as_ref().map(|o| serde_json::json!({

@@ -23,6 +23,7 @@ mod soak;
 mod status;
 mod systemd;
 mod throttle;
+mod workspaces;
 
 #[path = "../support/mod.rs"]
 mod support;

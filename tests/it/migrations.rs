@@ -118,3 +118,52 @@ async fn stored_times_become_milliseconds_and_since_compares_them_exactly() {
         .unwrap();
     assert_eq!(anchor, "not a time");
 }
+
+/// Deliveries recorded before there could be several workspaces become `default`'s, keep
+/// their ids, and the new unique key still holds them once each.
+#[tokio::test]
+async fn existing_deliveries_become_the_default_workspaces() {
+    let env = TestEnv::new().await;
+    let old = migrated_before(&env, "workspaces").await;
+    for (i, pool) in ["pool-a", "pool-b"].iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO deliveries (id, schedule_id, target, pool_id, due_at, deadline_at, message, status, created_at)
+             VALUES ($1, 'tick', $2, $2, '2026-12-01T01:00:00.000Z', '2026-12-01T01:05:00.000Z', 'm', 'sent', '2026-12-01T01:00:00.000Z')",
+        )
+        .bind(40 + i as i64)
+        .bind(format!("pool:{pool}"))
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+    let config = env.write_config("");
+    let out = env
+        .run(&["history", "--config", config.to_str().unwrap(), "--json"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let got: Vec<(i64, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_i64().unwrap(), r["workspace"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [(41, "default"), (40, "default")]);
+    // The same schedule, target and time in another workspace is another delivery.
+    let db = env.db().await;
+    sqlx::query(
+        "INSERT INTO deliveries (schedule_id, workspace, target, pool_id, due_at, deadline_at, message, status, created_at)
+         VALUES ('tick', 'eu', 'pool:pool-a', 'pool-a', '2026-12-01T01:00:00.000Z', '2026-12-01T01:05:00.000Z', 'm', 'sent', '2026-12-01T01:00:00.000Z')",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let again = sqlx::query(
+        "INSERT INTO deliveries (schedule_id, workspace, target, pool_id, due_at, deadline_at, message, status, created_at)
+         VALUES ('tick', 'default', 'pool:pool-a', 'pool-a', '2026-12-01T01:00:00.000Z', '2026-12-01T01:05:00.000Z', 'm', 'sent', '2026-12-01T01:00:00.000Z')",
+    )
+    .execute(&db)
+    .await;
+    assert!(again.is_err(), "the unique key includes the workspace");
+}

@@ -16,6 +16,25 @@ pub(crate) const AK: &str = "HPUAEXAMPLEAK0123456";
 pub(crate) const SK: &str = "ExampleSecretKey0123456789abcdefghijklmn";
 pub(crate) const PROJECT: &str = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
 
+/// Whose workspace a fake is: the AK it accepts, the SK it checks signatures with, and the
+/// project id every path and `X-Project-Id` must carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub ak: String,
+    pub sk: String,
+    pub project: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            ak: AK.to_owned(),
+            sk: SK.to_owned(),
+            project: PROJECT.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Reply {
     /// 200 with a fresh job id.
@@ -183,6 +202,7 @@ impl FakeJob {
 pub(crate) struct FakeWorkspace {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    identity: Arc<Identity>,
     /// Answer with the fallback (an accept) at once and check signatures when `received()`
     /// is read: the benchmarks measure the client, not this fake's parsing and HMAC.
     check_later: bool,
@@ -223,11 +243,22 @@ impl FakeWorkspace {
         FakeWorkspace::listen(false).await
     }
 
+    /// A fake of another account's (or project's) workspace.
+    #[allow(dead_code)]
+    pub(crate) async fn start_as(identity: Identity) -> FakeWorkspace {
+        FakeWorkspace::listen_as(false, identity).await
+    }
+
     async fn listen(check_later: bool) -> FakeWorkspace {
+        FakeWorkspace::listen_as(check_later, Identity::default()).await
+    }
+
+    async fn listen_as(check_later: bool, identity: Identity) -> FakeWorkspace {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fake = FakeWorkspace {
             addr: listener.local_addr().unwrap(),
             state: Arc::default(),
+            identity: Arc::new(identity),
             check_later,
         };
         let served = fake.clone();
@@ -315,7 +346,13 @@ impl FakeWorkspace {
             .iter()
             .map(|(at, head, body, job)| Received {
                 job_id: Some(format!("job-{job:04}")),
-                ..inspect(head.clone(), body.clone(), *at, &state.accepted_tokens)
+                ..inspect(
+                    head.clone(),
+                    body.clone(),
+                    *at,
+                    &state.accepted_tokens,
+                    &self.identity,
+                )
             });
         state.received.iter().cloned().chain(later).collect()
     }
@@ -359,7 +396,7 @@ impl FakeWorkspace {
         }
         let tokens = self.state.lock().unwrap().accepted_tokens.clone();
         let is_read = head.starts_with("GET ");
-        let mut received = inspect(head, body, at, &tokens);
+        let mut received = inspect(head, body, at, &tokens, &self.identity);
         if is_read {
             let delay = self.state.lock().unwrap().job_plan.read_delay;
             let reply = Reply::Delay(delay, Box::new(self.answer_job_read(&received)));
@@ -426,7 +463,7 @@ impl FakeWorkspace {
                     });
                 let pool = received
                     .path
-                    .strip_prefix(&format!("/v2/{PROJECT}/desktop-pools/"))
+                    .strip_prefix(&format!("/v2/{}/desktop-pools/", self.identity.project))
                     .and_then(|rest| rest.strip_suffix("/notifications"))
                     .map(str::to_owned);
                 let job = FakeJob {
@@ -465,7 +502,7 @@ impl FakeWorkspace {
         };
         if let Some(job_id) = received
             .path
-            .strip_prefix(&format!("/v2/{PROJECT}/workspace-jobs/"))
+            .strip_prefix(&format!("/v2/{}/workspace-jobs/", self.identity.project))
         {
             let Some(job) = state.jobs.get_mut(job_id) else {
                 return not_found();
@@ -529,7 +566,14 @@ impl FakeWorkspace {
 }
 
 /// Parses a request and checks its signature (or token) and path.
-fn inspect(head: String, body: Vec<u8>, at: DateTime<Utc>, tokens: &[String]) -> Received {
+fn inspect(
+    head: String,
+    body: Vec<u8>,
+    at: DateTime<Utc>,
+    tokens: &[String],
+    identity: &Identity,
+) -> Received {
+    let project = identity.project.as_str();
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default().to_owned();
     let mut parts = request_line.split(' ');
@@ -543,15 +587,22 @@ fn inspect(head: String, body: Vec<u8>, at: DateTime<Utc>, tokens: &[String]) ->
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (target.clone(), None),
     };
-    let mut problem = check_auth(&method, &path, query.as_deref(), &headers, &body, tokens).err();
+    let mut problem = check_auth(
+        (&method, &path, query.as_deref()),
+        &headers,
+        &body,
+        tokens,
+        identity,
+    )
+    .err();
     let expected = match method.as_str() {
         "POST" => {
-            path.starts_with(&format!("/v2/{PROJECT}/desktop-pools/"))
-                || path == format!("/v2/{PROJECT}/desktops/notifications")
+            path.starts_with(&format!("/v2/{project}/desktop-pools/"))
+                || path == format!("/v2/{project}/desktops/notifications")
         }
         "GET" => {
-            path.starts_with(&format!("/v2/{PROJECT}/workspace-jobs/"))
-                || path == format!("/v2/{PROJECT}/workspace-sub-jobs")
+            path.starts_with(&format!("/v2/{project}/workspace-jobs/"))
+                || path == format!("/v2/{project}/workspace-sub-jobs")
         }
         _ => false,
     };
@@ -642,12 +693,11 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(Stri
 /// Checks `X-Auth-Token` against the accepted list, or rebuilds the canonical request from the
 /// received parts and checks the `SDK-HMAC-SHA256` signature with the known SK.
 fn check_auth(
-    method: &str,
-    path: &str,
-    query: Option<&str>,
+    (method, path, query): (&str, &str, Option<&str>),
     headers: &[(String, String)],
     body: &[u8],
     tokens: &[String],
+    identity: &Identity,
 ) -> Result<(), String> {
     let get = |name: &str| {
         headers
@@ -655,7 +705,7 @@ fn check_auth(
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim().to_owned())
     };
-    if get("x-project-id").as_deref() != Some(PROJECT) {
+    if get("x-project-id").as_deref() != Some(identity.project.as_str()) {
         return Err("missing or wrong X-Project-Id".into());
     }
     if let Some(token) = get("x-auth-token") {
@@ -679,7 +729,7 @@ fn check_auth(
         field("SignedHeaders=")?,
         field("Signature=")?,
     );
-    if access != AK {
+    if access != identity.ak {
         return Err(format!("unknown access key {access}"));
     }
     for required in ["host", "x-sdk-date", "content-type", "x-project-id"] {
@@ -709,7 +759,7 @@ fn check_auth(
     };
     let canonical = signer::canonical_request(&parts);
     let expected = signer::signature(
-        SK.as_bytes(),
+        identity.sk.as_bytes(),
         &signer::string_to_sign(&date, &canonical.request),
     );
     if expected != sig {
