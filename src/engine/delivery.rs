@@ -232,9 +232,10 @@ impl Deliverer {
         backoff: Duration,
     ) -> Result<Step, StoreError> {
         let finished = self.clock.now();
-        crate::platform::metrics::attempt_ended(attempt_outcome(&result));
+        crate::platform::metrics::attempt_ended(d.workspace.as_str(), attempt_outcome(&result));
         if attempt == 1 {
             crate::platform::metrics::lateness(
+                d.workspace.as_str(),
                 (started - d.due_at).num_milliseconds() as f64 / 1000.0,
             );
         }

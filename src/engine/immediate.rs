@@ -107,7 +107,7 @@ pub(crate) async fn deliver_now(
         }
     });
     let tally = Arc::new(OccurrenceTally::new(
-        schedule_id.clone(),
+        (schedule_id.clone(), workspace.clone()),
         now,
         claimed.len(),
     ));

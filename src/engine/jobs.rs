@@ -340,7 +340,7 @@ impl JobFollower {
 /// Counts a job's end and, if `say`, logs it (ok at info, anything else at warn).
 fn log_end(job: &JobToPoll, end: &JobEnd, say: bool) {
     crate::platform::metrics::job_ended(
-        &job.schedule_id,
+        (&job.schedule_id, &job.workspace),
         end.result.as_str(),
         end.tally.map_or(0, |t| t.failed),
     );

@@ -9,21 +9,27 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::delivery::Outcome;
-use crate::domain::ScheduleId;
+use crate::domain::{ScheduleId, WorkspaceName};
 use crate::platform::metrics;
 use crate::store::{StoreError, format_time};
 
 pub(super) struct OccurrenceTally {
     schedule_id: ScheduleId,
+    workspace: WorkspaceName,
     due_at: DateTime<Utc>,
     total: usize,
     ended: Mutex<BTreeMap<&'static str, usize>>,
 }
 
 impl OccurrenceTally {
-    pub(super) fn new(schedule_id: ScheduleId, due_at: DateTime<Utc>, total: usize) -> Self {
+    pub(super) fn new(
+        (schedule_id, workspace): (ScheduleId, WorkspaceName),
+        due_at: DateTime<Utc>,
+        total: usize,
+    ) -> Self {
         Self {
             schedule_id,
+            workspace,
             due_at,
             total,
             ended: Mutex::new(BTreeMap::new()),
@@ -45,7 +51,7 @@ impl OccurrenceTally {
             Ok(Outcome::AlreadyDone) => "ended_elsewhere",
             Err(_) => "unrecorded",
         };
-        metrics::delivery_ended(self.schedule_id.as_str(), label);
+        metrics::delivery_ended(self.schedule_id.as_str(), self.workspace.as_str(), label);
         if label == "sent" {
             metrics::last_success(self.schedule_id.as_str(), Utc::now());
         }

@@ -155,7 +155,10 @@ impl Scheduler {
                 crate::platform::metrics::next_fire(slot.spec.record_as.as_str(), None);
             }
             for slot in self.slots.values() {
-                crate::platform::metrics::schedule_known(slot.spec.record_as.as_str());
+                crate::platform::metrics::schedule_known(
+                    slot.spec.record_as.as_str(),
+                    slot.spec.workspace.as_str(),
+                );
             }
             for (schedule, at) in &last_fires {
                 crate::platform::metrics::last_fire(schedule.as_str(), *at);
@@ -377,7 +380,11 @@ impl Scheduler {
             .claim_deliveries(&batch, &progress, real_now)
             .await?;
         for missed in batch.iter().filter(|d| d.status == Status::Missed) {
-            crate::platform::metrics::delivery_ended(missed.schedule_id.as_str(), "missed");
+            crate::platform::metrics::delivery_ended(
+                missed.schedule_id.as_str(),
+                missed.workspace.as_str(),
+                "missed",
+            );
         }
         tracing::debug!(
             rows = claimed.len(),

@@ -52,7 +52,11 @@ impl Starter {
         for d in &claimed {
             let key = (d.schedule_id.clone(), d.due_at);
             let tally = tallies.entry(key).or_insert_with(|| {
-                Arc::new(OccurrenceTally::new(d.schedule_id.clone(), d.due_at, 0))
+                Arc::new(OccurrenceTally::new(
+                    (d.schedule_id.clone(), d.workspace.clone()),
+                    d.due_at,
+                    0,
+                ))
             });
             Arc::get_mut(tally).expect("not shared yet").add_one();
         }

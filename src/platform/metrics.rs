@@ -1,6 +1,6 @@
 //! The Prometheus vocabulary of the service: one function per thing that is counted, so names
-//! and labels are spelled once. Label values are bounded: schedule ids (and window ids), never
-//! pool or desktop ids. Without an installed recorder (no `daemon.listen`) these do nothing.
+//! and labels are spelled once. Label values are bounded: schedule ids (and window ids) and
+//! workspace names, never pool or desktop ids. Without an installed recorder (no `daemon.listen`) these do nothing.
 
 use chrono::{DateTime, Utc};
 
@@ -23,19 +23,20 @@ pub(crate) const LATENESS_BUCKETS: [f64; 14] = [
 ];
 
 /// A delivery ended with `status` (`sent`, `failed`, `missed`, `dry_run`, ...).
-pub(crate) fn delivery_ended(schedule: &str, status: &'static str) {
-    metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "status" => status)
+pub(crate) fn delivery_ended(schedule: &str, workspace: &str, status: &'static str) {
+    metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned(), "status" => status)
         .increment(1);
 }
 
-/// An HTTP attempt ended: `2xx`, `4xx`, `5xx`, `timeout`, `connect`, `transport`, ...
-pub(crate) fn attempt_ended(outcome: &'static str) {
-    metrics::counter!(ATTEMPTS, "outcome" => outcome).increment(1);
+/// An HTTP attempt to `workspace` ended: `2xx`, `4xx`, `5xx`, `timeout`, `connect`, ...
+pub(crate) fn attempt_ended(workspace: &str, outcome: &'static str) {
+    metrics::counter!(ATTEMPTS, "workspace" => workspace.to_owned(), "outcome" => outcome)
+        .increment(1);
 }
 
 /// How late a delivery's first attempt started after its due time.
-pub(crate) fn lateness(seconds: f64) {
-    metrics::histogram!(LATENESS).record(seconds.max(0.0));
+pub(crate) fn lateness(workspace: &str, seconds: f64) {
+    metrics::histogram!(LATENESS, "workspace" => workspace.to_owned()).record(seconds.max(0.0));
 }
 
 pub(crate) fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
@@ -51,9 +52,9 @@ pub(crate) fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
 const STATUSES_AT_ZERO: [&str; 3] = ["sent", "failed", "missed"];
 
 /// A schedule (or window) the scheduler runs: its delivery counters exist from now on, at 0.
-pub(crate) fn schedule_known(schedule: &str) {
+pub(crate) fn schedule_known(schedule: &str, workspace: &str) {
     for status in STATUSES_AT_ZERO {
-        metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "status" => status)
+        metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned(), "status" => status)
             .increment(0);
     }
 }
@@ -69,8 +70,12 @@ pub(crate) fn last_success(schedule: &str, at: DateTime<Utc>) {
 }
 
 /// A followed job ended with `result`; `failed_desktops` did not get it.
-pub(crate) fn job_ended(schedule: &str, result: &'static str, failed_desktops: u64) {
-    metrics::counter!(JOBS, "result" => result).increment(1);
+pub(crate) fn job_ended(
+    (schedule, workspace): (&str, &str),
+    result: &'static str,
+    failed_desktops: u64,
+) {
+    metrics::counter!(JOBS, "workspace" => workspace.to_owned(), "result" => result).increment(1);
     if failed_desktops > 0 {
         metrics::counter!(DESKTOPS_FAILED, "schedule" => schedule.to_owned())
             .increment(failed_desktops);

@@ -272,3 +272,46 @@ fn encrypted_service_files_are_decrypted_with_systemd_creds() {
         "{err}"
     );
 }
+
+#[test]
+fn a_named_workspace_reads_its_own_systemd_credentials_and_never_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ak", "DEFAULTAK", 0o600);
+    write(dir.path(), "sk", "DEFAULTSK", 0o600);
+    write(dir.path(), "ak.eu", "EUAK", 0o600);
+    write(dir.path(), "sk.eu", "EUSK", 0o600);
+    write(dir.path(), "security_token.eu", "EUTOKEN", 0o600);
+    let env = env_of(&[
+        ("CREDENTIALS_DIRECTORY", dir.path().to_str().unwrap()),
+        ("HUAWEICLOUD_SDK_AK", "ENVAK"),
+        ("HUAWEICLOUD_SDK_SK", "ENVSK"),
+        (
+            "HUAWEICLOUD_SDK_PROJECT_ID",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ]);
+    let named = |name: &str| CredentialPaths {
+        workspace: Some(name.to_owned()),
+        ..CredentialPaths::default()
+    };
+    let eu = resolve(&named("eu"), &env).unwrap();
+    assert_eq!(
+        secret_of(&eu.credentials),
+        ("EUAK".into(), "EUSK".into(), Some("EUTOKEN".into()))
+    );
+    assert_eq!(
+        eu.project_id, None,
+        "the SDK's project id is the default workspace's"
+    );
+    let default = resolve(&CredentialPaths::default(), &env).unwrap();
+    assert_eq!(secret_of(&default.credentials).0, "DEFAULTAK");
+    // A workspace with no files of its own is refused, naming it and every place looked,
+    // and the environment's AK/SK (another account's) are not taken for it.
+    let err = resolve(&named("ap"), &env).unwrap_err().to_string();
+    assert!(
+        err.starts_with("workspace \"ap\": no Workspace credentials found"),
+        "{err}"
+    );
+    assert!(err.contains("files ak.ap, sk.ap in"), "{err}");
+    assert!(!err.contains("HUAWEICLOUD_SDK"), "{err}");
+}

@@ -46,7 +46,7 @@ async fn metrics_agree_with_the_database() {
     let rows = deliveries(&db).await;
     for row in &rows {
         let series = format!(
-            "workspace_notifier_deliveries_total{{schedule=\"{}\",status=\"{}\"}}",
+            "workspace_notifier_deliveries_total{{schedule=\"{}\",workspace=\"default\",status=\"{}\"}}",
             row.schedule_id, row.status
         );
         assert_eq!(sample(&text, &series), 1.0, "{series} in\n{text}");
@@ -60,13 +60,18 @@ async fn metrics_agree_with_the_database() {
         .map(|o| {
             sample(
                 &text,
-                &format!("workspace_notifier_attempts_total{{outcome=\"{o}\"}}"),
+                &format!(
+                    "workspace_notifier_attempts_total{{workspace=\"default\",outcome=\"{o}\"}}"
+                ),
             )
         })
         .sum();
     assert_eq!(counted, attempts as f64, "{text}");
     assert_eq!(
-        sample(&text, "workspace_notifier_delivery_lateness_seconds_count"),
+        sample(
+            &text,
+            "workspace_notifier_delivery_lateness_seconds_count{workspace=\"default\"}"
+        ),
         2.0,
         "{text}"
     );
@@ -108,7 +113,7 @@ async fn missed_occurrences_are_counted() {
     assert_eq!(
         sample(
             &text,
-            "workspace_notifier_deliveries_total{schedule=\"tick\",status=\"missed\"}"
+            "workspace_notifier_deliveries_total{schedule=\"tick\",workspace=\"default\",status=\"missed\"}"
         ),
         missed,
         "{text}"
@@ -170,7 +175,7 @@ async fn counters_start_at_zero_and_the_latest_fire_is_exported() {
     assert_eq!(code, 200, "{text}");
     for status in ["sent", "failed", "missed"] {
         let series = format!(
-            "workspace_notifier_deliveries_total{{schedule=\"nightly\",status=\"{status}\"}} 0"
+            "workspace_notifier_deliveries_total{{schedule=\"nightly\",workspace=\"default\",status=\"{status}\"}} 0"
         );
         assert!(text.lines().any(|l| l == series), "{series} in\n{text}");
     }
