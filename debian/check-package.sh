@@ -72,6 +72,9 @@ owner=$(stat -c %u:%g /var/lib/private/workspace-notifier/state.db)
 [ "$owner" = 61234:61234 ] || fail "state.db written by root is owned by $owner, not the service"
 install -m 0600 /dev/null /etc/workspace-notifier/ak
 install -m 0600 /dev/null /etc/workspace-notifier/sk
+# A second workspace's credentials, as docs/configuration.md ("Several workspaces") has them.
+install -m 0600 /dev/null /etc/workspace-notifier/ak.eu
+install -m 0600 /dev/null /etc/workspace-notifier/sk.eu.cred
 
 DEBIAN_FRONTEND=noninteractive apt-get purge -y workspace-notifier
 trap - EXIT
