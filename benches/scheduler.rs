@@ -3,7 +3,8 @@
 //!
 //!   cargo bench --bench scheduler                 # every scenario
 //!   cargo bench --bench scheduler -- every-second # or: floor, ratio, burst, jobs, timeouts,
-//!                                                 #     throttle, idle, scale, ha
+//!                                                 #     throttle, idle, scale, ha,
+//!                                                 #     workspaces
 //!
 //! BENCH_SECONDS sets the length of `every-second`, `floor` and each `ratio` run (default 10)
 //! and of `idle` (default 60). `scale` takes BENCH_SCALE_SIZES (default 10000,100000,1000000)
@@ -52,6 +53,9 @@ fn main() {
     }
     if run("burst") {
         rt.block_on(burst());
+    }
+    if run("workspaces") {
+        rt.block_on(workspaces(seconds("BENCH_SECONDS", 10)));
     }
     if run("jobs") {
         rt.block_on(jobs());
@@ -319,6 +323,125 @@ async fn every_second_on(setup: Setup, secs: u64, max_in_flight: usize) -> f64 {
         pct(&late, 0.99),
         pct(&late, 1.0),
         per_second.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+    );
+    pct(&late, 0.99)
+}
+
+/// Several workspaces against one, alternately in one run (3 rounds): 1,000 schedules every
+/// second to one workspace; the same 1,000 spread over 4 workspaces (each its own fake server,
+/// client, pacer and 64 request slots); and again with the 4th workspace answering every
+/// request after 10 s. Prints each p99 and the ratios to the one-workspace p99 (median and
+/// spread); for the slow case, the p99 of the three healthy workspaces only.
+async fn workspaces(secs: u64) {
+    let (mut four, mut slow) = (Vec::new(), Vec::new());
+    for round in 1..=3 {
+        let one = every_second(secs, 64).await;
+        let spread = several_workspaces(secs, false).await;
+        let with_slow = several_workspaces(secs, true).await;
+        println!(
+            "workspaces round {round}: one workspace p99 {one:.1} ms; four {spread:.1} ms ({:.2}x); four, one answering after 10 s: the others {with_slow:.1} ms ({:.2}x)",
+            spread / one,
+            with_slow / one
+        );
+        four.push(spread / one);
+        slow.push(with_slow / one);
+    }
+    for (name, ratios) in [
+        ("four workspaces", &mut four),
+        ("one slow, the others", &mut slow),
+    ] {
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "workspaces: {name} / one workspace p99: median {:.2} over 3 rounds (spread {:.2} to {:.2}); target <= 1.10",
+            ratios[1], ratios[0], ratios[2]
+        );
+    }
+}
+
+/// 1,000 every-second schedules over 4 workspaces, 250 each, on the release binary; with
+/// `slow`, the 4th workspace's server answers after 10 s. The p99 lateness in ms of the
+/// workspaces that answer at once.
+async fn several_workspaces(secs: u64, slow: bool) -> f64 {
+    let fakes: Vec<FakeWorkspace> = (0..4).map(|_| FakeWorkspace::start_for_bench()).collect();
+    if slow {
+        fakes[3].answer_otherwise(Reply::Delay(
+            Duration::from_secs(10),
+            Box::new(Reply::Accept),
+        ));
+    }
+    let setup = Setup::with_fake(fakes[0].clone());
+    let d = setup.dir.path();
+    let mut text = format!(
+        "[daemon]\ndatabase = \"{}\"\nmax_in_flight = 64\n\n[jobs]\nenabled = false\n\n",
+        setup.database()
+    );
+    for (i, fake) in fakes.iter().enumerate() {
+        text.push_str(&format!(
+            "[[workspaces]]\nname = \"w{i}\"\nendpoint = \"{}\"\nproject_id = \"{}\"\n[workspaces.credentials]\naccess_key_file = \"{}\"\nsecret_key_file = \"{}\"\n\n",
+            fake.endpoint(),
+            fake::PROJECT,
+            d.join("ak").display(),
+            d.join("sk").display(),
+        ));
+    }
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "[[schedules]]\nid = \"s{i:05}\"\nworkspace = \"w{}\"\ncron = \"* * * * * *\"\npools = [\"pool-{i:05}\"]\nmessage = \"bench {i}\"\n\n",
+            i % 4
+        ));
+    }
+    let config = d.join("workspaces.toml");
+    std::fs::write(&config, text).unwrap();
+    let log = d.join("daemon.log");
+    run_binary(&config, &log, Duration::from_secs(secs)).await;
+    let db = setup.db().await;
+    let rows =
+        sqlx::query("SELECT workspace, job_id, due_at FROM deliveries WHERE job_id IS NOT NULL")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    // Job ids are numbered per server: the key is the workspace and the job.
+    let due: HashMap<(String, String), DateTime<Utc>> = rows
+        .iter()
+        .map(|row| {
+            (
+                (
+                    row.get::<String, _>("workspace"),
+                    row.get::<String, _>("job_id"),
+                ),
+                row.get::<String, _>("due_at").parse().unwrap(),
+            )
+        })
+        .collect();
+    let healthy = if slow { 3 } else { 4 };
+    let mut late = Vec::new();
+    for (i, fake) in fakes.iter().enumerate().take(healthy) {
+        let received = fake.received();
+        assert!(received.iter().all(|r| r.auth_problem.is_none()));
+        late.extend(received.iter().filter_map(|r| {
+            let due = due.get(&(format!("w{i}"), r.job_id.clone()?))?;
+            Some((r.at - *due).num_microseconds()? as f64 / 1000.0)
+        }));
+    }
+    late.sort_by(f64::total_cmp);
+    let slow_received = if slow { fakes[3].received().len() } else { 0 };
+    println!(
+        "several workspaces ({}): {} requests to the answering ones, lateness ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}{}",
+        if slow {
+            "the 4th answers after 10 s"
+        } else {
+            "all answer at once"
+        },
+        late.len(),
+        pct(&late, 0.5),
+        pct(&late, 0.9),
+        pct(&late, 0.99),
+        pct(&late, 1.0),
+        if slow {
+            format!("; the slow one received {slow_received}")
+        } else {
+            String::new()
+        },
     );
     pct(&late, 0.99)
 }
