@@ -327,14 +327,17 @@ async fn every_second_on(setup: Setup, secs: u64, max_in_flight: usize) -> f64 {
     pct(&late, 0.99)
 }
 
-/// Several workspaces against one, alternately in one run (3 rounds): 1,000 schedules every
-/// second to one workspace; the same 1,000 spread over 4 workspaces (each its own fake server,
-/// client, pacer and 64 request slots); and again with the 4th workspace answering every
-/// request after 10 s. Prints each p99 and the ratios to the one-workspace p99 (median and
-/// spread); for the slow case, the p99 of the three healthy workspaces only.
+/// Several workspaces against one, alternately in one run (5 rounds): 1,000 schedules every
+/// second to one workspace (64 request slots); the same 1,000 spread over 4 workspaces (each
+/// its own client, signer, pacer and 16 request slots: the same 64 in all), whose endpoints
+/// are one fake server as in the one-workspace run; and again with the 4th workspace on a
+/// server of its own that answers every request after 10 s. Prints each p99 and the ratios to
+/// the one-workspace p99 (median and spread); for the slow case, the p99 of the three healthy
+/// workspaces only. (With 64 slots each and a server each, the four run 256 requests at once
+/// through 4 server threads on the same cores: that measures the machine, not the split.)
 async fn workspaces(secs: u64) {
     let (mut four, mut slow) = (Vec::new(), Vec::new());
-    for round in 1..=3 {
+    for round in 1..=5 {
         let one = every_second(secs, 64).await;
         let spread = several_workspaces(secs, false).await;
         let with_slow = several_workspaces(secs, true).await;
@@ -352,8 +355,8 @@ async fn workspaces(secs: u64) {
     ] {
         ratios.sort_by(f64::total_cmp);
         println!(
-            "workspaces: {name} / one workspace p99: median {:.2} over 3 rounds (spread {:.2} to {:.2}); target <= 1.10",
-            ratios[1], ratios[0], ratios[2]
+            "workspaces: {name} / one workspace p99: median {:.2} over 5 rounds (spread {:.2} to {:.2}); target <= 1.10",
+            ratios[2], ratios[0], ratios[4]
         );
     }
 }
@@ -362,17 +365,23 @@ async fn workspaces(secs: u64) {
 /// `slow`, the 4th workspace's server answers after 10 s. The p99 lateness in ms of the
 /// workspaces that answer at once.
 async fn several_workspaces(secs: u64, slow: bool) -> f64 {
-    let fakes: Vec<FakeWorkspace> = (0..4).map(|_| FakeWorkspace::start_for_bench()).collect();
-    if slow {
-        fakes[3].answer_otherwise(Reply::Delay(
-            Duration::from_secs(10),
-            Box::new(Reply::Accept),
-        ));
-    }
+    let shared = FakeWorkspace::start_for_bench();
+    let last = match slow {
+        true => {
+            let alone = FakeWorkspace::start_for_bench();
+            alone.answer_otherwise(Reply::Delay(
+                Duration::from_secs(10),
+                Box::new(Reply::Accept),
+            ));
+            alone
+        }
+        false => shared.clone(),
+    };
+    let fakes = [shared.clone(), shared.clone(), shared, last];
     let setup = Setup::with_fake(fakes[0].clone());
     let d = setup.dir.path();
     let mut text = format!(
-        "[daemon]\ndatabase = \"{}\"\nmax_in_flight = 64\n\n[jobs]\nenabled = false\n\n",
+        "[daemon]\ndatabase = \"{}\"\nmax_in_flight = 16\n\n[jobs]\nenabled = false\n\n",
         setup.database()
     );
     for (i, fake) in fakes.iter().enumerate() {
@@ -395,12 +404,22 @@ async fn several_workspaces(secs: u64, slow: bool) -> f64 {
     let log = d.join("daemon.log");
     run_binary(&config, &log, Duration::from_secs(secs)).await;
     let db = setup.db().await;
+    let per_workspace: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT workspace, status, count(*) FROM deliveries GROUP BY workspace, status ORDER BY workspace",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    println!(
+        "several workspaces: rows by workspace and status {per_workspace:?}; the shared server received {}",
+        fakes[0].received().len()
+    );
     let rows =
         sqlx::query("SELECT workspace, job_id, due_at FROM deliveries WHERE job_id IS NOT NULL")
             .fetch_all(&db)
             .await
             .unwrap();
-    // Job ids are numbered per server: the key is the workspace and the job.
+    // The key is the workspace and the job: each server numbers its own jobs.
     let due: HashMap<(String, String), DateTime<Utc>> = rows
         .iter()
         .map(|row| {
@@ -413,16 +432,22 @@ async fn several_workspaces(secs: u64, slow: bool) -> f64 {
             )
         })
         .collect();
+    // Job ids are unique per server; a delivery's job is on its workspace's server.
     let healthy = if slow { 3 } else { 4 };
-    let mut late = Vec::new();
-    for (i, fake) in fakes.iter().enumerate().take(healthy) {
-        let received = fake.received();
-        assert!(received.iter().all(|r| r.auth_problem.is_none()));
-        late.extend(received.iter().filter_map(|r| {
-            let due = due.get(&(format!("w{i}"), r.job_id.clone()?))?;
+    let on_shared: HashMap<String, DateTime<Utc>> = due
+        .iter()
+        .filter(|((w, _), _)| (0..healthy).any(|i| *w == format!("w{i}")))
+        .map(|((_, job), at)| (job.clone(), *at))
+        .collect();
+    let received = fakes[0].received();
+    assert!(received.iter().all(|r| r.auth_problem.is_none()));
+    let mut late: Vec<f64> = received
+        .iter()
+        .filter_map(|r| {
+            let due = on_shared.get(r.job_id.as_ref()?)?;
             Some((r.at - *due).num_microseconds()? as f64 / 1000.0)
-        }));
-    }
+        })
+        .collect();
     late.sort_by(f64::total_cmp);
     let slow_received = if slow { fakes[3].received().len() } else { 0 };
     println!(

@@ -248,6 +248,24 @@ impl Service {
                     .map_err(|e| format!("{}: {e}", path.display()))
             })
             .and_then(|new| {
+                // Each workspace's client is built at start: a schedule for a workspace added
+                // by a reload would have nowhere to go.
+                let names = |c: &Config| -> Vec<String> {
+                    c.workspaces.iter().map(|w| w.name.to_string()).collect()
+                };
+                let (old, now) = (&self.settings.workspaces, names(&new));
+                let running: Vec<String> = old.iter().map(|w| w.name.to_string()).collect();
+                match running == now {
+                    true => Ok(new),
+                    false => Err(format!(
+                        "{}: the workspaces changed (running: {}; the file: {}); adding, removing or renaming a workspace needs a restart",
+                        path.display(),
+                        running.join(", "),
+                        now.join(", ")
+                    )),
+                }
+            })
+            .and_then(|new| {
                 // A file cut short by accident parses fine and would stop every schedule.
                 match running_count > 0 && new.schedules.is_empty() && new.windows.is_empty() {
                     true => Err(format!(
@@ -261,7 +279,7 @@ impl Service {
             Ok(new) => {
                 if settings_of(&new) != self.settings {
                     tracing::warn!(
-                        "[daemon], [workspace] and [retry] changes take effect at the next restart; the reload applied schedules and windows only"
+                        "[daemon], [workspace] or [[workspaces]] and [retry] changes take effect at the next restart; the reload applied schedules and windows only"
                     );
                 }
                 self.file_schedules = FileSchedules {

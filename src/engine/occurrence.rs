@@ -74,10 +74,15 @@ impl OccurrenceTally {
             });
         }
         let summary = parts.join(", ");
-        let (schedule_id, due_at) = (&self.schedule_id, format_time(self.due_at));
+        let (schedule_id, workspace) = (&self.schedule_id, &self.workspace);
+        let due_at = format_time(self.due_at);
         match good {
-            true => tracing::info!(%schedule_id, due_at, ok, "occurrence done: {summary}"),
-            false => tracing::warn!(%schedule_id, due_at, ok, "occurrence done: {summary}"),
+            true => {
+                tracing::info!(%schedule_id, %workspace, due_at, ok, "occurrence done: {summary}")
+            }
+            false => {
+                tracing::warn!(%schedule_id, %workspace, due_at, ok, "occurrence done: {summary}")
+            }
         }
     }
 }

@@ -45,6 +45,18 @@ fn config(
     path
 }
 
+/// The fake server of a second account (workspace `ap`), with that account's AK/SK written
+/// to `ak-ap` and `sk-ap`.
+async fn second_account(env: &TestEnv) -> FakeWorkspace {
+    let (ak, sk) = (
+        "HPUAEXAMPLEAPAK54321",
+        "AnotherSecretKeyForTheSecondAccount00001",
+    );
+    write_secret(&env.path("ak-ap"), ak);
+    write_secret(&env.path("sk-ap"), sk);
+    FakeWorkspace::start_as(other(ak, sk, PROJECT_AP)).await
+}
+
 fn every_second(id: &str, workspace: &str) -> String {
     format!(
         "[[schedules]]\nid = \"{id}\"\nworkspace = \"{workspace}\"\ncron = \"* * * * * *\"\npools = [\"{POOL}\"]\nmessage = \"to {workspace}\"\nmisfire_grace = \"1s\"\n\n"
@@ -54,23 +66,13 @@ fn every_second(id: &str, workspace: &str) -> String {
 #[tokio::test]
 async fn each_workspace_gets_only_its_own_and_a_failing_one_fails_alone() {
     let env = TestEnv::new().await;
-    let ap = FakeWorkspace::start_as(other(
-        "HPUAEXAMPLEAPAK54321",
-        "AnotherSecretKeyForTheSecondAccount00001",
-        PROJECT_AP,
-    ))
-    .await;
+    let ap = second_account(&env).await;
     let bad = FakeWorkspace::start_as(other(
         "HPUAEXAMPLEBADAK9876",
         "TheSecretKeyTheServerKnowsButConfigNot01",
         PROJECT_BAD,
     ))
     .await;
-    write_secret(&env.path("ak-ap"), "HPUAEXAMPLEAPAK54321");
-    write_secret(
-        &env.path("sk-ap"),
-        "AnotherSecretKeyForTheSecondAccount00001",
-    );
     write_secret(&env.path("ak-bad"), "HPUAEXAMPLEBADAK9876");
     write_secret(
         &env.path("sk-bad"),
@@ -170,17 +172,7 @@ async fn each_workspace_gets_only_its_own_and_a_failing_one_fails_alone() {
 #[tokio::test]
 async fn send_goes_to_the_named_workspace_and_a_single_section_is_default() {
     let env = TestEnv::new().await;
-    let ap = FakeWorkspace::start_as(other(
-        "HPUAEXAMPLEAPAK54321",
-        "AnotherSecretKeyForTheSecondAccount00001",
-        PROJECT_AP,
-    ))
-    .await;
-    write_secret(&env.path("ak-ap"), "HPUAEXAMPLEAPAK54321");
-    write_secret(
-        &env.path("sk-ap"),
-        "AnotherSecretKeyForTheSecondAccount00001",
-    );
+    let ap = second_account(&env).await;
     let path = config(
         &env,
         &[
@@ -321,5 +313,45 @@ async fn workspace_errors_name_the_key_and_exit_78() {
     assert!(
         !err.contains("HUAWEICLOUD_SDK_AK"),
         "the environment is the default workspace's only: {err}"
+    );
+}
+
+/// Each workspace's client is built at start: a reload that adds one is refused (a schedule
+/// for it would have nowhere to go), and the running schedules keep firing.
+#[tokio::test]
+async fn a_reload_that_adds_a_workspace_is_refused_and_the_running_set_stays() {
+    let env = TestEnv::new().await;
+    let ap = second_account(&env).await;
+    let one = [("cn", env.fake.endpoint(), PROJECT, "ak", "sk")];
+    let path = config(&env, &one, &every_second("s-cn", "cn"));
+    let daemon = env.spawn_daemon(&path).await;
+    assert!(wait_for(5, || async { !env.fake.received().is_empty() }).await);
+    let two = [
+        one[0].clone(),
+        ("ap", ap.endpoint(), PROJECT_AP, "ak-ap", "sk-ap"),
+    ];
+    let added = config(
+        &env,
+        &two,
+        &[every_second("s-cn", "cn"), every_second("s-ap", "ap")].concat(),
+    );
+    std::fs::copy(&added, &path).unwrap();
+    daemon.signal("HUP");
+    assert!(
+        wait_for(5, || async {
+            daemon
+                .logs()
+                .contains("the workspaces changed (running: cn; the file: cn, ap)")
+        })
+        .await,
+        "{}",
+        daemon.logs()
+    );
+    let before = env.fake.received().len();
+    assert!(wait_for(4, || async { env.fake.received().len() >= before + 2 }).await);
+    assert_eq!(daemon.stop(5).await, Some(0));
+    assert!(
+        ap.received().is_empty(),
+        "nothing went to the workspace added by the reload"
     );
 }
