@@ -234,7 +234,11 @@ impl WorkspaceClient {
     }
 
     /// A signed GET of `/v2/{project_id}/{path}` with `query`; the body of a 200.
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, ApiError> {
+    pub(super) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<u8>, ApiError> {
         let mut url = self.endpoint.clone();
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!(

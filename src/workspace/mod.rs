@@ -3,6 +3,7 @@
 
 mod client;
 pub(crate) mod credentials;
+pub(crate) mod desktops;
 mod error;
 mod jobs;
 mod pacer;

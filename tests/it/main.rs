@@ -1,6 +1,7 @@
 //! Integration tests: the real binary and library against a fake Workspace server on
 //! 127.0.0.1 that verifies every signature, and a fresh SQLite file per test.
 
+mod audience;
 mod bad_input;
 mod cli;
 mod corrupt;

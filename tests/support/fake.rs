@@ -121,6 +121,22 @@ struct State {
     throttle_above: Option<usize>,
     per_second: (i64, usize),
     throttled: usize,
+    /// The desktops ListDesktops lists, and the ListDesktops requests received.
+    estate: Vec<FakeDesktop>,
+    desktop_requests: Vec<Received>,
+    /// Replies to ListDesktops used before the estate's answer (500, 429, ...).
+    desktop_script: VecDeque<Reply>,
+}
+
+/// One desktop of the fake's estate.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FakeDesktop {
+    pub id: String,
+    pub users: Vec<String>,
+    pub pool: Option<String>,
+    pub connect_status: &'static str,
+    pub enterprise_project: Option<String>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// How the fake's notification jobs behave: a pool of `desktops`, the last `failed` of which
@@ -397,6 +413,11 @@ impl FakeWorkspace {
         let tokens = self.state.lock().unwrap().accepted_tokens.clone();
         let is_read = head.starts_with("GET ");
         let mut received = inspect(head, body, at, &tokens, &self.identity);
+        if is_read && received.path == format!("/v2/{}/desktops", self.identity.project) {
+            let reply = self.answer_list_desktops(&received);
+            self.state.lock().unwrap().desktop_requests.push(received);
+            return answer(stream, reply, 0).await;
+        }
         if is_read {
             let delay = self.state.lock().unwrap().job_plan.read_delay;
             let reply = Reply::Delay(delay, Box::new(self.answer_job_read(&received)));
@@ -485,6 +506,110 @@ impl FakeWorkspace {
 }
 
 impl FakeWorkspace {
+    /// Sets the desktops ListDesktops lists.
+    #[allow(dead_code)]
+    pub(crate) fn set_estate(&self, desktops: Vec<FakeDesktop>) {
+        self.state.lock().unwrap().estate = desktops;
+    }
+
+    /// Replies to the next ListDesktops requests, before the estate answers again.
+    #[allow(dead_code)]
+    pub(crate) fn script_desktop_lists(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().desktop_script.extend(replies);
+    }
+
+    /// ListDesktops requests received (signatures checked like sends).
+    #[allow(dead_code)]
+    pub(crate) fn desktop_requests(&self) -> Vec<Received> {
+        self.state.lock().unwrap().desktop_requests.clone()
+    }
+
+    /// ListDesktops over the estate with the documented filters, combined with AND:
+    /// `pool_id` (comma-separated), `tag` (`k=v,k=v`; Huawei's own example writes a
+    /// full-width comma, accepted too), `enterprise_project_id`, `user_name` (a fuzzy,
+    /// substring match, comma-separated), `desktop_id` (at most 100), `offset`, `limit`
+    /// (0-1000, default 1000).
+    fn answer_list_desktops(&self, received: &Received) -> Reply {
+        if received.auth_problem.is_some() {
+            return Reply::error(401, "APIGW.0301");
+        }
+        let mut state = self.state.lock().unwrap();
+        if let Some(reply) = state.desktop_script.pop_front() {
+            return reply;
+        }
+        let params: Vec<(String, String)> = received
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+            .collect();
+        let get = |key: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let list = |key: &str| -> Vec<String> {
+            get(key)
+                .map(|v| {
+                    v.replace('\u{ff0c}', ",")
+                        .split(',')
+                        .map(str::to_owned)
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let limit: usize = get("limit").and_then(|l| l.parse().ok()).unwrap_or(1000);
+        let offset: usize = get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+        let ids = list("desktop_id");
+        if limit > 1000 || ids.len() > 100 {
+            return Reply::error(400, "WKS.0400");
+        }
+        let (pools, tags, users) = (list("pool_id"), list("tag"), list("user_name"));
+        let project = get("enterprise_project_id");
+        let matching: Vec<&FakeDesktop> = state
+            .estate
+            .iter()
+            .filter(|d| pools.is_empty() || d.pool.as_ref().is_some_and(|p| pools.contains(p)))
+            .filter(|d| ids.is_empty() || ids.contains(&d.id))
+            .filter(|d| project.is_none() || d.enterprise_project == project)
+            .filter(|d| {
+                tags.iter()
+                    .all(|t| d.tags.iter().any(|(k, v)| format!("{k}={v}") == *t))
+            })
+            .filter(|d| {
+                users.is_empty()
+                    || d.users
+                        .iter()
+                        .any(|u| users.iter().any(|w| u.contains(w.as_str())))
+            })
+            .collect();
+        let page: Vec<serde_json::Value> = matching
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|d| {
+                serde_json::json!({
+                    "desktop_id": d.id,
+                    "computer_name": format!("pc-{}", d.id),
+                    "user_name": d.users.first(),
+                    "attach_user_infos": d.users.iter().map(|u| serde_json::json!({"user_name": u, "type": "USER"})).collect::<Vec<_>>(),
+                    "pool_id": d.pool.clone().unwrap_or_default(),
+                    "connect_status": d.connect_status,
+                    "in_maintenance_mode": false,
+                    "enterprise_project_id": d.enterprise_project.clone().unwrap_or_else(|| "0".to_owned()),
+                    "tags": d.tags.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        Reply::RawOk(
+            serde_json::json!({"total_count": matching.len(), "desktops": page}).to_string(),
+        )
+    }
+
     /// ShowJob or ListItaSubJobs, from the job model (or the job-read script first).
     fn answer_job_read(&self, received: &Received) -> Reply {
         if received.auth_problem.is_some() {
@@ -603,6 +728,7 @@ fn inspect(
         "GET" => {
             path.starts_with(&format!("/v2/{project}/workspace-jobs/"))
                 || path == format!("/v2/{project}/workspace-sub-jobs")
+                || path == format!("/v2/{project}/desktops")
         }
         _ => false,
     };
@@ -772,4 +898,27 @@ fn check_auth(
         return Err("X-Security-Token sent but not signed".into());
     }
     Ok(())
+}
+
+/// `%XX` sequences decoded (query values as the client encodes them).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if bytes[i] == b'%'
+            && let Some(b) = hex
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
