@@ -5,8 +5,14 @@
 -- theirs; NULL means "the only one" (as a file entry that names none).
 -- SQLite cannot change a UNIQUE key in place, so the table is rebuilt, keeping every row and
 -- id, in one IMMEDIATE transaction; foreign keys are off only while the table is replaced.
+-- The columns added first are a tripwire: a second process that raced to the same migration
+-- and got the lock after the first committed fails right there, before changing anything
+-- (its transaction is rolled back and it finds the migration recorded), instead of
+-- rebuilding the table again over rows written since.
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
+ALTER TABLE schedules ADD COLUMN workspace TEXT;
+ALTER TABLE maintenance_windows ADD COLUMN workspace TEXT;
 CREATE TABLE deliveries_v11 (
     id               INTEGER PRIMARY KEY,
     schedule_id      TEXT    NOT NULL,
@@ -61,7 +67,5 @@ CREATE INDEX deliveries_due ON deliveries (due_at);
 CREATE INDEX deliveries_job_polls ON deliveries (job_next_poll_at)
     WHERE job_next_poll_at IS NOT NULL;
 CREATE INDEX deliveries_parent ON deliveries (parent_id) WHERE parent_id IS NOT NULL;
-ALTER TABLE schedules ADD COLUMN workspace TEXT;
-ALTER TABLE maintenance_windows ADD COLUMN workspace TEXT;
 COMMIT;
 PRAGMA foreign_keys = ON;

@@ -191,12 +191,33 @@ impl Store {
     /// exists", "locked") and is simply tried again, when it finds the winner's work recorded
     /// and has nothing left to do (PostgreSQL serializes migrations with an advisory lock). A
     /// database from a newer version of the program is refused at once.
+    ///
+    /// On SQLite each try runs on a connection of its own, closed after it: a
+    /// table rebuild (a `no-transaction` migration with its own `BEGIN IMMEDIATE`) that fails
+    /// half-way leaves its transaction open, and closing the connection is what rolls it
+    /// back; back in the pool, it would fail every later `BEGIN` ("cannot start a transaction
+    /// within a transaction").
     async fn migrate(&self, shown: &str) -> Result<(), StoreError> {
         use sqlx::migrate::MigrateError;
         let mut waits = [50u64, 100, 200, 400, 800, 1600].into_iter();
         loop {
             let result = match self.engine {
-                Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
+                Engine::Sqlite => {
+                    let options = (*self.pool.connect_options()).clone();
+                    let single = AnyPoolOptions::new()
+                        .max_connections(1)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute("PRAGMA busy_timeout = 10000;").await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_with(options)
+                        .await?;
+                    let result = sqlx::migrate!("./migrations/sqlite").run(&single).await;
+                    single.close().await;
+                    result
+                }
                 Engine::Postgres => {
                     sqlx::migrate!("./migrations/postgres")
                         .run(&self.pool)
