@@ -312,7 +312,7 @@ fn validate_parts<E>(
         }
         raw_windows.extend(part.maintenance_windows);
     }
-    let windows = validate_windows(&raw_windows, &defaults, &mut errors);
+    let windows = window_rules::validate_windows(&raw_windows, &defaults, &mut errors);
     for (i, window) in raw_windows.iter().enumerate() {
         if schedules.seen.contains(&window.id) {
             errors.push(
@@ -374,29 +374,6 @@ impl ScheduleRules<'_> {
             self.specs.push(std::sync::Arc::new(spec));
         }
     }
-}
-
-fn validate_windows(
-    raw: &[RawWindow],
-    defaults: &Defaults,
-    errors: &mut Errors,
-) -> Vec<WindowSpec> {
-    let mut seen = HashSet::new();
-    let mut windows = Vec::new();
-    for (i, window) in raw.iter().enumerate() {
-        let prefix = format!("maintenance_windows[{i}]");
-        if !seen.insert(window.id.as_str()) {
-            errors.push(
-                format!("{prefix}.id"),
-                format!("duplicate window id {:?}", window.id),
-            );
-        }
-        let key = |name: &str| format!("{prefix}.{name}");
-        if let Some(spec) = validate_window(window, &key, defaults, Source::File, errors) {
-            windows.push(spec);
-        }
-    }
-    windows
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and `maintenance add`.
 
 use chrono_tz::Tz;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::fields::{self, Errors};
 use super::raw::RawWindow;
@@ -11,6 +11,30 @@ use crate::domain::maintenance::{Cancellations, WindowSpec};
 use crate::domain::schedule::Source;
 use crate::domain::template::Template;
 use crate::domain::trigger::Trigger;
+
+/// Every `[[maintenance_windows]]` entry of the file (`maintenance_windows[i]`), ids unique.
+pub(super) fn validate_windows(
+    raw: &[RawWindow],
+    defaults: &Defaults,
+    errors: &mut Errors,
+) -> Vec<WindowSpec> {
+    let mut seen = HashSet::new();
+    let mut windows = Vec::new();
+    for (i, window) in raw.iter().enumerate() {
+        let prefix = format!("maintenance_windows[{i}]");
+        if !seen.insert(window.id.as_str()) {
+            errors.push(
+                format!("{prefix}.id"),
+                format!("duplicate window id {:?}", window.id),
+            );
+        }
+        let key = |name: &str| format!("{prefix}.{name}");
+        if let Some(spec) = validate_window(window, &key, defaults, Source::File, errors) {
+            windows.push(spec);
+        }
+    }
+    windows
+}
 
 /// Validates `raw`, recording failures under the names `key` gives each field.
 pub(crate) fn validate_window(

@@ -156,3 +156,23 @@ fn validated<T>(
         }
     }
 }
+
+/// The file's schedules and windows, as declared.
+#[derive(Debug, Clone)]
+pub(crate) struct FileSchedules {
+    pub schedules: Vec<SharedSpec>,
+    pub windows: Vec<WindowSpec>,
+}
+
+/// File plus valid database schedules and windows; invalid database rows are logged and skipped.
+pub(crate) async fn current(
+    file: &FileSchedules,
+    defaults: &Defaults,
+    store: &Store,
+) -> Result<Vec<SharedSpec>, StoreError> {
+    let catalog = load(&file.schedules, &file.windows, defaults, Some(store)).await?;
+    for problem in &catalog.problems {
+        tracing::error!("{problem}");
+    }
+    Ok(catalog.specs())
+}

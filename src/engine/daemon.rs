@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
 use crate::config::{self, Config, Defaults};
-use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::SharedSpec;
 use crate::engine::catalog;
 use crate::engine::health::Health;
@@ -118,7 +117,7 @@ struct Service {
     graces: HashMap<String, Duration>,
     /// This instance's own pending rows that no task carried at the last takeover look.
     idle_own: std::collections::HashSet<i64>,
-    file_schedules: FileSchedules,
+    file_schedules: catalog::FileSchedules,
     /// The zone and workspaces database schedules are validated against.
     defaults: Defaults,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
@@ -199,12 +198,12 @@ async fn start(
     .with_desktop_batch(config.jobs.desktop_batch)
     .with_health(Arc::clone(&health))
     .with_metrics(config.daemon.listen.is_some());
-    let file_schedules = FileSchedules {
+    let file_schedules = catalog::FileSchedules {
         schedules: std::mem::take(&mut config.schedules),
         windows: std::mem::take(&mut config.windows),
     };
     let defaults = config.defaults();
-    let specs = current_schedules(&file_schedules, &defaults, &store).await?;
+    let specs = catalog::current(&file_schedules, &defaults, &store).await?;
     let graces = graces_of(&specs);
     let none_yet = |_| false;
     scheduler.start_deliveries(
@@ -282,7 +281,7 @@ impl Service {
                         "[daemon], [workspace] or [[workspaces]] and [retry] changes take effect at the next restart; the reload applied schedules and windows only"
                     );
                 }
-                self.file_schedules = FileSchedules {
+                self.file_schedules = catalog::FileSchedules {
                     schedules: new.schedules,
                     windows: new.windows,
                 };
@@ -300,7 +299,7 @@ impl Service {
 
     /// Hands the scheduler a new set and waits until it is applied (READY=1 comes after).
     async fn push_update(&mut self, updates: &mpsc::Sender<Update>) {
-        let specs = match current_schedules(&self.file_schedules, &self.defaults, &self.store).await
+        let specs = match catalog::current(&self.file_schedules, &self.defaults, &self.store).await
         {
             Ok(specs) => specs,
             Err(err) => {
@@ -376,26 +375,6 @@ impl Service {
 /// How often the database is asked whether `schedule add/pause/...` changed anything: one
 /// `PRAGMA data_version`, so changes apply within 2 s at no measurable cost.
 const DATABASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The file's schedules and windows, as declared.
-#[derive(Debug, Clone)]
-struct FileSchedules {
-    schedules: Vec<SharedSpec>,
-    windows: Vec<WindowSpec>,
-}
-
-/// File plus valid database schedules and windows; invalid database rows are logged and skipped.
-async fn current_schedules(
-    file: &FileSchedules,
-    defaults: &Defaults,
-    store: &Store,
-) -> Result<Vec<SharedSpec>, StoreError> {
-    let catalog = catalog::load(&file.schedules, &file.windows, defaults, Some(store)).await?;
-    for problem in &catalog.problems {
-        tracing::error!("{problem}");
-    }
-    Ok(catalog.specs())
-}
 
 /// Each schedule's misfire grace, by id.
 fn graces_of(specs: &[SharedSpec]) -> HashMap<String, Duration> {
