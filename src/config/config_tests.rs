@@ -188,3 +188,12 @@ fn max_message_chars_applies_to_file_schedules() {
         "{errors}"
     );
 }
+
+#[test]
+fn a_bad_key_in_one_workspace_does_not_make_schedules_name_an_unknown_one() {
+    let errors = errors_of(
+        "[[workspaces]]\nname = \"cn\"\n[[workspaces]]\nname = \"ap\"\nrequest_timeout = \"forever\"\n[[schedules]]\nid = \"x\"\nworkspace = \"ap\"\nevery = \"1h\"\npools = [\"p\"]\nmessage = \"m\"\n",
+    );
+    assert!(errors.contains("workspaces[1].request_timeout"), "{errors}");
+    assert!(!errors.contains("unknown workspace"), "{errors}");
+}

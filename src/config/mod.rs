@@ -78,6 +78,8 @@ pub struct DaemonConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceConfig {
     pub name: WorkspaceName,
+    /// Its config key, for errors found later: `workspace` or `workspaces[i]`.
+    pub key: String,
     pub endpoint: Url,
     /// May also come from the SDK's variables or profile; see `workspace::credentials`.
     pub project_id: Option<ProjectId>,
@@ -107,20 +109,11 @@ pub struct JobsConfig {
 }
 
 impl Config {
-    /// The workspace named `name`.
-    pub fn workspace(&self, name: &WorkspaceName) -> Option<&WorkspaceConfig> {
-        self.workspaces.iter().find(|w| &w.name == name)
-    }
-
     /// What schedules and windows may leave out, and the workspaces they may name.
     pub(crate) fn defaults(&self) -> Defaults {
         Defaults {
             timezone: self.daemon.timezone,
-            workspaces: self
-                .workspaces
-                .iter()
-                .map(|w| (w.name.clone(), w.max_message_chars))
-                .collect(),
+            workspaces: limits(&self.workspaces),
         }
     }
 
@@ -128,6 +121,14 @@ impl Config {
     pub fn declares(&self, id: &crate::domain::ScheduleId) -> bool {
         self.schedules.iter().any(|s| &s.id == id) || self.windows.iter().any(|w| &w.id == id)
     }
+}
+
+/// Each workspace's name and message limit, what schedules are checked against.
+fn limits(workspaces: &[WorkspaceConfig]) -> Vec<(WorkspaceName, Option<usize>)> {
+    workspaces
+        .iter()
+        .map(|w| (w.name.clone(), w.max_message_chars))
+        .collect()
 }
 
 /// Reads `path` and the environment, and validates the result.
@@ -274,21 +275,21 @@ fn validate_parts<E>(
     let workspaces = validate_workspaces(raw.workspace.as_ref(), &raw.workspaces, &mut errors);
     let retry = policy_rules::validate_retry(&raw.retry, &mut errors);
     let jobs = policy_rules::validate_jobs(&raw.jobs, &mut errors);
-    let defaults = Defaults {
-        timezone: timezone.unwrap_or(Tz::UTC),
-        workspaces: workspaces
+    // Schedules are checked against every workspace whose name is valid, even when another of
+    // its keys is not: one bad key must not make every schedule's workspace "unknown".
+    let named = match &workspaces {
+        Some(valid) => limits(valid),
+        None if raw.workspaces.is_empty() => vec![(WorkspaceName::default_name(), None)],
+        None => raw
+            .workspaces
             .iter()
-            .flatten()
-            .map(|w| (w.name.clone(), w.max_message_chars))
+            .filter_map(|w| WorkspaceName::parse(w.name.as_deref()?).ok())
+            .map(|name| (name, None))
             .collect(),
     };
-    // With no valid workspace, schedules are still checked for everything else.
-    let defaults = match defaults.workspaces.is_empty() {
-        true => Defaults {
-            workspaces: vec![(WorkspaceName::default_name(), None)],
-            ..defaults
-        },
-        false => defaults,
+    let defaults = Defaults {
+        timezone: timezone.unwrap_or(Tz::UTC),
+        workspaces: named,
     };
     let mut schedules = ScheduleRules {
         defaults: &defaults,

@@ -72,7 +72,7 @@ impl Defaults {
     }
 
     /// The `max_message_chars` of workspace `name`.
-    pub(crate) fn max_chars(&self, name: &WorkspaceName) -> Option<usize> {
+    fn max_chars(&self, name: &WorkspaceName) -> Option<usize> {
         self.workspaces
             .iter()
             .find(|(n, _)| n == name)

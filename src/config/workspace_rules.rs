@@ -153,6 +153,7 @@ fn validate_workspace(
     let named = (name.as_str() != WorkspaceName::DEFAULT).then(|| name.to_string());
     Some(WorkspaceConfig {
         name,
+        key: prefix.to_owned(),
         endpoint: endpoint?,
         project_id,
         request_timeout: request_timeout?,

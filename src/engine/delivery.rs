@@ -112,11 +112,6 @@ impl Deliverer {
         &self.policy
     }
 
-    /// Every workspace's route (client and request slots), shared with the job follower.
-    pub fn routes(&self) -> Arc<Routes> {
-        Arc::clone(&self.routes)
-    }
-
     #[tracing::instrument(skip_all, fields(delivery_id = d.id, schedule_id = %d.schedule_id, workspace = %d.workspace, target = %d.target.key(), due_at = %format_time(d.due_at)))]
     pub async fn deliver(&self, d: Claimed, shutdown: &Shutdown) -> Result<Outcome, StoreError> {
         crate::platform::faults::panic_point("delivery");

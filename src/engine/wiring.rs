@@ -15,8 +15,8 @@ pub enum SetupError {
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
     /// No project id in the config, the SDK variables or the profile.
-    #[error("{key}: not set{}", if .key.starts_with("workspaces[") { "" } else { ", and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one" })]
-    NoProjectId { key: String },
+    #[error("{key}: not set{also}")]
+    NoProjectId { key: String, also: &'static str },
     /// A project id from the environment or profile is malformed.
     #[error("{place}: invalid project id {value:?}: {reason}")]
     BadProjectId {
@@ -58,10 +58,9 @@ fn build_routes_of(
     let routes = config
         .workspaces
         .iter()
-        .enumerate()
-        .filter(|(_, w)| only.is_none_or(|name| &w.name == name))
-        .map(|(i, workspace)| {
-            let sender = build_sender(config, i, workspace, env)?;
+        .filter(|w| only.is_none_or(|name| &w.name == name))
+        .map(|workspace| {
+            let sender = build_sender(config, workspace, env)?;
             Ok(Route::new(
                 workspace.name.clone(),
                 sender,
@@ -72,10 +71,9 @@ fn build_routes_of(
     Ok(Routes::new(routes, config.daemon.max_in_flight))
 }
 
-/// The sender of `workspace` (entry `index` of the config's workspaces).
+/// The sender of `workspace`.
 fn build_sender(
     config: &Config,
-    index: usize,
     workspace: &WorkspaceConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Sender, SetupError> {
@@ -87,10 +85,6 @@ fn build_sender(
         tracing::warn!(workspace = %workspace.name, "{warning}");
     }
     tracing::debug!(workspace = %workspace.name, source = %resolved.source, "credentials found");
-    let key = match config.workspaces.len() {
-        1 if workspace.name.as_str() == WorkspaceName::DEFAULT => "workspace".to_owned(),
-        _ => format!("workspaces[{index}]"),
-    };
     let project_id = match (&workspace.project_id, resolved.project_id) {
         (Some(id), _) => id.clone(),
         (None, Some(raw)) => ProjectId::parse(&raw).map_err(|e| SetupError::BadProjectId {
@@ -99,8 +93,14 @@ fn build_sender(
             reason: e.to_string(),
         })?,
         (None, None) => {
+            // The SDK's variables and profile are the default workspace's only.
+            let also = match workspace.credentials.workspace {
+                None => ", and neither HUAWEICLOUD_SDK_PROJECT_ID nor the SDK profile gives one",
+                Some(_) => "",
+            };
             return Err(SetupError::NoProjectId {
-                key: format!("{key}.project_id"),
+                key: format!("{}.project_id", workspace.key),
+                also,
             });
         }
     };
