@@ -92,6 +92,8 @@ pub struct TargetArgs {
     /// A desktop id to notify (besides or instead of --pool); repeat for several.
     #[arg(long = "desktop")]
     pub desktops: Vec<String>,
+    #[command(flatten)]
+    pub selectors: SelectorArgs,
     /// Re-send to the desktops that did not get it, at most this many times (1-5).
     #[arg(long, requires = "resend_after")]
     pub resend_attempts: Option<i64>,
@@ -107,6 +109,43 @@ impl TargetArgs {
             desktops: self.desktops.clone(),
             resend_attempts: self.resend_attempts,
             resend_after: self.resend_after.clone(),
+            selectors: self.selectors.stored(),
+        }
+    }
+}
+
+/// Desktops chosen by what they carry, resolved from Workspace before each send.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct SelectorArgs {
+    /// Desktops carrying this tag, KEY=VALUE; repeat: desktops carrying all of them.
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Desktops of this enterprise project (its id).
+    #[arg(long)]
+    pub enterprise_project: Option<String>,
+    /// Desktops assigned to this user (exact name); repeat for several.
+    #[arg(long = "user")]
+    pub users: Vec<String>,
+    /// Every desktop of the workspace (stands alone).
+    #[arg(long)]
+    pub all_desktops: bool,
+    /// Who of them gets it: all (default) or connected (only desktops connected when resolved).
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Refuse to send when more desktops than this match (default [targets] max_audience).
+    #[arg(long)]
+    pub max_audience: Option<i64>,
+}
+
+impl SelectorArgs {
+    pub(crate) fn stored(&self) -> crate::store::StoredSelectors {
+        crate::store::StoredSelectors {
+            tags: self.tags.clone(),
+            enterprise_project: self.enterprise_project.clone(),
+            users: self.users.clone(),
+            all_desktops: self.all_desktops.then_some(true),
+            audience: self.audience.clone(),
+            max_audience: self.max_audience,
         }
     }
 }

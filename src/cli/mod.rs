@@ -162,6 +162,8 @@ pub(crate) fn flag_name(field: &str) -> String {
     match field {
         "pools" => "--pool".to_owned(),
         "desktops" => "--desktop".to_owned(),
+        "tags" => "--tag".to_owned(),
+        "users" => "--user".to_owned(),
         "resend_failed.attempts" => "--resend-attempts".to_owned(),
         "resend_failed.after" => "--resend-after".to_owned(),
         other => format!("--{}", other.replace('_', "-")),

@@ -40,6 +40,11 @@ impl Errors {
         self.0.is_empty()
     }
 
+    /// Failures so far (a validator compares before and after to know if its part passed).
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &FieldError> {
         self.0.iter()
     }
@@ -125,6 +130,16 @@ pub(super) const JOB_GIVE_UP: Bounds = Bounds {
     max: secs(DAY),
 };
 /// `resend_failed.after`: 10 seconds to 1 hour.
+pub(super) const RESOLVE_AHEAD: Bounds = Bounds {
+    min: secs(0),
+    max: secs(3600),
+};
+
+pub(super) const RESOLUTION_MAX_AGE: Bounds = Bounds {
+    min: secs(10),
+    max: secs(DAY),
+};
+
 pub(super) const RESEND_AFTER: Bounds = Bounds {
     min: secs(10),
     max: secs(3600),

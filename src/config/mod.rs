@@ -8,6 +8,7 @@ mod file;
 mod policy_rules;
 mod raw;
 mod schedule_rules;
+mod selector_rules;
 mod strict;
 mod window_rules;
 mod workspace_rules;
@@ -56,6 +57,7 @@ pub struct Config {
     pub workspaces: Vec<WorkspaceConfig>,
     pub retry: RetryPolicy,
     pub jobs: JobsConfig,
+    pub targets: TargetsConfig,
     pub schedules: Vec<crate::domain::schedule::SharedSpec>,
     pub windows: Vec<WindowSpec>,
 }
@@ -106,6 +108,17 @@ pub struct JobsConfig {
     pub desktop_batch: usize,
     /// After a timed-out send, look for the job it may have created before sending again.
     pub reconcile_timeouts: bool,
+}
+
+/// `[targets]`: resolving audiences from ListDesktops ahead of each occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetsConfig {
+    /// Listings start this long before the due time.
+    pub resolve_ahead: Duration,
+    /// A listing older than this at the due time is done again first.
+    pub max_age: Duration,
+    /// An occurrence matching more desktops than this is not sent (per schedule: its own).
+    pub max_audience: usize,
 }
 
 impl Config {
@@ -162,6 +175,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         workspace: &single,
         retry: &file.retry,
         jobs: &file.jobs,
+        targets: &file.targets,
     };
     let built = config::Config::builder()
         .add_source(config::Config::try_from(&settings).map_err(load_error)?)
@@ -275,6 +289,7 @@ fn validate_parts<E>(
     let workspaces = validate_workspaces(raw.workspace.as_ref(), &raw.workspaces, &mut errors);
     let retry = policy_rules::validate_retry(&raw.retry, &mut errors);
     let jobs = policy_rules::validate_jobs(&raw.jobs, &mut errors);
+    let targets = policy_rules::validate_targets(&raw.targets, &mut errors);
     // Schedules are checked against every workspace whose name is valid, even when another of
     // its keys is not: one bad key must not make every schedule's workspace "unknown".
     let named = match &workspaces {
@@ -345,6 +360,7 @@ fn validate_parts<E>(
         workspaces: workspaces.expect("checked"),
         retry: retry.expect("checked"),
         jobs: jobs.expect("checked"),
+        targets: targets.expect("checked"),
         schedules,
         windows,
     }))

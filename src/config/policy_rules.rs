@@ -2,7 +2,7 @@
 //! key.
 
 use super::fields::{self, Errors};
-use super::{JobsConfig, raw};
+use super::{JobsConfig, TargetsConfig, raw};
 use crate::domain::retry::RetryPolicy;
 
 pub(super) fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {
@@ -66,5 +66,28 @@ pub(super) fn validate_jobs(j: &raw::RawJobs, errors: &mut Errors) -> Option<Job
         first_poll: first_poll?,
         poll_interval: poll_interval?,
         give_up_after: give_up_after?,
+    })
+}
+
+/// The most desktops `max_audience` may allow (Workspace's own quota per project is lower).
+pub(super) const MAX_AUDIENCE: std::ops::RangeInclusive<i64> = 1..=100_000;
+
+pub(super) fn validate_targets(t: &raw::RawTargets, errors: &mut Errors) -> Option<TargetsConfig> {
+    let resolve_ahead = errors.take(
+        "targets.resolve_ahead",
+        fields::bounded_duration(&t.resolve_ahead, fields::RESOLVE_AHEAD),
+    );
+    let max_age = errors.take(
+        "targets.max_age",
+        fields::bounded_duration(&t.max_age, fields::RESOLUTION_MAX_AGE),
+    );
+    let max_audience = errors.take(
+        "targets.max_audience",
+        fields::bounded(t.max_audience, MAX_AUDIENCE),
+    );
+    Some(TargetsConfig {
+        resolve_ahead: resolve_ahead?,
+        max_age: max_age?,
+        max_audience: max_audience? as usize,
     })
 }

@@ -14,6 +14,7 @@ pub(crate) struct RawConfig {
     pub workspaces: Vec<RawWorkspace>,
     pub retry: RawRetry,
     pub jobs: RawJobs,
+    pub targets: RawTargets,
     pub schedules: Vec<RawSchedule>,
     pub maintenance_windows: Vec<RawWindow>,
 }
@@ -144,6 +145,36 @@ impl Default for RawJobs {
     }
 }
 
+/// `[targets]`: resolving audiences (selectors) from ListDesktops.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawTargets {
+    pub resolve_ahead: String,
+    pub max_age: String,
+    pub max_audience: i64,
+}
+
+impl Default for RawTargets {
+    fn default() -> Self {
+        Self {
+            resolve_ahead: "2m".to_owned(),
+            max_age: "10m".to_owned(),
+            max_audience: 2000,
+        }
+    }
+}
+
+/// The selector keys schedules and windows share: desktops chosen by what they carry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawSelectors<'a> {
+    pub tags: &'a [String],
+    pub enterprise_project: &'a Option<String>,
+    pub users: &'a [String],
+    pub all_desktops: Option<bool>,
+    pub audience: &'a Option<String>,
+    pub max_audience: Option<i64>,
+}
+
 /// One `[[schedules]]` entry, also what `schedule add` builds from its flags.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,6 +193,17 @@ pub(crate) struct RawSchedule {
     /// Individual desktop ids, besides or instead of pools.
     #[serde(default)]
     pub desktops: Vec<String>,
+    /// `["dept=finance"]`: desktops carrying all of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub enterprise_project: Option<String>,
+    /// Desktops assigned to these users (exact names).
+    #[serde(default)]
+    pub users: Vec<String>,
+    pub all_desktops: Option<bool>,
+    /// `all` (default) or `connected`.
+    pub audience: Option<String>,
+    pub max_audience: Option<i64>,
     #[serde(default)]
     pub message: String,
     pub misfire_grace: Option<String>,
@@ -199,6 +241,17 @@ pub(crate) struct RawWindow {
     pub pools: Vec<String>,
     #[serde(default)]
     pub desktops: Vec<String>,
+    /// `["dept=finance"]`: desktops carrying all of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub enterprise_project: Option<String>,
+    /// Desktops assigned to these users (exact names).
+    #[serde(default)]
+    pub users: Vec<String>,
+    pub all_desktops: Option<bool>,
+    /// `all` (default) or `connected`.
+    pub audience: Option<String>,
+    pub max_audience: Option<i64>,
     #[serde(default)]
     pub message: String,
     pub start_message: Option<String>,
@@ -215,4 +268,24 @@ pub(super) struct RawSettings<'a> {
     pub workspace: &'a RawWorkspace,
     pub retry: &'a RawRetry,
     pub jobs: &'a RawJobs,
+    pub targets: &'a RawTargets,
 }
+
+macro_rules! selectors_of {
+    ($t:ty) => {
+        impl $t {
+            pub(crate) fn selectors(&self) -> RawSelectors<'_> {
+                RawSelectors {
+                    tags: &self.tags,
+                    enterprise_project: &self.enterprise_project,
+                    users: &self.users,
+                    all_desktops: self.all_desktops,
+                    audience: &self.audience,
+                    max_audience: self.max_audience,
+                }
+            }
+        }
+    };
+}
+selectors_of!(RawSchedule);
+selectors_of!(RawWindow);

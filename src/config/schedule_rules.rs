@@ -90,6 +90,7 @@ pub(super) struct SharedInput<'a> {
     pub timezone: &'a Option<String>,
     pub pools: &'a [String],
     pub desktops: &'a [String],
+    pub selectors: super::raw::RawSelectors<'a>,
     pub misfire_grace: &'a Option<String>,
     pub resend_failed: &'a Option<RawResend>,
 }
@@ -101,6 +102,7 @@ pub(super) struct SharedFields {
     pub timezone: Option<Tz>,
     pub pools: Option<Vec<PoolId>>,
     pub desktops: Option<Vec<DesktopId>>,
+    pub audience: Option<crate::domain::audience::AudienceSpec>,
     pub misfire_grace: Option<Duration>,
     /// Some(None): no automatic re-sends.
     pub resend_failed: Option<Option<ResendFailed>>,
@@ -115,10 +117,12 @@ impl SharedFields {
     ) -> SharedFields {
         let id = input.id;
         let default_tz = defaults.timezone;
-        if input.pools.is_empty() && input.desktops.is_empty() {
+        let audience = super::selector_rules::validate_selectors(input.selectors, key, errors);
+        let selects = audience.as_ref().is_some_and(|a| a.selector.is_set());
+        if input.pools.is_empty() && input.desktops.is_empty() && !selects && audience.is_some() {
             errors.push(
                 key("pools"),
-                "must list at least one pool id (or desktops = [...])",
+                "must list at least one pool id (or desktops, tags, enterprise_project, users, all_desktops)",
             );
         }
         SharedFields {
@@ -139,6 +143,7 @@ impl SharedFields {
                 DesktopId::parse,
                 errors,
             ),
+            audience,
             misfire_grace: match input.misfire_grace {
                 Some(grace) => errors.take(
                     &key("misfire_grace"),
@@ -190,6 +195,7 @@ pub(crate) fn validate_schedule(
             timezone: &raw.timezone,
             pools: &raw.pools,
             desktops: &raw.desktops,
+            selectors: raw.selectors(),
             misfire_grace: &raw.misfire_grace,
             resend_failed: &raw.resend_failed,
         },
@@ -234,6 +240,7 @@ pub(crate) fn validate_schedule(
         timezone,
         pools,
         desktops,
+        audience,
         misfire_grace,
         resend_failed,
     } = common;
@@ -241,6 +248,7 @@ pub(crate) fn validate_schedule(
     Some(ScheduleSpec {
         workspace: workspace?,
         desktops: desktops?,
+        audience: audience?,
         resend_failed: resend_failed?,
         record_as: id.clone(),
         id,

@@ -52,6 +52,7 @@ pub(crate) fn validate_window(
             timezone: &raw.timezone,
             pools: &raw.pools,
             desktops: &raw.desktops,
+            selectors: raw.selectors(),
             misfire_grace: &raw.misfire_grace,
             resend_failed: &raw.resend_failed,
         },
@@ -110,6 +111,7 @@ pub(crate) fn validate_window(
         mut timezone,
         pools,
         desktops,
+        audience,
         misfire_grace,
         resend_failed,
     } = common;
@@ -128,6 +130,7 @@ pub(crate) fn validate_window(
     Some(WindowSpec {
         workspace: workspace?,
         desktops: desktops?,
+        audience: audience?,
         resend_failed: resend_failed?,
         id: id?,
         starts: starts?,

@@ -11,7 +11,7 @@ const TAG_KEY_MAX: usize = 128;
 const TAG_VALUE_MAX: usize = 43;
 
 /// Who among the selected desktops gets the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Audience {
     /// Every selected desktop.
     #[default]
@@ -64,6 +64,7 @@ impl Selector {
             tags: self.tags.clone(),
             enterprise_project: self.enterprise_project.clone(),
             users: self.users.clone(),
+            desktop_ids: Vec::new(),
         }
     }
 
@@ -90,6 +91,54 @@ impl Selector {
     }
 }
 
+/// The most desktop ids one ListDesktops query may name.
+pub const DESKTOP_IDS_PER_QUERY: usize = 100;
+
+/// What a schedule or window says about its audience, besides its static pools and desktops.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct AudienceSpec {
+    pub selector: Selector,
+    pub audience: Audience,
+    /// The schedule's own guard; None: `[targets] max_audience`.
+    pub max_audience: Option<usize>,
+}
+
+impl AudienceSpec {
+    /// True when sending needs a listing first: selectors, or `connected` over static targets.
+    pub fn needs_listing(&self, static_targets: bool) -> bool {
+        self.selector.is_set() || (self.audience == Audience::Connected && static_targets)
+    }
+
+    /// The ListDesktops queries to make: the selectors' one; with `connected`, the static
+    /// pools (one query) and the static desktops (by id, 100 a query) as well.
+    pub fn queries(&self, pools: &[String], desktops: &[String]) -> Vec<DesktopQuery> {
+        let mut out = Vec::new();
+        if self.selector.is_set() {
+            out.push(self.selector.query());
+        }
+        if self.audience == Audience::Connected {
+            if !pools.is_empty() {
+                out.push(DesktopQuery {
+                    pool_ids: pools.to_vec(),
+                    ..DesktopQuery::default()
+                });
+            }
+            for ids in desktops.chunks(DESKTOP_IDS_PER_QUERY) {
+                out.push(DesktopQuery {
+                    desktop_ids: ids.to_vec(),
+                    ..DesktopQuery::default()
+                });
+            }
+        }
+        out
+    }
+
+    /// The record of it: the selector and audience as text.
+    pub fn describe(&self) -> String {
+        self.selector.describe(self.audience)
+    }
+}
+
 /// A ListDesktops query: its filters are combined with AND.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct DesktopQuery {
@@ -97,6 +146,8 @@ pub struct DesktopQuery {
     pub tags: Vec<(String, String)>,
     pub enterprise_project: Option<String>,
     pub users: Vec<String>,
+    /// At most [`DESKTOP_IDS_PER_QUERY`].
+    pub desktop_ids: Vec<String>,
 }
 
 /// One ListDesktops row, as far as audiences need it.
@@ -149,17 +200,17 @@ impl Resolution {
     }
 }
 
-/// Applies the rules the API cannot to `listed` (the ListDesktops answer for
-/// `selector.query()`, or for the static pools under `audience = "connected"`): exact user
+/// Applies the rules the API cannot to `listed` (the answers to `spec.queries`): exact user
 /// names; a desktop of one of `pools` is left out (the pool message reaches it) unless the
-/// audience is `connected`, where pools are resolved too and sent to by desktop id; only
-/// connected desktops with `connected`; no desktop twice.
+/// audience is `connected`, where pools and `desktops` are resolved too and sent to by desktop
+/// id; only connected desktops with `connected`; no desktop twice.
 pub fn resolve(
-    selector: &Selector,
-    audience: Audience,
+    spec: &AudienceSpec,
     pools: &[String],
+    desktops: &[String],
     listed: Vec<Desktop>,
 ) -> Resolution {
+    let (selector, audience) = (&spec.selector, spec.audience);
     let wanted_users: HashSet<&str> = selector.users.iter().map(String::as_str).collect();
     let mut seen = HashSet::new();
     let mut out = Resolution::default();
@@ -168,8 +219,10 @@ pub fn resolve(
             continue;
         }
         let by_pool = desktop.pool_id.as_ref().is_some_and(|p| pools.contains(p));
-        // A desktop listed for a static pool is the pool's, not the selectors'.
+        let named = desktops.contains(&desktop.desktop_id);
+        // A desktop listed for a static pool or by id is the schedule's own, not the selectors'.
         if !by_pool
+            && !named
             && !wanted_users.is_empty()
             && !desktop
                 .users
@@ -180,6 +233,8 @@ pub fn resolve(
         }
         let reason = match audience {
             Audience::All if by_pool => Some(LeftOut::InPool),
+            // Sent by its static id already.
+            Audience::All if named => None,
             Audience::Connected if desktop.connect_status != "CONNECTED" => {
                 Some(LeftOut::NotConnected)
             }
@@ -237,6 +292,55 @@ mod tests {
         }
     }
 
+    fn spec(selector: Selector, audience: Audience) -> AudienceSpec {
+        AudienceSpec {
+            selector,
+            audience,
+            max_audience: None,
+        }
+    }
+
+    #[test]
+    fn connected_lists_static_targets_too_and_selectors_alone_otherwise() {
+        let tags = Selector {
+            tags: vec![("dept".into(), "it".into())],
+            ..Selector::default()
+        };
+        let pools = ["p1".to_owned()];
+        let desktops: Vec<String> = (0..150).map(|i| format!("d{i}")).collect();
+        let all = spec(tags.clone(), Audience::All);
+        assert_eq!(all.queries(&pools, &desktops), [tags.query()]);
+        assert!(all.needs_listing(true));
+        let connected = spec(Selector::default(), Audience::Connected);
+        let queries = connected.queries(&pools, &desktops);
+        assert_eq!(queries.len(), 3, "one for the pools, two of 100 and 50 ids");
+        assert_eq!(queries[0].pool_ids, ["p1"]);
+        assert_eq!(queries[2].desktop_ids.len(), 50);
+        assert!(connected.needs_listing(true));
+        assert!(!connected.needs_listing(false));
+        assert!(!spec(Selector::default(), Audience::All).needs_listing(true));
+    }
+
+    #[test]
+    fn a_desktop_named_by_id_is_not_filtered_by_users() {
+        let selector = Selector {
+            users: vec!["alice".into()],
+            ..Selector::default()
+        };
+        let listed = vec![
+            desktop("d1", &["zed"], None, "CONNECTED"),
+            desktop("d2", &["alice"], None, "DISCONNECTED"),
+        ];
+        let r = resolve(
+            &spec(selector, Audience::Connected),
+            &[],
+            &["d1".into()],
+            listed,
+        );
+        assert_eq!(ids(&r.targeted), ["d1"]);
+        assert_eq!(r.left_out[0].1, LeftOut::NotConnected);
+    }
+
     fn ids(desktops: &[Desktop]) -> Vec<&str> {
         desktops.iter().map(|d| d.desktop_id.as_str()).collect()
     }
@@ -253,7 +357,7 @@ mod tests {
             desktop("d3", &["malice", "bob"], None, "CONNECTED"),
             desktop("d4", &["Alice"], None, "CONNECTED"),
         ];
-        let r = resolve(&selector, Audience::All, &[], listed);
+        let r = resolve(&spec(selector, Audience::All), &[], &[], listed);
         assert_eq!(ids(&r.targeted), ["d1", "d3"]);
         assert!(r.left_out.is_empty());
     }
@@ -270,7 +374,7 @@ mod tests {
             desktop("d2", &[], Some("pool-b"), "DISCONNECTED"),
             desktop("d3", &[], None, "UNREGISTER"),
         ];
-        let r = resolve(&selector, Audience::All, &["pool-a".into()], listed);
+        let r = resolve(&spec(selector, Audience::All), &["pool-a".into()], &[], listed);
         assert_eq!(ids(&r.targeted), ["d2", "d3"]);
         assert_eq!(r.left_out.len(), 1);
         assert_eq!(
@@ -292,7 +396,7 @@ mod tests {
             desktop("d3", &[], None, "CONNECTED"),
             desktop("d4", &[], None, "DISCONNECTED"),
         ];
-        let r = resolve(&selector, Audience::Connected, &["pool-a".into()], listed);
+        let r = resolve(&spec(selector, Audience::Connected), &["pool-a".into()], &[], listed);
         assert_eq!(ids(&r.targeted), ["d1", "d3"]);
         let left: Vec<(&str, &str)> = r
             .left_out

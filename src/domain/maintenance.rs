@@ -39,6 +39,8 @@ pub struct WindowSpec {
     pub timezone: Tz,
     pub pools: Vec<PoolId>,
     pub desktops: Vec<DesktopId>,
+    /// Desktops chosen by tags, users, enterprise project (its warnings go to them too).
+    pub audience: super::audience::AudienceSpec,
     /// Re-sends to desktops that did not get a message, never past its deadline.
     pub resend_failed: Option<ResendFailed>,
     pub message: Template,
@@ -209,6 +211,7 @@ impl WindowSpec {
                     timezone: self.timezone,
                     pools: self.pools.clone(),
                     desktops: self.desktops.clone(),
+                    audience: self.audience.clone(),
                     resend_failed: self.resend_failed,
                     misfire_grace: self.misfire_grace,
                     enabled: !self.cancelled.all,

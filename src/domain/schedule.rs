@@ -165,6 +165,9 @@ pub struct ScheduleSpec {
     pub pools: Vec<PoolId>,
     /// Individual desktops, sent to in batches (besides or instead of pools).
     pub desktops: Vec<DesktopId>,
+    /// Desktops chosen by tags, users, enterprise project or all, resolved before each
+    /// occurrence; and who of them gets it (`audience`).
+    pub audience: super::audience::AudienceSpec,
     /// Automatic re-sends to the desktops that did not get it (`resend_failed`); off if None.
     pub resend_failed: Option<ResendFailed>,
     pub misfire_grace: Duration,
@@ -240,6 +243,20 @@ impl ScheduleSpec {
             t = self.trigger.next_after(self.timezone, at, anchor);
         }
         None
+    }
+
+    /// True when its targets are known only after a ListDesktops (selectors, or
+    /// `audience = "connected"`).
+    pub fn needs_listing(&self) -> bool {
+        self.audience
+            .needs_listing(!self.pools.is_empty() || !self.desktops.is_empty())
+    }
+
+    /// The ListDesktops queries its audience needs (none for static targets alone).
+    pub fn desktop_queries(&self) -> Vec<super::audience::DesktopQuery> {
+        let pools: Vec<String> = self.pools.iter().map(|p| p.to_string()).collect();
+        let desktops: Vec<String> = self.desktops.iter().map(|d| d.to_string()).collect();
+        self.audience.queries(&pools, &desktops)
     }
 
     /// Where each occurrence goes: every pool, then the desktops in batches of at most

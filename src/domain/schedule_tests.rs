@@ -18,6 +18,7 @@ fn cron_spec(expr: &str, tz: Tz, grace_secs: u64) -> ScheduleSpec {
         timezone: tz,
         pools: vec![PoolId::parse("p").unwrap()],
         desktops: Vec::new(),
+        audience: Default::default(),
         resend_failed: None,
         misfire_grace: Duration::from_secs(grace_secs),
         enabled: true,

@@ -49,6 +49,12 @@ pub(crate) fn raw_of(stored: &StoredSchedule) -> RawSchedule {
         enabled: Some(!stored.paused),
         catch_up: stored.catch_up.clone(),
         desktops: stored.extra.desktops.clone(),
+        tags: stored.extra.selectors.tags.clone(),
+        enterprise_project: stored.extra.selectors.enterprise_project.clone(),
+        users: stored.extra.selectors.users.clone(),
+        all_desktops: stored.extra.selectors.all_desktops,
+        audience: stored.extra.selectors.audience.clone(),
+        max_audience: stored.extra.selectors.max_audience,
         resend_failed: raw_resend(&stored.extra),
     }
 }
@@ -69,6 +75,12 @@ pub(crate) fn raw_window_of(stored: &StoredWindow) -> RawWindow {
         end_message: stored.end_message.clone(),
         misfire_grace: stored.misfire_grace.clone(),
         desktops: stored.extra.desktops.clone(),
+        tags: stored.extra.selectors.tags.clone(),
+        enterprise_project: stored.extra.selectors.enterprise_project.clone(),
+        users: stored.extra.selectors.users.clone(),
+        all_desktops: stored.extra.selectors.all_desktops,
+        audience: stored.extra.selectors.audience.clone(),
+        max_audience: stored.extra.selectors.max_audience,
         resend_failed: raw_resend(&stored.extra),
     }
 }

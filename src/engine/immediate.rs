@@ -89,6 +89,7 @@ pub(crate) async fn deliver_now(
             status: Status::Pending,
             error_msg: None,
             may_be_cancelled: false,
+            audience: None,
         })
         .collect();
     let claimed = store.claim_deliveries(&batch, &[], now).await?;

@@ -2,6 +2,7 @@
 //! the wiring that builds them from a config.
 
 mod attempt;
+pub(crate) mod audiences;
 pub(crate) mod catalog;
 mod clock_watch;
 pub mod daemon;

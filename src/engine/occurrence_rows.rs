@@ -38,6 +38,7 @@ pub(super) fn deliveries(
             status,
             error_msg: error_msg.clone(),
             may_be_cancelled: spec.content.cancellable(),
+            audience: None,
         })
 }
 

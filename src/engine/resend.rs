@@ -50,6 +50,7 @@ pub(crate) fn resend_deliveries(
             error_msg: None,
             // A cancelled maintenance window cancels its re-sends too.
             may_be_cancelled: true,
+            audience: None,
         })
         .collect()
 }

@@ -20,17 +20,36 @@ pub enum Sender {
 pub struct Route {
     pub name: WorkspaceName,
     pub sender: Sender,
+    /// The client audiences are listed with: the sender's; in dry run, one built when
+    /// credentials are there (listing sends nothing), else why there is none.
+    pub lister: Result<Arc<WorkspaceClient>, String>,
     /// `daemon.max_in_flight` requests at a time to this workspace (sends and polls).
     pub limiter: Arc<Semaphore>,
 }
 
 impl Route {
     pub fn new(name: WorkspaceName, sender: Sender, max_in_flight: usize) -> Self {
+        let lister = match &sender {
+            Sender::Api(client) => Ok(Arc::clone(client)),
+            Sender::DryRun => Err("dry run without credentials: desktops cannot be listed".to_owned()),
+        };
         Self {
             name,
             sender,
+            lister,
             limiter: Arc::new(Semaphore::new(max_in_flight)),
         }
+    }
+
+    /// In dry run, lists audiences with `client` (sending stays off).
+    pub fn listing_with(mut self, client: Result<Arc<WorkspaceClient>, String>) -> Self {
+        self.lister = client;
+        self
+    }
+
+    /// The client that lists desktops, or why there is none.
+    pub fn lister(&self) -> Result<&Arc<WorkspaceClient>, &str> {
+        self.lister.as_ref().map_err(String::as_str)
     }
 
     /// The API client; None in dry run.

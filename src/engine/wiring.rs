@@ -60,10 +60,22 @@ fn build_routes_of(
         .iter()
         .filter(|w| only.is_none_or(|name| &w.name == name))
         .map(|workspace| {
-            let sender = build_sender(config, workspace, env)?;
+            if config.daemon.dry_run {
+                // Audiences are still listed when credentials are there: listing sends nothing.
+                let lister = build_client(workspace, env)
+                    .map(std::sync::Arc::new)
+                    .map_err(|e| format!("dry run, and no client to list desktops with: {e}"));
+                return Ok(Route::new(
+                    workspace.name.clone(),
+                    Sender::DryRun,
+                    config.daemon.max_in_flight,
+                )
+                .listing_with(lister));
+            }
+            let client = build_client(workspace, env)?;
             Ok(Route::new(
                 workspace.name.clone(),
-                sender,
+                Sender::Api(std::sync::Arc::new(client)),
                 config.daemon.max_in_flight,
             ))
         })
@@ -71,15 +83,11 @@ fn build_routes_of(
     Ok(Routes::new(routes, config.daemon.max_in_flight))
 }
 
-/// The sender of `workspace`.
-fn build_sender(
-    config: &Config,
+/// The signed client of `workspace`.
+fn build_client(
     workspace: &WorkspaceConfig,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Sender, SetupError> {
-    if config.daemon.dry_run {
-        return Ok(Sender::DryRun);
-    }
+) -> Result<WorkspaceClient, SetupError> {
     let resolved = credentials::resolve(&workspace.credentials, env)?;
     for warning in &resolved.warnings {
         tracing::warn!(workspace = %workspace.name, "{warning}");
@@ -114,7 +122,7 @@ fn build_sender(
         workspace.max_requests_per_second,
         workspace.throttle_pause_max,
     )));
-    Ok(Sender::Api(std::sync::Arc::new(client)))
+    Ok(client)
 }
 
 /// Everything `run` checks before it starts, without sending or writing anything: the

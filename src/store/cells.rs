@@ -81,6 +81,20 @@ impl<'r> Cells<'r> {
         })
     }
 
+    /// A JSON object column read into `T` (unknown keys ignored, missing ones defaulted).
+    pub(super) fn parsed_json<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        text: &str,
+    ) -> Result<T, StoreError> {
+        serde_json::from_str(text).map_err(|e| {
+            self.corrupt(
+                column,
+                format!("{} is not the expected JSON object: {e}", shown(text)),
+            )
+        })
+    }
+
     fn parsed_time(&self, column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
         parse_time(text).map_err(|_| self.corrupt(column, format!("{} is not a time", shown(text))))
     }

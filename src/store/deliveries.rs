@@ -6,6 +6,7 @@ use super::cells::Cells;
 use super::rows::Claimed;
 use super::time::stored_time;
 use super::{Store, StoreError};
+use crate::domain::job::Recipient;
 use crate::domain::template::Countdown;
 use crate::domain::{DesktopId, PoolId, ScheduleId, Status, Target, WorkspaceName};
 
@@ -31,6 +32,22 @@ pub struct NewDelivery {
     /// Re-read the row's status just before the first attempt: it may be cancelled between
     /// claim and due time (maintenance warnings).
     pub may_be_cancelled: bool,
+    /// For an occurrence whose desktops were resolved from Workspace: what was resolved.
+    pub audience: Option<AudienceRecord>,
+}
+
+/// What a delivery records of its resolved audience.
+#[derive(Debug, Clone, Default)]
+pub struct AudienceRecord {
+    /// The query as text (`tags=dept=finance;audience=connected`).
+    pub selector: String,
+    /// Desktops the selectors matched for the occurrence.
+    pub matched: usize,
+    /// Desktops this delivery is sent to.
+    pub targeted: usize,
+    /// Its `recipients` rows from the start: the desktops it goes to (`targeted`), and on the
+    /// occurrence's first row those left out, with the reason as status.
+    pub recipients: Vec<Recipient>,
 }
 
 /// `resend_failed = { attempts, after }` as stored with a delivery.
@@ -205,7 +222,7 @@ impl Store {
     }
 }
 
-/// Rows per INSERT statement: 18 parameters each stays well under SQLite's 32,766 limit, and
+/// Rows per INSERT statement: 21 parameters each stays well under SQLite's 32,766 limit, and
 /// one statement per 500 rows instead of per row is what keeps a 10,000-pool burst fast.
 const CLAIM_CHUNK: usize = 500;
 
@@ -223,10 +240,10 @@ impl Store {
             "INSERT INTO deliveries
            (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms,
-            countdown_to, countdown_text, workspace)
+            countdown_to, countdown_text, workspace, selector, audience_matched, audience_targeted)
          VALUES ",
         );
-        sql.push_str(&super::value_rows(self.engine, chunk.len(), 18));
+        sql.push_str(&super::value_rows(self.engine, chunk.len(), 21));
         sql.push_str(" ON CONFLICT (schedule_id, workspace, target, due_at) DO NOTHING RETURNING id, schedule_id, workspace, target, due_at, status");
         // Only placeholders are generated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -250,34 +267,45 @@ impl Store {
                 .bind(new.resend.map(|r| r.after.as_millis() as i64))
                 .bind(new.countdown.as_ref().map(|c| stored_time(c.to)))
                 .bind(new.countdown.as_ref().map(|c| c.text.as_str()))
-                .bind(new.workspace.as_str());
+                .bind(new.workspace.as_str())
+                .bind(new.audience.as_ref().map(|a| a.selector.as_str()))
+                .bind(new.audience.as_ref().map(|a| a.matched as i64))
+                .bind(new.audience.as_ref().map(|a| a.targeted as i64));
         }
         let rows = query.fetch_all(&mut **tx).await?;
         let mut inserted: std::collections::HashMap<(String, String, String, String), i64> =
             Default::default();
         for row in &rows {
             let c = Cells::new("deliveries", row);
-            if c.get::<String>("status")? == Status::Pending.as_str() {
-                let key = (
-                    c.get("schedule_id")?,
-                    c.get("workspace")?,
-                    c.get("target")?,
-                    c.get("due_at")?,
-                );
-                inserted.insert(key, c.get("id")?);
+            let key = (
+                c.get("schedule_id")?,
+                c.get("workspace")?,
+                c.get("target")?,
+                c.get("due_at")?,
+            );
+            inserted.insert(key, c.get("id")?);
+        }
+        let key_of = |new: &NewDelivery| {
+            (
+                new.schedule_id.to_string(),
+                new.workspace.to_string(),
+                new.target.key(),
+                stored_time(new.due_at),
+            )
+        };
+        for new in chunk {
+            if let Some(audience) = new.audience.as_ref().filter(|a| !a.recipients.is_empty())
+                && let Some(id) = inserted.get(&key_of(new))
+            {
+                self.insert_recipients(tx, *id, &audience.recipients, created_at)
+                    .await?;
             }
         }
         Ok(chunk
             .iter()
             .filter(|new| new.status == Status::Pending)
             .filter_map(|new| {
-                let key = (
-                    new.schedule_id.to_string(),
-                    new.workspace.to_string(),
-                    new.target.key(),
-                    stored_time(new.due_at),
-                );
-                let id = inserted.remove(&key)?;
+                let id = inserted.remove(&key_of(new))?;
                 Some(Claimed {
                     id,
                     schedule_id: new.schedule_id.clone(),

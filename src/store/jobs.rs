@@ -183,32 +183,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now_text = stored_time(now);
         let mut tx = self.begin().await?;
-        for chunk in end.recipients.chunks(RECIPIENT_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
-            );
-            sql.push_str(&super::value_rows(self.engine, chunk.len(), 8));
-            sql.push_str(
-                " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
-                   desktop_name = excluded.desktop_name, status = excluded.status,
-                   error_code = excluded.error_code, fail_reason = excluded.fail_reason,
-                   updated_at = excluded.updated_at",
-            );
-            // Only placeholders are generated; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                query = query
-                    .bind(delivery_id)
-                    .bind(&r.desktop_id)
-                    .bind(&r.user_name)
-                    .bind(&r.desktop_name)
-                    .bind(&r.status)
-                    .bind(&r.error_code)
-                    .bind(&r.fail_reason)
-                    .bind(&now_text);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        self.insert_recipients(&mut tx, delivery_id, &end.recipients, &now_text)
+            .await?;
         sqlx::query(
             "UPDATE deliveries SET job_status = COALESCE($1, job_status), job_result = $2,
                     desktops_total = $3, desktops_ok = $4, desktops_failed = $5, job_error = $6,
@@ -347,4 +323,43 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobToPoll, StoreError> {
         polls: c.count("job_polls")?,
         next_poll_at,
     })
+}
+
+impl Store {
+    /// Writes (or updates) a delivery's `recipients` rows, in chunks.
+    pub(super) async fn insert_recipients(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        delivery_id: i64,
+        recipients: &[Recipient],
+        now_text: &str,
+    ) -> Result<(), StoreError> {
+        for chunk in recipients.chunks(RECIPIENT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
+            );
+            sql.push_str(&super::value_rows(self.engine, chunk.len(), 8));
+            sql.push_str(
+                " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
+                   desktop_name = excluded.desktop_name, status = excluded.status,
+                   error_code = excluded.error_code, fail_reason = excluded.fail_reason,
+                   updated_at = excluded.updated_at",
+            );
+            // Only placeholders are generated; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                query = query
+                    .bind(delivery_id)
+                    .bind(&r.desktop_id)
+                    .bind(&r.user_name)
+                    .bind(&r.desktop_name)
+                    .bind(&r.status)
+                    .bind(&r.error_code)
+                    .bind(&r.fail_reason)
+                    .bind(now_text);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
 }

@@ -28,7 +28,7 @@ pub(crate) use coordination::{Coordination, JoinError};
 pub(crate) use copy::CopyError;
 pub use copy::copied_columns;
 pub(crate) use deliveries::AttemptRecord;
-pub use deliveries::NewDelivery;
+pub use deliveries::{AudienceRecord, NewDelivery};
 pub(crate) use deliveries::ResendPolicy;
 pub(crate) use history::{AttemptRow, HistoryFilter, LastOccurrence};
 use instances::LeaseGuard;
@@ -40,7 +40,7 @@ pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
 pub(crate) use state::ScheduleState;
 pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
-pub(crate) use stored_windows::{StoredTargets, StoredWindow};
+pub(crate) use stored_windows::{StoredSelectors, StoredTargets, StoredWindow};
 pub(crate) use time::format_time;
 
 #[derive(Debug, thiserror::Error)]

@@ -31,7 +31,7 @@ pub struct Claimed {
 }
 
 /// The columns of a [`DeliveryRow`], in a `SELECT`.
-pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, workspace, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at";
+pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, workspace, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at, selector, audience_matched, audience_targeted";
 
 /// A full `deliveries` row.
 #[derive(Debug, Clone)]
@@ -65,6 +65,13 @@ pub struct DeliveryRow {
     pub job_error: Option<String>,
     /// True while the job is being followed.
     pub job_following: bool,
+    /// The audience's query as text (`tags=dept=finance;audience=connected`); None for static
+    /// targets alone.
+    pub selector: Option<String>,
+    /// Desktops the selectors matched for the occurrence.
+    pub audience_matched: Option<i64>,
+    /// Desktops this delivery was sent to.
+    pub audience_targeted: Option<i64>,
 }
 
 impl DeliveryRow {
@@ -81,6 +88,18 @@ impl DeliveryRow {
             (None, _, _) if self.job_following => "following".to_owned(),
             (None, _, _) => "-".to_owned(),
         }
+    }
+
+    /// The audience for people: `12/15 connected` (sent to of matched), `15/15`; None for
+    /// static targets.
+    pub fn audience_summary(&self) -> Option<String> {
+        let selector = self.selector.as_deref()?;
+        let (targeted, matched) = (self.audience_targeted?, self.audience_matched?);
+        let connected = match selector.ends_with("audience=connected") {
+            true => " connected",
+            false => "",
+        };
+        Some(format!("{targeted}/{matched}{connected}"))
     }
 }
 
@@ -114,6 +133,9 @@ pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRow, StoreError>
         job_finished_at: c.get("job_finished_at")?,
         job_error: c.get("job_error")?,
         job_following: c.get::<Option<String>>("job_next_poll_at")?.is_some(),
+        selector: c.get("selector")?,
+        audience_matched: c.get("audience_matched")?,
+        audience_targeted: c.get("audience_targeted")?,
     })
 }
 

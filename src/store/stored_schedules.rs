@@ -45,8 +45,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up, desktops, resend_attempts, resend_after, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up, desktops, resend_attempts, resend_after, workspace, selectors)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&s.id)
         .bind(&s.cron)
@@ -65,6 +65,7 @@ impl Store {
         .bind(s.extra.resend_attempts)
         .bind(&s.extra.resend_after)
         .bind(&s.extra.workspace)
+        .bind(s.extra.selectors.json())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

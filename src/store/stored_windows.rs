@@ -34,12 +34,46 @@ pub struct StoredTargets {
     pub desktops: Vec<String>,
     pub resend_attempts: Option<i64>,
     pub resend_after: Option<String>,
+    /// Tags, enterprise project, users, all desktops, audience and guard, as written.
+    pub selectors: StoredSelectors,
+}
+
+/// The selector keys of a stored schedule or window, as the CLI flags gave them (validated
+/// by the caller like a file entry's); stored as one JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct StoredSelectors {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enterprise_project: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_desktops: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_audience: Option<i64>,
+}
+
+impl StoredSelectors {
+    /// `selectors` as stored: NULL when none is set.
+    pub(super) fn json(&self) -> Option<String> {
+        (self != &Self::default())
+            .then(|| serde_json::to_string(self).expect("plain values serialize"))
+    }
 }
 
 impl StoredTargets {
     pub(super) fn from_row(c: &Cells<'_>) -> Result<Self, StoreError> {
         let desktops: Option<String> = c.get("desktops")?;
+        let selectors: Option<String> = c.get("selectors")?;
         Ok(StoredTargets {
+            selectors: match selectors {
+                Some(text) => c.parsed_json("selectors", &text)?,
+                None => StoredSelectors::default(),
+            },
             workspace: c.get("workspace")?,
             desktops: match desktops {
                 Some(text) => c.parsed_list("desktops", &text)?,
@@ -76,8 +110,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace, selectors)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&w.id)
         .bind(&w.start)
@@ -95,6 +129,7 @@ impl Store {
         .bind(w.extra.resend_attempts)
         .bind(&w.extra.resend_after)
         .bind(&w.extra.workspace)
+        .bind(w.extra.selectors.json())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -55,6 +55,9 @@ fn query_params(query: &DesktopQuery) -> Vec<(&'static str, String)> {
     if !query.users.is_empty() {
         params.push(("user_name", query.users.join(",")));
     }
+    if !query.desktop_ids.is_empty() {
+        params.push(("desktop_id", query.desktop_ids.join(",")));
+    }
     params
 }
 
@@ -188,6 +191,7 @@ mod tests {
             ],
             enterprise_project: Some("ep".into()),
             users: vec!["alice".into()],
+            desktop_ids: vec!["d1".into(), "d2".into()],
         };
         assert_eq!(
             query_params(&query),
@@ -196,6 +200,7 @@ mod tests {
                 ("tag", "dept=finance,site=sz".to_owned()),
                 ("enterprise_project_id", "ep".to_owned()),
                 ("user_name", "alice".to_owned()),
+                ("desktop_id", "d1,d2".to_owned()),
             ]
         );
         assert!(query_params(&DesktopQuery::default()).is_empty());

@@ -197,6 +197,7 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
         status: Status::Pending,
         error_msg: None,
         may_be_cancelled: false,
+        audience: None,
     };
     store
         .claim_deliveries(&[row], &[], Utc::now())

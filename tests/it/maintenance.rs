@@ -299,6 +299,7 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
         status: Status::Pending,
         error_msg: None,
         may_be_cancelled: true,
+        audience: None,
     };
     let claimed = store
         .claim_deliveries(&[warning], &[], Utc::now())
@@ -351,6 +352,7 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
         status: Status::Pending,
         error_msg: None,
         may_be_cancelled: false,
+        audience: None,
     };
     let claimed = store
         .claim_deliveries(
