@@ -56,7 +56,10 @@ pub(super) fn validate_selectors(
     };
     let max_audience = match raw.max_audience {
         None => None,
-        Some(n) => Some(errors.take(&key("max_audience"), super::fields::bounded(n, MAX_AUDIENCE))? as usize),
+        Some(n) => Some(errors.take(
+            &key("max_audience"),
+            super::fields::bounded(n, MAX_AUDIENCE),
+        )? as usize),
     };
     (errors.len() == before).then_some(AudienceSpec {
         selector,
@@ -72,7 +75,10 @@ fn name(text: &str) -> Result<String, String> {
     if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME {
         return Err(format!("must be 1 to {MAX_NAME} characters, got {text:?}"));
     }
-    if trimmed.chars().any(|c| c.is_control() || c == ',' || c == '，') {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || c == ',' || c == '，')
+    {
         return Err(format!(
             "must not contain commas or control characters, got {:?}",
             crate::domain::shown(text, 80)

@@ -374,7 +374,12 @@ mod tests {
             desktop("d2", &[], Some("pool-b"), "DISCONNECTED"),
             desktop("d3", &[], None, "UNREGISTER"),
         ];
-        let r = resolve(&spec(selector, Audience::All), &["pool-a".into()], &[], listed);
+        let r = resolve(
+            &spec(selector, Audience::All),
+            &["pool-a".into()],
+            &[],
+            listed,
+        );
         assert_eq!(ids(&r.targeted), ["d2", "d3"]);
         assert_eq!(r.left_out.len(), 1);
         assert_eq!(
@@ -396,7 +401,12 @@ mod tests {
             desktop("d3", &[], None, "CONNECTED"),
             desktop("d4", &[], None, "DISCONNECTED"),
         ];
-        let r = resolve(&spec(selector, Audience::Connected), &["pool-a".into()], &[], listed);
+        let r = resolve(
+            &spec(selector, Audience::Connected),
+            &["pool-a".into()],
+            &[],
+            listed,
+        );
         assert_eq!(ids(&r.targeted), ["d1", "d3"]);
         let left: Vec<(&str, &str)> = r
             .left_out

@@ -61,7 +61,7 @@ impl Audiences {
         retry: RetryPolicy,
         clock: Clock,
         settings: TargetsConfig,
-        stop: CancellationToken,
+        (tracker, stop): (TaskTracker, CancellationToken),
     ) -> Self {
         Self {
             routes,
@@ -70,7 +70,7 @@ impl Audiences {
             settings,
             entries: Mutex::new(HashMap::new()),
             changed: Arc::new(Notify::new()),
-            tracker: TaskTracker::new(),
+            tracker,
             stop,
         }
     }
@@ -82,11 +82,6 @@ impl Audiences {
     /// Notified when a listing ends; the scheduler then looks at what it held back.
     pub(crate) fn changed(&self) -> Arc<Notify> {
         Arc::clone(&self.changed)
-    }
-
-    /// Listings started and not ended, for a clean stop.
-    pub(crate) fn tracker(&self) -> &TaskTracker {
-        &self.tracker
     }
 
     /// Where an occurrence due at `due` (giving up at `deadline`) stands with `queries`.
@@ -198,27 +193,27 @@ impl Audiences {
         let mut entries = self.entries.lock().expect("not poisoned");
         let entry = entries.get_mut(key)?;
         match result {
-                Ok(desktops) => {
-                    tracing::debug!(workspace = %key.0, desktops = desktops.len(), ms = started.elapsed().as_millis() as u64, "listed desktops");
-                    entry.outcome = Some(Ok(Arc::new(desktops)));
-                    entry.listed_at = Some(now);
+            Ok(desktops) => {
+                tracing::debug!(workspace = %key.0, desktops = desktops.len(), ms = started.elapsed().as_millis() as u64, "listed desktops");
+                entry.outcome = Some(Ok(Arc::new(desktops)));
+                entry.listed_at = Some(now);
+                entry.running = false;
+                None
+            }
+            Err((retryable, why)) => {
+                let why = format!("ListDesktops failed (attempt {attempt}): {why}");
+                let delay = backoff.next().unwrap_or(self.retry.max_delay);
+                let over = now + delta(delay) >= entry.until;
+                entry.outcome = Some(Err(why.clone()));
+                if !retryable || over {
+                    tracing::error!(workspace = %key.0, "cannot resolve an audience: {why}; giving up");
                     entry.running = false;
-                    None
+                    entry.until = entry.until.max(now);
+                    return None;
                 }
-                Err((retryable, why)) => {
-                    let why = format!("ListDesktops failed (attempt {attempt}): {why}");
-                    let delay = backoff.next().unwrap_or(self.retry.max_delay);
-                    let over = now + delta(delay) >= entry.until;
-                    entry.outcome = Some(Err(why.clone()));
-                    if !retryable || over {
-                        tracing::error!(workspace = %key.0, "cannot resolve an audience: {why}; giving up");
-                        entry.running = false;
-                        entry.until = entry.until.max(now);
-                        return None;
-                    }
-                    tracing::warn!(workspace = %key.0, retry_in_ms = delay.as_millis() as u64, "cannot resolve an audience yet: {why}");
-                    Some(delay)
-                }
+                tracing::warn!(workspace = %key.0, retry_in_ms = delay.as_millis() as u64, "cannot resolve an audience yet: {why}");
+                Some(delay)
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{self, Config, Defaults};
 use crate::domain::schedule::SharedSpec;
+use crate::engine::audiences::Audiences;
 use crate::engine::catalog;
 use crate::engine::health::Health;
 use crate::engine::jobs::JobFollower;
@@ -187,6 +188,13 @@ async fn start(
         );
         tracker.spawn(follower.run(shutdown.stop.clone()));
     }
+    let audiences = Arc::new(Audiences::new(
+        Arc::clone(&routes),
+        config.retry,
+        clock,
+        config.targets,
+        (tracker.clone(), shutdown.stop.clone()),
+    ));
     let mut scheduler = Scheduler::new(
         store.clone(),
         deliverer,
@@ -195,6 +203,7 @@ async fn start(
         shutdown.clone(),
     )
     .with_starter(starter)
+    .with_audiences(audiences)
     .with_desktop_batch(config.jobs.desktop_batch)
     .with_health(Arc::clone(&health))
     .with_metrics(config.daemon.listen.is_some());

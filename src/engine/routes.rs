@@ -31,7 +31,9 @@ impl Route {
     pub fn new(name: WorkspaceName, sender: Sender, max_in_flight: usize) -> Self {
         let lister = match &sender {
             Sender::Api(client) => Ok(Arc::clone(client)),
-            Sender::DryRun => Err("dry run without credentials: desktops cannot be listed".to_owned()),
+            Sender::DryRun => {
+                Err("dry run without credentials: desktops cannot be listed".to_owned())
+            }
         };
         Self {
             name,

@@ -21,10 +21,12 @@ use tokio_util::task::TaskTracker;
 use super::clock_watch::{CLOCK_CHECK, ClockWatch, report_clock_step};
 use crate::domain::ScheduleId;
 use crate::domain::Status;
+use crate::domain::audience::Desktop;
 use crate::domain::schedule::{ScheduleSpec, SharedSpec, catch_up};
+use crate::engine::audiences::{Audiences, Ready};
 use crate::engine::delivery::Deliverer;
 use crate::engine::health::Health;
-use crate::engine::occurrence_rows::{deliveries, missed_note};
+use crate::engine::occurrence_rows::{deliveries, missed_note, resolved_deliveries};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::starter::Starter;
 use crate::platform::clock::Clock;
@@ -44,6 +46,19 @@ pub(crate) const CLAIM_LEAD: Duration = Duration::from_millis(250);
 
 /// `[jobs] desktop_batch` when not configured: no maximum is documented, 100 is cautious.
 const DEFAULT_DESKTOP_BATCH: usize = 100;
+
+/// While occurrences are held back for their audience, look at them at least this often.
+const HELD_CHECK: Duration = Duration::from_secs(1);
+
+/// What the claim heard of an occurrence's audience.
+enum Heard {
+    /// Static targets only: nothing to list.
+    Static,
+    /// Listed (the answers) or not by the deadline (why): the rows can be written.
+    Resolved(Result<Vec<Arc<Vec<Desktop>>>, String>),
+    /// Not yet: hold the occurrence back.
+    Hold,
+}
 
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
@@ -72,6 +87,13 @@ pub(crate) struct Scheduler {
     counts: String,
     /// Starts the claimed deliveries (shared with re-sends and takeovers).
     starter: Starter,
+    /// Lists the audiences of schedules with selectors; None: such schedules fail to resolve.
+    audiences: Option<Arc<Audiences>>,
+    /// When to start listing for a schedule's next occurrence: (at, due, id).
+    ahead: BinaryHeap<Reverse<(DateTime<Utc>, DateTime<Utc>, ScheduleId)>>,
+    /// Occurrences held back while their audience is listed: id -> (first due, the clock
+    /// reading they were planned with).
+    held: HashMap<ScheduleId, (DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Scheduler {
@@ -94,7 +116,16 @@ impl Scheduler {
             health: None,
             publish_metrics: false,
             counts: String::new(),
+            audiences: None,
+            ahead: BinaryHeap::new(),
+            held: HashMap::new(),
         }
+    }
+
+    /// Resolves selectors with `audiences`, `[targets] resolve_ahead` before each occurrence.
+    pub(crate) fn with_audiences(mut self, audiences: Arc<Audiences>) -> Self {
+        self.audiences = Some(audiences);
+        self
     }
 
     /// Reports each turn of the loop to `health` (a wedged loop makes `/healthz` fail).
@@ -171,12 +202,53 @@ impl Scheduler {
             .iter()
             .filter_map(|(id, slot)| slot.next.map(|t| Reverse((t, id.clone()))))
             .collect();
+        self.ahead.clear();
+        let ids: Vec<ScheduleId> = self.slots.keys().cloned().collect();
+        for id in ids {
+            self.plan_listing(&id);
+        }
+        let slots = &self.slots;
+        self.held
+            .retain(|id, (first, _)| slots.get(id).is_some_and(|s| s.next == Some(*first)));
         if !gone.is_empty()
             && let Err(err) = self.store.forget_states(&gone).await
         {
             tracing::warn!(error = %err, "cannot forget the progress of removed schedules");
         }
         Ok(())
+    }
+
+    /// Plans the listing of `id`'s next occurrence, if its audience needs one.
+    fn plan_listing(&mut self, id: &ScheduleId) {
+        let (Some(audiences), Some(slot)) = (&self.audiences, self.slots.get(id)) else {
+            return;
+        };
+        if let Some(due) = slot.next.filter(|_| slot.spec.needs_listing()) {
+            let ahead = TimeDelta::from_std(audiences.settings().resolve_ahead).unwrap_or_default();
+            self.ahead.push(Reverse((due - ahead, due, id.clone())));
+        }
+    }
+
+    /// Starts the listings due by `now` (ListDesktops runs in its own tasks).
+    fn start_listings(&mut self, now: DateTime<Utc>) {
+        let Some(audiences) = &self.audiences else {
+            return;
+        };
+        while let Some(Reverse((at, due, id))) = self.ahead.peek() {
+            if *at > now {
+                break;
+            }
+            let (due, id) = (*due, id.clone());
+            self.ahead.pop();
+            if let Some(slot) = self.slots.get(&id).filter(|s| s.next == Some(due)) {
+                let spec = &slot.spec;
+                let deadline = spec
+                    .content
+                    .occurrence(due, self.deliverer.policy().max_elapsed)
+                    .1;
+                audiences.request(&spec.workspace, &spec.desktop_queries(), due, deadline);
+            }
+        }
     }
 
     /// "3 schedules, 1 maintenance window": what the enabled slots are recorded as, counted
@@ -239,9 +311,21 @@ impl Scheduler {
                 next_ping = Instant::now() + period;
             }
             let wake = self.next_wake(watchdog.map(|_| next_ping));
+            let listed = self.audiences.as_ref().map(|a| a.changed());
             tokio::select! {
                 biased;
                 () = self.shutdown.stop.cancelled() => return,
+                () = async {
+                    match &listed {
+                        Some(changed) => changed.notified().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let Err(err) = self.fire_due().await {
+                        tracing::error!(error = %err, "cannot claim due deliveries; retrying in 1s");
+                        crate::engine::shutdown::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
+                    }
+                }
                 update = updates.recv() => match update {
                     Some(Update { specs, applied }) => {
                         if let Err(err) = self.apply(specs).await {
@@ -265,12 +349,26 @@ impl Scheduler {
     /// The earliest of the next fire time, the next watchdog ping and the next clock check.
     fn next_wake(&self, ping: Option<Instant>) -> Instant {
         let idle = Instant::now() + CLOCK_CHECK;
+        let now = self.clock.now();
         let fire = self.heap.peek().map_or(idle, |Reverse((due, _))| {
-            let wait = (*due - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+            let wait = (*due - now).to_std().unwrap_or(Duration::ZERO);
             // Bounded before adding, so a far-future due time cannot overflow an Instant.
             Instant::now() + wait.saturating_sub(CLAIM_LEAD).min(CLOCK_CHECK)
         });
-        ping.map_or(fire, |p| p.min(fire))
+        let list = self.ahead.peek().map_or(idle, |Reverse((at, _, _))| {
+            Instant::now()
+                + (*at - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(CLOCK_CHECK)
+        });
+        // Held occurrences are looked at when a listing ends, and at least every second.
+        let held = match self.held.is_empty() {
+            true => idle,
+            false => Instant::now() + HELD_CHECK,
+        };
+        let wake = fire.min(list).min(held);
+        ping.map_or(wake, |p| p.min(wake))
     }
 
     /// Claims everything due by the wall clock (within [`CLAIM_LEAD`]) in one transaction,
@@ -278,8 +376,10 @@ impl Scheduler {
     /// entries go back on the heap to be tried again.
     pub(crate) async fn fire_due(&mut self) -> Result<(), StoreError> {
         let real_now = self.clock.now();
+        self.start_listings(real_now);
         let horizon = real_now + TimeDelta::from_std(CLAIM_LEAD).expect("small");
-        let due = self.pop_due(horizon);
+        let mut due = self.pop_due(horizon);
+        due.extend(self.held.keys().cloned());
         if due.is_empty() {
             return Ok(());
         }
@@ -291,6 +391,9 @@ impl Scheduler {
             }
             Err(err) => {
                 for id in due {
+                    if self.held.contains_key(&id) {
+                        continue;
+                    }
                     if let Some(t) = self.slots[&id].next {
                         self.heap.push(Reverse((t, id)));
                     }
@@ -342,12 +445,29 @@ impl Scheduler {
                 })
         };
         let limits = (self.deliverer.policy().max_elapsed, self.desktop_batch);
+        let max_audience = self
+            .audiences
+            .as_ref()
+            .map_or(0, |a| a.settings().max_audience);
         let (mut batch, mut progress, mut nexts) = (Vec::new(), Vec::new(), Vec::new());
         for id in due {
             let slot = &self.slots[id];
             let spec = &slot.spec;
             let first = slot.next.expect("due slots have a next time");
-            let plan = catch_up(spec, first, horizon, real_now, slot.anchor);
+            // An occurrence held back for its audience is planned as it was when first due.
+            let (plan_now, plan_horizon) = match self.held.get(id) {
+                Some((_, then)) => (*then, *then + (horizon - real_now)),
+                None => (real_now, horizon),
+            };
+            let plan = catch_up(spec, first, plan_horizon, plan_now, slot.anchor);
+            let heard = match self.hear(spec, &plan.fire, &cancelled, slot.anchor) {
+                Heard::Hold => {
+                    self.held.insert(id.clone(), (first, plan_now));
+                    continue;
+                }
+                heard => heard,
+            };
+            self.held.remove(id);
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed, first, plan.fire.last().copied(), spec);
                 tracing::error!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
@@ -367,12 +487,24 @@ impl Scheduler {
                     tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: cancelled");
                 } else if let Some(why) = spec.content.skipped(fire, slot.anchor) {
                     tracing::info!(schedule_id = %spec.record_as, due_at = %format_time(fire), "skipped: {why}");
+                } else if let Heard::Resolved(listed) = &heard {
+                    batch.extend(resolved_deliveries(
+                        spec,
+                        fire,
+                        limits,
+                        listed.clone(),
+                        max_audience,
+                    ));
                 } else {
                     batch.extend(deliveries(spec, fire, limits, Status::Pending, None));
                 }
                 progress.push((id.clone(), fire));
             }
             nexts.push((id.clone(), plan.next));
+        }
+        if batch.is_empty() && progress.is_empty() {
+            // Everything due is held back for its audience.
+            return Ok(Vec::new());
         }
         let started = std::time::Instant::now();
         let claimed = self
@@ -397,8 +529,9 @@ impl Scheduler {
                 slot.next = next;
                 moved.insert(slot.spec.record_as.clone());
                 if let Some(t) = next {
-                    self.heap.push(Reverse((t, id)));
+                    self.heap.push(Reverse((t, id.clone())));
                 }
+                self.plan_listing(&id);
             }
         }
         if self.publish_metrics {
@@ -410,6 +543,43 @@ impl Scheduler {
             }
         }
         Ok(claimed)
+    }
+
+    /// Where the audience of `spec`'s occurrences `fires` stands (the newest decides: the
+    /// older ones of a catch-up go to the same desktops).
+    fn hear(
+        &self,
+        spec: &ScheduleSpec,
+        fires: &[DateTime<Utc>],
+        cancelled: &dyn Fn(&ScheduleSpec, DateTime<Utc>) -> bool,
+        anchor: DateTime<Utc>,
+    ) -> Heard {
+        if !spec.needs_listing() {
+            return Heard::Static;
+        }
+        let Some(last) = fires
+            .iter()
+            .rev()
+            .find(|t| !cancelled(spec, **t) && spec.content.skipped(**t, anchor).is_none())
+        else {
+            return Heard::Static;
+        };
+        let Some(audiences) = &self.audiences else {
+            return Heard::Resolved(Err("audiences are not listed by this process".to_owned()));
+        };
+        let deadline = spec
+            .content
+            .occurrence(*last, self.deliverer.policy().max_elapsed)
+            .1;
+        let queries = spec.desktop_queries();
+        match audiences.ready(&spec.workspace, &queries, *last, deadline) {
+            Ready::Listed(listed) => Heard::Resolved(Ok(listed)),
+            Ready::Failed(why) => Heard::Resolved(Err(why)),
+            Ready::Waiting => {
+                audiences.request(&spec.workspace, &queries, *last, deadline);
+                Heard::Hold
+            }
+        }
     }
 
     /// Runs each claimed delivery as a tracked task.

@@ -16,6 +16,7 @@ pub(crate) const THROTTLED: &str = "workspace_notifier_api_throttled_total";
 pub(crate) const BUILD_INFO: &str = "workspace_notifier_build_info";
 pub(crate) const JOBS: &str = "workspace_notifier_jobs_total";
 pub(crate) const DESKTOPS_FAILED: &str = "workspace_notifier_desktops_failed_total";
+pub(crate) const AUDIENCE_REFUSED: &str = "workspace_notifier_audience_refused_total";
 
 /// Lateness buckets, in seconds: from a few ms (normal) to minutes (downtime within grace).
 pub(crate) const LATENESS_BUCKETS: [f64; 14] = [
@@ -25,6 +26,12 @@ pub(crate) const LATENESS_BUCKETS: [f64; 14] = [
 /// A delivery ended with `status` (`sent`, `failed`, `missed`, `dry_run`, ...).
 pub(crate) fn delivery_ended(schedule: &str, workspace: &str, status: &'static str) {
     metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned(), "status" => status)
+        .increment(1);
+}
+
+/// An occurrence matched more desktops than its `max_audience` and was not sent.
+pub(crate) fn audience_refused(schedule: &str, workspace: &str) {
+    metrics::counter!(AUDIENCE_REFUSED, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned())
         .increment(1);
 }
 

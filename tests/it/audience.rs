@@ -3,12 +3,12 @@
 
 use crate::fake::{FakeDesktop, Reply};
 use crate::helpers::*;
-use workspace_notifier::domain::audience::{Audience, LeftOut, Selector, resolve};
+use workspace_notifier::domain::audience::{Audience, AudienceSpec, LeftOut, Selector, resolve};
 use workspace_notifier::engine::wiring;
 
 /// 2,500 desktops: `d0000`..; user `userN`; every 2nd tagged dept=finance, every 3rd
 /// site=sz; every 5th in enterprise project ep-1; every 4th in pool-a; every 3rd connected.
-fn estate() -> Vec<FakeDesktop> {
+pub(crate) fn estate() -> Vec<FakeDesktop> {
     (0..2500)
         .map(|i| {
             let mut tags = Vec::new();
@@ -32,6 +32,14 @@ fn estate() -> Vec<FakeDesktop> {
             }
         })
         .collect()
+}
+
+fn all(selector: &Selector) -> AudienceSpec {
+    AudienceSpec {
+        selector: selector.clone(),
+        audience: Audience::All,
+        max_audience: None,
+    }
 }
 
 /// The test config's one workspace route (its client: `routes.iter().next()`).
@@ -89,7 +97,7 @@ async fn selectors_are_listed_page_by_page_and_intersected() {
         listed.len() > 100,
         "user1 also matches user10, user100, ..."
     );
-    let resolved = resolve(&users, Audience::All, &[], listed);
+    let resolved = resolve(&all(&users), &[], &[], listed);
     let ids: Vec<&str> = resolved
         .targeted
         .iter()
@@ -98,12 +106,7 @@ async fn selectors_are_listed_page_by_page_and_intersected() {
     assert_eq!(ids, ["d0001", "d0022"]);
     // Connected only, with pool-a a static target: its desktops are the pool's.
     let listed = client.list_desktops(&finance_sz.query()).await.unwrap();
-    let resolved = resolve(
-        &finance_sz,
-        Audience::All,
-        &["pool-a".into()],
-        listed.clone(),
-    );
+    let resolved = resolve(&all(&finance_sz), &["pool-a".into()], &[], listed.clone());
     assert!(
         resolved
             .left_out
