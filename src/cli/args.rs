@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-use super::{check, history, maintenance, resend, schedule, send, show, status, store};
+use super::{audience, check, history, maintenance, resend, schedule, send, show, status, store};
 use crate::config;
 use crate::platform::logging::LogFormat;
 
@@ -79,6 +79,12 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier status --config config/example.toml\n  workspace-notifier status --json\n\nFailing schedules (failed, missed or partial last time) come first."
     )]
     Status(status::StatusArgs),
+    /// Resolve a schedule's or window's selectors now: each desktop and whether it would get
+    /// the message. Sends nothing.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier audience finance-reminder --config config/example.toml\n  workspace-notifier audience nightly-restart --json\n\nLists desktops with ListDesktops (read-only), also in dry run when credentials are there."
+    )]
+    Audience(audience::AudienceArgs),
 }
 
 /// `--desktop` and `--resend-attempts`/`--resend-after`, shared by `schedule add` and
@@ -138,6 +144,24 @@ pub struct SelectorArgs {
 }
 
 impl SelectorArgs {
+    /// True when any selector or an audience is given.
+    pub(crate) fn is_set(&self) -> bool {
+        self.stored() != crate::store::StoredSelectors::default()
+    }
+
+    /// A `[[schedules]]` entry with these selector keys and nothing else.
+    pub(crate) fn raw_schedule(&self) -> crate::config::RawSchedule {
+        crate::config::RawSchedule {
+            tags: self.tags.clone(),
+            enterprise_project: self.enterprise_project.clone(),
+            users: self.users.clone(),
+            all_desktops: self.all_desktops.then_some(true),
+            audience: self.audience.clone(),
+            max_audience: self.max_audience,
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn stored(&self) -> crate::store::StoredSelectors {
         crate::store::StoredSelectors {
             tags: self.tags.clone(),

@@ -95,6 +95,7 @@ fn print_table(rows: &[DeliveryRow]) {
                 r.attempts.to_string(),
                 r.job_id.clone().unwrap_or_else(dash),
                 r.desktops_summary(),
+                r.audience_summary().unwrap_or_else(dash),
                 r.http_status.map_or_else(dash, |s| s.to_string()),
                 error.replace('\n', " "),
             ]
@@ -110,6 +111,7 @@ fn print_table(rows: &[DeliveryRow]) {
             "TRY",
             "JOB_ID",
             "DESKTOPS",
+            "AUDIENCE",
             "HTTP",
             "ERROR",
         ],

@@ -42,6 +42,7 @@ pub(super) fn schedule(spec: &ScheduleSpec, fires: &[DateTime<Utc>]) -> Value {
         "timezone": spec.timezone.name(),
         "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "desktops": spec.desktops.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+        "selector": selector(&spec.audience),
         "message": spec.message(),
         "misfire_grace_seconds": spec.misfire_grace.as_secs_f64(),
         "catch_up": spec.catch_up.as_str(),
@@ -51,6 +52,12 @@ pub(super) fn schedule(spec: &ScheduleSpec, fires: &[DateTime<Utc>]) -> Value {
             "local": t.with_timezone(&spec.timezone).to_rfc3339(),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// A schedule's or window's selectors and audience as text; null for static targets alone.
+fn selector(audience: &crate::domain::audience::AudienceSpec) -> Option<String> {
+    let text = audience.describe();
+    (!text.is_empty()).then_some(text)
 }
 
 /// The kind of a window's message: `warning` (with `lead_seconds`), `start` or `end`.
@@ -73,6 +80,7 @@ pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
         "timezone": window.timezone.name(),
         "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "desktops": window.desktops.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+        "selector": selector(&window.audience),
         "next": upcoming.iter().find(|u| !u.cancelled).map(|u| format_time(u.due_at)),
         "upcoming": upcoming.iter().map(|u| {
             let (kind, lead) = part(u.kind, window);
@@ -100,6 +108,8 @@ pub(super) fn delivery(r: &DeliveryRow) -> Value {
         "desktops_total": r.desktops_total, "desktops_ok": r.desktops_ok,
         "desktops_failed": r.desktops_failed,
         "job_finished_at": stored_opt(r.job_finished_at.as_deref()), "job_error": r.job_error,
+        "selector": r.selector, "audience_matched": r.audience_matched,
+        "audience_targeted": r.audience_targeted,
     })
 }
 

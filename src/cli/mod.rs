@@ -5,6 +5,7 @@
 #[macro_use]
 mod term;
 mod args;
+mod audience;
 mod check;
 mod error;
 mod history;
@@ -108,6 +109,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Show(args) => show::run(&cli.config, args).await,
         Command::Resend(args) => resend::run(&cli.config, args).await,
         Command::Status(args) => status::run(&cli.config, args).await,
+        Command::Audience(args) => audience::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Store(command) => store::run(command).await,

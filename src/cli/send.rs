@@ -12,11 +12,13 @@ use crate::store::DeliveryRow;
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
     /// Desktop pool id to notify (every user of the pool).
-    #[arg(long, required_unless_present = "desktops")]
+    #[arg(long, required_unless_present_any = ["desktops", "tags", "enterprise_project", "users", "all_desktops"])]
     pub pool: Option<String>,
     /// A desktop id to notify; repeat for several (sent in batches of [jobs] desktop_batch).
     #[arg(long = "desktop")]
     pub desktops: Vec<String>,
+    #[command(flatten)]
+    pub selectors: super::args::SelectorArgs,
     /// The text users see.
     #[arg(long, allow_hyphen_values = true)]
     pub message: String,
@@ -41,6 +43,9 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
         super::term::json_only();
     }
     let config = load_config(config_path)?;
+    if args.selectors.is_set() {
+        return send_to_audience(&config, &args).await;
+    }
     let (targets, schedule_id, workspace) = validate(&args, &config)?;
     let done = immediate::deliver_now(
         &config,
@@ -58,6 +63,78 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
         super::json::print(&super::json::deliveries(&config, &ids).await?);
     }
     result
+}
+
+/// `send` with selectors: listed now, resolved, sent to the desktops found, each batch
+/// reported.
+async fn send_to_audience(config: &crate::config::Config, args: &SendArgs) -> Result<(), CliError> {
+    let raw = crate::config::RawSchedule {
+        id: args
+            .schedule_id
+            .clone()
+            .unwrap_or_else(|| manual_schedule_id().to_string()),
+        workspace: args.workspace.clone(),
+        at: Some(chrono::Utc::now().to_rfc3339()),
+        pools: args.pool.iter().cloned().collect(),
+        desktops: args.desktops.clone(),
+        message: args.message.clone(),
+        ..args.selectors.raw_schedule()
+    };
+    let spec = super::validate_flags(|key, errors| {
+        let key = |field: &str| match field {
+            "id" => "--schedule-id".to_owned(),
+            other => key(other),
+        };
+        crate::config::validate_schedule(
+            &raw,
+            &key,
+            &config.defaults(),
+            crate::domain::schedule::Source::Database,
+            errors,
+        )
+    })?;
+    let done = immediate::deliver_to_audience(config, &spec).await?;
+    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    let mut failed = None;
+    for d in &done {
+        match &d.outcome {
+            Outcome::Sent { job_id } => say!(
+                "{}: {} (delivery {})",
+                d.target,
+                job_id.as_deref().unwrap_or("sent, no job_id"),
+                d.id
+            ),
+            Outcome::DryRun => say!(
+                "{}: dry run, recorded as delivery {}, not sent",
+                d.target,
+                d.id
+            ),
+            Outcome::Failed { reason } => {
+                tell!(
+                    "error: delivery {} ({}) failed: {}",
+                    d.id,
+                    d.target,
+                    describe_failure(d.row.as_ref(), reason)
+                );
+                failed = Some(reason.clone());
+            }
+            Outcome::LeftPending => {
+                tell!(
+                    "interrupted: delivery {} is left pending; the daemon resumes it",
+                    d.id
+                );
+                failed = Some("interrupted".to_owned());
+            }
+            Outcome::AlreadyDone => {}
+        }
+    }
+    if args.json {
+        super::json::print(&super::json::deliveries(config, &ids).await?);
+    }
+    match failed {
+        Some(reason) => Err(CliError::Reported(reason)),
+        None => Ok(()),
+    }
 }
 
 /// What happened to the delivery, in words (and `--wait`'s following of its job).

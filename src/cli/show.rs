@@ -57,6 +57,9 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
     if let Some(error) = &row.job_error {
         say!("job note:  {error}");
     }
+    if let (Some(summary), Some(selector)) = (row.audience_summary(), &row.selector) {
+        say!("audience:  {summary} desktops sent to of matched ({selector})");
+    }
     say!("message:   {}", row.message);
     say!("attempts:");
     for a in &attempts {
@@ -73,7 +76,9 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
         );
     }
     if !recipients.is_empty() {
-        say!("desktops (did not get it first):");
+        say!(
+            "desktops (did not get it first; `targeted`: sent to, result not followed; `not_connected`, `in_pool`: left out):"
+        );
         let rows: Vec<Vec<String>> = recipients
             .iter()
             .map(|r| {

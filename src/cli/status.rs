@@ -177,6 +177,17 @@ fn describe(last: &LastOccurrence) -> (String, bool) {
             }
         ));
     }
+    if let Some(audience) = &last.audience {
+        parts.push(format!(
+            "audience {}/{}{}",
+            audience.targeted,
+            audience.matched,
+            match audience.selector.ends_with("audience=connected") {
+                true => " connected",
+                false => "",
+            }
+        ));
+    }
     let failing = last.statuses.keys().any(|s| s == "failed" || s == "missed")
         || !last.job_problems.is_empty();
     (parts.join(", "), failing)
@@ -254,6 +265,9 @@ fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
                     "desktops_total": o.desktops_total, "job_results_not_ok": o.job_problems,
                     "http_status": o.failure.as_ref().and_then(|f| f.0),
                     "error_code": o.failure.as_ref().and_then(|f| f.1.clone()),
+                    "audience": o.audience.as_ref().map(|a| serde_json::json!({
+                        "selector": a.selector, "matched": a.matched, "targeted": a.targeted,
+                    })),
                 })),
                 "failing": r.failing,
             })

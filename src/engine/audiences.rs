@@ -18,6 +18,7 @@ use crate::domain::audience::{Desktop, DesktopQuery};
 use crate::domain::retry::RetryPolicy;
 use crate::engine::routes::Routes;
 use crate::platform::clock::Clock;
+use crate::workspace::WorkspaceClient;
 
 type Key = (WorkspaceName, DesktopQuery);
 
@@ -153,67 +154,82 @@ impl Audiences {
         }
     }
 
-    /// Lists one query, retrying with the retry policy while it fails and time is left.
+    /// Lists one query (retrying while it fails and its `until` is ahead), then records it.
     async fn list(self: Arc<Self>, key: Key) {
-        let mut backoff = self.retry.backoff();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let started = std::time::Instant::now();
-            let result = match self.routes.get(key.0.as_str()).map(|r| r.lister()) {
-                Some(Ok(client)) => client
-                    .list_desktops(&key.1)
-                    .await
-                    .map_err(|e| (e.is_retryable(), e.to_string())),
-                Some(Err(why)) => Err((false, why.to_owned())),
-                None => Err((false, format!("no workspace named {:?}", key.0.as_str()))),
-            };
-            let now = self.clock.now();
-            let Some(delay) = self.record(&key, result, now, attempt, &mut backoff, started) else {
-                self.changed.notify_one();
-                return;
-            };
-            tokio::select! {
-                () = self.stop.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
+        let until = || {
+            let entries = self.entries.lock().expect("not poisoned");
+            entries
+                .get(&key)
+                .map_or(DateTime::<Utc>::MIN_UTC, |e| e.until)
+        };
+        let lister = self.routes.get(key.0.as_str()).map(|r| r.lister());
+        let lister = lister.unwrap_or(Err("no such workspace"));
+        let result = list_until(
+            lister,
+            &key.1,
+            (&self.retry, &self.clock, &self.stop),
+            &until,
+        )
+        .await;
+        let now = self.clock.now();
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if let Some(entry) = entries.get_mut(&key) {
+            entry.running = false;
+            match result {
+                Ok(desktops) => {
+                    entry.outcome = Some(Ok(Arc::new(desktops)));
+                    entry.listed_at = Some(now);
+                }
+                Err(why) => {
+                    tracing::error!(workspace = %key.0, "cannot resolve an audience: {why}; giving up");
+                    entry.outcome = Some(Err(why));
+                    entry.until = entry.until.max(now);
+                }
             }
         }
+        drop(entries);
+        self.changed.notify_one();
     }
+}
 
-    /// Records how a listing attempt ended; Some(delay) when it is to be tried again.
-    fn record(
-        &self,
-        key: &Key,
-        result: Result<Vec<Desktop>, (bool, String)>,
-        now: DateTime<Utc>,
-        attempt: u32,
-        backoff: &mut impl Iterator<Item = std::time::Duration>,
-        started: std::time::Instant,
-    ) -> Option<std::time::Duration> {
-        let mut entries = self.entries.lock().expect("not poisoned");
-        let entry = entries.get_mut(key)?;
-        match result {
+/// Every desktop of `query`, through `lister`, retried with the retry policy while it fails in
+/// a way worth retrying and the next try would start before `until()` (which may move later
+/// while it runs). The error names the attempt and the API's answer.
+pub(crate) async fn list_until(
+    lister: Result<&Arc<WorkspaceClient>, &str>,
+    query: &DesktopQuery,
+    (retry, clock, stop): (&RetryPolicy, &Clock, &CancellationToken),
+    until: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> Result<Vec<Desktop>, String> {
+    let client = lister.map_err(str::to_owned)?;
+    let mut backoff = retry.backoff();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let started = std::time::Instant::now();
+        let err = match client.list_desktops(query).await {
             Ok(desktops) => {
-                tracing::debug!(workspace = %key.0, desktops = desktops.len(), ms = started.elapsed().as_millis() as u64, "listed desktops");
-                entry.outcome = Some(Ok(Arc::new(desktops)));
-                entry.listed_at = Some(now);
-                entry.running = false;
-                None
+                tracing::debug!(
+                    desktops = desktops.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "listed desktops"
+                );
+                return Ok(desktops);
             }
-            Err((retryable, why)) => {
-                let why = format!("ListDesktops failed (attempt {attempt}): {why}");
-                let delay = backoff.next().unwrap_or(self.retry.max_delay);
-                let over = now + delta(delay) >= entry.until;
-                entry.outcome = Some(Err(why.clone()));
-                if !retryable || over {
-                    tracing::error!(workspace = %key.0, "cannot resolve an audience: {why}; giving up");
-                    entry.running = false;
-                    entry.until = entry.until.max(now);
-                    return None;
-                }
-                tracing::warn!(workspace = %key.0, retry_in_ms = delay.as_millis() as u64, "cannot resolve an audience yet: {why}");
-                Some(delay)
-            }
+            Err(err) => err,
+        };
+        let why = format!("ListDesktops failed (attempt {attempt}): {err}");
+        let delay = backoff.next().unwrap_or(retry.max_delay);
+        if !err.is_retryable() || clock.now() + delta(delay) >= until() {
+            return Err(why);
+        }
+        tracing::warn!(
+            retry_in_ms = delay.as_millis() as u64,
+            "cannot resolve an audience yet: {why}"
+        );
+        tokio::select! {
+            () = stop.cancelled() => return Err(format!("{why}; stopped before trying again")),
+            () = tokio::time::sleep(delay) => {}
         }
     }
 }

@@ -5,10 +5,14 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain::audience::Desktop;
+use crate::domain::schedule::ScheduleSpec;
 use crate::domain::{ScheduleId, Status, Target, WorkspaceName};
+use crate::engine::audiences::list_until;
 use crate::engine::delivery::Outcome;
 use crate::engine::membership;
 use crate::engine::occurrence::OccurrenceTally;
+use crate::engine::occurrence_rows::resolved_deliveries;
 use crate::engine::shutdown::Shutdown;
 use crate::engine::wiring::{self, SetupError};
 use crate::platform::clock::Clock;
@@ -62,14 +66,8 @@ pub(crate) async fn deliver_now(
     targets: &[Target],
     outgoing: Outgoing,
 ) -> Result<Vec<Delivered>, ImmediateError> {
-    let routes = Arc::new(wiring::build_route(
-        config,
-        &workspace,
-        &wiring::process_env,
-    )?);
-    let (store, membership) = open_claiming_store(config).await?;
-    let clock = Clock::system();
-    let now = clock.now();
+    let routes = wiring::build_route(config, &workspace, &wiring::process_env)?;
+    let now = Clock::system().now();
     let mut deadline = crate::domain::time_math::plus(now, config.retry.max_elapsed);
     if let Some(original) = outgoing.deadline {
         deadline = deadline.min(original);
@@ -92,7 +90,87 @@ pub(crate) async fn deliver_now(
             audience: None,
         })
         .collect();
+    deliver_batch(config, (schedule_id, workspace), batch, (routes, now)).await
+}
+
+/// `spec`'s message now, to its audience listed first (retried until the deadline; a listing
+/// that fails ends the audience's row failed, sending nothing to a guess), resolved and
+/// recorded as a scheduled occurrence is. For `send` with selectors.
+pub(crate) async fn deliver_to_audience(
+    config: &Config,
+    spec: &ScheduleSpec,
+) -> Result<Vec<Delivered>, ImmediateError> {
+    let (routes, listed) = list_audience(config, spec).await?;
+    let now = Clock::system().now();
+    let batch = resolved_deliveries(
+        spec,
+        now,
+        (config.retry.max_elapsed, config.jobs.desktop_batch),
+        listed,
+        config.targets.max_audience,
+    );
+    let id = (spec.record_as.clone(), spec.workspace.clone());
+    deliver_batch(config, id, batch, (routes, now)).await
+}
+
+/// Lists `spec`'s audience now (each of its queries, retried until `retry.max_elapsed` from
+/// now): the answers, or why they could not be had. Sends nothing. For `send` with selectors
+/// and the `audience` command.
+pub(crate) async fn list_audience(
+    config: &Config,
+    spec: &ScheduleSpec,
+) -> Result<
+    (
+        crate::engine::routes::Routes,
+        Result<Vec<Arc<Vec<Desktop>>>, String>,
+    ),
+    ImmediateError,
+> {
+    let routes = wiring::build_route(config, &spec.workspace, &wiring::process_env)?;
+    let clock = Clock::system();
+    let deadline = crate::domain::time_math::plus(clock.now(), config.retry.max_elapsed);
+    let route = routes.get(spec.workspace.as_str());
+    let lister = route.map_or(Err("no such workspace"), |r| r.lister());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut listed = Vec::new();
+    for query in spec.desktop_queries() {
+        match list_until(lister, &query, (&config.retry, &clock, &stop), &|| deadline).await {
+            Ok(desktops) => listed.push(Arc::new(desktops)),
+            Err(why) => return Ok((routes, Err(why))),
+        }
+    }
+    Ok((routes, Ok(listed)))
+}
+
+/// Claims `batch` (due `now`) and carries each pending row to its end; the rows recorded at
+/// once (a refused or empty audience) are returned as failed.
+async fn deliver_batch(
+    config: &Config,
+    (schedule_id, workspace): (ScheduleId, WorkspaceName),
+    batch: Vec<NewDelivery>,
+    (routes, now): (crate::engine::routes::Routes, chrono::DateTime<chrono::Utc>),
+) -> Result<Vec<Delivered>, ImmediateError> {
+    let routes = Arc::new(routes);
+    let clock = Clock::system();
+    let (store, membership) = open_claiming_store(config).await?;
     let claimed = store.claim_deliveries(&batch, &[], now).await?;
+    let mut recorded = Vec::new();
+    for new in batch.iter().filter(|n| n.status != Status::Pending) {
+        let key = (new.schedule_id.as_str(), new.workspace.as_str());
+        if let Some(row) = store
+            .delivery_at(key, &new.target.key(), new.due_at)
+            .await?
+        {
+            recorded.push(Delivered {
+                id: row.id,
+                target: new.target.clone(),
+                outcome: Outcome::Failed {
+                    reason: new.error_msg.clone().unwrap_or_default(),
+                },
+                row: Some(row),
+            });
+        }
+    }
     let deliverer = Arc::new(wiring::build_deliverer(
         config,
         store.clone(),
@@ -123,7 +201,7 @@ pub(crate) async fn deliver_now(
             (id, target, outcome)
         });
     }
-    let mut done = Vec::new();
+    let mut done = recorded;
     while let Some(joined) = tasks.join_next().await {
         let (id, target, outcome) = joined?;
         let outcome = outcome?;

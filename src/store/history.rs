@@ -50,6 +50,28 @@ impl Store {
         row.as_ref().map(delivery_from_row).transpose()
     }
 
+    /// The delivery of `schedule_id` to `target` (its key) in `workspace` due at `due_at`.
+    pub(crate) async fn delivery_at(
+        &self,
+        (schedule_id, workspace): (&str, &str),
+        target: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries
+             WHERE schedule_id = $1 AND workspace = $2 AND target = $3 AND due_at = $4"
+        );
+        // The column list is a constant; every value is bound.
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(schedule_id)
+            .bind(workspace)
+            .bind(target)
+            .bind(super::time::stored_time(due_at))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(delivery_from_row).transpose()
+    }
+
     /// The re-sends of `parent_id` (automatic or manual), by id.
     pub async fn resends_of(&self, parent_id: i64) -> Result<Vec<i64>, StoreError> {
         Ok(
@@ -66,7 +88,8 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, LastOccurrence>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.schedule_id, d.due_at, d.status, d.http_status, d.error_code, d.job_result,
-                    d.desktops_ok, d.desktops_total
+                    d.desktops_ok, d.desktops_total, d.selector, d.audience_matched,
+                    d.audience_targeted
              FROM deliveries d
              JOIN (SELECT schedule_id, MAX(due_at) AS latest FROM deliveries
                    WHERE parent_id IS NULL GROUP BY schedule_id) m
@@ -85,6 +108,14 @@ impl Store {
                 entry.failure = Some((c.get("http_status")?, c.get("error_code")?));
             }
             *entry.statuses.entry(status).or_default() += 1;
+            if let Some(selector) = c.get::<Option<String>>("selector")? {
+                let audience = entry.audience.get_or_insert_with(|| LastAudience {
+                    selector,
+                    ..LastAudience::default()
+                });
+                audience.matched = c.get::<Option<i64>>("audience_matched")?.unwrap_or(0);
+                audience.targeted += c.get::<Option<i64>>("audience_targeted")?.unwrap_or(0);
+            }
             if let Some(result) = c.get::<Option<String>>("job_result")? {
                 entry.desktops_ok += c.get::<Option<i64>>("desktops_ok")?.unwrap_or(0);
                 entry.desktops_total += c.get::<Option<i64>>("desktops_total")?.unwrap_or(0);
@@ -135,6 +166,16 @@ pub struct LastOccurrence {
     pub job_problems: std::collections::BTreeMap<String, i64>,
     /// The HTTP status and error code of a failed delivery, if any.
     pub failure: Option<(Option<i64>, Option<String>)>,
+    /// For a resolved audience: what it matched and how many desktops were sent to.
+    pub audience: Option<LastAudience>,
+}
+
+/// The audience of a schedule's most recent occurrence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastAudience {
+    pub selector: String,
+    pub matched: i64,
+    pub targeted: i64,
 }
 
 /// One `attempts` row, for `show`.

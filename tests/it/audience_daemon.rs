@@ -10,13 +10,13 @@ use crate::fake::Reply;
 use crate::helpers::*;
 
 /// A one-shot schedule `secs` from now with the given selector keys.
-fn one_shot(id: &str, secs: i64, pools: &[&str], keys: &str) -> String {
+pub(crate) fn one_shot(id: &str, secs: i64, pools: &[&str], keys: &str) -> String {
     let at = (Utc::now() + TimeDelta::seconds(secs)).to_rfc3339();
     schedule_toml(id, &format!("at = \"{at}\""), pools, keys)
 }
 
 /// Desktop ids each SendNotifications carried, in order.
-fn sent_desktops(env: &TestEnv) -> Vec<Vec<String>> {
+pub(crate) fn sent_desktops(env: &TestEnv) -> Vec<Vec<String>> {
     env.fake
         .received()
         .iter()
@@ -34,7 +34,7 @@ fn sent_desktops(env: &TestEnv) -> Vec<Vec<String>> {
 }
 
 /// (target, status, selector, matched, targeted, error_msg) of every delivery, by id.
-async fn audience_rows(
+pub(crate) async fn audience_rows(
     env: &TestEnv,
 ) -> Vec<(
     String,
@@ -63,7 +63,7 @@ async fn audience_rows(
         .collect()
 }
 
-async fn ended(env: &TestEnv, rows: usize) -> bool {
+pub(crate) async fn ended(env: &TestEnv, rows: usize) -> bool {
     let db = env.db().await;
     wait_for(20, || async {
         let all = deliveries(&db).await;

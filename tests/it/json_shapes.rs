@@ -173,9 +173,10 @@ async fn every_json_output_has_its_documented_shape() {
         failed: 1,
         ..JobPlan::default()
     });
+    env.fake.set_estate(crate::audience::estate());
     let start = (chrono::Utc::now() + chrono::TimeDelta::days(2)).to_rfc3339();
     let extra = format!(
-        "[jobs]\nfirst_poll = \"1s\"\npoll_interval = \"1s\"\n{}[[maintenance_windows]]\nid = \"patch\"\nstart = \"{start}\"\nduration = \"1h\"\nnotify_before = [\"1h\", \"15m\"]\npools = [\"{POOL}\"]\nmessage = \"restart in {{time_left}}\"\nend_message = \"done\"\n",
+        "[jobs]\nfirst_poll = \"1s\"\npoll_interval = \"1s\"\n{}[[schedules]]\nid = \"team\"\ncron = \"0 0 9 * * *\"\ntags = [\"dept=finance\"]\naudience = \"connected\"\nmessage = \"hi\"\n\n[[maintenance_windows]]\nid = \"patch\"\nstart = \"{start}\"\nduration = \"1h\"\nnotify_before = [\"1h\", \"15m\"]\npools = [\"{POOL}\"]\nmessage = \"restart in {{time_left}}\"\nend_message = \"done\"\n",
         schedule_toml(
             "daily",
             "cron = \"0 0 9 * * *\"",
@@ -229,6 +230,10 @@ async fn every_json_output_has_its_documented_shape() {
             "off",
             "--json",
         ],
+    ));
+    outputs.push((
+        "audience --json",
+        vec!["audience", "team", "--config", c, "--json"],
     ));
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
