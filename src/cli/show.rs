@@ -76,9 +76,7 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
         );
     }
     if !recipients.is_empty() {
-        say!(
-            "desktops (did not get it first; `targeted`: sent to, result not followed; `not_connected`, `in_pool`: left out):"
-        );
+        say!("desktops (did not get it first):");
         let rows: Vec<Vec<String>> = recipients
             .iter()
             .map(|r| {
@@ -100,6 +98,15 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
             &["STATUS", "DESKTOP", "USER", "DESKTOP NAME", "REASON"],
             &rows,
         );
+        let resolved = ["targeted", "not_connected", "in_pool"];
+        if recipients
+            .iter()
+            .any(|r| resolved.contains(&r.status.as_str()))
+        {
+            say!(
+                "  (targeted: sent to, no job result yet; not_connected, in_pool: left out by the audience rules)"
+            );
+        }
     }
     Ok(())
 }

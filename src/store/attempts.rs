@@ -319,6 +319,7 @@ mod tests {
             status: Status::Pending,
             error_msg: None,
             may_be_cancelled: false,
+            audience: None,
         };
         let claimed = old
             .claim_deliveries(&[delivery("p1"), delivery("p2")], &[], now)

@@ -62,6 +62,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("countdown_to", Text),
             ("countdown_text", Text),
             ("workspace", Text),
+            ("selector", Text),
+            ("audience_matched", Int),
+            ("audience_targeted", Int),
         ],
     ),
     (
@@ -118,6 +121,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("resend_attempts", Int),
             ("resend_after", Text),
             ("workspace", Text),
+            ("selectors", Text),
         ],
     ),
     (
@@ -139,6 +143,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("resend_attempts", Int),
             ("resend_after", Text),
             ("workspace", Text),
+            ("selectors", Text),
         ],
     ),
     (

@@ -105,7 +105,7 @@ async fn a_job_that_reports_success_with_failed_desktops_is_partial() {
     let text = stdout(&show);
     let list = &text[text
         .find("desktops (did not get it first)")
-        .expect("desktops listed")..];
+        .unwrap_or_else(|| panic!("desktops listed: {text} {}", stderr(&show)))..];
     let failed_at = list.find("FAILED").expect("failed desktops listed");
     let ok_at = list.find("SUCCESS").expect("ok desktops listed");
     assert!(failed_at < ok_at, "{text}");
