@@ -30,10 +30,10 @@ pub(super) fn validate_selectors(
         .and_then(|p| errors.take(&key("enterprise_project"), name(p)));
     let mut users = Vec::new();
     for user in raw.users {
-        if let Some(user) = errors.take(&key("users"), name(user)) {
-            if !users.contains(&user) {
-                users.push(user);
-            }
+        if let Some(user) = errors.take(&key("users"), name(user))
+            && !users.contains(&user)
+        {
+            users.push(user);
         }
     }
     let selector = Selector {

@@ -11,6 +11,7 @@ mod health;
 pub(crate) mod immediate;
 pub mod jobs;
 mod listener;
+mod listings;
 pub(crate) mod membership;
 mod occurrence;
 mod occurrence_rows;

@@ -1,6 +1,7 @@
-//! Over 400 lines on purpose: planning a claim (catch-up, cancellations, skips) and the heap
-//! that feeds it are one piece of state; the clock watch, the tallies, the starter and the rows
-//! an occurrence writes (`occurrence_rows.rs`) live apart.
+//! Over 400 lines on purpose: planning a claim (catch-up, cancellations, skips, audiences) and
+//! the heap that feeds it are one piece of state; the clock watch, the tallies, the starter,
+//! the audience listings (`listings.rs`) and the rows an occurrence writes
+//! (`occurrence_rows.rs`) live apart.
 //! The timer heap: next-fire instants of every schedule, a sleep until the earliest, and the
 //! claim of everything due. It never waits for HTTP: claimed deliveries run as tracked tasks.
 //!
@@ -21,11 +22,11 @@ use tokio_util::task::TaskTracker;
 use super::clock_watch::{CLOCK_CHECK, ClockWatch, report_clock_step};
 use crate::domain::ScheduleId;
 use crate::domain::Status;
-use crate::domain::audience::Desktop;
 use crate::domain::schedule::{ScheduleSpec, SharedSpec, catch_up};
-use crate::engine::audiences::{Audiences, Ready};
+use crate::engine::audiences::Audiences;
 use crate::engine::delivery::Deliverer;
 use crate::engine::health::Health;
+use crate::engine::listings::{Heard, Listings};
 use crate::engine::occurrence_rows::{deliveries, missed_note, resolved_deliveries};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::starter::Starter;
@@ -46,19 +47,6 @@ pub(crate) const CLAIM_LEAD: Duration = Duration::from_millis(250);
 
 /// `[jobs] desktop_batch` when not configured: no maximum is documented, 100 is cautious.
 const DEFAULT_DESKTOP_BATCH: usize = 100;
-
-/// While occurrences are held back for their audience, look at them at least this often.
-const HELD_CHECK: Duration = Duration::from_secs(1);
-
-/// What the claim heard of an occurrence's audience.
-enum Heard {
-    /// Static targets only: nothing to list.
-    Static,
-    /// Listed (the answers) or not by the deadline (why): the rows can be written.
-    Resolved(Result<Vec<Arc<Vec<Desktop>>>, String>),
-    /// Not yet: hold the occurrence back.
-    Hold,
-}
 
 /// After a failed claim (database unusable), wait this long before trying again.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
@@ -88,12 +76,7 @@ pub(crate) struct Scheduler {
     /// Starts the claimed deliveries (shared with re-sends and takeovers).
     starter: Starter,
     /// Lists the audiences of schedules with selectors; None: such schedules fail to resolve.
-    audiences: Option<Arc<Audiences>>,
-    /// When to start listing for a schedule's next occurrence: (at, due, id).
-    ahead: BinaryHeap<Reverse<(DateTime<Utc>, DateTime<Utc>, ScheduleId)>>,
-    /// Occurrences held back while their audience is listed: id -> (first due, the clock
-    /// reading they were planned with).
-    held: HashMap<ScheduleId, (DateTime<Utc>, DateTime<Utc>)>,
+    listings: Option<Listings>,
 }
 
 impl Scheduler {
@@ -116,15 +99,16 @@ impl Scheduler {
             health: None,
             publish_metrics: false,
             counts: String::new(),
-            audiences: None,
-            ahead: BinaryHeap::new(),
-            held: HashMap::new(),
+            listings: None,
         }
     }
 
     /// Resolves selectors with `audiences`, `[targets] resolve_ahead` before each occurrence.
     pub(crate) fn with_audiences(mut self, audiences: Arc<Audiences>) -> Self {
-        self.audiences = Some(audiences);
+        self.listings = Some(Listings::new(
+            audiences,
+            self.deliverer.policy().max_elapsed,
+        ));
         self
     }
 
@@ -202,53 +186,19 @@ impl Scheduler {
             .iter()
             .filter_map(|(id, slot)| slot.next.map(|t| Reverse((t, id.clone()))))
             .collect();
-        self.ahead.clear();
-        let ids: Vec<ScheduleId> = self.slots.keys().cloned().collect();
-        for id in ids {
-            self.plan_listing(&id);
+        if let Some(listings) = &mut self.listings {
+            let slots = &self.slots;
+            listings.reset(|id, first| slots.get(id).is_some_and(|s| s.next == Some(first)));
+            for (id, slot) in slots {
+                listings.plan(id, &slot.spec, slot.next);
+            }
         }
-        let slots = &self.slots;
-        self.held
-            .retain(|id, (first, _)| slots.get(id).is_some_and(|s| s.next == Some(*first)));
         if !gone.is_empty()
             && let Err(err) = self.store.forget_states(&gone).await
         {
             tracing::warn!(error = %err, "cannot forget the progress of removed schedules");
         }
         Ok(())
-    }
-
-    /// Plans the listing of `id`'s next occurrence, if its audience needs one.
-    fn plan_listing(&mut self, id: &ScheduleId) {
-        let (Some(audiences), Some(slot)) = (&self.audiences, self.slots.get(id)) else {
-            return;
-        };
-        if let Some(due) = slot.next.filter(|_| slot.spec.needs_listing()) {
-            let ahead = TimeDelta::from_std(audiences.settings().resolve_ahead).unwrap_or_default();
-            self.ahead.push(Reverse((due - ahead, due, id.clone())));
-        }
-    }
-
-    /// Starts the listings due by `now` (ListDesktops runs in its own tasks).
-    fn start_listings(&mut self, now: DateTime<Utc>) {
-        let Some(audiences) = &self.audiences else {
-            return;
-        };
-        while let Some(Reverse((at, due, id))) = self.ahead.peek() {
-            if *at > now {
-                break;
-            }
-            let (due, id) = (*due, id.clone());
-            self.ahead.pop();
-            if let Some(slot) = self.slots.get(&id).filter(|s| s.next == Some(due)) {
-                let spec = &slot.spec;
-                let deadline = spec
-                    .content
-                    .occurrence(due, self.deliverer.policy().max_elapsed)
-                    .1;
-                audiences.request(&spec.workspace, &spec.desktop_queries(), due, deadline);
-            }
-        }
     }
 
     /// "3 schedules, 1 maintenance window": what the enabled slots are recorded as, counted
@@ -311,7 +261,7 @@ impl Scheduler {
                 next_ping = Instant::now() + period;
             }
             let wake = self.next_wake(watchdog.map(|_| next_ping));
-            let listed = self.audiences.as_ref().map(|a| a.changed());
+            let listed = self.listings.as_ref().map(Listings::changed);
             tokio::select! {
                 biased;
                 () = self.shutdown.stop.cancelled() => return,
@@ -355,19 +305,13 @@ impl Scheduler {
             // Bounded before adding, so a far-future due time cannot overflow an Instant.
             Instant::now() + wait.saturating_sub(CLAIM_LEAD).min(CLOCK_CHECK)
         });
-        let list = self.ahead.peek().map_or(idle, |Reverse((at, _, _))| {
-            Instant::now()
-                + (*at - now)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(CLOCK_CHECK)
-        });
-        // Held occurrences are looked at when a listing ends, and at least every second.
-        let held = match self.held.is_empty() {
-            true => idle,
-            false => Instant::now() + HELD_CHECK,
-        };
-        let wake = fire.min(list).min(held);
+        // Listings to start; held occurrences are looked at when a listing ends, and often.
+        let list = self
+            .listings
+            .as_ref()
+            .and_then(|l| l.wait(now))
+            .map_or(idle, |wait| Instant::now() + wait.min(CLOCK_CHECK));
+        let wake = fire.min(list);
         ping.map_or(wake, |p| p.min(wake))
     }
 
@@ -376,10 +320,18 @@ impl Scheduler {
     /// entries go back on the heap to be tried again.
     pub(crate) async fn fire_due(&mut self) -> Result<(), StoreError> {
         let real_now = self.clock.now();
-        self.start_listings(real_now);
         let horizon = real_now + TimeDelta::from_std(CLAIM_LEAD).expect("small");
         let mut due = self.pop_due(horizon);
-        due.extend(self.held.keys().cloned());
+        if let Some(listings) = &mut self.listings {
+            let slots = &self.slots;
+            listings.start_due(real_now, |id, due| {
+                slots
+                    .get(id)
+                    .filter(|s| s.next == Some(due))
+                    .map(|s| &*s.spec)
+            });
+            due.extend(listings.held().cloned());
+        }
         if due.is_empty() {
             return Ok(());
         }
@@ -391,7 +343,7 @@ impl Scheduler {
             }
             Err(err) => {
                 for id in due {
-                    if self.held.contains_key(&id) {
+                    if self.listings.as_ref().is_some_and(|l| l.is_held(&id)) {
                         continue;
                     }
                     if let Some(t) = self.slots[&id].next {
@@ -445,29 +397,36 @@ impl Scheduler {
                 })
         };
         let limits = (self.deliverer.policy().max_elapsed, self.desktop_batch);
-        let max_audience = self
-            .audiences
-            .as_ref()
-            .map_or(0, |a| a.settings().max_audience);
+        let max_audience = self.listings.as_ref().map_or(0, Listings::max_audience);
         let (mut batch, mut progress, mut nexts) = (Vec::new(), Vec::new(), Vec::new());
         for id in due {
             let slot = &self.slots[id];
             let spec = &slot.spec;
             let first = slot.next.expect("due slots have a next time");
             // An occurrence held back for its audience is planned as it was when first due.
-            let (plan_now, plan_horizon) = match self.held.get(id) {
-                Some((_, then)) => (*then, *then + (horizon - real_now)),
+            let planned_at = self.listings.as_ref().and_then(|l| l.planned_at(id));
+            let (plan_now, plan_horizon) = match planned_at {
+                Some(then) => (then, then + (horizon - real_now)),
                 None => (real_now, horizon),
             };
             let plan = catch_up(spec, first, plan_horizon, plan_now, slot.anchor);
-            let heard = match self.hear(spec, &plan.fire, &cancelled, slot.anchor) {
-                Heard::Hold => {
-                    self.held.insert(id.clone(), (first, plan_now));
-                    continue;
+            let sent = |t| !cancelled(spec, t) && spec.content.skipped(t, slot.anchor).is_none();
+            let heard = match &mut self.listings {
+                Some(listings) => match listings.hear(spec, &plan.fire, &sent) {
+                    Heard::Hold => {
+                        listings.hold(id, first, plan_now);
+                        continue;
+                    }
+                    heard => {
+                        listings.release(id);
+                        heard
+                    }
+                },
+                None if spec.needs_listing() => {
+                    Heard::Resolved(Err("audiences are not listed by this process".to_owned()))
                 }
-                heard => heard,
+                None => Heard::Static,
             };
-            self.held.remove(id);
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed, first, plan.fire.last().copied(), spec);
                 tracing::error!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
@@ -531,7 +490,9 @@ impl Scheduler {
                 if let Some(t) = next {
                     self.heap.push(Reverse((t, id.clone())));
                 }
-                self.plan_listing(&id);
+                if let Some(listings) = &mut self.listings {
+                    listings.plan(&id, &slot.spec, next);
+                }
             }
         }
         if self.publish_metrics {
@@ -543,43 +504,6 @@ impl Scheduler {
             }
         }
         Ok(claimed)
-    }
-
-    /// Where the audience of `spec`'s occurrences `fires` stands (the newest decides: the
-    /// older ones of a catch-up go to the same desktops).
-    fn hear(
-        &self,
-        spec: &ScheduleSpec,
-        fires: &[DateTime<Utc>],
-        cancelled: &dyn Fn(&ScheduleSpec, DateTime<Utc>) -> bool,
-        anchor: DateTime<Utc>,
-    ) -> Heard {
-        if !spec.needs_listing() {
-            return Heard::Static;
-        }
-        let Some(last) = fires
-            .iter()
-            .rev()
-            .find(|t| !cancelled(spec, **t) && spec.content.skipped(**t, anchor).is_none())
-        else {
-            return Heard::Static;
-        };
-        let Some(audiences) = &self.audiences else {
-            return Heard::Resolved(Err("audiences are not listed by this process".to_owned()));
-        };
-        let deadline = spec
-            .content
-            .occurrence(*last, self.deliverer.policy().max_elapsed)
-            .1;
-        let queries = spec.desktop_queries();
-        match audiences.ready(&spec.workspace, &queries, *last, deadline) {
-            Ready::Listed(listed) => Heard::Resolved(Ok(listed)),
-            Ready::Failed(why) => Heard::Resolved(Err(why)),
-            Ready::Waiting => {
-                audiences.request(&spec.workspace, &queries, *last, deadline);
-                Heard::Hold
-            }
-        }
     }
 
     /// Runs each claimed delivery as a tracked task.
