@@ -173,6 +173,7 @@ impl Scheduler {
                 crate::platform::metrics::schedule_known(
                     slot.spec.record_as.as_str(),
                     slot.spec.workspace.as_str(),
+                    slot.spec.needs_listing(),
                 );
             }
             for (schedule, at) in &last_fires {
@@ -470,11 +471,12 @@ impl Scheduler {
             .store
             .claim_deliveries(&batch, &progress, real_now)
             .await?;
-        for missed in batch.iter().filter(|d| d.status == Status::Missed) {
+        // Rows recorded at the claim (missed; a refused, empty or unlisted audience) end here.
+        for ended in batch.iter().filter(|d| d.status != Status::Pending) {
             crate::platform::metrics::delivery_ended(
-                missed.schedule_id.as_str(),
-                missed.workspace.as_str(),
-                "missed",
+                ended.schedule_id.as_str(),
+                ended.workspace.as_str(),
+                ended.status.as_str(),
             );
         }
         tracing::debug!(

@@ -58,10 +58,15 @@ pub(crate) fn next_fire(schedule: &str, at: Option<DateTime<Utc>>) {
 /// `increase(...) > 0` sees a schedule's first failure only if the series was there before it.
 const STATUSES_AT_ZERO: [&str; 3] = ["sent", "failed", "missed"];
 
-/// A schedule (or window) the scheduler runs: its delivery counters exist from now on, at 0.
-pub(crate) fn schedule_known(schedule: &str, workspace: &str) {
+/// A schedule (or window) the scheduler runs: its delivery counters (and with an audience to
+/// list, its refusal counter) exist from now on, at 0.
+pub(crate) fn schedule_known(schedule: &str, workspace: &str, lists_audience: bool) {
     for status in STATUSES_AT_ZERO {
         metrics::counter!(DELIVERIES, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned(), "status" => status)
+            .increment(0);
+    }
+    if lists_audience {
+        metrics::counter!(AUDIENCE_REFUSED, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned())
             .increment(0);
     }
 }

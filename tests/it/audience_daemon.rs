@@ -183,10 +183,20 @@ async fn the_guard_refuses_a_broadcast_and_an_empty_match_is_recorded() {
         one_shot("nobody", 3, &[], "tags = [\"dept=nowhere\"]"),
         one_shot("few", 3, &[], "tags = [\"dept=finance\"]\nmax_audience = 5"),
     ));
-    let daemon = env.spawn_daemon(&config).await;
+    let port = free_port();
+    let daemon = env.spawn_daemon(&listening(&config, port)).await;
     assert!(ended(&env, 3).await);
+    let (_, metrics) = http_get(port, "/metrics").await;
     assert_eq!(daemon.stop(5).await, Some(0));
     assert!(sent_desktops(&env).is_empty(), "nothing was sent");
+    for line in [
+        "workspace_notifier_audience_refused_total{schedule=\"everyone\",workspace=\"default\"} 1",
+        "workspace_notifier_audience_refused_total{schedule=\"few\",workspace=\"default\"} 1",
+        "workspace_notifier_audience_refused_total{schedule=\"nobody\",workspace=\"default\"} 0",
+        "workspace_notifier_deliveries_total{schedule=\"nobody\",workspace=\"default\",status=\"failed\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
     let rows = audience_rows(&env).await;
     let errors: Vec<String> = rows
         .iter()
