@@ -4,7 +4,7 @@
 //!   cargo bench --bench scheduler                 # every scenario
 //!   cargo bench --bench scheduler -- every-second # or: floor, ratio, burst, jobs, timeouts,
 //!                                                 #     throttle, idle, scale, ha,
-//!                                                 #     workspaces
+//!                                                 #     workspaces, audiences
 //!
 //! BENCH_SECONDS sets the length of `every-second`, `floor` and each `ratio` run (default 10)
 //! and of `idle` (default 60). `scale` takes BENCH_SCALE_SIZES (default 10000,100000,1000000)
@@ -19,6 +19,9 @@ mod scale;
 
 #[path = "ha/mod.rs"]
 mod ha;
+
+#[path = "audiences/mod.rs"]
+mod audiences;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
@@ -56,6 +59,9 @@ fn main() {
     }
     if run("workspaces") {
         rt.block_on(workspaces(seconds("BENCH_SECONDS", 10)));
+    }
+    if run("audiences") {
+        rt.block_on(audiences::run());
     }
     if run("jobs") {
         rt.block_on(jobs());
