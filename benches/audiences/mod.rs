@@ -89,7 +89,10 @@ async fn listing_bytes() -> (usize, usize) {
                 + d.users.iter().map(|u| u.capacity() + 24).sum::<usize>()
                 + d.pool_id.as_ref().map_or(0, String::capacity)
                 + d.enterprise_project.as_ref().map_or(0, String::capacity)
-                + d.tags.iter().map(|(k, v)| k.capacity() + v.capacity() + 48).sum::<usize>()
+                + d.tags
+                    .iter()
+                    .map(|(k, v)| k.capacity() + v.capacity() + 48)
+                    .sum::<usize>()
         })
         .sum();
     (listed.len(), bytes)

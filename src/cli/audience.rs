@@ -70,10 +70,14 @@ pub(super) async fn run(config_path: &Path, args: AudienceArgs) -> Result<(), Cl
     }
     let (_, listed) = immediate::list_audience(&config, &spec).await?;
     let listed = listed.map_err(|why| failure(format!("cannot resolve the audience: {why}")))?;
-    let all: Vec<Desktop> = listed.iter().flat_map(|l| l.iter().cloned()).collect();
     let pools: Vec<String> = spec.pools.iter().map(|p| p.to_string()).collect();
     let named: Vec<String> = spec.desktops.iter().map(|d| d.to_string()).collect();
-    let resolution = resolve(&spec.audience, &pools, &named, all);
+    let resolution = resolve(
+        &spec.audience,
+        &pools,
+        &named,
+        listed.iter().flat_map(|l| l.iter()),
+    );
     let max = spec
         .audience
         .max_audience
@@ -82,8 +86,8 @@ pub(super) async fn run(config_path: &Path, args: AudienceArgs) -> Result<(), Cl
     let rows: Vec<(&Desktop, Option<LeftOut>)> = resolution
         .targeted
         .iter()
-        .map(|d| (d, None))
-        .chain(resolution.left_out.iter().map(|(d, why)| (d, Some(*why))))
+        .map(|d| (*d, None))
+        .chain(resolution.left_out.iter().map(|(d, why)| (*d, Some(*why))))
         .collect();
     if args.json {
         super::json::print(&json!({

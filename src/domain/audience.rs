@@ -184,16 +184,17 @@ impl LeftOut {
     }
 }
 
-/// Who gets an occurrence's message.
+/// Who gets an occurrence's message (borrowing the listed desktops: a listing shared by many
+/// schedules is not copied for each).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Resolution {
+pub struct Resolution<'a> {
     /// Desktops sent to by id, each once, in listing order.
-    pub targeted: Vec<Desktop>,
+    pub targeted: Vec<&'a Desktop>,
     /// Selected desktops that are not, each with its reason.
-    pub left_out: Vec<(Desktop, LeftOut)>,
+    pub left_out: Vec<(&'a Desktop, LeftOut)>,
 }
 
-impl Resolution {
+impl Resolution<'_> {
     /// Desktops the selectors matched (targeted or left out).
     pub fn matched(&self) -> usize {
         self.targeted.len() + self.left_out.len()
@@ -204,18 +205,18 @@ impl Resolution {
 /// names; a desktop of one of `pools` is left out (the pool message reaches it) unless the
 /// audience is `connected`, where pools and `desktops` are resolved too and sent to by desktop
 /// id; only connected desktops with `connected`; no desktop twice.
-pub fn resolve(
+pub fn resolve<'a>(
     spec: &AudienceSpec,
     pools: &[String],
     desktops: &[String],
-    listed: Vec<Desktop>,
-) -> Resolution {
+    listed: impl IntoIterator<Item = &'a Desktop>,
+) -> Resolution<'a> {
     let (selector, audience) = (&spec.selector, spec.audience);
     let wanted_users: HashSet<&str> = selector.users.iter().map(String::as_str).collect();
     let mut seen = HashSet::new();
     let mut out = Resolution::default();
     for desktop in listed {
-        if !seen.insert(desktop.desktop_id.clone()) {
+        if !seen.insert(desktop.desktop_id.as_str()) {
             continue;
         }
         let by_pool = desktop.pool_id.as_ref().is_some_and(|p| pools.contains(p));
@@ -335,13 +336,13 @@ mod tests {
             &spec(selector, Audience::Connected),
             &[],
             &["d1".into()],
-            listed,
+            &listed,
         );
         assert_eq!(ids(&r.targeted), ["d1"]);
         assert_eq!(r.left_out[0].1, LeftOut::NotConnected);
     }
 
-    fn ids(desktops: &[Desktop]) -> Vec<&str> {
+    fn ids<'a>(desktops: &[&'a Desktop]) -> Vec<&'a str> {
         desktops.iter().map(|d| d.desktop_id.as_str()).collect()
     }
 
@@ -357,7 +358,7 @@ mod tests {
             desktop("d3", &["malice", "bob"], None, "CONNECTED"),
             desktop("d4", &["Alice"], None, "CONNECTED"),
         ];
-        let r = resolve(&spec(selector, Audience::All), &[], &[], listed);
+        let r = resolve(&spec(selector, Audience::All), &[], &[], &listed);
         assert_eq!(ids(&r.targeted), ["d1", "d3"]);
         assert!(r.left_out.is_empty());
     }
@@ -378,7 +379,7 @@ mod tests {
             &spec(selector, Audience::All),
             &["pool-a".into()],
             &[],
-            listed,
+            &listed,
         );
         assert_eq!(ids(&r.targeted), ["d2", "d3"]);
         assert_eq!(r.left_out.len(), 1);
@@ -405,7 +406,7 @@ mod tests {
             &spec(selector, Audience::Connected),
             &["pool-a".into()],
             &[],
-            listed,
+            &listed,
         );
         assert_eq!(ids(&r.targeted), ["d1", "d3"]);
         let left: Vec<(&str, &str)> = r

@@ -153,7 +153,10 @@ async fn deliver_batch(
     let routes = Arc::new(routes);
     let clock = Clock::system();
     let (store, membership) = open_claiming_store(config).await?;
+    let mut batch = batch;
+    let planned = crate::store::planned_recipients(&mut batch);
     let claimed = store.claim_deliveries(&batch, &[], now).await?;
+    store.record_planned_recipients(&planned, now).await?;
     let mut recorded = Vec::new();
     for new in batch.iter().filter(|n| n.status != Status::Pending) {
         let key = (new.schedule_id.as_str(), new.workspace.as_str());

@@ -87,8 +87,12 @@ pub(super) fn resolved_deliveries(
     };
     let pools: Vec<String> = spec.pools.iter().map(|p| p.to_string()).collect();
     let named: Vec<String> = spec.desktops.iter().map(|d| d.to_string()).collect();
-    let all: Vec<Desktop> = listed.iter().flat_map(|l| l.iter().cloned()).collect();
-    let resolution = resolve(&spec.audience, &pools, &named, all);
+    let resolution = resolve(
+        &spec.audience,
+        &pools,
+        &named,
+        listed.iter().flat_map(|l| l.iter()),
+    );
     let matched = resolution.matched();
     let max = spec.audience.max_audience.unwrap_or(default_max);
     let failed = |error: String| {
@@ -126,10 +130,11 @@ pub(super) fn resolved_deliveries(
         true => Vec::new(),
         false => spec.desktops.clone(),
     };
-    let mut names: HashMap<&str, &Desktop> = HashMap::new();
-    for desktop in &resolution.targeted {
-        names.insert(&desktop.desktop_id, desktop);
-    }
+    let names: HashMap<&str, &Desktop> = resolution
+        .targeted
+        .iter()
+        .map(|d| (d.desktop_id.as_str(), *d))
+        .collect();
     let mut seen: HashSet<DesktopId> = ids.iter().cloned().collect();
     for desktop in &resolution.targeted {
         if let Ok(id) = DesktopId::parse(&desktop.desktop_id)

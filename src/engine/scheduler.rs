@@ -32,7 +32,9 @@ use crate::engine::shutdown::Shutdown;
 use crate::engine::starter::Starter;
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
-use crate::store::{Claimed, Store, StoreError, format_time};
+use crate::store::{
+    Claimed, PlannedRecipients, Store, StoreError, format_time, planned_recipients,
+};
 
 /// A new schedule set, and who to tell once it is applied.
 pub(crate) struct Update {
@@ -77,6 +79,8 @@ pub(crate) struct Scheduler {
     starter: Starter,
     /// Lists the audiences of schedules with selectors; None: such schedules fail to resolve.
     listings: Option<Listings>,
+    /// Writes the recipients planned at a claim, beside the sends.
+    tracker: TaskTracker,
 }
 
 impl Scheduler {
@@ -89,6 +93,7 @@ impl Scheduler {
     ) -> Self {
         Self {
             starter: Starter::new(Arc::clone(&deliverer), tracker.clone(), shutdown.clone()),
+            tracker,
             store,
             deliverer,
             clock,
@@ -337,8 +342,17 @@ impl Scheduler {
             return Ok(());
         }
         match self.claim(&due, horizon, real_now).await {
-            Ok(claimed) => {
+            Ok((claimed, planned)) => {
                 self.start_deliveries(claimed);
+                if !planned.is_empty() {
+                    // Written beside the sends, not before them (see `AudienceRecord`).
+                    let store = self.store.clone();
+                    self.tracker.spawn(async move {
+                        if let Err(err) = store.record_planned_recipients(&planned, real_now).await {
+                            tracing::error!(error = %err, "cannot record the desktops of resolved audiences");
+                        }
+                    });
+                }
                 systemd::status(&self.status_line());
                 Ok(())
             }
@@ -379,7 +393,7 @@ impl Scheduler {
         due: &[ScheduleId],
         horizon: DateTime<Utc>,
         real_now: DateTime<Utc>,
-    ) -> Result<Vec<Claimed>, StoreError> {
+    ) -> Result<(Vec<Claimed>, Vec<PlannedRecipients>), StoreError> {
         // A `maintenance cancel` may have committed since the last reload: read cancellations
         // afresh when something cancellable is due, so none slips out between poll and claim.
         let fresh = match due
@@ -464,8 +478,9 @@ impl Scheduler {
         }
         if batch.is_empty() && progress.is_empty() {
             // Everything due is held back for its audience.
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
+        let planned = planned_recipients(&mut batch);
         let started = std::time::Instant::now();
         let claimed = self
             .store
@@ -505,7 +520,7 @@ impl Scheduler {
                 }
             }
         }
-        Ok(claimed)
+        Ok((claimed, planned))
     }
 
     /// Runs each claimed delivery as a tracked task.

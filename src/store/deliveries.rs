@@ -46,8 +46,84 @@ pub struct AudienceRecord {
     /// Desktops this delivery is sent to.
     pub targeted: usize,
     /// Its `recipients` rows from the start: the desktops it goes to (`targeted`), and on the
-    /// occurrence's first row those left out, with the reason as status.
+    /// occurrence's first row those left out, with the reason as status. Not written by the
+    /// claim (tens of thousands of rows would hold its transaction past the due time): taken
+    /// out with [`planned_recipients`] before it and written with
+    /// [`Store::record_planned_recipients`] right after.
     pub recipients: Vec<Recipient>,
+}
+
+/// The recipients a claim's rows carry, each with the key of its delivery.
+pub struct PlannedRecipients {
+    schedule_id: ScheduleId,
+    workspace: WorkspaceName,
+    target: String,
+    due_at: DateTime<Utc>,
+    recipients: Vec<Recipient>,
+}
+
+/// Takes the planned recipients out of `batch` (to write after the claim).
+pub fn planned_recipients(batch: &mut [NewDelivery]) -> Vec<PlannedRecipients> {
+    batch
+        .iter_mut()
+        .filter_map(|new| {
+            let audience = new.audience.as_mut().filter(|a| !a.recipients.is_empty())?;
+            Some(PlannedRecipients {
+                schedule_id: new.schedule_id.clone(),
+                workspace: new.workspace.clone(),
+                target: new.target.key(),
+                due_at: new.due_at,
+                recipients: std::mem::take(&mut audience.recipients),
+            })
+        })
+        .collect()
+}
+
+/// Recipients written per transaction: short write locks, few commits.
+const PLANNED_PER_TRANSACTION: usize = 5000;
+
+impl Store {
+    /// Writes the recipients planned at a claim, for the rows that exist (a row another
+    /// instance inserted first gets the same rows once). A recipient already there (the job's
+    /// own word) is kept.
+    pub async fn record_planned_recipients(
+        &self,
+        planned: &[PlannedRecipients],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now_text = stored_time(now);
+        let mut rest = planned;
+        while !rest.is_empty() {
+            let mut take = 0;
+            let mut rows = 0;
+            while take < rest.len()
+                && (take == 0 || rows + rest[take].recipients.len() <= PLANNED_PER_TRANSACTION)
+            {
+                rows += rest[take].recipients.len();
+                take += 1;
+            }
+            let (now_part, later) = rest.split_at(take);
+            rest = later;
+            let mut tx = self.begin().await?;
+            for p in now_part {
+                let id: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM deliveries WHERE schedule_id = $1 AND workspace = $2 AND target = $3 AND due_at = $4",
+                )
+                .bind(p.schedule_id.as_str())
+                .bind(p.workspace.as_str())
+                .bind(&p.target)
+                .bind(stored_time(p.due_at))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = id {
+                    self.insert_recipients(&mut tx, id, &p.recipients, (&now_text, false))
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
 }
 
 /// `resend_failed = { attempts, after }` as stored with a delivery.
@@ -293,14 +369,6 @@ impl Store {
                 stored_time(new.due_at),
             )
         };
-        for new in chunk {
-            if let Some(audience) = new.audience.as_ref().filter(|a| !a.recipients.is_empty())
-                && let Some(id) = inserted.get(&key_of(new))
-            {
-                self.insert_recipients(tx, *id, &audience.recipients, created_at)
-                    .await?;
-            }
-        }
         Ok(chunk
             .iter()
             .filter(|new| new.status == Status::Pending)

@@ -183,7 +183,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now_text = stored_time(now);
         let mut tx = self.begin().await?;
-        self.insert_recipients(&mut tx, delivery_id, &end.recipients, &now_text)
+        self.insert_recipients(&mut tx, delivery_id, &end.recipients, (&now_text, true))
             .await?;
         sqlx::query(
             "UPDATE deliveries SET job_status = COALESCE($1, job_status), job_result = $2,
@@ -326,25 +326,29 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobToPoll, StoreError> {
 }
 
 impl Store {
-    /// Writes (or updates) a delivery's `recipients` rows, in chunks.
+    /// Writes a delivery's `recipients` rows, in chunks; a row already there is updated when
+    /// `replace`, else kept.
     pub(super) async fn insert_recipients(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         delivery_id: i64,
         recipients: &[Recipient],
-        now_text: &str,
+        (now_text, replace): (&str, bool),
     ) -> Result<(), StoreError> {
         for chunk in recipients.chunks(RECIPIENT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
             );
             sql.push_str(&super::value_rows(self.engine, chunk.len(), 8));
-            sql.push_str(
-                " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
+            sql.push_str(match replace {
+                true => {
+                    " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
                    desktop_name = excluded.desktop_name, status = excluded.status,
                    error_code = excluded.error_code, fail_reason = excluded.fail_reason,
-                   updated_at = excluded.updated_at",
-            );
+                   updated_at = excluded.updated_at"
+                }
+                false => " ON CONFLICT (delivery_id, desktop_id) DO NOTHING",
+            });
             // Only placeholders are generated; every value is bound.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {

@@ -29,7 +29,7 @@ pub(crate) use copy::CopyError;
 pub use copy::copied_columns;
 pub(crate) use deliveries::AttemptRecord;
 pub(crate) use deliveries::ResendPolicy;
-pub use deliveries::{AudienceRecord, NewDelivery};
+pub use deliveries::{AudienceRecord, NewDelivery, PlannedRecipients, planned_recipients};
 pub(crate) use history::{AttemptRow, HistoryFilter, LastOccurrence};
 use instances::LeaseGuard;
 pub(crate) use jobs::{JobEnd, JobToPoll, ResendSource};

@@ -97,7 +97,7 @@ async fn selectors_are_listed_page_by_page_and_intersected() {
         listed.len() > 100,
         "user1 also matches user10, user100, ..."
     );
-    let resolved = resolve(&all(&users), &[], &[], listed);
+    let resolved = resolve(&all(&users), &[], &[], &listed);
     let ids: Vec<&str> = resolved
         .targeted
         .iter()
@@ -106,7 +106,7 @@ async fn selectors_are_listed_page_by_page_and_intersected() {
     assert_eq!(ids, ["d0001", "d0022"]);
     // Connected only, with pool-a a static target: its desktops are the pool's.
     let listed = client.list_desktops(&finance_sz.query()).await.unwrap();
-    let resolved = resolve(&all(&finance_sz), &["pool-a".into()], &[], listed.clone());
+    let resolved = resolve(&all(&finance_sz), &["pool-a".into()], &[], &listed);
     assert!(
         resolved
             .left_out
