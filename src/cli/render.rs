@@ -29,14 +29,19 @@ pub(super) fn print_window(
     occurrences: usize,
     states: &States,
 ) {
+    let audience = window.audience.describe();
     say!(
-        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}",
+        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}{}",
         window.id,
         window.source.as_str(),
         window.starts_description(),
         crate::domain::template::humanize(window.duration),
         window.timezone,
         window.pools.len(),
+        match audience.is_empty() {
+            true => String::new(),
+            false => format!(", to {audience}"),
+        },
         if window.cancelled.all {
             " [cancelled]"
         } else {

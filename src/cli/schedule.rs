@@ -274,8 +274,10 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             let next = next_fire(s, states.get(s.id.as_str()), now)
                 .map(format_time)
                 .unwrap_or_else(|| "-".into());
+            let selector = s.audience.describe();
             let mut targets: Vec<&str> = s.pools.iter().map(|p| p.as_str()).collect();
             targets.extend(s.desktops.iter().map(|d| d.as_str()));
+            targets.extend(Some(selector.as_str()).filter(|t| !t.is_empty()));
             vec![
                 s.id.to_string(),
                 s.source.as_str().to_owned(),
@@ -359,6 +361,18 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !spec.desktops.is_empty() {
+        say!("desktops:      {}", spec.desktops.len());
+    }
+    if spec.needs_listing() {
+        say!(
+            "audience:      {} (max_audience {}; see `audience {id}`)",
+            spec.audience.describe(),
+            spec.audience
+                .max_audience
+                .map_or_else(|| "from [targets]".to_owned(), |m| m.to_string())
+        );
+    }
     say!("message:       {}", spec.message());
     say!("next fires:");
     for at in next_fires(spec, states.get(id), Utc::now(), 5) {

@@ -229,20 +229,35 @@ async fn the_guard_refuses_a_broadcast_and_an_empty_match_is_recorded() {
 async fn a_failing_listing_is_retried_until_it_recovers_before_the_due_time() {
     let env = TestEnv::new().await;
     env.fake.set_estate(estate());
+    // A 500, a 429, then an answer slower than request_timeout (2 s): a timeout.
     env.fake.script_desktop_lists([
         Reply::error(500, "WKS.0500"),
         Reply::error(429, "WKS.0429"),
-        Reply::error(503, "WKS.0503"),
+        Reply::Delay(
+            std::time::Duration::from_secs(3),
+            Box::new(Reply::error(503, "WKS.0503")),
+        ),
     ]);
     let config = env.write_config(&format!(
         "[jobs]\nenabled = false\n\n{}",
-        one_shot("users", 4, &[], "users = [\"user1\", \"user22\"]")
+        one_shot("users", 8, &[], "users = [\"user1\", \"user22\"]")
     ));
     let daemon = env.spawn_daemon(&config).await;
     assert!(ended(&env, 1).await);
     assert_eq!(daemon.stop(5).await, Some(0));
-    // Three failures, then the answer (a throttled page may be asked again by the pacer).
-    assert!(env.fake.desktop_requests().len() >= 4);
+    // Three failures, then the answer (a throttled page may be asked again by the pacer),
+    // all before the due time.
+    let lists = env.fake.desktop_requests();
+    assert!(lists.len() >= 4);
+    let last_list = lists.iter().map(|r| r.at).max().unwrap();
+    let sends: Vec<_> = env
+        .fake
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with("/desktops/notifications"))
+        .map(|r| r.at)
+        .collect();
+    assert!(!sends.is_empty() && sends.iter().all(|at| *at > last_list));
     assert_eq!(
         sent_desktops(&env),
         [vec!["d0001".to_owned(), "d0022".to_owned()]],
