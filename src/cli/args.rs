@@ -151,15 +151,8 @@ impl SelectorArgs {
 
     /// A `[[schedules]]` entry with these selector keys and nothing else.
     pub(crate) fn raw_schedule(&self) -> crate::config::RawSchedule {
-        crate::config::RawSchedule {
-            tags: self.tags.clone(),
-            enterprise_project: self.enterprise_project.clone(),
-            users: self.users.clone(),
-            all_desktops: self.all_desktops.then_some(true),
-            audience: self.audience.clone(),
-            max_audience: self.max_audience,
-            ..Default::default()
-        }
+        crate::config::RawSchedule::default()
+            .with_selectors(crate::engine::catalog::selector_values(&self.stored()))
     }
 
     pub(crate) fn stored(&self) -> crate::store::StoredSelectors {

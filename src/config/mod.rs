@@ -21,7 +21,7 @@ use std::time::Duration;
 
 pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
-pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow};
+pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow, SelectorValues};
 pub(crate) use schedule_rules::{Defaults, validate_schedule};
 pub(crate) use window_rules::validate_window;
 use workspace_rules::validate_workspaces;

@@ -271,9 +271,33 @@ pub(super) struct RawSettings<'a> {
     pub targets: &'a RawTargets,
 }
 
+/// The selector keys as owned values, to put into an entry (a stored schedule's or window's).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SelectorValues {
+    pub tags: Vec<String>,
+    pub enterprise_project: Option<String>,
+    pub users: Vec<String>,
+    pub all_desktops: Option<bool>,
+    pub audience: Option<String>,
+    pub max_audience: Option<i64>,
+}
+
 macro_rules! selectors_of {
     ($t:ty) => {
         impl $t {
+            /// The entry with these selector keys.
+            pub(crate) fn with_selectors(self, v: SelectorValues) -> Self {
+                Self {
+                    tags: v.tags,
+                    enterprise_project: v.enterprise_project,
+                    users: v.users,
+                    all_desktops: v.all_desktops,
+                    audience: v.audience,
+                    max_audience: v.max_audience,
+                    ..self
+                }
+            }
+
             pub(crate) fn selectors(&self) -> RawSelectors<'_> {
                 RawSelectors {
                     tags: &self.tags,

@@ -6,11 +6,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::config::RawResend;
 use crate::config::{Defaults, Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
+use crate::config::{RawResend, SelectorValues};
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::{SharedSpec, Source};
-use crate::store::{Store, StoreError, StoredSchedule, StoredTargets, StoredWindow};
+use crate::store::{
+    Store, StoreError, StoredSchedule, StoredSelectors, StoredTargets, StoredWindow,
+};
 
 /// Everything declared, file and database.
 #[derive(Debug, Clone, Default)]
@@ -49,13 +51,21 @@ pub(crate) fn raw_of(stored: &StoredSchedule) -> RawSchedule {
         enabled: Some(!stored.paused),
         catch_up: stored.catch_up.clone(),
         desktops: stored.extra.desktops.clone(),
-        tags: stored.extra.selectors.tags.clone(),
-        enterprise_project: stored.extra.selectors.enterprise_project.clone(),
-        users: stored.extra.selectors.users.clone(),
-        all_desktops: stored.extra.selectors.all_desktops,
-        audience: stored.extra.selectors.audience.clone(),
-        max_audience: stored.extra.selectors.max_audience,
         resend_failed: raw_resend(&stored.extra),
+        ..Default::default()
+    }
+    .with_selectors(selector_values(&stored.extra.selectors))
+}
+
+/// Stored selector keys as an entry's.
+pub(crate) fn selector_values(stored: &StoredSelectors) -> SelectorValues {
+    SelectorValues {
+        tags: stored.tags.clone(),
+        enterprise_project: stored.enterprise_project.clone(),
+        users: stored.users.clone(),
+        all_desktops: stored.all_desktops,
+        audience: stored.audience.clone(),
+        max_audience: stored.max_audience,
     }
 }
 
@@ -75,14 +85,10 @@ pub(crate) fn raw_window_of(stored: &StoredWindow) -> RawWindow {
         end_message: stored.end_message.clone(),
         misfire_grace: stored.misfire_grace.clone(),
         desktops: stored.extra.desktops.clone(),
-        tags: stored.extra.selectors.tags.clone(),
-        enterprise_project: stored.extra.selectors.enterprise_project.clone(),
-        users: stored.extra.selectors.users.clone(),
-        all_desktops: stored.extra.selectors.all_desktops,
-        audience: stored.extra.selectors.audience.clone(),
-        max_audience: stored.extra.selectors.max_audience,
         resend_failed: raw_resend(&stored.extra),
+        ..Default::default()
     }
+    .with_selectors(selector_values(&stored.extra.selectors))
 }
 
 /// `resend_failed` as stored (both columns, or neither).

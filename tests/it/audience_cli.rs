@@ -5,7 +5,7 @@
 use chrono::{TimeDelta, Utc};
 
 use crate::audience::estate;
-use crate::audience_daemon::{audience_rows, ended, one_shot, sent_desktops};
+use crate::audience_daemon::{audience_rows, ended, one_shot};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -117,7 +117,7 @@ async fn send_lists_its_audience_and_reports_each_batch() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 2, "two batches of 2 and 1: {text}");
-    let mut sent = sent_desktops(&env).concat();
+    let mut sent = desktop_sends(&env).concat();
     sent.sort();
     assert_eq!(sent, ["d0001", "d0022", "d0300"]);
     let rows = audience_rows(&env).await;
@@ -146,7 +146,7 @@ async fn send_lists_its_audience_and_reports_each_batch() {
         stderr(&out)
     );
     assert_eq!(
-        sent_desktops(&env).concat().len(),
+        desktop_sends(&env).concat().len(),
         3,
         "nothing more was sent"
     );
@@ -304,7 +304,7 @@ async fn a_maintenance_windows_warnings_go_to_its_selection() {
         .filter(|i| i % 30 == 0)
         .map(|i| format!("d{i:04}"))
         .collect();
-    let mut sent = sent_desktops(&env).concat();
+    let mut sent = desktop_sends(&env).concat();
     sent.sort();
     assert_eq!(sent, expected);
     let rows = audience_rows(&env).await;

@@ -15,24 +15,6 @@ pub(crate) fn one_shot(id: &str, secs: i64, pools: &[&str], keys: &str) -> Strin
     schedule_toml(id, &format!("at = \"{at}\""), pools, keys)
 }
 
-/// Desktop ids each SendNotifications carried, in order.
-pub(crate) fn sent_desktops(env: &TestEnv) -> Vec<Vec<String>> {
-    env.fake
-        .received()
-        .iter()
-        .filter(|r| r.path.ends_with("/desktops/notifications"))
-        .map(|r| {
-            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-            body["desktop_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_owned())
-                .collect()
-        })
-        .collect()
-}
-
 /// (target, status, selector, matched, targeted, error_msg) of every delivery, by id.
 pub(crate) async fn audience_rows(
     env: &TestEnv,
@@ -94,10 +76,10 @@ async fn a_tag_selector_is_resolved_ahead_and_sent_by_desktop_id_beside_its_pool
         .filter(|i| i % 6 == 0 && i % 4 != 0)
         .map(|i| format!("d{i:04}"))
         .collect();
-    let mut sent: Vec<String> = sent_desktops(&env).concat();
+    let mut sent: Vec<String> = desktop_sends(&env).concat();
     sent.sort();
     assert_eq!(sent, finance, "each finance desktop once, none of pool-a's");
-    assert!(sent_desktops(&env).iter().all(|batch| batch.len() <= 100));
+    assert!(desktop_sends(&env).iter().all(|batch| batch.len() <= 100));
     // The listing happened before the due time, once.
     let lists = env.fake.desktop_requests();
     assert_eq!(lists.len(), 1, "417 desktops: one page");
@@ -155,7 +137,7 @@ async fn connected_only_sends_to_connected_desktops_and_records_the_others() {
         .filter(|i| i % 15 == 0)
         .map(|i| format!("d{i:04}"))
         .collect();
-    let mut sent = sent_desktops(&env).concat();
+    let mut sent = desktop_sends(&env).concat();
     sent.sort();
     assert_eq!(sent, connected);
     let rows = audience_rows(&env).await;
@@ -188,7 +170,7 @@ async fn the_guard_refuses_a_broadcast_and_an_empty_match_is_recorded() {
     assert!(ended(&env, 3).await);
     let (_, metrics) = http_get(port, "/metrics").await;
     assert_eq!(daemon.stop(5).await, Some(0));
-    assert!(sent_desktops(&env).is_empty(), "nothing was sent");
+    assert!(desktop_sends(&env).is_empty(), "nothing was sent");
     for line in [
         "workspace_notifier_audience_refused_total{schedule=\"everyone\",workspace=\"default\"} 1",
         "workspace_notifier_audience_refused_total{schedule=\"few\",workspace=\"default\"} 1",
@@ -259,7 +241,7 @@ async fn a_failing_listing_is_retried_until_it_recovers_before_the_due_time() {
         .collect();
     assert!(!sends.is_empty() && sends.iter().all(|at| *at > last_list));
     assert_eq!(
-        sent_desktops(&env),
+        desktop_sends(&env),
         [vec!["d0001".to_owned(), "d0022".to_owned()]],
         "exact users despite the substring filter"
     );
@@ -300,7 +282,7 @@ async fn a_listing_that_fails_past_the_deadline_fails_the_delivery_and_sends_not
     );
     assert_eq!(daemon.stop(5).await, Some(0));
     assert!(
-        sent_desktops(&env).is_empty(),
+        desktop_sends(&env).is_empty(),
         "never sent to a stale or empty guess"
     );
     let rows = audience_rows(&env).await;

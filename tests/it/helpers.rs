@@ -668,3 +668,25 @@ pub(crate) async fn maintenance_list(env: &TestEnv, config: &str) -> Vec<serde_j
     assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
     serde_json::from_slice(&list.stdout).unwrap()
 }
+
+/// The `desktop_ids` of each SendNotifications request the fake received, sorted (batches go
+/// out concurrently).
+pub(crate) fn desktop_sends(env: &TestEnv) -> Vec<Vec<String>> {
+    let mut sends: Vec<Vec<String>> = env
+        .fake
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with("/desktops/notifications"))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["desktop_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    sends.sort();
+    sends
+}

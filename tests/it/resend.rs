@@ -21,28 +21,6 @@ async fn rows(db: &sqlx::AnyPool) -> Vec<(i64, String, Option<i64>, String, Opti
         .collect()
 }
 
-/// The `desktop_ids` of each SendNotifications request the fake received, sorted (batches go
-/// out concurrently).
-fn desktop_sends(env: &TestEnv) -> Vec<Vec<String>> {
-    let mut sends: Vec<Vec<String>> = env
-        .fake
-        .received()
-        .iter()
-        .filter(|r| r.path.ends_with("/desktops/notifications"))
-        .map(|r| {
-            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-            body["desktop_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_owned())
-                .collect()
-        })
-        .collect();
-    sends.sort();
-    sends
-}
-
 #[tokio::test]
 async fn send_to_individual_desktops_goes_out_in_batches() {
     let env = TestEnv::new().await;
