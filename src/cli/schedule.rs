@@ -361,9 +361,6 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if !spec.desktops.is_empty() {
-        say!("desktops:      {}", spec.desktops.len());
-    }
     if spec.needs_listing() {
         say!(
             "audience:      {} (max_audience {}; see `audience {id}`)",

@@ -52,9 +52,6 @@ pub struct JobEnd {
     pub recipients: Vec<Recipient>,
 }
 
-/// Rows per INSERT of recipients: 8 parameters each, far below SQLite's limit.
-const RECIPIENT_CHUNK: usize = 500;
-
 impl Store {
     /// Jobs whose next poll is due by `now`, soonest first, at most `limit`.
     pub async fn due_job_polls(
@@ -323,47 +320,4 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobToPoll, StoreError> {
         polls: c.count("job_polls")?,
         next_poll_at,
     })
-}
-
-impl Store {
-    /// Writes a delivery's `recipients` rows, in chunks; a row already there is updated when
-    /// `replace`, else kept.
-    pub(super) async fn insert_recipients(
-        &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        delivery_id: i64,
-        recipients: &[Recipient],
-        (now_text, replace): (&str, bool),
-    ) -> Result<(), StoreError> {
-        for chunk in recipients.chunks(RECIPIENT_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO recipients (delivery_id, desktop_id, user_name, desktop_name, status, error_code, fail_reason, updated_at) VALUES ",
-            );
-            sql.push_str(&super::value_rows(self.engine, chunk.len(), 8));
-            sql.push_str(match replace {
-                true => {
-                    " ON CONFLICT (delivery_id, desktop_id) DO UPDATE SET user_name = excluded.user_name,
-                   desktop_name = excluded.desktop_name, status = excluded.status,
-                   error_code = excluded.error_code, fail_reason = excluded.fail_reason,
-                   updated_at = excluded.updated_at"
-                }
-                false => " ON CONFLICT (delivery_id, desktop_id) DO NOTHING",
-            });
-            // Only placeholders are generated; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                query = query
-                    .bind(delivery_id)
-                    .bind(&r.desktop_id)
-                    .bind(&r.user_name)
-                    .bind(&r.desktop_name)
-                    .bind(&r.status)
-                    .bind(&r.error_code)
-                    .bind(&r.fail_reason)
-                    .bind(now_text);
-            }
-            query.execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
 }

@@ -1,3 +1,5 @@
+//! Over 400 lines on purpose: every test file shares this one setup (config, database,
+//! daemon, queries), so each reads the same way; nothing here is a test.
 //! Shared test setup: a temp directory with a config file, credential files, the fake
 //! Workspace server, and ways to run the real binary and read the database.
 
