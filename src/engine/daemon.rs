@@ -132,6 +132,7 @@ struct Settings {
     daemon: crate::config::DaemonConfig,
     workspaces: Vec<crate::config::WorkspaceConfig>,
     retry: crate::domain::retry::RetryPolicy,
+    targets: crate::config::TargetsConfig,
 }
 
 fn settings_of(config: &Config) -> Settings {
@@ -139,6 +140,7 @@ fn settings_of(config: &Config) -> Settings {
         daemon: config.daemon.clone(),
         workspaces: config.workspaces.clone(),
         retry: config.retry,
+        targets: config.targets,
     }
 }
 
@@ -287,7 +289,7 @@ impl Service {
             Ok(new) => {
                 if settings_of(&new) != self.settings {
                     tracing::warn!(
-                        "[daemon], [workspace] or [[workspaces]] and [retry] changes take effect at the next restart; the reload applied schedules and windows only"
+                        "[daemon], [workspace] or [[workspaces]], [retry] and [targets] changes take effect at the next restart; the reload applied schedules and windows only"
                     );
                 }
                 self.file_schedules = catalog::FileSchedules {
