@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{CliError, failure, load_config};
-use crate::domain::audience::{Desktop, LeftOut, resolve};
+use crate::domain::audience::{Desktop, LeftOut};
 use crate::domain::schedule::ScheduleSpec;
 use crate::engine::immediate;
 
@@ -70,18 +70,8 @@ pub(super) async fn run(config_path: &Path, args: AudienceArgs) -> Result<(), Cl
     }
     let (_, listed) = immediate::list_audience(&config, &spec).await?;
     let listed = listed.map_err(|why| failure(format!("cannot resolve the audience: {why}")))?;
-    let pools: Vec<String> = spec.pools.iter().map(|p| p.to_string()).collect();
-    let named: Vec<String> = spec.desktops.iter().map(|d| d.to_string()).collect();
-    let resolution = resolve(
-        &spec.audience,
-        &pools,
-        &named,
-        listed.iter().flat_map(|l| l.iter()),
-    );
-    let max = spec
-        .audience
-        .max_audience
-        .unwrap_or(config.targets.max_audience);
+    let resolution = spec.resolve_audience(listed.iter().flat_map(|l| l.iter()));
+    let max = spec.audience.limit(config.targets.max_audience);
     let refused = resolution.matched() > max;
     let rows: Vec<(&Desktop, Option<LeftOut>)> = resolution
         .targeted

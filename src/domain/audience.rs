@@ -133,6 +133,11 @@ impl AudienceSpec {
         out
     }
 
+    /// The most desktops an occurrence may match: its own guard, else `default`.
+    pub fn limit(&self, default: usize) -> usize {
+        self.max_audience.unwrap_or(default)
+    }
+
     /// The record of it: the selector and audience as text.
     pub fn describe(&self) -> String {
         self.selector.describe(self.audience)

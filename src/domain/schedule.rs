@@ -254,9 +254,25 @@ impl ScheduleSpec {
 
     /// The ListDesktops queries its audience needs (none for static targets alone).
     pub fn desktop_queries(&self) -> Vec<super::audience::DesktopQuery> {
-        let pools: Vec<String> = self.pools.iter().map(|p| p.to_string()).collect();
-        let desktops: Vec<String> = self.desktops.iter().map(|d| d.to_string()).collect();
+        let (pools, desktops) = self.static_ids();
         self.audience.queries(&pools, &desktops)
+    }
+
+    /// Who of `listed` (the answers to [`Self::desktop_queries`]) gets its message.
+    pub fn resolve_audience<'a>(
+        &self,
+        listed: impl IntoIterator<Item = &'a super::audience::Desktop>,
+    ) -> super::audience::Resolution<'a> {
+        let (pools, desktops) = self.static_ids();
+        super::audience::resolve(&self.audience, &pools, &desktops, listed)
+    }
+
+    /// Its static pool and desktop ids as text, as listings compare them.
+    fn static_ids(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.pools.iter().map(|p| p.to_string()).collect(),
+            self.desktops.iter().map(|d| d.to_string()).collect(),
+        )
     }
 
     /// Where each occurrence goes: every pool, then the desktops in batches of at most

@@ -203,9 +203,9 @@ async fn start(
         clock,
         tracker.clone(),
         shutdown.clone(),
+        audiences,
     )
     .with_starter(starter)
-    .with_audiences(audiences)
     .with_desktop_batch(config.jobs.desktop_batch)
     .with_health(Arc::clone(&health))
     .with_metrics(config.daemon.listen.is_some());

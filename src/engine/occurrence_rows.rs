@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::domain::audience::{Audience, Desktop, resolve};
+use crate::domain::audience::{Audience, Desktop};
 use crate::domain::job::Recipient;
 use crate::domain::schedule::{CATCH_UP_ALL_LIMIT, CatchUpPolicy, Missed, ON_TIME, ScheduleSpec};
 use crate::domain::{DesktopId, Status, Target};
@@ -85,16 +85,9 @@ pub(super) fn resolved_deliveries(
             return out;
         }
     };
-    let pools: Vec<String> = spec.pools.iter().map(|p| p.to_string()).collect();
-    let named: Vec<String> = spec.desktops.iter().map(|d| d.to_string()).collect();
-    let resolution = resolve(
-        &spec.audience,
-        &pools,
-        &named,
-        listed.iter().flat_map(|l| l.iter()),
-    );
+    let resolution = spec.resolve_audience(listed.iter().flat_map(|l| l.iter()));
     let matched = resolution.matched();
-    let max = spec.audience.max_audience.unwrap_or(default_max);
+    let max = spec.audience.limit(default_max);
     let failed = |error: String| {
         let mut row = rows(
             spec,

@@ -78,7 +78,7 @@ pub(crate) struct Scheduler {
     /// Starts the claimed deliveries (shared with re-sends and takeovers).
     starter: Starter,
     /// Lists the audiences of schedules with selectors; None: such schedules fail to resolve.
-    listings: Option<Listings>,
+    listings: Listings,
     /// Writes the recipients planned at a claim, beside the sends.
     tracker: TaskTracker,
 }
@@ -90,8 +90,10 @@ impl Scheduler {
         clock: Clock,
         tracker: TaskTracker,
         shutdown: Shutdown,
+        audiences: Arc<Audiences>,
     ) -> Self {
         Self {
+            listings: Listings::new(audiences, deliverer.policy().max_elapsed),
             starter: Starter::new(Arc::clone(&deliverer), tracker.clone(), shutdown.clone()),
             tracker,
             store,
@@ -104,17 +106,7 @@ impl Scheduler {
             health: None,
             publish_metrics: false,
             counts: String::new(),
-            listings: None,
         }
-    }
-
-    /// Resolves selectors with `audiences`, `[targets] resolve_ahead` before each occurrence.
-    pub(crate) fn with_audiences(mut self, audiences: Arc<Audiences>) -> Self {
-        self.listings = Some(Listings::new(
-            audiences,
-            self.deliverer.policy().max_elapsed,
-        ));
-        self
     }
 
     /// Reports each turn of the loop to `health` (a wedged loop makes `/healthz` fail).
@@ -192,8 +184,8 @@ impl Scheduler {
             .iter()
             .filter_map(|(id, slot)| slot.next.map(|t| Reverse((t, id.clone()))))
             .collect();
-        if let Some(listings) = &mut self.listings {
-            let slots = &self.slots;
+        {
+            let (listings, slots) = (&mut self.listings, &self.slots);
             listings.reset(|id, first| slots.get(id).is_some_and(|s| s.next == Some(first)));
             for (id, slot) in slots {
                 listings.plan(id, &slot.spec, slot.next);
@@ -267,16 +259,11 @@ impl Scheduler {
                 next_ping = Instant::now() + period;
             }
             let wake = self.next_wake(watchdog.map(|_| next_ping));
-            let listed = self.listings.as_ref().map(Listings::changed);
+            let listed = self.listings.changed();
             tokio::select! {
                 biased;
                 () = self.shutdown.stop.cancelled() => return,
-                () = async {
-                    match &listed {
-                        Some(changed) => changed.notified().await,
-                        None => std::future::pending().await,
-                    }
-                } => {
+                () = listed.notified() => {
                     if let Err(err) = self.fire_due().await {
                         tracing::error!(error = %err, "cannot claim due deliveries; retrying in 1s");
                         crate::engine::shutdown::sleep_unless_stopped(CLAIM_RETRY, &self.shutdown.stop).await;
@@ -314,8 +301,7 @@ impl Scheduler {
         // Listings to start; held occurrences are looked at when a listing ends, and often.
         let list = self
             .listings
-            .as_ref()
-            .and_then(|l| l.wait(now))
+            .wait(now)
             .map_or(idle, |wait| Instant::now() + wait.min(CLOCK_CHECK));
         let wake = fire.min(list);
         ping.map_or(wake, |p| p.min(wake))
@@ -328,16 +314,14 @@ impl Scheduler {
         let real_now = self.clock.now();
         let horizon = real_now + TimeDelta::from_std(CLAIM_LEAD).expect("small");
         let mut due = self.pop_due(horizon);
-        if let Some(listings) = &mut self.listings {
-            let slots = &self.slots;
-            listings.start_due(real_now, |id, due| {
-                slots
-                    .get(id)
-                    .filter(|s| s.next == Some(due))
-                    .map(|s| &*s.spec)
-            });
-            due.extend(listings.held().cloned());
-        }
+        let slots = &self.slots;
+        self.listings.start_due(real_now, |id, due| {
+            slots
+                .get(id)
+                .filter(|s| s.next == Some(due))
+                .map(|s| &*s.spec)
+        });
+        due.extend(self.listings.held().cloned());
         if due.is_empty() {
             return Ok(());
         }
@@ -358,7 +342,7 @@ impl Scheduler {
             }
             Err(err) => {
                 for id in due {
-                    if self.listings.as_ref().is_some_and(|l| l.is_held(&id)) {
+                    if self.listings.is_held(&id) {
                         continue;
                     }
                     if let Some(t) = self.slots[&id].next {
@@ -412,35 +396,29 @@ impl Scheduler {
                 })
         };
         let limits = (self.deliverer.policy().max_elapsed, self.desktop_batch);
-        let max_audience = self.listings.as_ref().map_or(0, Listings::max_audience);
+        let max_audience = self.listings.max_audience();
         let (mut batch, mut progress, mut nexts) = (Vec::new(), Vec::new(), Vec::new());
         for id in due {
             let slot = &self.slots[id];
             let spec = &slot.spec;
             let first = slot.next.expect("due slots have a next time");
             // An occurrence held back for its audience is planned as it was when first due.
-            let planned_at = self.listings.as_ref().and_then(|l| l.planned_at(id));
+            let planned_at = self.listings.planned_at(id);
             let (plan_now, plan_horizon) = match planned_at {
                 Some(then) => (then, then + (horizon - real_now)),
                 None => (real_now, horizon),
             };
             let plan = catch_up(spec, first, plan_horizon, plan_now, slot.anchor);
             let sent = |t| !cancelled(spec, t) && spec.content.skipped(t, slot.anchor).is_none();
-            let heard = match &mut self.listings {
-                Some(listings) => match listings.hear(spec, &plan.fire, &sent) {
-                    Heard::Hold => {
-                        listings.hold(id, first, plan_now);
-                        continue;
-                    }
-                    heard => {
-                        listings.release(id);
-                        heard
-                    }
-                },
-                None if spec.needs_listing() => {
-                    Heard::Resolved(Err("audiences are not listed by this process".to_owned()))
+            let heard = match self.listings.hear(spec, &plan.fire, &sent) {
+                Heard::Hold => {
+                    self.listings.hold(id, first, plan_now);
+                    continue;
                 }
-                None => Heard::Static,
+                heard => {
+                    self.listings.release(id);
+                    heard
+                }
             };
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed, first, plan.fire.last().copied(), spec);
@@ -507,9 +485,7 @@ impl Scheduler {
                 if let Some(t) = next {
                     self.heap.push(Reverse((t, id.clone())));
                 }
-                if let Some(listings) = &mut self.listings {
-                    listings.plan(&id, &slot.spec, next);
-                }
+                self.listings.plan(&id, &slot.spec, next);
             }
         }
         if self.publish_metrics {

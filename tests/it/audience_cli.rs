@@ -63,10 +63,8 @@ async fn malformed_selectors_are_refused_naming_the_key_and_the_value() {
         "{err}"
     );
     // The same rules for flags.
-    let c = config.to_str().unwrap();
     let config = env.write_config("");
     let c2 = config.to_str().unwrap();
-    let _ = c;
     let out = env
         .run(&["send", "--config", c2, "--tag", "dept", "--message", "x"])
         .await;
@@ -236,18 +234,12 @@ async fn the_audience_command_shows_who_would_get_it_and_sends_nothing() {
 async fn dry_run_resolves_with_credentials_and_records_when_it_cannot() {
     let env = TestEnv::new().await;
     env.fake.set_estate(estate());
-    let config = env.write_config(&format!(
-        "[daemon.x]\n{}",
-        one_shot("users", 2, &[], "users = [\"user7\"]")
-    ));
+    let config = env.write_config(&one_shot("users", 2, &[], "users = [\"user7\"]"));
     // `[daemon] dry_run = true`, credentials still configured: listed, recorded, not sent.
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("[daemon.x]\n", "")
-        .replace(
-            "shutdown_grace = \"2s\"",
-            "shutdown_grace = \"2s\"\ndry_run = true",
-        );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "shutdown_grace = \"2s\"",
+        "shutdown_grace = \"2s\"\ndry_run = true",
+    );
     std::fs::write(&config, text).unwrap();
     let daemon = env.spawn_daemon(&config).await;
     assert!(ended(&env, 1).await);
@@ -270,7 +262,7 @@ async fn dry_run_resolves_with_credentials_and_records_when_it_cannot() {
         "u",
         &format!("at = \"{at}\""),
         &[],
-        "users = [\"u\"]\nmisfire_grace = \"1s\"",
+        "users = [\"u\"]",
     ));
     std::fs::write(&dry, text).unwrap();
     let daemon = env.spawn_daemon(&dry).await;

@@ -168,15 +168,19 @@ async fn the_guard_refuses_a_broadcast_and_an_empty_match_is_recorded() {
     let port = free_port();
     let daemon = env.spawn_daemon(&listening(&config, port)).await;
     assert!(ended(&env, 3).await);
-    let (_, metrics) = http_get(port, "/metrics").await;
-    assert_eq!(daemon.stop(5).await, Some(0));
-    assert!(desktop_sends(&env).is_empty(), "nothing was sent");
-    for line in [
+    let expected = [
         "workspace_notifier_audience_refused_total{schedule=\"everyone\",workspace=\"default\"} 1",
         "workspace_notifier_audience_refused_total{schedule=\"few\",workspace=\"default\"} 1",
         "workspace_notifier_audience_refused_total{schedule=\"nobody\",workspace=\"default\"} 0",
         "workspace_notifier_deliveries_total{schedule=\"nobody\",workspace=\"default\",status=\"failed\"} 1",
-    ] {
+    ];
+    // The counters move just after the rows commit: read until they have (or 5 s).
+    let has_all = |text: &str| expected.iter().all(|line| text.lines().any(|l| l == *line));
+    wait_for(5, || async { has_all(&http_get(port, "/metrics").await.1) }).await;
+    let (_, metrics) = http_get(port, "/metrics").await;
+    assert_eq!(daemon.stop(5).await, Some(0));
+    assert!(desktop_sends(&env).is_empty(), "nothing was sent");
+    for line in expected {
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
     }
     let rows = audience_rows(&env).await;
@@ -266,10 +270,11 @@ async fn a_listing_that_fails_past_the_deadline_fails_the_delivery_and_sends_not
             "[jobs]\nenabled = false\n\n{}",
             one_shot(
                 "static-too",
-                2,
+                4,
                 &["pool-b"],
-                // The deadline: due + the longer of max_elapsed (3s) and misfire_grace.
-                "tags = [\"dept=finance\"]\nmisfire_grace = \"1s\"",
+                // The deadline: due + the longer of max_elapsed (3s) and misfire_grace (6s);
+                // the grace also leaves a slow start time to consider the occurrence at all.
+                "tags = [\"dept=finance\"]\nmisfire_grace = \"6s\"",
             )
         ),
     );
