@@ -29,7 +29,7 @@ pub(super) fn state_name(spec: &ScheduleSpec) -> &'static str {
     match (spec.enabled, spec.source) {
         (true, _) => "active",
         (false, Source::Database) => "paused",
-        (false, Source::File) => "disabled",
+        (false, Source::File | Source::Workspace) => "disabled",
     }
 }
 

@@ -10,6 +10,7 @@ mod raw;
 mod schedule_rules;
 mod selector_rules;
 mod strict;
+mod task_rules;
 mod window_rules;
 mod workspace_rules;
 
@@ -24,6 +25,7 @@ pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow, SelectorValues};
 pub(crate) use schedule_rules::{Defaults, validate_schedule};
 pub(crate) use window_rules::validate_window;
+pub use task_rules::WorkspaceTasksConfig;
 use workspace_rules::validate_workspaces;
 
 use crate::domain::maintenance::WindowSpec;
@@ -58,6 +60,10 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub jobs: JobsConfig,
     pub targets: TargetsConfig,
+    /// `[workspace_tasks]`: how Workspace's scheduled tasks are followed.
+    pub workspace_tasks: WorkspaceTasksConfig,
+    /// `[[task_warnings]]`: warnings before Workspace's scheduled tasks run.
+    pub task_warnings: Vec<crate::domain::workspace_task::TaskWarningRule>,
     pub schedules: Vec<crate::domain::schedule::SharedSpec>,
     pub windows: Vec<WindowSpec>,
 }
@@ -170,12 +176,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let single = file.workspace.take().unwrap_or_default();
     let file_database = file.daemon.database.clone();
     let windows = std::mem::take(&mut file.maintenance_windows);
+    let task_warnings = std::mem::take(&mut file.task_warnings);
     let settings = raw::RawSettings {
         daemon: &file.daemon,
         workspace: &single,
         retry: &file.retry,
         jobs: &file.jobs,
         targets: &file.targets,
+        workspace_tasks: &file.workspace_tasks,
     };
     let built = config::Config::builder()
         .add_source(config::Config::try_from(&settings).map_err(load_error)?)
@@ -190,6 +198,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut raw: RawConfig = built.try_deserialize().map_err(load_error)?;
     raw.schedules = schedules;
     raw.maintenance_windows = windows;
+    raw.task_warnings = task_warnings;
     // Environment variables reach `[workspace]` only: with `[[workspaces]]` and no
     // `[workspace]` in the file, the layered (default) section is not one the file wrote.
     if !wrote_workspace && !workspaces.is_empty() {
@@ -290,6 +299,7 @@ fn validate_parts<E>(
     let retry = policy_rules::validate_retry(&raw.retry, &mut errors);
     let jobs = policy_rules::validate_jobs(&raw.jobs, &mut errors);
     let targets = policy_rules::validate_targets(&raw.targets, &mut errors);
+    let workspace_tasks = task_rules::validate_polling(&raw.workspace_tasks, &mut errors);
     // Schedules are checked against every workspace whose name is valid, even when another of
     // its keys is not: one bad key must not make every schedule's workspace "unknown".
     let named = match &workspaces {
@@ -315,6 +325,7 @@ fn validate_parts<E>(
     let RawConfig {
         schedules: raw_schedules,
         maintenance_windows: mut raw_windows,
+        task_warnings: raw_task_warnings,
         ..
     } = raw;
     for schedule in &raw_schedules {
@@ -329,6 +340,9 @@ fn validate_parts<E>(
         raw_windows.extend(part.maintenance_windows);
     }
     let windows = window_rules::validate_windows(&raw_windows, &defaults, &mut errors);
+    let task_warnings = task_rules::validate_rules(&raw_task_warnings, &defaults, &mut errors);
+    let ids = schedules.seen.iter().chain(raw_windows.iter().map(|w| &w.id));
+    task_rules::check_ids_unique(&raw_task_warnings, ids, &mut errors);
     for (i, window) in raw_windows.iter().enumerate() {
         if schedules.seen.contains(&window.id) {
             errors.push(
@@ -361,6 +375,8 @@ fn validate_parts<E>(
         retry: retry.expect("checked"),
         jobs: jobs.expect("checked"),
         targets: targets.expect("checked"),
+        workspace_tasks: workspace_tasks.expect("checked"),
+        task_warnings,
         schedules,
         windows,
     }))

@@ -17,6 +17,8 @@ pub(crate) struct RawConfig {
     pub targets: RawTargets,
     pub schedules: Vec<RawSchedule>,
     pub maintenance_windows: Vec<RawWindow>,
+    pub workspace_tasks: RawWorkspaceTasks,
+    pub task_warnings: Vec<RawTaskWarning>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -164,6 +166,42 @@ impl Default for RawTargets {
     }
 }
 
+/// `[workspace_tasks]`: following Workspace's own scheduled tasks.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawWorkspaceTasks {
+    pub poll_interval: String,
+}
+
+impl Default for RawWorkspaceTasks {
+    fn default() -> Self {
+        Self {
+            poll_interval: "5m".to_owned(),
+        }
+    }
+}
+
+/// One `[[task_warnings]]` entry: warnings before the runs of Workspace's scheduled tasks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTaskWarning {
+    #[serde(default)]
+    pub id: String,
+    pub workspace: Option<String>,
+    pub task_types: Option<Vec<String>>,
+    pub task_name: Option<String>,
+    #[serde(default)]
+    pub notify_before: Vec<String>,
+    #[serde(default)]
+    pub message: String,
+    pub cancel_message: Option<String>,
+    /// The zone `{start}` is shown in when the task's own zone is only an odd offset.
+    pub timezone: Option<String>,
+    pub audience: Option<String>,
+    pub max_audience: Option<i64>,
+    pub misfire_grace: Option<String>,
+}
+
 /// The selector keys schedules and windows share: desktops chosen by what they carry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawSelectors<'a> {
@@ -269,6 +307,7 @@ pub(super) struct RawSettings<'a> {
     pub retry: &'a RawRetry,
     pub jobs: &'a RawJobs,
     pub targets: &'a RawTargets,
+    pub workspace_tasks: &'a RawWorkspaceTasks,
 }
 
 /// The selector keys as owned values, to put into an entry (a stored schedule's or window's).

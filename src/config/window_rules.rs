@@ -91,10 +91,11 @@ pub(crate) fn validate_window(
             errors.push(key(field), "must not be empty");
             return None;
         }
-        errors.take(
-            &key(field),
-            Template::parse(text).map_err(|e| format!("{label}: {e}")),
-        )
+        let parsed = Template::parse(text).and_then(|t| match t.names_a_task() {
+            true => Err(crate::domain::template::TemplateError::TaskOnly),
+            false => Ok(t),
+        });
+        errors.take(&key(field), parsed.map_err(|e| format!("{label}: {e}")))
     };
     let message = template("message", &raw.message, errors);
     let start_message = raw
@@ -144,6 +145,7 @@ pub(crate) fn validate_window(
         misfire_grace: misfire_grace?,
         source,
         cancelled: Cancellations::default(),
+        task: None,
     })
 }
 
@@ -179,7 +181,7 @@ fn zone_of_offset(start: &str, default_tz: Tz) -> Result<Option<Tz>, String> {
 }
 
 /// Positive, distinct leads, longest first.
-fn validate_leads(
+pub(super) fn validate_leads(
     raw: &[String],
     key: &str,
     errors: &mut Errors,

@@ -49,6 +49,21 @@ pub struct WindowSpec {
     pub misfire_grace: Duration,
     pub source: Source,
     pub cancelled: Cancellations,
+    /// Set when the window is one run of a Workspace scheduled task, warned about by a
+    /// `[[task_warnings]]` rule (whose id is the window's `id`).
+    pub task: Option<Arc<TaskRun>>,
+}
+
+/// One run of a Workspace scheduled task, as a window warning of it knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRun {
+    /// Workspace's task id, recorded on each delivery.
+    pub task_id: String,
+    pub task_name: String,
+    pub task_type: String,
+    /// Which of the task's targets this window carries (a task aimed at several tags is one
+    /// window per tag): part of the id of its schedules.
+    pub part: usize,
 }
 
 /// Which message of a window a schedule stands for.
@@ -112,6 +127,10 @@ impl Content for WindowPart {
 
     fn cancellable(&self) -> bool {
         true
+    }
+
+    fn workspace_task(&self) -> Option<&str> {
+        self.window.task.as_ref().map(|t| t.task_id.as_str())
     }
 
     /// Cancellations name a window start.
@@ -192,6 +211,14 @@ impl WindowSpec {
 
     /// The schedules that carry this window's messages.
     pub fn parts(self: &Arc<Self>) -> Vec<ScheduleSpec> {
+        // The windows of one task rule share their id (it is what deliveries record); their
+        // schedules are told apart by the task and its target.
+        let base = match &self.task {
+            Some(task) => self
+                .id
+                .derived(&format!("task-{}-{}", task.task_id, task.part)),
+            None => self.id.clone(),
+        };
         self.kinds()
             .into_iter()
             .map(|kind| {
@@ -201,7 +228,7 @@ impl WindowSpec {
                     PartKind::End => "end".to_owned(),
                 };
                 ScheduleSpec {
-                    id: self.id.derived(&suffix),
+                    id: base.derived(&suffix),
                     record_as: self.id.clone(),
                     workspace: self.workspace.clone(),
                     trigger: Trigger::Shifted {
@@ -256,6 +283,11 @@ impl WindowSpec {
             time_left,
             duration: self.duration,
             window: self.id.as_str(),
+            action: self
+                .task
+                .as_ref()
+                .map_or("", |t| crate::domain::workspace_task::action(&t.task_type)),
+            task_name: self.task.as_ref().map_or("", |t| t.task_name.as_str()),
         }
     }
 

@@ -15,6 +15,7 @@ mod status;
 pub(crate) mod template;
 pub(crate) mod time_math;
 pub(crate) mod trigger;
+pub mod workspace_task;
 
 pub use ids::*;
 

@@ -28,6 +28,8 @@ pub(crate) const MISSED_COUNT_LIMIT: u64 = 10_000;
 pub enum Source {
     File,
     Database,
+    /// Followed from Workspace's own scheduled tasks (`[[task_warnings]]`).
+    Workspace,
 }
 
 impl Source {
@@ -35,6 +37,7 @@ impl Source {
         match self {
             Source::File => "file",
             Source::Database => "database",
+            Source::Workspace => "workspace",
         }
     }
 }
@@ -61,6 +64,11 @@ pub trait Content: fmt::Debug + Send + Sync + 'static {
     /// again just before the first attempt).
     fn cancellable(&self) -> bool {
         false
+    }
+
+    /// The Workspace scheduled task the message warns of, recorded on its deliveries.
+    fn workspace_task(&self) -> Option<&str> {
+        None
     }
 
     /// For content that can be cancelled after it is claimed: the instant a cancellation of

@@ -1,5 +1,6 @@
 //! Message templates for maintenance windows: `{start}`, `{end}`, `{date}`, `{time_left}`,
-//! `{minutes_left}`, `{duration}`, `{window}`; `{{` and `}}` are literal braces. Pure: parse
+//! `{minutes_left}`, `{duration}`, `{window}`, and for warnings before Workspace's scheduled
+//! tasks `{action}` and `{task_name}`; `{{` and `}}` are literal braces. Pure: parse
 //! once at the config boundary (so unknown variables are config errors), render per warning.
 
 use std::time::Duration;
@@ -14,10 +15,12 @@ enum Var {
     MinutesLeft,
     Duration,
     Window,
+    Action,
+    TaskName,
 }
 
 impl Var {
-    const ALL: [(Var, &'static str); 7] = [
+    const ALL: [(Var, &'static str); 9] = [
         (Var::Start, "start"),
         (Var::End, "end"),
         (Var::Date, "date"),
@@ -25,6 +28,8 @@ impl Var {
         (Var::MinutesLeft, "minutes_left"),
         (Var::Duration, "duration"),
         (Var::Window, "window"),
+        (Var::Action, "action"),
+        (Var::TaskName, "task_name"),
     ];
 
     fn parse(name: &str) -> Option<Var> {
@@ -52,9 +57,12 @@ pub struct Template {
 pub enum TemplateError {
     /// `{name}` with a name that is not a known variable.
     #[error(
-        "unknown variable {{{0}}}; known: {{start}} {{end}} {{date}} {{time_left}} {{minutes_left}} {{duration}} {{window}} (write {{{{ and }}}} for literal braces)"
+        "unknown variable {{{0}}}; known: {{start}} {{end}} {{date}} {{time_left}} {{minutes_left}} {{duration}} {{window}}, and in task warnings {{action}} {{task_name}} (write {{{{ and }}}} for literal braces)"
     )]
     UnknownVariable(String),
+    /// `{action}` or `{task_name}` in a message that is not a warning of a Workspace task.
+    #[error("{{action}} and {{task_name}} are only known in [[task_warnings]] messages")]
+    TaskOnly,
     /// A `{` without its `}` (or a lone `}`).
     #[error("unbalanced brace at character {0} (write {{{{ or }}}} for a literal brace)")]
     Unbalanced(usize),
@@ -69,6 +77,9 @@ pub struct Values<'a> {
     pub time_left: Duration,
     pub duration: Duration,
     pub window: &'a str,
+    /// A Workspace task's `{action}` and `{task_name}`; empty for a window of ours.
+    pub action: &'a str,
+    pub task_name: &'a str,
 }
 
 impl Template {
@@ -133,6 +144,8 @@ impl Template {
                 }
                 Piece::Var(Var::Duration) => out.push_str(&humanize(values.duration)),
                 Piece::Var(Var::Window) => out.push_str(values.window),
+                Piece::Var(Var::Action) => out.push_str(values.action),
+                Piece::Var(Var::TaskName) => out.push_str(values.task_name),
             }
         }
         out
@@ -142,6 +155,14 @@ impl Template {
 /// "1 hour", "15 minutes", "1 hour 30 minutes", "45 seconds", "2 days 3 hours".
 impl Template {
     /// True when the text counts down (`{time_left}`, `{minutes_left}`).
+    /// True when the text names a Workspace task (`{action}`, `{task_name}`): only warnings
+    /// before Workspace's scheduled tasks have one.
+    pub fn names_a_task(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Var(Var::Action | Var::TaskName)))
+    }
+
     pub fn counts_down(&self) -> bool {
         self.pieces
             .iter()
@@ -238,6 +259,8 @@ mod tests {
             time_left: Duration::from_secs(left),
             duration: Duration::from_secs(5400),
             window: "patch-night",
+            action: "",
+            task_name: "",
         }
     }
 
@@ -294,6 +317,8 @@ mod countdown_tests {
             time_left: Duration::from_secs(900),
             duration: Duration::from_secs(3600),
             window: "w",
+            action: "",
+            task_name: "",
         };
         let to: chrono::DateTime<chrono::Utc> = "2030-01-05T14:00:00Z".parse().unwrap();
         let countdown = Countdown {

@@ -88,6 +88,7 @@ pub(crate) async fn deliver_now(
             error_msg: None,
             may_be_cancelled: false,
             audience: None,
+            workspace_task: None,
         })
         .collect();
     deliver_batch(config, (schedule_id, workspace), batch, (routes, now)).await

@@ -228,6 +228,7 @@ fn rows(
         error_msg: error_msg.clone(),
         may_be_cancelled: spec.content.cancellable(),
         audience: None,
+        workspace_task: spec.content.workspace_task().map(str::to_owned),
     })
 }
 

@@ -51,6 +51,7 @@ pub(crate) fn resend_deliveries(
             // A cancelled maintenance window cancels its re-sends too.
             may_be_cancelled: true,
             audience: None,
+            workspace_task: None,
         })
         .collect()
 }

@@ -320,6 +320,7 @@ mod tests {
             error_msg: None,
             may_be_cancelled: false,
             audience: None,
+            workspace_task: None,
         };
         let claimed = old
             .claim_deliveries(&[delivery("p1"), delivery("p2")], &[], now)

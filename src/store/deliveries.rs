@@ -34,6 +34,8 @@ pub struct NewDelivery {
     pub may_be_cancelled: bool,
     /// For an occurrence whose desktops were resolved from Workspace: what was resolved.
     pub audience: Option<AudienceRecord>,
+    /// The Workspace scheduled task a warning is about (`[[task_warnings]]`).
+    pub workspace_task: Option<String>,
 }
 
 /// What a delivery records of its resolved audience.
@@ -225,14 +227,14 @@ impl Store {
     }
 }
 
-/// Rows per INSERT statement: 21 parameters each stays well under SQLite's 32,766 limit, and
+/// Rows per INSERT statement: 22 parameters each stays well under SQLite's 32,766 limit, and
 /// one statement per 500 rows instead of per row is what keeps a 10,000-pool burst fast.
 const CLAIM_CHUNK: usize = 500;
 
 /// One multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`; returns the `pending` rows it
 /// inserted (conflicts are rows another process claimed first).
 impl Store {
-    async fn insert_chunk(
+    pub(super) async fn insert_chunk(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         chunk: &[NewDelivery],
@@ -243,10 +245,11 @@ impl Store {
             "INSERT INTO deliveries
            (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms,
-            countdown_to, countdown_text, workspace, selector, audience_matched, audience_targeted)
+            countdown_to, countdown_text, workspace, selector, audience_matched, audience_targeted,
+            workspace_task)
          VALUES ",
         );
-        sql.push_str(&super::value_rows(self.engine, chunk.len(), 21));
+        sql.push_str(&super::value_rows(self.engine, chunk.len(), 22));
         sql.push_str(" ON CONFLICT (schedule_id, workspace, target, due_at) DO NOTHING RETURNING id, schedule_id, workspace, target, due_at, status");
         // Only placeholders are generated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -273,7 +276,8 @@ impl Store {
                 .bind(new.workspace.as_str())
                 .bind(new.audience.as_ref().map(|a| a.selector.as_str()))
                 .bind(new.audience.as_ref().map(|a| a.matched as i64))
-                .bind(new.audience.as_ref().map(|a| a.targeted as i64));
+                .bind(new.audience.as_ref().map(|a| a.targeted as i64))
+                .bind(new.workspace_task.as_deref());
         }
         let rows = query.fetch_all(&mut **tx).await?;
         let mut inserted: std::collections::HashMap<(String, String, String, String), i64> =

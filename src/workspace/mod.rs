@@ -10,6 +10,7 @@ mod pacer;
 mod profile;
 mod response;
 pub mod signer;
+pub(crate) mod tasks;
 
 pub(crate) use client::{Accepted, Prepared, WorkspaceClient};
 pub(crate) use credentials::{CredentialPaths, CredentialsError};

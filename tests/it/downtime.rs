@@ -198,6 +198,7 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
         error_msg: None,
         may_be_cancelled: false,
         audience: None,
+        workspace_task: None,
     };
     store
         .claim_deliveries(&[row], &[], Utc::now())

@@ -300,6 +300,7 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
         error_msg: None,
         may_be_cancelled: true,
         audience: None,
+        workspace_task: None,
     };
     let claimed = store
         .claim_deliveries(&[warning], &[], Utc::now())
@@ -353,6 +354,7 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
         error_msg: None,
         may_be_cancelled: false,
         audience: None,
+        workspace_task: None,
     };
     let claimed = store
         .claim_deliveries(
