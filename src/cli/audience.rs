@@ -30,6 +30,7 @@ pub(super) async fn run(config_path: &Path, args: AudienceArgs) -> Result<(), Cl
             crate::engine::catalog::load(
                 &config.schedules,
                 &config.windows,
+                &config.task_warnings,
                 &config.defaults(),
                 None,
             )

@@ -156,6 +156,7 @@ async fn load_catalog(
     let catalog = crate::engine::catalog::load(
         &config.schedules,
         &config.windows,
+        &config.task_warnings,
         &config.defaults(),
         store.as_ref(),
     )

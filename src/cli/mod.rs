@@ -214,6 +214,7 @@ pub(crate) async fn load_catalog(
     let catalog = crate::engine::catalog::load(
         &config.schedules,
         &config.windows,
+        &config.task_warnings,
         &config.defaults(),
         Some(store),
     )

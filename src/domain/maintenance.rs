@@ -267,6 +267,12 @@ impl WindowSpec {
         self.template(kind).render(&self.values(kind, start))
     }
 
+    /// Any other template (a task warning's cancel notice) with the values of the window
+    /// starting at `start`, nothing left to count down.
+    pub fn render_other(&self, template: &Template, start: DateTime<Utc>) -> String {
+        template.render(&self.values(PartKind::Start, start))
+    }
+
     /// The template values of `kind` for the window starting at `start`, the countdown as
     /// planned (the lead).
     fn values(&self, kind: PartKind, start: DateTime<Utc>) -> Values<'_> {

@@ -10,6 +10,7 @@ use crate::config::{Defaults, Errors, RawSchedule, RawWindow, validate_schedule,
 use crate::config::{RawResend, SelectorValues};
 use crate::domain::maintenance::WindowSpec;
 use crate::domain::schedule::{SharedSpec, Source};
+use crate::domain::workspace_task::TaskWarningRule;
 use crate::store::{
     Store, StoreError, StoredSchedule, StoredSelectors, StoredTargets, StoredWindow,
 };
@@ -22,13 +23,16 @@ pub(crate) struct Catalog {
     pub windows: Vec<Arc<WindowSpec>>,
     /// Database rows left out, each described.
     pub problems: Vec<String>,
+    /// Warnings before Workspace's scheduled tasks (`[[task_warnings]]`), and the tasks a
+    /// rule covers that cannot be warned of.
+    pub tasks: super::task_plan::TaskPlan,
 }
 
 impl Catalog {
     /// What the scheduler runs: plain schedules and every window's parts.
     pub(crate) fn specs(&self) -> Vec<SharedSpec> {
         let mut all = self.schedules.clone();
-        for window in &self.windows {
+        for window in self.windows.iter().chain(&self.tasks.windows) {
             all.extend(window.parts().into_iter().map(Arc::new));
         }
         all
@@ -107,6 +111,7 @@ fn raw_resend(extra: &StoredTargets) -> Option<RawResend> {
 pub(crate) async fn load(
     file_schedules: &[SharedSpec],
     file_windows: &[WindowSpec],
+    task_rules: &[TaskWarningRule],
     defaults: &Defaults,
     store: Option<&Store>,
 ) -> Result<Catalog, StoreError> {
@@ -142,6 +147,9 @@ pub(crate) async fn load(
             }) {
                 windows.push(window);
             }
+        }
+        if !task_rules.is_empty() {
+            catalog.tasks = super::task_plan::plan(task_rules, &store.workspace_tasks().await?);
         }
         let mut cancellations = store.cancellations().await?;
         for window in &mut windows {
@@ -180,6 +188,7 @@ fn validated<T>(
 pub(crate) struct FileSchedules {
     pub schedules: Vec<SharedSpec>,
     pub windows: Vec<WindowSpec>,
+    pub task_rules: Vec<TaskWarningRule>,
 }
 
 /// File plus valid database schedules and windows; invalid database rows are logged and skipped.
@@ -188,8 +197,15 @@ pub(crate) async fn current(
     defaults: &Defaults,
     store: &Store,
 ) -> Result<Vec<SharedSpec>, StoreError> {
-    let catalog = load(&file.schedules, &file.windows, defaults, Some(store)).await?;
-    for problem in &catalog.problems {
+    let catalog = load(
+        &file.schedules,
+        &file.windows,
+        &file.task_rules,
+        defaults,
+        Some(store),
+    )
+    .await?;
+    for problem in catalog.problems.iter().chain(&catalog.tasks.problems) {
         tracing::error!("{problem}");
     }
     Ok(catalog.specs())

@@ -22,6 +22,7 @@ use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::starter::Starter;
 use crate::engine::wiring::{self, SetupError};
+use crate::engine::workspace_tasks::{SharedRules, TaskFollower};
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
 use crate::store::{ChangeWatcher, Coordination, JoinError, Store, StoreError};
@@ -119,6 +120,8 @@ struct Service {
     /// This instance's own pending rows that no task carried at the last takeover look.
     idle_own: std::collections::HashSet<i64>,
     file_schedules: catalog::FileSchedules,
+    /// The `[[task_warnings]]` rules the task follower applies (a reload replaces them).
+    task_rules: SharedRules,
     /// The zone and workspaces database schedules are validated against.
     defaults: Defaults,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
@@ -133,6 +136,7 @@ struct Settings {
     workspaces: Vec<crate::config::WorkspaceConfig>,
     retry: crate::domain::retry::RetryPolicy,
     targets: crate::config::TargetsConfig,
+    workspace_tasks: crate::config::WorkspaceTasksConfig,
 }
 
 fn settings_of(config: &Config) -> Settings {
@@ -141,6 +145,7 @@ fn settings_of(config: &Config) -> Settings {
         workspaces: config.workspaces.clone(),
         retry: config.retry,
         targets: config.targets,
+        workspace_tasks: config.workspace_tasks,
     }
 }
 
@@ -212,7 +217,20 @@ async fn start(
     let file_schedules = catalog::FileSchedules {
         schedules: std::mem::take(&mut config.schedules),
         windows: std::mem::take(&mut config.windows),
+        task_rules: config.task_warnings.clone(),
     };
+    // Always running (a reload may add the first rule); with no rule a poll reads nothing.
+    let task_rules: SharedRules = Arc::new(std::sync::RwLock::new(config.task_warnings.clone()));
+    let follower = TaskFollower {
+        store: store.clone(),
+        routes: Arc::clone(&routes),
+        rules: Arc::clone(&task_rules),
+        poll_interval: config.workspace_tasks.poll_interval,
+        starter: scheduler.starter(),
+        clock,
+        limits: (config.retry.max_elapsed, config.jobs.desktop_batch),
+    };
+    tracker.spawn(follower.run(shutdown.stop.clone()));
     let defaults = config.defaults();
     let specs = catalog::current(&file_schedules, &defaults, &store).await?;
     let graces = graces_of(&specs);
@@ -236,6 +254,7 @@ async fn start(
         graces,
         idle_own: Default::default(),
         file_schedules,
+        task_rules,
         defaults,
         settings: settings_of(config),
     };
@@ -289,12 +308,15 @@ impl Service {
             Ok(new) => {
                 if settings_of(&new) != self.settings {
                     tracing::warn!(
-                        "[daemon], [workspace] or [[workspaces]], [retry] and [targets] changes take effect at the next restart; the reload applied schedules and windows only"
+                        "[daemon], [workspace] or [[workspaces]], [retry], [targets] and [workspace_tasks] changes take effect at the next restart; the reload applied schedules and windows only"
                     );
                 }
+                *self.task_rules.write().unwrap_or_else(|e| e.into_inner()) =
+                    new.task_warnings.clone();
                 self.file_schedules = catalog::FileSchedules {
                     schedules: new.schedules,
                     windows: new.windows,
+                    task_rules: new.task_warnings,
                 };
                 tracing::info!("reloaded {}", path.display());
                 self.push_update(updates).await;

@@ -20,4 +20,6 @@ pub mod routes;
 pub(crate) mod scheduler;
 pub mod shutdown;
 mod starter;
+pub(crate) mod task_plan;
 pub mod wiring;
+mod workspace_tasks;

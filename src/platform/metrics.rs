@@ -17,6 +17,10 @@ pub(crate) const BUILD_INFO: &str = "workspace_notifier_build_info";
 pub(crate) const JOBS: &str = "workspace_notifier_jobs_total";
 pub(crate) const DESKTOPS_FAILED: &str = "workspace_notifier_desktops_failed_total";
 pub(crate) const AUDIENCE_REFUSED: &str = "workspace_notifier_audience_refused_total";
+pub(crate) const TASKS_FOLLOWED: &str = "workspace_notifier_workspace_tasks_followed";
+pub(crate) const TASKS_UNREADABLE: &str = "workspace_notifier_workspace_tasks_unreadable";
+pub(crate) const TASK_POLL_FAILURES: &str = "workspace_notifier_workspace_task_poll_failures_total";
+pub(crate) const TASK_WARNINGS: &str = "workspace_notifier_task_warnings_total";
 
 /// Lateness buckets, in seconds: from a few ms (normal) to minutes (downtime within grace).
 pub(crate) const LATENESS_BUCKETS: [f64; 14] = [
@@ -33,6 +37,25 @@ pub(crate) fn delivery_ended(schedule: &str, workspace: &str, status: &'static s
 pub(crate) fn audience_refused(schedule: &str, workspace: &str) {
     metrics::counter!(AUDIENCE_REFUSED, "schedule" => schedule.to_owned(), "workspace" => workspace.to_owned())
         .increment(1);
+}
+
+/// After a read of `workspace`'s task list: the tasks warned of, and those a rule covers but
+/// that cannot be warned of (a time that cannot be read, targets that cannot be aimed at).
+pub(crate) fn tasks_followed(workspace: &str, followed: usize, unreadable: usize) {
+    metrics::gauge!(TASKS_FOLLOWED, "workspace" => workspace.to_owned()).set(followed as f64);
+    metrics::gauge!(TASKS_UNREADABLE, "workspace" => workspace.to_owned()).set(unreadable as f64);
+}
+
+/// A read of `workspace`'s task list failed (retried at the next poll).
+pub(crate) fn task_poll_failed(workspace: &str) {
+    metrics::counter!(TASK_POLL_FAILURES, "workspace" => workspace.to_owned()).increment(1);
+}
+
+/// Warnings of a Workspace task `planned` (a new or moved run) or `cancelled` (a run that
+/// moved or went away), by rule.
+pub(crate) fn task_warnings(rule: &str, event: &'static str, count: usize) {
+    metrics::counter!(TASK_WARNINGS, "schedule" => rule.to_owned(), "event" => event)
+        .increment(count as u64);
 }
 
 /// An HTTP attempt to `workspace` ended: `2xx`, `4xx`, `5xx`, `timeout`, `connect`, ...

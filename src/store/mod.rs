@@ -20,6 +20,7 @@ mod state;
 mod stored_schedules;
 mod stored_windows;
 mod time;
+mod workspace_tasks;
 
 use sqlx::AnyPool;
 use std::path::Path;
@@ -44,6 +45,7 @@ pub(crate) use state::ScheduleState;
 pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
 pub(crate) use stored_windows::{StoredSelectors, StoredTargets, StoredWindow};
 pub(crate) use time::format_time;
+pub(crate) use workspace_tasks::{StoredTask, TaskPoll};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
