@@ -184,6 +184,8 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         }
         print_window(window, now, 2, &states);
     }
+    let polls = store.task_polls().await?;
+    super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
     Ok(())
 }
 

@@ -19,6 +19,7 @@ mod send;
 mod show;
 mod status;
 mod store;
+mod task_runs;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -45,8 +45,10 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     if let Some(name) = &args.workspace {
         catalog.schedules.retain(|s| s.workspace.as_str() == name);
         catalog.windows.retain(|w| w.workspace.as_str() == name);
+        catalog.tasks.windows.retain(|w| w.workspace.as_str() == name);
     }
     let last = store.last_occurrences().await?;
+    let polls = store.task_polls().await?;
     store.close().await;
     let now = Utc::now();
     let mut rows: Vec<Row> = Vec::new();
@@ -91,6 +93,24 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
             last.get(window.id.as_str()),
         ));
     }
+    // Each task warning rule is one row: its next warning of any task, its last outcome.
+    for rule in &config.task_warnings {
+        let next = catalog
+            .tasks
+            .windows
+            .iter()
+            .filter(|w| w.id == rule.id)
+            .flat_map(|w| w.upcoming(now, 1, now))
+            .map(|u| u.due_at)
+            .min();
+        rows.push(row(
+            (rule.id.as_str(), rule.workspace.as_str()),
+            "task_warnings",
+            rule.timezone,
+            next,
+            last.get(rule.id.as_str()),
+        ));
+    }
     // Failing first, then by next fire time (none last), then by id.
     rows.sort_by_key(|r| (!r.failing, r.next.is_none(), r.next, r.id.clone()));
     let failing: Vec<&str> = rows
@@ -99,7 +119,10 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
         .map(|r| r.id.as_str())
         .collect();
     let schedules = rows.iter().filter(|r| r.kind == "schedule").count();
-    let windows = rows.len() - schedules;
+    let windows = rows
+        .iter()
+        .filter(|r| r.kind == "maintenance_window")
+        .count();
     let summary = format!(
         "{schedules} schedule{}, {windows} maintenance window{}; {}",
         plural(schedules),
@@ -109,11 +132,18 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
             n => format!("{n} failing: {}", failing.join(", ")),
         }
     );
+    let tasks_failing = super::task_runs::failing(&catalog, &polls);
     if args.json {
-        print_json(&rows, now, failing.len());
+        let tasks = super::task_runs::json(&catalog, &polls, now);
+        print_json(&rows, now, failing.len(), tasks);
     } else {
         print_table(&rows, now, config.workspaces.len() > 1);
-        say!("\n{summary}");
+        super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
+        let tasks_note = match tasks_failing {
+            true => "; Workspace's scheduled tasks need a look (see above)",
+            false => "",
+        };
+        say!("\n{summary}{tasks_note}");
     }
     Ok(())
 }
@@ -251,7 +281,7 @@ fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool) {
     super::render::print_columns(&headers, &cells);
 }
 
-fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
+fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize, tasks: serde_json::Value) {
     let time = |t: Option<DateTime<Utc>>| t.map(crate::store::format_time);
     let list: Vec<serde_json::Value> = rows
         .iter()
@@ -273,7 +303,7 @@ fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize) {
             })
         })
         .collect();
-    let doc = serde_json::json!({"schedules": list, "failing": failing});
+    let doc = serde_json::json!({"schedules": list, "failing": failing, "workspace_tasks": tasks});
     say!(
         "{}",
         serde_json::to_string_pretty(&doc).expect("JSON values serialize")

@@ -12,6 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use workspace_notifier::workspace::signer;
 
+#[path = "fake_tasks.rs"]
+mod tasks;
+#[allow(unused_imports)]
+pub(crate) use tasks::FakeTask;
+
 pub(crate) const AK: &str = "HPUAEXAMPLEAK0123456";
 pub(crate) const SK: &str = "ExampleSecretKey0123456789abcdefghijklmn";
 pub(crate) const PROJECT: &str = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
@@ -126,6 +131,8 @@ struct State {
     desktop_requests: Vec<Received>,
     /// Replies to ListDesktops used before the estate's answer (500, 429, ...).
     desktop_script: VecDeque<Reply>,
+    /// Workspace's scheduled tasks (`fake_tasks.rs`).
+    tasks: tasks::TaskState,
 }
 
 /// One desktop of the fake's estate.
@@ -413,6 +420,9 @@ impl FakeWorkspace {
         let tokens = self.state.lock().unwrap().accepted_tokens.clone();
         let is_read = head.starts_with("GET ");
         let mut received = inspect(head, body, at, &tokens, &self.identity);
+        if is_read && let Some(reply) = self.answer_task_read(&received) {
+            return answer(stream, reply, 0).await;
+        }
         if is_read && received.path == format!("/v2/{}/desktops", self.identity.project) {
             let reply = self.answer_list_desktops(&received);
             self.state.lock().unwrap().desktop_requests.push(received);
@@ -729,6 +739,8 @@ fn inspect(
             path.starts_with(&format!("/v2/{project}/workspace-jobs/"))
                 || path == format!("/v2/{project}/workspace-sub-jobs")
                 || path == format!("/v2/{project}/desktops")
+                || path == format!("/v2/{project}/scheduled-tasks")
+                || path.starts_with(&format!("/v2/{project}/scheduled-tasks/"))
         }
         _ => false,
     };
