@@ -133,6 +133,13 @@ impl Content for WindowPart {
         self.window.task.as_ref().map(|t| t.task_id.as_str())
     }
 
+    fn batch_prefix(&self) -> String {
+        match &self.window.task {
+            Some(task) => format!("task:{}:{}:desktops:", task.task_id, task.part),
+            None => "desktops:".to_owned(),
+        }
+    }
+
     /// Cancellations name a window start.
     fn cancellation_key(&self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
         Some(self.window_start(due))

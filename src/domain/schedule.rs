@@ -71,6 +71,13 @@ pub trait Content: fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// What the `target` keys of its desktop batches start with: `desktops:` (so the unique
+    /// key is per schedule); a task warning adds its task, as the warnings of all the tasks a
+    /// rule covers share the rule's id.
+    fn batch_prefix(&self) -> String {
+        "desktops:".to_owned()
+    }
+
     /// For content that can be cancelled after it is claimed: the instant a cancellation of
     /// the occurrence due at `due` is recorded under. None: it is never cancelled.
     fn cancellation_key(&self, _due: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -288,7 +295,7 @@ impl ScheduleSpec {
     pub fn targets(&self, desktop_batch: usize) -> Vec<Target> {
         let mut targets: Vec<Target> = self.pools.iter().cloned().map(Target::Pool).collect();
         targets.extend(Target::desktop_batches(
-            "desktops:",
+            &self.content.batch_prefix(),
             &self.desktops,
             desktop_batch,
         ));

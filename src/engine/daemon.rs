@@ -221,7 +221,7 @@ async fn start(
     };
     // Always running (a reload may add the first rule); with no rule a poll reads nothing.
     let task_rules: SharedRules = Arc::new(std::sync::RwLock::new(config.task_warnings.clone()));
-    let follower = TaskFollower {
+    let task_follower = TaskFollower {
         store: store.clone(),
         routes: Arc::clone(&routes),
         rules: Arc::clone(&task_rules),
@@ -230,7 +230,6 @@ async fn start(
         clock,
         limits: (config.retry.max_elapsed, config.jobs.desktop_batch),
     };
-    tracker.spawn(follower.run(shutdown.stop.clone()));
     let defaults = config.defaults();
     let specs = catalog::current(&file_schedules, &defaults, &store).await?;
     let graces = graces_of(&specs);
@@ -241,6 +240,8 @@ async fn start(
     scheduler.apply(specs).await?;
     let mut watcher = store.change_watcher(&config.daemon.database).await?;
     watcher.schedules_changed().await?;
+    // After the watcher's first look: what the first poll records is then a change it sees.
+    tracker.spawn(task_follower.run(shutdown.stop.clone()));
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database, database_from = %config.daemon.database_source, instance = %membership.id(), dry_run = config.daemon.dry_run, "started: {status}");
     // Parsing the file and loading the schedules freed far more than it kept.

@@ -38,14 +38,14 @@ fn unlisted_targets(spec: &ScheduleSpec, desktop_batch: usize) -> Vec<Target> {
         Audience::All => spec.targets(desktop_batch),
         Audience::Connected => Vec::new(),
     };
-    targets.push(audience_target());
+    targets.push(audience_target(spec));
     targets
 }
 
 /// The row that records an occurrence's resolved part when it cannot be sent.
-fn audience_target() -> Target {
+fn audience_target(spec: &ScheduleSpec) -> Target {
     Target::Desktops {
-        label: "audience".to_owned(),
+        label: spec.content.batch_prefix().replace("desktops:", "audience"),
         ids: Vec::new(),
     }
 }
@@ -93,7 +93,7 @@ pub(super) fn resolved_deliveries(
             spec,
             due_at,
             max_elapsed,
-            vec![audience_target()],
+            vec![audience_target(spec)],
             Status::Failed,
             Some(error),
         )
@@ -141,7 +141,11 @@ pub(super) fn resolved_deliveries(
         false => spec.pools.iter().cloned().map(Target::Pool).collect(),
     };
     let pool_rows = targets.len();
-    targets.extend(Target::desktop_batches("desktops:", &ids, desktop_batch));
+    targets.extend(Target::desktop_batches(
+        &spec.content.batch_prefix(),
+        &ids,
+        desktop_batch,
+    ));
     let mut left_out: Vec<Recipient> = resolution
         .left_out
         .iter()
@@ -149,7 +153,7 @@ pub(super) fn resolved_deliveries(
         .collect();
     if targets.is_empty() {
         // Everybody matched was left out (none connected): recorded, not sent.
-        let mut row = rows(spec, due_at, max_elapsed, vec![audience_target()], Status::Cancelled, Some(format!(
+        let mut row = rows(spec, due_at, max_elapsed, vec![audience_target(spec)], Status::Cancelled, Some(format!(
             "nobody to send to: {matched} desktop(s) matched ({selector}), none connected when resolved"
         ))).next().expect("one");
         row.audience = Some(record(matched, 0, left_out));

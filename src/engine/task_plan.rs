@@ -65,13 +65,38 @@ pub(crate) fn plan(rules: &[TaskWarningRule], tasks: &[StoredTask]) -> TaskPlan 
     if rules.is_empty() {
         return out;
     }
+    // A pool's warning is keyed by rule, pool and time: two tasks of one rule on the same pool
+    // at the same instant share one (the first task's), said as a problem, never silently.
+    let mut pools_taken: std::collections::HashMap<(String, DateTime<Utc>, String), String> =
+        Default::default();
     for stored in tasks {
         let covered = rules
             .iter()
             .any(|r| r.workspace.as_str() == stored.workspace && r.filter.covers(&stored.task));
         let (warned, unwarnable) = match windows_of(rules, stored) {
             Ok(windows) => {
-                out.windows.extend(windows.into_iter().map(Arc::new));
+                for mut window in windows {
+                    if let Trigger::At(run) = window.starts {
+                        window.pools.retain(|pool| {
+                            let key = (window.id.to_string(), run, pool.to_string());
+                            match pools_taken.get(&key) {
+                                None => {
+                                    pools_taken.insert(key, stored.task.id.clone());
+                                    true
+                                }
+                                Some(first) => {
+                                    out.problems.push(format!(
+                                        "{}: pool {pool} is warned of once, as Workspace task {first} runs on it at the same time under rule {}",
+                                        describe(stored),
+                                        window.id
+                                    ));
+                                    false
+                                }
+                            }
+                        });
+                    }
+                    out.windows.push(Arc::new(window));
+                }
                 (usize::from(covered), 0)
             }
             Err(problem) => {

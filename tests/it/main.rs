@@ -26,6 +26,7 @@ mod soak;
 mod status;
 mod systemd;
 mod throttle;
+mod workspace_tasks;
 mod workspaces;
 
 #[path = "../support/mod.rs"]
