@@ -110,6 +110,7 @@ pub(super) fn delivery(r: &DeliveryRow) -> Value {
         "job_finished_at": stored_opt(r.job_finished_at.as_deref()), "job_error": r.job_error,
         "selector": r.selector, "audience_matched": r.audience_matched,
         "audience_targeted": r.audience_targeted,
+        "workspace_task": r.workspace_task,
     })
 }
 

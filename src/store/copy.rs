@@ -65,6 +65,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("selector", Text),
             ("audience_matched", Int),
             ("audience_targeted", Int),
+            ("workspace_task", Text),
         ],
     ),
     (
@@ -155,9 +156,34 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Text),
         ],
     ),
+    (
+        "workspace_tasks",
+        &[
+            ("workspace", Text),
+            ("task_id", Text),
+            ("task_name", Text),
+            ("task_type", Text),
+            ("scheduled_type", Text),
+            ("enabled", Int),
+            ("next_execution_time", Text),
+            ("time_zone", Text),
+            ("objects", Text),
+            ("problem", Text),
+            ("updated_at", Text),
+        ],
+    ),
+    (
+        "workspace_task_polls",
+        &[
+            ("workspace", Text),
+            ("polled_at", Text),
+            ("ok_at", Text),
+            ("error_msg", Text),
+        ],
+    ),
 ];
 
-/// Rows per INSERT: 30 columns at most, 15,000 parameters, under both engines' limits.
+/// Rows per INSERT: 31 columns at most, 15,500 parameters, under both engines' limits.
 const ROWS_PER_INSERT: usize = 500;
 
 #[derive(Debug, thiserror::Error)]

@@ -31,7 +31,7 @@ pub struct Claimed {
 }
 
 /// The columns of a [`DeliveryRow`], in a `SELECT`.
-pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, workspace, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at, selector, audience_matched, audience_targeted";
+pub(super) const DELIVERY_COLUMNS: &str = "id, schedule_id, workspace, pool_id, target, parent_id, due_at, message, status, attempts, job_id, http_status, error_code, error_msg, request_id, created_at, finished_at, job_status, job_result, desktops_total, desktops_ok, desktops_failed, job_finished_at, job_error, job_next_poll_at, selector, audience_matched, audience_targeted, workspace_task";
 
 /// A full `deliveries` row.
 #[derive(Debug, Clone)]
@@ -72,6 +72,8 @@ pub struct DeliveryRow {
     pub audience_matched: Option<i64>,
     /// Desktops this delivery was sent to.
     pub audience_targeted: Option<i64>,
+    /// The Workspace scheduled task a task warning (or its cancel notice) is about.
+    pub workspace_task: Option<String>,
 }
 
 impl DeliveryRow {
@@ -136,6 +138,7 @@ pub(super) fn delivery_from_row(row: &AnyRow) -> Result<DeliveryRow, StoreError>
         selector: c.get("selector")?,
         audience_matched: c.get("audience_matched")?,
         audience_targeted: c.get("audience_targeted")?,
+        workspace_task: c.get("workspace_task")?,
     })
 }
 
