@@ -181,3 +181,33 @@ pub(crate) fn withdrawn(
     }
     out
 }
+
+/// The warnings a change plans, by rule: those of the new state's windows that the old state
+/// did not have, still ahead at `now` (for the `planned` count).
+pub(crate) fn newly_planned(
+    rules: &[TaskWarningRule],
+    old: Option<&StoredTask>,
+    new: Option<&StoredTask>,
+    now: DateTime<Utc>,
+) -> Vec<(ScheduleId, usize)> {
+    let windows = |t: Option<&StoredTask>| {
+        t.map(|t| windows_of(rules, t).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let old_windows = windows(old);
+    let mut out: Vec<(ScheduleId, usize)> = Vec::new();
+    for window in windows(new) {
+        let known = old_windows
+            .iter()
+            .any(|o| o.id == window.id && o.starts == window.starts && o.task == window.task);
+        let ahead = window.upcoming(now, 1, now).len();
+        if known || ahead == 0 {
+            continue;
+        }
+        match out.iter_mut().find(|(id, _)| *id == window.id) {
+            Some((_, n)) => *n += ahead,
+            None => out.push((window.id.clone(), ahead)),
+        }
+    }
+    out
+}

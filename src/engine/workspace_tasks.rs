@@ -60,6 +60,7 @@ impl TaskFollower {
         workspaces.sort_unstable();
         workspaces.dedup();
         for workspace in workspaces {
+            crate::platform::metrics::task_poll_known(workspace);
             if let Err(err) = self.poll(workspace, &rules).await {
                 tracing::error!(workspace, error = %err, "cannot record Workspace's scheduled tasks; trying again at the next poll");
             }
@@ -225,6 +226,9 @@ impl TaskFollower {
                 .filter(|r| r.status == Status::Cancelled && r.schedule_id == *rule)
                 .count();
             crate::platform::metrics::task_warnings(rule.as_str(), "cancelled", count);
+        }
+        for (rule, count) in task_plan::newly_planned(rules, old, new, now) {
+            crate::platform::metrics::task_warnings(rule.as_str(), "planned", count);
         }
         self.starter.start(claimed);
         Ok(())

@@ -46,6 +46,11 @@ pub(crate) fn tasks_followed(workspace: &str, followed: usize, unreadable: usize
     metrics::gauge!(TASKS_UNREADABLE, "workspace" => workspace.to_owned()).set(unreadable as f64);
 }
 
+/// `workspace`'s task list is followed: its failure counter exists from 0.
+pub(crate) fn task_poll_known(workspace: &str) {
+    metrics::counter!(TASK_POLL_FAILURES, "workspace" => workspace.to_owned()).increment(0);
+}
+
 /// A read of `workspace`'s task list failed (retried at the next poll).
 pub(crate) fn task_poll_failed(workspace: &str) {
     metrics::counter!(TASK_POLL_FAILURES, "workspace" => workspace.to_owned()).increment(1);

@@ -117,7 +117,8 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
         FakeTask::new("t-bad", "REBOOT", "tomorrow at two", "UTC").on("DESKTOP", "d5", ""),
     ]);
     let config = env.write_config(&rule("", r#""15s", "8s""#));
-    let daemon = env.spawn_daemon(&config).await;
+    let port = free_port();
+    let daemon = env.spawn_daemon(&listening(&config, port)).await;
     // 4 tasks × 2 warnings; t-tag and t-all each reach their desktops in one batch.
     let db = env.db().await;
     let done = wait_for(40, || async {
@@ -127,9 +128,18 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
     .await;
     let status = env.run(&["status", "--config", config.to_str().unwrap()]).await;
     let logs = daemon.logs();
+    let (_, metrics) = http_get(port, "/metrics").await;
     assert_eq!(daemon.stop(5).await, Some(0));
     let rows = rows(&env).await;
     assert!(done, "{rows:#?}");
+    for line in [
+        "workspace_notifier_workspace_tasks_followed{workspace=\"default\"} 4",
+        "workspace_notifier_workspace_tasks_unreadable{workspace=\"default\"} 1",
+        "workspace_notifier_task_warnings_total{schedule=\"restart-warnings\",event=\"planned\"} 8",
+        "workspace_notifier_workspace_task_poll_failures_total{workspace=\"default\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     assert_eq!(rows.len(), 8, "{rows:#?}");
     let mut tasks: Vec<String> = rows.iter().filter_map(|r| r.1.clone()).collect();
     tasks.sort();
@@ -199,7 +209,8 @@ async fn a_moved_then_disabled_task_cancels_unsent_warnings_and_sends_one_notice
         "cancel_message = \"The {action} planned for {start} will not happen.\"",
         r#""35s", "15s""#,
     ));
-    let daemon = env.spawn_daemon(&config).await;
+    let port = free_port();
+    let daemon = env.spawn_daemon(&listening(&config, port)).await;
     let db = env.db().await;
     // The first warning (run - 35 s) goes out; then the task moves 40 s later.
     assert!(
@@ -241,7 +252,14 @@ async fn a_moved_then_disabled_task_cancels_unsent_warnings_and_sends_one_notice
     );
     // Quiet afterwards: nothing more is planned for the disabled task.
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (_, metrics) = http_get(port, "/metrics").await;
     assert_eq!(daemon.stop(5).await, Some(0));
+    for line in [
+        "workspace_notifier_task_warnings_total{schedule=\"restart-warnings\",event=\"planned\"} 4",
+        "workspace_notifier_task_warnings_total{schedule=\"restart-warnings\",event=\"cancelled\"} 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     let all = rows(&env).await;
     let line = |due: DateTime<Utc>| all.iter().find(|r| r.3 == stamp(due)).cloned();
     let old_second = line(run - TimeDelta::seconds(15)).expect("recorded");
