@@ -23,3 +23,7 @@ CREATE TABLE workspace_task_polls (
     error_msg   TEXT
 );
 ALTER TABLE deliveries ADD COLUMN workspace_task TEXT;
+-- Maintenance-mode switches (see the SQLite migration 0013).
+ALTER TABLE deliveries ADD COLUMN maintenance_mode TEXT;
+CREATE INDEX deliveries_mode_switches ON deliveries (maintenance_mode, status) WHERE maintenance_mode IS NOT NULL;
+ALTER TABLE maintenance_windows ADD COLUMN maintenance_mode BIGINT;

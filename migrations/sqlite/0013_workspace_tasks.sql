@@ -33,3 +33,10 @@ CREATE TABLE workspace_task_polls (
 );
 -- The Workspace task a warning (or its cancel notice) is about.
 ALTER TABLE deliveries ADD COLUMN workspace_task TEXT;
+-- Maintenance mode around windows (`maintenance_mode = true`): each switch of a batch of
+-- desktops into Workspace's maintenance mode ('on') or out of it ('off') is a delivery whose
+-- maintenance_mode says which; a switch-off's parent_id is the switch-on it undoes. NULL for
+-- notifications. The partial index finds switch-ons without reading notification rows.
+ALTER TABLE deliveries ADD COLUMN maintenance_mode TEXT;
+CREATE INDEX deliveries_mode_switches ON deliveries (maintenance_mode, status) WHERE maintenance_mode IS NOT NULL;
+ALTER TABLE maintenance_windows ADD COLUMN maintenance_mode INTEGER;

@@ -85,6 +85,10 @@ pub struct AddArgs {
     /// How late a warning may still go out, never past the next one (default 5m).
     #[arg(long, allow_hyphen_values = true)]
     pub misfire_grace: Option<String>,
+    /// Put the window's desktops into Workspace's maintenance mode from its start to its end
+    /// (only those not in it already are switched, and only those are switched back).
+    #[arg(long)]
+    pub maintenance_mode: bool,
     #[command(flatten)]
     pub targets: super::TargetArgs,
 }
@@ -126,6 +130,7 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         start_message: args.start_message,
         end_message: args.end_message,
         misfire_grace: args.misfire_grace,
+        maintenance_mode: args.maintenance_mode,
         extra: args.targets.stored(),
     };
     let raw = catalog::raw_window_of(&stored);

@@ -296,6 +296,8 @@ pub(crate) struct RawWindow {
     pub end_message: Option<String>,
     pub misfire_grace: Option<String>,
     pub resend_failed: Option<RawResend>,
+    /// Desktops into Workspace's maintenance mode from the start to the end.
+    pub maintenance_mode: Option<bool>,
 }
 
 /// The scalar sections of a [`RawConfig`], the part environment variables may override; the

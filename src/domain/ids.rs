@@ -136,6 +136,13 @@ pub enum Target {
         label: String,
         ids: Vec<DesktopId>,
     },
+    /// Switching a batch of desktops into Workspace's maintenance mode (`on`) or out of it
+    /// (`mode-on:0`, `mode-off:<id of the switch-on>`).
+    Mode {
+        on: bool,
+        label: String,
+        ids: Vec<DesktopId>,
+    },
 }
 
 impl Target {
@@ -143,14 +150,30 @@ impl Target {
     pub fn key(&self) -> String {
         match self {
             Target::Pool(pool) => format!("pool:{pool}"),
-            Target::Desktops { label, .. } => label.clone(),
+            Target::Desktops { label, .. } | Target::Mode { label, .. } => label.clone(),
         }
     }
 
     pub fn pool(&self) -> Option<&PoolId> {
         match self {
             Target::Pool(pool) => Some(pool),
-            Target::Desktops { .. } => None,
+            Target::Desktops { .. } | Target::Mode { .. } => None,
+        }
+    }
+
+    /// The desktops of a batch (none for a pool).
+    pub fn desktop_ids(&self) -> &[DesktopId] {
+        match self {
+            Target::Pool(_) => &[],
+            Target::Desktops { ids, .. } | Target::Mode { ids, .. } => ids,
+        }
+    }
+
+    /// For a maintenance-mode switch: on (true) or off (false).
+    pub fn mode(&self) -> Option<bool> {
+        match self {
+            Target::Mode { on, .. } => Some(*on),
+            _ => None,
         }
     }
 
@@ -171,6 +194,12 @@ impl fmt::Display for Target {
         match self {
             Target::Pool(pool) => write!(f, "pool {pool}"),
             Target::Desktops { label, ids } => write!(f, "{label} ({} desktops)", ids.len()),
+            Target::Mode { on, label, ids } => write!(
+                f,
+                "{label} (maintenance mode {} for {} desktops)",
+                if *on { "on" } else { "off" },
+                ids.len()
+            ),
         }
     }
 }

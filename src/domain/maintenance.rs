@@ -49,6 +49,9 @@ pub struct WindowSpec {
     pub misfire_grace: Duration,
     pub source: Source,
     pub cancelled: Cancellations,
+    /// From start to end, its desktops are in Workspace's maintenance mode (switched on and
+    /// off by the service; `engine::maintenance_mode`).
+    pub maintenance_mode: bool,
     /// Set when the window is one run of a Workspace scheduled task, warned about by a
     /// `[[task_warnings]]` rule (whose id is the window's `id`).
     pub task: Option<Arc<TaskRun>>,

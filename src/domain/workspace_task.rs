@@ -332,6 +332,7 @@ impl TaskWarningRule {
                 misfire_grace: self.misfire_grace,
                 source: Source::Workspace,
                 cancelled: Cancellations::default(),
+                maintenance_mode: false,
                 task: Some(Arc::new(TaskRun {
                     task_id: task.id.clone(),
                     task_name: task.name.clone(),

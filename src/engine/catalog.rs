@@ -90,6 +90,7 @@ pub(crate) fn raw_window_of(stored: &StoredWindow) -> RawWindow {
         misfire_grace: stored.misfire_grace.clone(),
         desktops: stored.extra.desktops.clone(),
         resend_failed: raw_resend(&stored.extra),
+        maintenance_mode: stored.maintenance_mode.then_some(true),
         ..Default::default()
     }
     .with_selectors(selector_values(&stored.extra.selectors))

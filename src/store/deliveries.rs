@@ -190,7 +190,7 @@ impl Store {
     /// Rows left `pending` by a crash or a stop, oldest first.
     pub async fn pending_deliveries(&self) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, workspace, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
+            "SELECT id, schedule_id, workspace, pool_id, target, desktop_ids, maintenance_mode, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
              FROM deliveries WHERE status = 'pending' ORDER BY due_at, id",
         )
         .fetch_all(&self.pool)
@@ -227,7 +227,7 @@ impl Store {
     }
 }
 
-/// Rows per INSERT statement: 22 parameters each stays well under SQLite's 32,766 limit, and
+/// Rows per INSERT statement: 23 parameters each stays well under SQLite's 32,766 limit, and
 /// one statement per 500 rows instead of per row is what keeps a 10,000-pool burst fast.
 const CLAIM_CHUNK: usize = 500;
 
@@ -246,10 +246,10 @@ impl Store {
            (schedule_id, pool_id, target, desktop_ids, parent_id, due_at, deadline_at, message,
             status, error_msg, created_at, finished_at, claimed_by, resend_left, resend_after_ms,
             countdown_to, countdown_text, workspace, selector, audience_matched, audience_targeted,
-            workspace_task)
+            workspace_task, maintenance_mode)
          VALUES ",
         );
-        sql.push_str(&super::value_rows(self.engine, chunk.len(), 22));
+        sql.push_str(&super::value_rows(self.engine, chunk.len(), 23));
         sql.push_str(" ON CONFLICT (schedule_id, workspace, target, due_at) DO NOTHING RETURNING id, schedule_id, workspace, target, due_at, status");
         // Only placeholders are generated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -277,7 +277,8 @@ impl Store {
                 .bind(new.audience.as_ref().map(|a| a.selector.as_str()))
                 .bind(new.audience.as_ref().map(|a| a.matched as i64))
                 .bind(new.audience.as_ref().map(|a| a.targeted as i64))
-                .bind(new.workspace_task.as_deref());
+                .bind(new.workspace_task.as_deref())
+                .bind(new.target.mode().map(mode_word));
         }
         let rows = query.fetch_all(&mut **tx).await?;
         let mut inserted: std::collections::HashMap<(String, String, String, String), i64> =
@@ -336,11 +337,16 @@ fn chunk_key(chunk: &[NewDelivery]) -> i64 {
     )) as i64
 }
 
+/// `deliveries.maintenance_mode`: `on` or `off` for a maintenance-mode switch.
+pub(super) fn mode_word(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
 /// `deliveries.desktop_ids`: the JSON array of a desktop target's ids.
 fn desktop_ids_json(target: &Target) -> Option<String> {
     match target {
         Target::Pool(_) => None,
-        Target::Desktops { ids, .. } => Some(
+        Target::Desktops { ids, .. } | Target::Mode { ids, .. } => Some(
             serde_json::to_string(&ids.iter().map(DesktopId::as_str).collect::<Vec<_>>())
                 .expect("strings serialize"),
         ),

@@ -123,7 +123,7 @@ impl Store {
         grace: Duration,
     ) -> Result<Vec<Claimed>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, schedule_id, workspace, pool_id, target, desktop_ids, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
+            "SELECT id, schedule_id, workspace, pool_id, target, desktop_ids, maintenance_mode, due_at, deadline_at, message, attempts, claimed_by, countdown_to, countdown_text
              FROM deliveries d WHERE status = 'pending'
                AND (d.claimed_by = $2 OR NOT EXISTS (SELECT 1 FROM instances i
                                WHERE i.id = d.claimed_by

@@ -202,5 +202,18 @@ pub(super) fn target_from_row(c: &Cells<'_>) -> Result<Target, StoreError> {
         .iter()
         .map(|id| DesktopId::parse(id).map_err(|e| c.corrupt("desktop_ids", e)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Target::Desktops { label, ids })
+    match c.get::<Option<String>>("maintenance_mode")?.as_deref() {
+        None => Ok(Target::Desktops { label, ids }),
+        Some("on") => Ok(Target::Mode {
+            on: true,
+            label,
+            ids,
+        }),
+        Some("off") => Ok(Target::Mode {
+            on: false,
+            label,
+            ids,
+        }),
+        Some(other) => Err(c.corrupt("maintenance_mode", format!("{other:?} is not on or off"))),
+    }
 }

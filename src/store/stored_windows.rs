@@ -22,6 +22,8 @@ pub struct StoredWindow {
     pub start_message: Option<String>,
     pub end_message: Option<String>,
     pub misfire_grace: Option<String>,
+    /// Desktops into Workspace's maintenance mode for the window's duration.
+    pub maintenance_mode: bool,
     pub extra: StoredTargets,
 }
 
@@ -110,8 +112,8 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query(
-            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace, selectors)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace, selectors, maintenance_mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&w.id)
         .bind(&w.start)
@@ -130,6 +132,7 @@ impl Store {
         .bind(&w.extra.resend_after)
         .bind(&w.extra.workspace)
         .bind(w.extra.selectors.json())
+        .bind(i64::from(w.maintenance_mode))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -154,6 +157,7 @@ impl Store {
                 start_message: c.get("start_message")?,
                 end_message: c.get("end_message")?,
                 misfire_grace: c.get("misfire_grace")?,
+                maintenance_mode: c.get::<Option<i64>>("maintenance_mode")?.unwrap_or(0) != 0,
                 extra: StoredTargets::from_row(&c)?,
             })
         }))

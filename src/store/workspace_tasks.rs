@@ -183,7 +183,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<Target>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, pool_id, target, desktop_ids FROM deliveries
+            "SELECT id, pool_id, target, desktop_ids, maintenance_mode FROM deliveries
              WHERE schedule_id = $1 AND workspace = $2 AND workspace_task = $3
                AND status IN ('sent', 'dry_run') AND due_at >= $4 AND due_at < $5
              ORDER BY id",

@@ -42,6 +42,8 @@ pub struct Accepted {
 pub struct Prepared {
     request: reqwest::Request,
     signed_at: DateTime<Utc>,
+    /// False for a call answered without a job (SetMaintenanceMode).
+    pub(super) expects_job: bool,
 }
 
 /// How long a prepared request may wait before it is signed again. Workspace's gateway
@@ -109,6 +111,7 @@ impl WorkspaceClient {
         match target {
             Target::Pool(pool) => self.prepare_pool_notification(pool, text, now),
             Target::Desktops { ids, .. } => self.prepare_desktops_notification(ids, text, now),
+            Target::Mode { on, ids, .. } => self.prepare_maintenance_mode(ids, *on, now),
         }
     }
 
@@ -129,7 +132,7 @@ impl WorkspaceClient {
             notifications: text,
         })
         .expect("strings always serialize");
-        self.prepare_post("desktops/notifications", body, now)
+        self.prepare_request(reqwest::Method::POST, "desktops/notifications", body, now)
     }
 
     /// SendDesktopPoolNotifications, signed at `now`, to send with [`Self::send`] (see
@@ -152,12 +155,13 @@ impl WorkspaceClient {
             notifications: text,
         })
         .expect("a struct of one string always serializes");
-        self.prepare_post(&path, body, now)
+        self.prepare_request(reqwest::Method::POST, &path, body, now)
     }
 
-    /// A signed POST of `body` to `/v2/{project_id}/{path}`.
-    fn prepare_post(
+    /// A signed request of `method` with `body` to `/v2/{project_id}/{path}`.
+    pub(super) fn prepare_request(
         &self,
+        method: reqwest::Method,
         path: &str,
         body: Vec<u8>,
         now: DateTime<Utc>,
@@ -168,10 +172,10 @@ impl WorkspaceClient {
             "{base}/v2/{}/{path}",
             signer::encode_component(self.project_id.as_str()),
         ));
-        let headers = self.signed_headers("POST", &url, &body, now);
+        let headers = self.signed_headers(method.as_str(), &url, &body, now);
         let request = self
             .http
-            .post(url)
+            .request(method, url)
             .headers(headers)
             .body(body)
             .build()
@@ -181,13 +185,18 @@ impl WorkspaceClient {
         Ok(Prepared {
             request,
             signed_at: now,
+            expects_job: true,
         })
     }
 
     /// Sends a prepared request.
     pub async fn send(&self, prepared: Prepared) -> Result<Accepted, ApiError> {
+        let expects_job = prepared.expects_job;
         let (bytes, request_id) = self.execute(prepared.request).await?;
-        let (job_id, malformed) = parse_job_id(&bytes);
+        let (job_id, malformed) = match expects_job {
+            true => parse_job_id(&bytes),
+            false => (None, None),
+        };
         Ok(Accepted {
             job_id,
             malformed,

@@ -6,6 +6,7 @@ pub(crate) mod credentials;
 pub(crate) mod desktops;
 mod error;
 mod jobs;
+mod mode;
 mod pacer;
 mod profile;
 mod response;
