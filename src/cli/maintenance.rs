@@ -207,8 +207,19 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         )));
     };
     let now = Utc::now();
+    // A window under way that switched maintenance mode: the running occurrence is the one
+    // cancelled (its desktops come out of maintenance mode at once).
+    let running = match window.maintenance_mode {
+        true => window
+            .running_start(now)
+            .filter(|start| !window.is_cancelled(*start)),
+        false => None,
+    };
     let (occurrence, range) = if args.all {
         (None, None)
+    } else if let Some(start) = running {
+        let end = start + chrono::TimeDelta::from_std(window.duration).unwrap_or_default();
+        (Some(start), Some((start, end)))
     } else {
         let Some(next) = window.next_to_cancel(now) else {
             return Err(failure(format!(
@@ -233,6 +244,22 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         ),
     }
     store.close().await;
+    if window.maintenance_mode && (running.is_some() || args.all) {
+        let switched = immediate::switch_off_now(config, window).await?;
+        let desktops: usize = switched.iter().map(|d| d.target.desktop_ids().len()).sum();
+        let failed = switched
+            .iter()
+            .filter(|d| matches!(d.outcome, Outcome::Failed { .. }))
+            .count();
+        say!(
+            "maintenance mode switched off for {desktops} desktop(s) in {} request(s){}",
+            switched.len(),
+            match failed {
+                0 => String::new(),
+                n => format!(" ({n} failed: see `history --schedule {}`)", window.id),
+            }
+        );
+    }
     let (result, notices) = match &args.notice {
         Some(text) => send_notice(config, window, text).await?,
         None => (Ok(()), Vec::new()),

@@ -1,5 +1,6 @@
-//! Maintenance windows: a start (one-off or cron), a duration, warnings `notify_before` the
-//! start, and optional start and end messages. Pure. A window becomes ordinary schedules, one
+//! Maintenance windows (a little over 400 lines: the window, its parts and the Content they
+//! implement belong together): a start (one-off or cron), a duration, warnings `notify_before`
+//! the start, and optional start and end messages. Pure. A window becomes ordinary schedules, one
 //! per warning (and per start/end message), whose trigger is the window's start shifted by the
 //! lead, so firing, misfires, restarts and DST handling are the scheduler's as for any
 //! schedule. What differs is the text (a template rendered for each occurrence) and the
@@ -340,6 +341,12 @@ impl WindowSpec {
             first_due: minus(start, longest),
             last_due: plus(start, self.duration),
         })
+    }
+
+    /// The start of the occurrence under way at `now` (started, not ended), if any.
+    pub fn running_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let start = self.next_start_after(shift(now, -delta(self.duration)))?;
+        (start <= now).then_some(start)
     }
 
     /// The first window start strictly after `after`.

@@ -192,12 +192,13 @@ pub(crate) struct FileSchedules {
     pub task_rules: Vec<TaskWarningRule>,
 }
 
-/// File plus valid database schedules and windows; invalid database rows are logged and skipped.
+/// File plus valid database schedules and windows (invalid database rows are logged and
+/// skipped), and the windows that switch maintenance mode.
 pub(crate) async fn current(
     file: &FileSchedules,
     defaults: &Defaults,
     store: &Store,
-) -> Result<Vec<SharedSpec>, StoreError> {
+) -> Result<(Vec<SharedSpec>, Vec<Arc<WindowSpec>>), StoreError> {
     let catalog = load(
         &file.schedules,
         &file.windows,
@@ -209,5 +210,11 @@ pub(crate) async fn current(
     for problem in catalog.problems.iter().chain(&catalog.tasks.problems) {
         tracing::error!("{problem}");
     }
-    Ok(catalog.specs())
+    let modes = catalog
+        .windows
+        .iter()
+        .filter(|w| w.maintenance_mode)
+        .cloned()
+        .collect();
+    Ok((catalog.specs(), modes))
 }

@@ -22,6 +22,7 @@ use crate::engine::scheduler::{Scheduler, Update};
 use crate::engine::shutdown::Shutdown;
 use crate::engine::starter::Starter;
 use crate::engine::wiring::{self, SetupError};
+use crate::engine::maintenance_mode::ModeSwitcher;
 use crate::engine::workspace_tasks::{SharedRules, TaskFollower};
 use crate::platform::clock::Clock;
 use crate::platform::systemd;
@@ -122,6 +123,8 @@ struct Service {
     file_schedules: catalog::FileSchedules,
     /// The `[[task_warnings]]` rules the task follower applies (a reload replaces them).
     task_rules: SharedRules,
+    /// The windows the maintenance-mode switcher looks at.
+    mode_windows: tokio::sync::watch::Sender<Vec<Arc<crate::domain::maintenance::WindowSpec>>>,
     /// The zone and workspaces database schedules are validated against.
     defaults: Defaults,
     /// `[daemon]`, `[workspace]`, `[retry]` as loaded at start: a reload that changes them
@@ -231,7 +234,17 @@ async fn start(
         limits: (config.retry.max_elapsed, config.jobs.desktop_batch),
     };
     let defaults = config.defaults();
-    let specs = catalog::current(&file_schedules, &defaults, &store).await?;
+    let (specs, modes) = catalog::current(&file_schedules, &defaults, &store).await?;
+    let (mode_windows, windows_rx) = tokio::sync::watch::channel(modes);
+    let mode_switcher = ModeSwitcher {
+        store: store.clone(),
+        routes: Arc::clone(&routes),
+        starter: scheduler.starter(),
+        clock,
+        retry: config.retry,
+        desktop_batch: config.jobs.desktop_batch,
+        windows: windows_rx,
+    };
     let graces = graces_of(&specs);
     let none_yet = |_| false;
     scheduler.start_deliveries(
@@ -242,6 +255,8 @@ async fn start(
     watcher.schedules_changed().await?;
     // After the watcher's first look: what the first poll records is then a change it sees.
     tracker.spawn(task_follower.run(shutdown.stop.clone()));
+    // After the takeover of pending rows: a switch-off is derived from finished switch-ons.
+    tracker.spawn(mode_switcher.run(shutdown.stop.clone()));
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database, database_from = %config.daemon.database_source, instance = %membership.id(), dry_run = config.daemon.dry_run, "started: {status}");
     // Parsing the file and loading the schedules freed far more than it kept.
@@ -256,6 +271,7 @@ async fn start(
         idle_own: Default::default(),
         file_schedules,
         task_rules,
+        mode_windows,
         defaults,
         settings: settings_of(config),
     };
@@ -335,7 +351,10 @@ impl Service {
     async fn push_update(&mut self, updates: &mpsc::Sender<Update>) {
         let specs = match catalog::current(&self.file_schedules, &self.defaults, &self.store).await
         {
-            Ok(specs) => specs,
+            Ok((specs, modes)) => {
+                self.mode_windows.send_replace(modes);
+                specs
+            }
             Err(err) => {
                 tracing::error!(error = %err, "cannot read database schedules; keeping the running set");
                 return;

@@ -228,7 +228,8 @@ impl Deliverer {
     ) -> Result<Step, StoreError> {
         let finished = self.clock.now();
         crate::platform::metrics::attempt_ended(d.workspace.as_str(), attempt_outcome(&result));
-        if attempt == 1 {
+        // A switch-off is due at its window's start (its one key) and goes out at the end.
+        if attempt == 1 && d.target.mode() != Some(false) {
             crate::platform::metrics::lateness(
                 d.workspace.as_str(),
                 (started - d.due_at).num_milliseconds() as f64 / 1000.0,

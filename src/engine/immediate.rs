@@ -145,7 +145,7 @@ pub(crate) async fn list_audience(
 
 /// Claims `batch` (due `now`) and carries each pending row to its end; the rows recorded at
 /// once (a refused or empty audience) are returned as failed.
-async fn deliver_batch(
+pub(crate) async fn deliver_batch(
     config: &Config,
     (schedule_id, workspace): (ScheduleId, WorkspaceName),
     batch: Vec<NewDelivery>,
@@ -221,6 +221,32 @@ async fn deliver_batch(
     membership.leave(&store).await;
     store.close().await;
     Ok(done)
+}
+
+/// `maintenance cancel` of a window under way with `maintenance_mode`: its desktops out of
+/// maintenance mode now, through the switcher's own rows (a daemon doing the same at the same
+/// moment writes the same keys, so each switch-off happens once).
+pub(crate) async fn switch_off_now(
+    config: &Config,
+    window: &crate::domain::maintenance::WindowSpec,
+) -> Result<Vec<Delivered>, ImmediateError> {
+    let store = wiring::open_store(config).await?;
+    let ons: Vec<_> = store
+        .switch_ons_to_undo()
+        .await?
+        .into_iter()
+        .filter(|on| on.window == window.id)
+        .collect();
+    let cancellations = store.cancellations().await?;
+    store.close().await;
+    let now = Clock::system().now();
+    let batch = crate::engine::maintenance_mode::switch_off_rows(&ons, &cancellations, now);
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let routes = wiring::build_route(config, &window.workspace, &wiring::process_env)?;
+    let id = (window.id.clone(), window.workspace.clone());
+    deliver_batch(config, id, batch, (routes, now)).await
 }
 
 /// Opens the database for a process that claims deliveries (`send`, a cancel notice): it

@@ -12,6 +12,7 @@ pub(crate) mod immediate;
 pub mod jobs;
 mod listener;
 mod listings;
+pub(crate) mod maintenance_mode;
 pub(crate) mod membership;
 mod occurrence;
 mod occurrence_rows;

@@ -13,6 +13,7 @@ mod history;
 mod instances;
 mod jobs;
 mod location;
+mod mode_switches;
 mod open;
 mod recipients;
 mod rows;
@@ -44,6 +45,7 @@ pub(crate) use rows::DeliveryRow;
 pub(crate) use state::ScheduleState;
 pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
 pub(crate) use stored_windows::{StoredSelectors, StoredTargets, StoredWindow};
+pub(crate) use mode_switches::SwitchOn;
 pub(crate) use time::format_time;
 pub(crate) use workspace_tasks::{StoredTask, TaskPoll};
 

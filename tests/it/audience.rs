@@ -29,6 +29,7 @@ pub(crate) fn estate() -> Vec<FakeDesktop> {
                 },
                 enterprise_project: (i % 5 == 0).then(|| "ep-1".to_owned()),
                 tags,
+                in_maintenance_mode: false,
             }
         })
         .collect()

@@ -16,6 +16,7 @@ mod jobs;
 mod json_shapes;
 mod logs;
 mod maintenance;
+mod maintenance_mode;
 mod metrics;
 mod migrations;
 mod resend;

@@ -35,6 +35,7 @@ fn small_estate() -> Vec<FakeDesktop> {
                 0 => vec![("dept".to_owned(), "finance".to_owned())],
                 _ => Vec::new(),
             },
+            in_maintenance_mode: false,
         })
         .collect()
 }

@@ -144,6 +144,8 @@ pub(crate) struct FakeDesktop {
     pub connect_status: &'static str,
     pub enterprise_project: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// Workspace's maintenance mode (SetMaintenanceMode changes it).
+    pub in_maintenance_mode: bool,
 }
 
 /// How the fake's notification jobs behave: a pool of `desktops`, the last `failed` of which
@@ -423,6 +425,9 @@ impl FakeWorkspace {
         if is_read && let Some(reply) = self.answer_task_read(&received) {
             return answer(stream, reply, 0).await;
         }
+        if let Some(reply) = self.answer_maintenance_mode(&received) {
+            return answer(stream, reply, 0).await;
+        }
         if is_read && received.path == format!("/v2/{}/desktops", self.identity.project) {
             let reply = self.answer_list_desktops(&received);
             self.state.lock().unwrap().desktop_requests.push(received);
@@ -609,7 +614,7 @@ impl FakeWorkspace {
                     "attach_user_infos": d.users.iter().map(|u| serde_json::json!({"user_name": u, "type": "USER"})).collect::<Vec<_>>(),
                     "pool_id": d.pool.clone().unwrap_or_default(),
                     "connect_status": d.connect_status,
-                    "in_maintenance_mode": false,
+                    "in_maintenance_mode": d.in_maintenance_mode,
                     "enterprise_project_id": d.enterprise_project.clone().unwrap_or_else(|| "0".to_owned()),
                     "tags": d.tags.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
                 })
@@ -735,6 +740,7 @@ fn inspect(
             path.starts_with(&format!("/v2/{project}/desktop-pools/"))
                 || path == format!("/v2/{project}/desktops/notifications")
         }
+        "PUT" => path == format!("/v2/{project}/desktops/maintenance-mode"),
         "GET" => {
             path.starts_with(&format!("/v2/{project}/workspace-jobs/"))
                 || path == format!("/v2/{project}/workspace-sub-jobs")

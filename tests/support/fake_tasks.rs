@@ -1,5 +1,6 @@
-//! The fake's Workspace scheduled tasks: ListScheduledTasks (pages of at most 50) and
-//! ShowScheduledTasks over an estate of tasks a test can change while the daemon runs.
+//! What Workspace itself does, in the fake: its scheduled tasks (ListScheduledTasks, pages of
+//! at most 50, and ShowScheduledTasks over an estate of tasks a test can change while the
+//! daemon runs) and its maintenance mode (SetMaintenanceMode over the desktop estate).
 
 use std::collections::VecDeque;
 
@@ -50,6 +51,9 @@ pub(super) struct TaskState {
     requests: Vec<Received>,
     /// Replies to the next task reads, used before the estate answers (500, 429, ...).
     script: VecDeque<Reply>,
+    /// SetMaintenanceMode requests received, and replies to use before answering 200.
+    mode_requests: Vec<Received>,
+    mode_script: VecDeque<Reply>,
 }
 
 impl FakeWorkspace {
@@ -69,6 +73,73 @@ impl FakeWorkspace {
     #[allow(dead_code)]
     pub(crate) fn task_requests(&self) -> Vec<Received> {
         self.state.lock().unwrap().tasks.requests.clone()
+    }
+
+    /// SetMaintenanceMode requests received: (in_maintenance_mode, desktop ids), in order.
+    #[allow(dead_code)]
+    pub(crate) fn mode_switches(&self) -> Vec<(bool, Vec<String>)> {
+        let state = self.state.lock().unwrap();
+        state
+            .tasks
+            .mode_requests
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                let ids = body["desktop_ids"].as_array().unwrap().iter();
+                (
+                    body["in_maintenance_mode"].as_bool().unwrap(),
+                    ids.map(|v| v.as_str().unwrap().to_owned()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Replies to the next SetMaintenanceMode requests (500, ...), before 200 again.
+    #[allow(dead_code)]
+    pub(crate) fn script_mode_switches(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().tasks.mode_script.extend(replies);
+    }
+
+    /// Which desktops of the estate are in maintenance mode now.
+    #[allow(dead_code)]
+    pub(crate) fn in_maintenance_mode(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .estate
+            .iter()
+            .filter(|d| d.in_maintenance_mode)
+            .map(|d| d.id.clone())
+            .collect()
+    }
+
+    /// SetMaintenanceMode (`PUT .../desktops/maintenance-mode`, `{desktop_ids,
+    /// in_maintenance_mode}`): 200 with an empty body. None: not this call.
+    pub(super) fn answer_maintenance_mode(&self, received: &Received) -> Option<Reply> {
+        if received.path != format!("/v2/{}/desktops/maintenance-mode", self.identity.project) {
+            return None;
+        }
+        let mut state = self.state.lock().unwrap();
+        state.tasks.mode_requests.push(received.clone());
+        if received.auth_problem.is_some() {
+            return Some(Reply::error(401, "APIGW.0301"));
+        }
+        if let Some(reply) = state.tasks.mode_script.pop_front() {
+            return Some(reply);
+        }
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&received.body) else {
+            return Some(Reply::error(400, "WKS.0400"));
+        };
+        let (Some(ids), Some(on)) = (
+            body["desktop_ids"].as_array(),
+            body["in_maintenance_mode"].as_bool(),
+        ) else {
+            return Some(Reply::error(400, "WKS.0400"));
+        };
+        let ids: Vec<&str> = ids.iter().filter_map(|v| v.as_str()).collect();
+        for desktop in state.estate.iter_mut().filter(|d| ids.contains(&d.id.as_str())) {
+            desktop.in_maintenance_mode = on;
+        }
+        Some(Reply::RawOk(String::new()))
     }
 
     /// ListScheduledTasks (`offset`, `limit` 0-50) or ShowScheduledTasks; None: not a task read.
