@@ -81,6 +81,7 @@ pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
         "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "desktops": window.desktops.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
         "selector": selector(&window.audience),
+        "maintenance_mode": window.maintenance_mode,
         "next": upcoming.iter().find(|u| !u.cancelled).map(|u| format_time(u.due_at)),
         "upcoming": upcoming.iter().map(|u| {
             let (kind, lead) = part(u.kind, window);

@@ -31,7 +31,7 @@ pub(super) fn print_window(
 ) {
     let audience = window.audience.describe();
     say!(
-        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}{}",
+        "{} [maintenance window, {}]: {}, lasts {}, in {}, {} pool(s){}{}{}",
         window.id,
         window.source.as_str(),
         window.starts_description(),
@@ -41,6 +41,11 @@ pub(super) fn print_window(
         match audience.is_empty() {
             true => String::new(),
             false => format!(", to {audience}"),
+        },
+        if window.maintenance_mode {
+            ", desktops in maintenance mode from start to end"
+        } else {
+            ""
         },
         if window.cancelled.all {
             " [cancelled]"
