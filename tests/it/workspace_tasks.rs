@@ -330,3 +330,68 @@ async fn a_failing_task_api_is_reported_and_planned_warnings_keep_their_time_the
     assert_eq!(all[1].3, stamp(run - TimeDelta::seconds(5)));
     assert_eq!(all[1].4, "cancelled");
 }
+
+#[tokio::test]
+async fn two_instances_on_postgresql_send_each_warning_notice_and_switch_once() {
+    let env = TestEnv::new().await;
+    if env.postgres.is_none() {
+        eprintln!("two instances: skipped: needs {POSTGRES_VAR}");
+        return;
+    }
+    let mut estate = small_estate();
+    estate[1].pool = Some("pool-m".to_owned());
+    env.fake.set_estate(estate);
+    let run = ahead(20);
+    let task = |at: DateTime<Utc>| {
+        FakeTask::new("t1", "REBOOT", &wall(at, chrono_tz::UTC), "UTC").on("DESKTOP", "d1", "")
+    };
+    env.fake.set_tasks(vec![task(run)]);
+    let start = (Utc::now() + TimeDelta::seconds(4)).to_rfc3339();
+    let window = format!(
+        "[[maintenance_windows]]\nid = \"patch\"\nstart = \"{start}\"\nduration = \"6s\"\nnotify_before = [\"1s\"]\npools = [\"pool-m\"]\nmessage = \"m\"\nmaintenance_mode = true\n"
+    );
+    let config = env.write_config(&format!(
+        "{}\n{window}",
+        rule(
+            "cancel_message = \"The {action} planned for {start} will not happen.\"",
+            r#""15s", "8s""#
+        )
+    ));
+    let spawn = |log| env.spawn_daemon_with(&config, &DaemonOptions::log_to(log));
+    let (a, b) = (spawn("a.log").started().await, spawn("b.log").started().await);
+    let db = env.db().await;
+    // The first warning (run - 15 s) goes out; then the task moves: both instances see it.
+    assert!(
+        wait_for(20, || async {
+            rows(&env).await.iter().any(|r| r.4 == "sent" && r.1.is_some())
+        })
+        .await,
+        "{:#?}",
+        rows(&env).await
+    );
+    env.fake.set_tasks(vec![task(run + TimeDelta::seconds(60))]);
+    assert!(
+        wait_for(15, || async {
+            rows(&env).await.iter().any(|r| r.5.contains("will not happen"))
+        })
+        .await
+    );
+    // Past the window's end and two more polls of both instances.
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    assert_eq!(a.stop(5).await, Some(0));
+    assert_eq!(b.stop(5).await, Some(0));
+    let to_d1: Vec<String> = env
+        .fake
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with("/desktops/notifications"))
+        .map(|r| r.notification_text())
+        .collect();
+    assert_eq!(to_d1.len(), 2, "one warning and one cancel notice: {to_d1:?}");
+    assert_eq!(count_status(&db, "cancelled").await, 1, "{:#?}", rows(&env).await);
+    let switches = env.fake.mode_switches();
+    assert_eq!(
+        switches,
+        [(true, vec!["d1".to_owned()]), (false, vec!["d1".to_owned()])]
+    );
+}
