@@ -4,7 +4,7 @@
 //!   cargo bench --bench scheduler                 # every scenario
 //!   cargo bench --bench scheduler -- every-second # or: floor, ratio, burst, jobs, timeouts,
 //!                                                 #     throttle, idle, scale, ha,
-//!                                                 #     workspaces, audiences
+//!                                                 #     workspaces, audiences, tasks
 //!
 //! BENCH_SECONDS sets the length of `every-second`, `floor` and each `ratio` run (default 10)
 //! and of `idle` (default 60). `scale` takes BENCH_SCALE_SIZES (default 10000,100000,1000000)
@@ -22,6 +22,9 @@ mod ha;
 
 #[path = "audiences/mod.rs"]
 mod audiences;
+
+#[path = "tasks/mod.rs"]
+mod tasks;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
@@ -62,6 +65,9 @@ fn main() {
     }
     if run("audiences") {
         rt.block_on(audiences::run());
+    }
+    if run("tasks") {
+        rt.block_on(tasks::run());
     }
     if run("jobs") {
         rt.block_on(jobs());

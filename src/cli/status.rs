@@ -45,7 +45,10 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     if let Some(name) = &args.workspace {
         catalog.schedules.retain(|s| s.workspace.as_str() == name);
         catalog.windows.retain(|w| w.workspace.as_str() == name);
-        catalog.tasks.windows.retain(|w| w.workspace.as_str() == name);
+        catalog
+            .tasks
+            .windows
+            .retain(|w| w.workspace.as_str() == name);
     }
     let last = store.last_occurrences().await?;
     let polls = store.task_polls().await?;

@@ -48,13 +48,21 @@ fn same_task(a: &WindowSpec, b: &WindowSpec) -> bool {
 /// `REBOOT "nightly reboot" 02:00 CST — warnings 01:00, 01:45, 01:55 (restart-warnings)`.
 fn line(run: &Run<'_>) -> String {
     let zone = run.window.timezone;
-    let task = run.window.task.as_ref().expect("task windows carry their task");
+    let task = run
+        .window
+        .task
+        .as_ref()
+        .expect("task windows carry their task");
     let hm = |t: DateTime<Utc>| t.with_timezone(&zone).format("%H:%M:%S").to_string();
     let warnings = match run.warnings.is_empty() {
         true => "no warnings left".to_owned(),
         false => format!(
             "warnings {}",
-            run.warnings.iter().map(|t| hm(*t)).collect::<Vec<_>>().join(", ")
+            run.warnings
+                .iter()
+                .map(|t| hm(*t))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     format!(
@@ -107,7 +115,11 @@ pub(super) fn json(catalog: &Catalog, polls: &[TaskPoll], now: DateTime<Utc>) ->
     let runs: Vec<Value> = runs(catalog, now)
         .iter()
         .map(|r| {
-            let task = r.window.task.as_ref().expect("task windows carry their task");
+            let task = r
+                .window
+                .task
+                .as_ref()
+                .expect("task windows carry their task");
             json!({
                 "rule": r.window.id.as_str(), "workspace": r.window.workspace.as_str(),
                 "task_id": task.task_id, "task_name": task.task_name, "task_type": task.task_type,

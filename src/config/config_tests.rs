@@ -197,3 +197,70 @@ fn a_bad_key_in_one_workspace_does_not_make_schedules_name_an_unknown_one() {
     assert!(errors.contains("workspaces[1].request_timeout"), "{errors}");
     assert!(!errors.contains("unknown workspace"), "{errors}");
 }
+
+#[test]
+fn task_warnings_are_validated_key_by_key() {
+    let errors = errors_of(
+        r#"
+[workspace_tasks]
+poll_interval = "1s"
+[[schedules]]
+id = "nightly"
+every = "1h"
+pools = ["p"]
+message = "m"
+[[task_warnings]]
+id = "nightly"
+task_types = ["REBOOT", "EXECUTE_SCRIPT"]
+task_name = " "
+notify_before = []
+message = "{action} at {whenever}"
+audience = "some"
+[[maintenance_windows]]
+id = "w"
+start = "2030-01-01T00:00:00Z"
+duration = "1h"
+notify_before = ["5m"]
+pools = ["p"]
+message = "Your desktop will {action}."
+"#,
+    );
+    for expected in [
+        r#"workspace_tasks.poll_interval: must be between 5s and 1h, got "1s""#,
+        r#"task_warnings[0].id: "nightly" is also a schedule or window id"#,
+        r#"task_warnings[0].task_types[1]: "EXECUTE_SCRIPT" is not a task type that changes a desktop"#,
+        "task_warnings[0].task_name: must not be empty",
+        "task_warnings[0].notify_before: must list at least one duration",
+        "task_warnings[0].message: task_warnings \"nightly\": unknown variable {whenever}",
+        r#"task_warnings[0].audience: must be "all" or "connected", got "some""#,
+        "maintenance_windows[0].message: window \"w\": {action} and {task_name} are only known in [[task_warnings]] messages",
+    ] {
+        assert!(
+            errors.contains(expected),
+            "missing {expected:?} in:\n{errors}"
+        );
+    }
+}
+
+#[test]
+fn a_task_warning_rule_gets_the_documented_defaults() {
+    let config = parse(
+        "[[task_warnings]]\nid = \"r\"\nnotify_before = [\"5m\", \"1h\"]\nmessage = \"{action}: {task_name}\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.workspace_tasks.poll_interval,
+        Duration::from_secs(300)
+    );
+    let rule = &config.task_warnings[0];
+    assert_eq!(
+        rule.filter.task_types,
+        ["REBOOT", "STOP", "HIBERNATE", "REBUILD"]
+    );
+    assert_eq!(rule.filter.task_name, None);
+    assert_eq!(
+        rule.leads,
+        [Duration::from_secs(3600), Duration::from_secs(300)]
+    );
+    assert_eq!(rule.cancel_message, None);
+}

@@ -24,8 +24,8 @@ pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow, SelectorValues};
 pub(crate) use schedule_rules::{Defaults, validate_schedule};
-pub(crate) use window_rules::validate_window;
 pub use task_rules::WorkspaceTasksConfig;
+pub(crate) use window_rules::validate_window;
 use workspace_rules::validate_workspaces;
 
 use crate::domain::maintenance::WindowSpec;
@@ -341,7 +341,10 @@ fn validate_parts<E>(
     }
     let windows = window_rules::validate_windows(&raw_windows, &defaults, &mut errors);
     let task_warnings = task_rules::validate_rules(&raw_task_warnings, &defaults, &mut errors);
-    let ids = schedules.seen.iter().chain(raw_windows.iter().map(|w| &w.id));
+    let ids = schedules
+        .seen
+        .iter()
+        .chain(raw_windows.iter().map(|w| &w.id));
     task_rules::check_ids_unique(&raw_task_warnings, ids, &mut errors);
     for (i, window) in raw_windows.iter().enumerate() {
         if schedules.seen.contains(&window.id) {

@@ -48,7 +48,10 @@ pub(super) fn validate_rules(
     for (i, rule) in raw.iter().enumerate() {
         let key = |name: &str| format!("task_warnings[{i}].{name}");
         if !seen.insert(rule.id.as_str()) {
-            errors.push(key("id"), format!("duplicate task_warnings id {:?}", rule.id));
+            errors.push(
+                key("id"),
+                format!("duplicate task_warnings id {:?}", rule.id),
+            );
         }
         if let Some(rule) = validate_rule(rule, &key, defaults, errors) {
             rules.push(rule);
@@ -115,12 +118,16 @@ fn validate_rule(
     };
     let task_name = match raw.task_name.as_deref() {
         Some(glob) if glob.trim().is_empty() => {
-            errors.push(key("task_name"), "must not be empty (leave it out to match every name)");
+            errors.push(
+                key("task_name"),
+                "must not be empty (leave it out to match every name)",
+            );
             None
         }
         other => Some(other.map(str::to_owned)),
     };
-    let leads = super::window_rules::validate_leads(&raw.notify_before, &key("notify_before"), errors);
+    let leads =
+        super::window_rules::validate_leads(&raw.notify_before, &key("notify_before"), errors);
     let template = |field: &str, text: &str, errors: &mut Errors| {
         if text.trim().is_empty() {
             errors.push(key(field), "must not be empty");
@@ -143,7 +150,10 @@ fn validate_rule(
     let max_audience = match raw.max_audience {
         None => Some(None),
         Some(n) => errors
-            .take(&key("max_audience"), fields::bounded(n, super::policy_rules::MAX_AUDIENCE))
+            .take(
+                &key("max_audience"),
+                fields::bounded(n, super::policy_rules::MAX_AUDIENCE),
+            )
             .map(|n| Some(n as usize)),
     };
     let misfire_grace = match &raw.misfire_grace {

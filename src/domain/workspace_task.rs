@@ -133,7 +133,10 @@ pub fn next_run(time: &str, time_zone: &str) -> Result<NextRun, String> {
     Ok(NextRun { at, zone })
 }
 
-fn single<T: TimeZone>(local: LocalResult<DateTime<T>>, time: &str) -> Result<DateTime<Utc>, String> {
+fn single<T: TimeZone>(
+    local: LocalResult<DateTime<T>>,
+    time: &str,
+) -> Result<DateTime<Utc>, String> {
     match local {
         LocalResult::Single(at) => Ok(at.with_timezone(&Utc)),
         _ => Err(format!(
@@ -161,7 +164,8 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
         Some((h, m)) => (h, m),
         None => (digits, "0"),
     };
-    let all_digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    let all_digits =
+        |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
     if !all_digits(hours) || !all_digits(minutes) {
         return None;
     }
@@ -222,7 +226,7 @@ pub struct TaskFilter {
 impl TaskFilter {
     pub fn covers(&self, task: &WorkspaceTask) -> bool {
         task.runs_on_a_clock()
-            && self.task_types.iter().any(|t| *t == task.task_type)
+            && self.task_types.contains(&task.task_type)
             && self
                 .task_name
                 .as_deref()

@@ -17,7 +17,10 @@ fn the_three_forms_of_a_next_execution_time_are_read() {
     // The appended offset wins over a zone that disagrees.
     let both = next_run("2026-12-05 02:00:00 GMT+05:30", "Asia/Shanghai").unwrap();
     assert_eq!(both.at, utc("2026-12-04T20:30:00Z"));
-    assert_eq!(next_run("2026-12-05 02:00:00", "UTC").unwrap().at, utc("2026-12-05T02:00:00Z"));
+    assert_eq!(
+        next_run("2026-12-05 02:00:00", "UTC").unwrap().at,
+        utc("2026-12-05T02:00:00Z")
+    );
     assert_eq!(
         next_run("2026-12-05 02:00:00", "GMT-05:00").unwrap().at,
         utc("2026-12-05T07:00:00Z")

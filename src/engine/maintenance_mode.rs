@@ -117,12 +117,14 @@ impl ModeSwitcher {
         let end = plus(start, window.duration);
         let mut out = Vec::new();
         for (query, by_selector) in queries(window) {
-            let listed = list_until(lister, &query, (&self.retry, &self.clock, stop), &|| end)
-                .await?;
+            let listed =
+                list_until(lister, &query, (&self.retry, &self.clock, stop), &|| end).await?;
             out.extend(listed.into_iter().filter(|d| {
                 !by_selector
                     || window.audience.selector.users.is_empty()
-                    || d.users.iter().any(|u| window.audience.selector.users.contains(u))
+                    || d.users
+                        .iter()
+                        .any(|u| window.audience.selector.users.contains(u))
             }));
         }
         Ok(out)

@@ -129,6 +129,13 @@ pub(crate) struct Withdrawn {
     pub windows: Vec<Arc<WindowSpec>>,
 }
 
+/// The same rule warning of the same run of the same task's same target (its name or type
+/// may have changed: a rename is not a move).
+fn same_run(a: &WindowSpec, b: &WindowSpec) -> bool {
+    let key = |w: &WindowSpec| w.task.as_ref().map(|t| (t.task_id.clone(), t.part));
+    a.id == b.id && a.starts == b.starts && key(a) == key(b)
+}
+
 pub(crate) fn withdrawn(
     rules: &[TaskWarningRule],
     old: &StoredTask,
@@ -149,9 +156,7 @@ pub(crate) fn withdrawn(
         let Trigger::At(start) = window.starts else {
             continue;
         };
-        let still_planned = new_windows
-            .iter()
-            .any(|n| n.id == window.id && n.starts == window.starts && n.task == window.task);
+        let still_planned = new_windows.iter().any(|n| same_run(n, &window));
         // A run that has come is not withdrawn: Workspace moved on to the next one.
         if start <= now || still_planned {
             continue;
@@ -197,9 +202,7 @@ pub(crate) fn newly_planned(
     let old_windows = windows(old);
     let mut out: Vec<(ScheduleId, usize)> = Vec::new();
     for window in windows(new) {
-        let known = old_windows
-            .iter()
-            .any(|o| o.id == window.id && o.starts == window.starts && o.task == window.task);
+        let known = old_windows.iter().any(|o| same_run(o, &window));
         let ahead = window.upcoming(now, 1, now).len();
         if known || ahead == 0 {
             continue;
@@ -210,4 +213,118 @@ pub(crate) fn newly_planned(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::workspace_task::{ApplyObject, TaskFilter, WorkspaceTask};
+    use crate::domain::{ScheduleId, WorkspaceName};
+
+    fn rule() -> TaskWarningRule {
+        TaskWarningRule {
+            id: ScheduleId::parse("r").unwrap(),
+            workspace: WorkspaceName::default_name(),
+            filter: TaskFilter {
+                task_types: vec!["REBOOT".to_owned()],
+                task_name: None,
+            },
+            leads: vec![Duration::from_secs(3600), Duration::from_secs(600)],
+            message: crate::domain::template::Template::parse("{action} at {start}").unwrap(),
+            cancel_message: None,
+            audience: Default::default(),
+            max_audience: None,
+            misfire_grace: Duration::from_secs(60),
+            timezone: chrono_tz::UTC,
+        }
+    }
+
+    fn task(next: &str) -> StoredTask {
+        StoredTask {
+            workspace: "default".to_owned(),
+            task: WorkspaceTask {
+                id: "t".to_owned(),
+                name: "nightly".to_owned(),
+                task_type: "REBOOT".to_owned(),
+                scheduled_type: "DAY".to_owned(),
+                enabled: true,
+                next_execution_time: next.to_owned(),
+                time_zone: "UTC".to_owned(),
+                objects: vec![ApplyObject::Desktop("d1".to_owned())],
+            },
+            problem: None,
+        }
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_moved_run_withdraws_the_warnings_not_yet_due_and_plans_the_new_ones() {
+        let (old, new) = (task("2026-12-05 02:00:00"), task("2026-12-05 04:00:00"));
+        let now = at("2026-12-05T01:30:00Z"); // the 1 h warning went out, the 10 min one did not
+        let gone = withdrawn(
+            &[rule()],
+            &old,
+            Some(&new),
+            now,
+            (Duration::from_secs(60), 100),
+        );
+        let dues: Vec<String> = gone.rows.iter().map(|r| r.due_at.to_rfc3339()).collect();
+        assert_eq!(dues, ["2026-12-05T01:50:00+00:00"]);
+        assert!(gone.rows.iter().all(|r| r.status == Status::Cancelled));
+        assert_eq!(gone.rows[0].workspace_task.as_deref(), Some("t"));
+        assert_eq!(
+            gone.spans,
+            [(
+                rule().id,
+                at("2026-12-05T01:00:00Z"),
+                at("2026-12-05T02:00:00Z")
+            )]
+        );
+        assert_eq!(
+            newly_planned(&[rule()], Some(&old), Some(&new), now),
+            [(rule().id, 2)]
+        );
+    }
+
+    #[test]
+    fn an_unchanged_run_or_one_that_has_come_withdraws_nothing() {
+        let old = task("2026-12-05 02:00:00");
+        let limits = (Duration::from_secs(60), 100);
+        let mut renamed = old.clone();
+        renamed.task.name = "renamed".to_owned();
+        let now = at("2026-12-05T01:30:00Z");
+        // A rename keeps the run: the window is re-planned with the new name, nothing cancelled.
+        let same = withdrawn(&[rule()], &old, Some(&renamed), now, limits);
+        assert!(same.rows.is_empty() && same.spans.is_empty());
+        // The run came (Workspace lists the next one): not "moved".
+        let next = task("2026-12-06 02:00:00");
+        let after = withdrawn(
+            &[rule()],
+            &old,
+            Some(&next),
+            at("2026-12-05T02:00:01Z"),
+            limits,
+        );
+        assert!(after.rows.is_empty() && after.spans.is_empty());
+    }
+
+    #[test]
+    fn tasks_a_rule_covers_but_cannot_warn_of_are_problems_not_guesses() {
+        let mut bad = task("tomorrow");
+        bad.task.id = "bad".to_owned();
+        let mut nowhere = task("2026-12-05 02:00:00");
+        nowhere.task.id = "nowhere".to_owned();
+        nowhere.task.objects.clear();
+        let mut ran = task("");
+        ran.task.id = "ran".to_owned();
+        let plan = plan(&[rule()], &[task("2026-12-05 02:00:00"), bad, nowhere, ran]);
+        assert_eq!(plan.windows.len(), 1);
+        assert_eq!(plan.problems.len(), 2, "{:?}", plan.problems);
+        assert!(plan.problems[0].contains("task bad") && plan.problems[0].contains("tomorrow"));
+        assert!(plan.problems[1].contains("applied to no desktop"));
+        assert_eq!(plan.counts, [("default".to_owned(), 2, 2)]);
+    }
 }

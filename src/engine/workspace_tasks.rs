@@ -70,7 +70,17 @@ impl TaskFollower {
     async fn poll(&self, workspace: &str, rules: &[TaskWarningRule]) -> Result<(), StoreError> {
         let client = match self.routes.get(workspace).map(|r| r.lister()) {
             Some(Ok(client)) => Arc::clone(client),
-            Some(Err(why)) => return self.failed(workspace, why.replace("desktops cannot be listed", "Workspace's scheduled tasks cannot be read")).await,
+            Some(Err(why)) => {
+                return self
+                    .failed(
+                        workspace,
+                        why.replace(
+                            "desktops cannot be listed",
+                            "Workspace's scheduled tasks cannot be read",
+                        ),
+                    )
+                    .await;
+            }
             None => return Ok(()),
         };
         let listed = match client.list_scheduled_tasks().await {
@@ -91,7 +101,10 @@ impl TaskFollower {
             .collect();
         for row in listed {
             let old = stored.remove(&row.id);
-            if old.as_ref().is_some_and(|old| same_listing(old, &row, rules)) {
+            if old
+                .as_ref()
+                .is_some_and(|old| same_listing(old, &row, rules))
+            {
                 continue;
             }
             let Some(new) = self.read_task(&client, workspace, row, rules).await else {
@@ -154,8 +167,12 @@ impl TaskFollower {
         if covered {
             match client.scheduled_task_objects(&task.id).await {
                 Ok(objects) => {
-                    let (good, bad): (Vec<_>, Vec<_>) = objects.into_iter().partition(Result::is_ok);
-                    task.objects = good.into_iter().filter_map(Result::ok).collect::<Vec<ApplyObject>>();
+                    let (good, bad): (Vec<_>, Vec<_>) =
+                        objects.into_iter().partition(Result::is_ok);
+                    task.objects = good
+                        .into_iter()
+                        .filter_map(Result::ok)
+                        .collect::<Vec<ApplyObject>>();
                     if let Some(Err(first)) = bad.into_iter().next() {
                         problem = Some(format!("its targets include {first}"));
                     }
@@ -202,7 +219,10 @@ impl TaskFollower {
         let cancelled = withdrawn.rows.len();
         let mut rows = withdrawn.rows;
         if let Some(old) = old {
-            rows.extend(self.notices(rules, old, &withdrawn.spans, &withdrawn.windows, now).await?);
+            rows.extend(
+                self.notices(rules, old, &withdrawn.spans, &withdrawn.windows, now)
+                    .await?,
+            );
         }
         let notices = rows.len() - cancelled;
         let Some(claimed) = self
@@ -216,8 +236,14 @@ impl TaskFollower {
         let subject = task_plan::describe(new.or(old).expect("a change has a side"));
         match (old, new) {
             (None, Some(_)) => tracing::info!("following {subject}"),
-            (Some(_), Some(new)) => tracing::info!(next_execution_time = %new.task.next_execution_time, cancelled, notices, "{subject} changed"),
-            (Some(_), None) => tracing::info!(cancelled, notices, "{subject} is gone from Workspace's list"),
+            (Some(_), Some(new)) => {
+                tracing::info!(next_execution_time = %new.task.next_execution_time, cancelled, notices, "{subject} changed")
+            }
+            (Some(_), None) => tracing::info!(
+                cancelled,
+                notices,
+                "{subject} is gone from Workspace's list"
+            ),
             (None, None) => {}
         }
         for (rule, ..) in &withdrawn.spans {
@@ -254,7 +280,11 @@ impl TaskFollower {
             };
             let targets = self
                 .store
-                .task_warning_targets((rule_id.as_str(), &old.workspace, &old.task.id), *first, *start)
+                .task_warning_targets(
+                    (rule_id.as_str(), &old.workspace, &old.task.id),
+                    *first,
+                    *start,
+                )
                 .await?;
             let message = window.render_other(cancel, *start);
             out.extend(targets.into_iter().map(|target| NewDelivery {

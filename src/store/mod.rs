@@ -39,13 +39,13 @@ pub(crate) use jobs::{JobEnd, JobToPoll, ResendSource};
 pub(crate) use location::Postgres;
 pub(crate) use location::redact as redact_database;
 pub use location::{Database, PoolSettings};
+pub(crate) use mode_switches::SwitchOn;
 pub use recipients::{PlannedRecipients, planned_recipients};
 pub(crate) use rows::Claimed;
 pub(crate) use rows::DeliveryRow;
 pub(crate) use state::ScheduleState;
 pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
 pub(crate) use stored_windows::{StoredSelectors, StoredTargets, StoredWindow};
-pub(crate) use mode_switches::SwitchOn;
 pub(crate) use time::format_time;
 pub(crate) use workspace_tasks::{StoredTask, TaskPoll};
 

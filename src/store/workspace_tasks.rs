@@ -10,8 +10,8 @@ use super::deliveries::NewDelivery;
 use super::rows::{Claimed, target_from_row};
 use super::time::stored_time;
 use super::{Store, StoreError};
-use crate::domain::{ScheduleId, Target};
 use crate::domain::workspace_task::{ApplyObject, WorkspaceTask};
+use crate::domain::{ScheduleId, Target};
 
 /// A followed task: its workspace, the task, and why it gets no warnings (None: it does).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -170,7 +170,11 @@ mod tests {
         assert_eq!(tasks[0].name, "nightly");
         assert_eq!(tasks[0].time_zone, "Asia/Shanghai");
         assert!(!tasks[1].enabled);
-        assert!(parse_tasks(b"<html>").unwrap_err().contains("ListScheduledTasks"));
+        assert!(
+            parse_tasks(b"<html>")
+                .unwrap_err()
+                .contains("ListScheduledTasks")
+        );
     }
 
     #[test]

@@ -72,14 +72,10 @@ async fn desktops_go_into_maintenance_mode_at_the_start_and_only_those_come_out_
     env.fake.set_estate(estate());
     let config = env.write_config(&window(3, "5s"));
     let daemon = env.spawn_daemon(&config).await;
-    let on = wait_for(10, || async {
-        env.fake.in_maintenance_mode().len() == 5
-    })
-    .await;
+    let on = wait_for(10, || async { env.fake.in_maintenance_mode().len() == 5 }).await;
     assert!(on, "{:?}\n{}", env.fake.mode_switches(), daemon.logs());
     let off = wait_for(15, || async {
-        env.fake.mode_switches().len() == 2
-            && switches(&env).await.iter().all(|s| s.1 == "sent")
+        env.fake.mode_switches().len() == 2 && switches(&env).await.iter().all(|s| s.1 == "sent")
     })
     .await;
     let history = env
@@ -96,9 +92,15 @@ async fn desktops_go_into_maintenance_mode_at_the_start_and_only_those_come_out_
     assert_eq!(env.fake.in_maintenance_mode(), ["d1"]);
     let rows = switches(&env).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!((rows[0].0.as_str(), rows[0].3.as_str()), ("mode-on:0", "on"));
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].3.as_str()),
+        ("mode-on:0", "on")
+    );
     assert_eq!(rows[1].3, "off");
-    assert!(rows[1].0.starts_with("mode-off:") && rows[1].2.is_some(), "{rows:?}");
+    assert!(
+        rows[1].0.starts_with("mode-off:") && rows[1].2.is_some(),
+        "{rows:?}"
+    );
     // Recorded like deliveries: history shows both switches.
     let all: serde_json::Value = serde_json::from_str(&stdout(&history)).unwrap();
     let targets: Vec<&str> = all
@@ -131,10 +133,7 @@ async fn the_switch_off_happens_after_a_kill_inside_the_window_at_the_next_start
     // Back after the end (and after the window's misfire grace would have mattered).
     tokio::time::sleep(std::time::Duration::from_secs(8)).await;
     let daemon = env.spawn_daemon(&config).await;
-    let off = wait_for(10, || async {
-        env.fake.in_maintenance_mode() == ["d1"]
-    })
-    .await;
+    let off = wait_for(10, || async { env.fake.in_maintenance_mode() == ["d1"] }).await;
     assert_eq!(daemon.stop(5).await, Some(0));
     assert!(off, "{:?}", env.fake.mode_switches());
     let rows = switches(&env).await;
@@ -155,7 +154,13 @@ async fn cancelling_a_window_under_way_switches_its_desktops_off_at_once_and_onc
         .await
     );
     let out = env
-        .run(&["maintenance", "cancel", "patch", "--config", config.to_str().unwrap()])
+        .run(&[
+            "maintenance",
+            "cancel",
+            "patch",
+            "--config",
+            config.to_str().unwrap(),
+        ])
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(

@@ -57,8 +57,11 @@ message = "Your desktop will {{action}} at {{start}} ({{time_left}} left): {{tas
     )
 }
 
-/// (schedule_id, workspace_task, target, due_at, status, message) of every delivery, by id.
-async fn rows(env: &TestEnv) -> Vec<(String, Option<String>, String, String, String, String)> {
+/// (schedule_id, workspace_task, target, due_at, status, message) of a delivery.
+type Line = (String, Option<String>, String, String, String, String);
+
+/// Every delivery, by id.
+async fn rows(env: &TestEnv) -> Vec<Line> {
     let db = env.db().await;
     sqlx::query("SELECT schedule_id, workspace_task, target, due_at, status, message FROM deliveries ORDER BY id")
         .fetch_all(&db)
@@ -91,8 +94,11 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
     env.fake.set_tasks(vec![
         FakeTask::new("t-desk", "REBOOT", &wall(run, shanghai), "Asia/Shanghai")
             .on("DESKTOP", "d1", "pc-d1"),
-        FakeTask::new("t-pool", "STOP", &wall(run, shanghai), "GMT+08:00")
-            .on("DESKTOP_POOL", "pool-x", "pool x"),
+        FakeTask::new("t-pool", "STOP", &wall(run, shanghai), "GMT+08:00").on(
+            "DESKTOP_POOL",
+            "pool-x",
+            "pool x",
+        ),
         FakeTask::new(
             "t-all",
             "HIBERNATE",
@@ -100,11 +106,19 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
             "",
         )
         .on("ALL_DESKTOPS", "", ""),
-        FakeTask::new("t-tag", "REBUILD", &wall(run, chrono_tz::UTC), "UTC")
-            .on("DESKTOP_TAG", "tag-1", "dept=finance"),
+        FakeTask::new("t-tag", "REBUILD", &wall(run, chrono_tz::UTC), "UTC").on(
+            "DESKTOP_TAG",
+            "tag-1",
+            "dept=finance",
+        ),
         // Not warned of: another type, an event-triggered task, a disabled one, a bad time.
-        FakeTask::new("t-script", "EXECUTE_SCRIPT", &wall(run, chrono_tz::UTC), "UTC")
-            .on("DESKTOP", "d2", ""),
+        FakeTask::new(
+            "t-script",
+            "EXECUTE_SCRIPT",
+            &wall(run, chrono_tz::UTC),
+            "UTC",
+        )
+        .on("DESKTOP", "d2", ""),
         FakeTask {
             scheduled_type: "LIFE_CYCLE".to_owned(),
             ..FakeTask::new("t-life", "REBOOT", &wall(run, chrono_tz::UTC), "UTC")
@@ -127,7 +141,12 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
         all.len() >= 8 && all.iter().all(|d| d.status != "pending")
     })
     .await;
-    let status = env.run(&["status", "--config", config.to_str().unwrap()]).await;
+    let status = env
+        .run(&["status", "--config", config.to_str().unwrap()])
+        .await;
+    let list = env
+        .run(&["maintenance", "list", "--config", config.to_str().unwrap()])
+        .await;
     let logs = daemon.logs();
     let (_, metrics) = http_get(port, "/metrics").await;
     assert_eq!(daemon.stop(5).await, Some(0));
@@ -150,7 +169,8 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
         assert_eq!(schedule, "restart-warnings");
         assert_eq!(status, "sent");
         assert!(
-            *due == stamp(run - TimeDelta::seconds(15)) || *due == stamp(run - TimeDelta::seconds(8)),
+            *due == stamp(run - TimeDelta::seconds(15))
+                || *due == stamp(run - TimeDelta::seconds(8)),
             "{due} for a run at {run}"
         );
         let action = match task.as_deref().unwrap() {
@@ -163,14 +183,23 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
     }
     // {start} is the task's own wall time: 02:00 in Shanghai for the Shanghai tasks.
     let local = run.with_timezone(&shanghai).format("%H:%M").to_string();
-    let desk = rows.iter().find(|r| r.1.as_deref() == Some("t-desk")).unwrap();
+    let desk = rows
+        .iter()
+        .find(|r| r.1.as_deref() == Some("t-desk"))
+        .unwrap();
     assert!(desk.5.contains(&format!("at {local} (")), "{}", desk.5);
     assert!(desk.5.ends_with(": task t-desk."), "{}", desk.5);
     // Each target as Workspace aims the task: the desktop, the pool, every desktop, the tag.
     let sends = desktop_sends(&env);
     assert!(sends.contains(&vec!["d1".to_owned()]), "{sends:?}");
-    assert!(sends.contains(&(0..6).map(|i| format!("d{i}")).collect::<Vec<_>>()), "{sends:?}");
-    assert!(sends.contains(&vec!["d0".to_owned(), "d2".to_owned(), "d4".to_owned()]), "{sends:?}");
+    assert!(
+        sends.contains(&(0..6).map(|i| format!("d{i}")).collect::<Vec<_>>()),
+        "{sends:?}"
+    );
+    assert!(
+        sends.contains(&vec!["d0".to_owned(), "d2".to_owned(), "d4".to_owned()]),
+        "{sends:?}"
+    );
     let pool_sends = env
         .fake
         .received()
@@ -180,9 +209,21 @@ async fn warnings_go_to_each_kind_of_target_before_the_run_in_each_time_form() {
     assert_eq!(pool_sends, 2);
     // The task that cannot be read is reported, not guessed.
     let out = stdout(&status);
-    assert!(out.contains("t-bad") && out.contains("gets no warnings"), "{out}");
+    assert!(
+        out.contains("t-bad") && out.contains("gets no warnings"),
+        "{out}"
+    );
     assert!(out.contains("REBOOT \"task t-desk\""), "{out}");
-    assert!(logs.contains("gets no warnings: next_execution_time \"tomorrow"), "{logs}");
+    let list = stdout(&list);
+    assert!(list.contains("Workspace's scheduled tasks:"), "{list}");
+    assert!(
+        list.contains("task t-bad") && list.contains("gets no warnings"),
+        "{list}"
+    );
+    assert!(
+        logs.contains("gets no warnings: next_execution_time \"tomorrow"),
+        "{logs}"
+    );
     // Only the lists and one show per new task a rule covers (t-bad included).
     let shows: Vec<String> = env
         .fake
@@ -225,7 +266,10 @@ async fn a_moved_then_disabled_task_cancels_unsent_warnings_and_sends_one_notice
     // Within a poll: the old run's second warning is recorded cancelled, one notice goes out.
     let cancelled = wait_for(15, || async {
         rows(&env).await.iter().any(|r| r.4 == "cancelled")
-            && rows(&env).await.iter().any(|r| r.5.contains("will not happen"))
+            && rows(&env)
+                .await
+                .iter()
+                .any(|r| r.5.contains("will not happen"))
     })
     .await;
     assert!(cancelled, "{:#?}", rows(&env).await);
@@ -233,7 +277,10 @@ async fn a_moved_then_disabled_task_cancels_unsent_warnings_and_sends_one_notice
     let first_new = stamp(moved - TimeDelta::seconds(35));
     assert!(
         wait_for(40, || async {
-            rows(&env).await.iter().any(|r| r.3 == first_new && r.4 == "sent")
+            rows(&env)
+                .await
+                .iter()
+                .any(|r| r.3 == first_new && r.4 == "sent")
         })
         .await,
         "{:#?}",
@@ -243,8 +290,10 @@ async fn a_moved_then_disabled_task_cancels_unsent_warnings_and_sends_one_notice
         enabled: false,
         ..task(moved)
     }]);
-    let notices = |all: &Vec<(String, Option<String>, String, String, String, String)>| {
-        all.iter().filter(|r| r.5.contains("will not happen")).count()
+    let notices = |all: &Vec<Line>| {
+        all.iter()
+            .filter(|r| r.5.contains("will not happen"))
+            .count()
     };
     assert!(
         wait_for(15, || async { notices(&rows(&env).await) == 2 }).await,
@@ -270,8 +319,9 @@ async fn a_moved_then_disabled_task_cancels_unsent_warnings_and_sends_one_notice
     assert_eq!(notices(&all), 2, "{all:#?}");
     let start = run.format("%H:%M").to_string();
     assert!(
-        all.iter()
-            .any(|r| r.5 == format!("The restart planned for {start} will not happen.") && r.4 == "sent"),
+        all.iter().any(
+            |r| r.5 == format!("The restart planned for {start} will not happen.") && r.4 == "sent"
+        ),
         "{all:#?}"
     );
     assert!(all.iter().all(|r| r.1.as_deref() == Some("t1")));
@@ -304,10 +354,16 @@ async fn a_failing_task_api_is_reported_and_planned_warnings_keep_their_time_the
     let doc: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
     let polls = &doc["workspace_tasks"]["polls"];
     assert!(
-        polls[0]["error"].as_str().unwrap_or_default().contains("503"),
+        polls[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("503"),
         "{doc:#}"
     );
-    assert_eq!(doc["workspace_tasks"]["runs"][0]["task_id"], "t1", "{doc:#}");
+    assert_eq!(
+        doc["workspace_tasks"]["runs"][0]["task_id"], "t1",
+        "{doc:#}"
+    );
     // The task is deleted in Workspace: its last warning is cancelled once the list reads again.
     env.fake.set_tasks(Vec::new());
     assert!(
@@ -358,12 +414,18 @@ async fn two_instances_on_postgresql_send_each_warning_notice_and_switch_once() 
         )
     ));
     let spawn = |log| env.spawn_daemon_with(&config, &DaemonOptions::log_to(log));
-    let (a, b) = (spawn("a.log").started().await, spawn("b.log").started().await);
+    let (a, b) = (
+        spawn("a.log").started().await,
+        spawn("b.log").started().await,
+    );
     let db = env.db().await;
     // The first warning (run - 15 s) goes out; then the task moves: both instances see it.
     assert!(
         wait_for(20, || async {
-            rows(&env).await.iter().any(|r| r.4 == "sent" && r.1.is_some())
+            rows(&env)
+                .await
+                .iter()
+                .any(|r| r.4 == "sent" && r.1.is_some())
         })
         .await,
         "{:#?}",
@@ -372,7 +434,10 @@ async fn two_instances_on_postgresql_send_each_warning_notice_and_switch_once() 
     env.fake.set_tasks(vec![task(run + TimeDelta::seconds(60))]);
     assert!(
         wait_for(15, || async {
-            rows(&env).await.iter().any(|r| r.5.contains("will not happen"))
+            rows(&env)
+                .await
+                .iter()
+                .any(|r| r.5.contains("will not happen"))
         })
         .await
     );
@@ -387,11 +452,23 @@ async fn two_instances_on_postgresql_send_each_warning_notice_and_switch_once() 
         .filter(|r| r.path.ends_with("/desktops/notifications"))
         .map(|r| r.notification_text())
         .collect();
-    assert_eq!(to_d1.len(), 2, "one warning and one cancel notice: {to_d1:?}");
-    assert_eq!(count_status(&db, "cancelled").await, 1, "{:#?}", rows(&env).await);
+    assert_eq!(
+        to_d1.len(),
+        2,
+        "one warning and one cancel notice: {to_d1:?}"
+    );
+    assert_eq!(
+        count_status(&db, "cancelled").await,
+        1,
+        "{:#?}",
+        rows(&env).await
+    );
     let switches = env.fake.mode_switches();
     assert_eq!(
         switches,
-        [(true, vec!["d1".to_owned()]), (false, vec!["d1".to_owned()])]
+        [
+            (true, vec!["d1".to_owned()]),
+            (false, vec!["d1".to_owned()])
+        ]
     );
 }

@@ -136,7 +136,11 @@ impl FakeWorkspace {
             return Some(Reply::error(400, "WKS.0400"));
         };
         let ids: Vec<&str> = ids.iter().filter_map(|v| v.as_str()).collect();
-        for desktop in state.estate.iter_mut().filter(|d| ids.contains(&d.id.as_str())) {
+        for desktop in state
+            .estate
+            .iter_mut()
+            .filter(|d| ids.contains(&d.id.as_str()))
+        {
             desktop.in_maintenance_mode = on;
         }
         Some(Reply::RawOk(String::new()))
