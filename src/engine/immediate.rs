@@ -75,20 +75,14 @@ pub(crate) async fn deliver_now(
     let batch: Vec<NewDelivery> = targets
         .iter()
         .map(|target| NewDelivery {
-            schedule_id: schedule_id.clone(),
-            workspace: workspace.clone(),
-            target: target.clone(),
             parent_id: outgoing.parent_id,
-            resend: None,
-            due_at: now,
-            deadline_at: deadline,
-            message: outgoing.text.clone(),
             countdown: outgoing.countdown.clone(),
-            status: Status::Pending,
-            error_msg: None,
-            may_be_cancelled: false,
-            audience: None,
-            workspace_task: None,
+            ..NewDelivery::new(
+                (schedule_id.clone(), workspace.clone()),
+                target.clone(),
+                (now, deadline),
+                outgoing.text.clone(),
+            )
         })
         .collect();
     deliver_batch(config, (schedule_id, workspace), batch, (routes, now)).await

@@ -166,21 +166,16 @@ pub(crate) fn switch_on_rows(
 ) -> Vec<NewDelivery> {
     let end = plus(start, window.duration);
     let row = |target: Target, status: Status, error_msg: Option<String>| NewDelivery {
-        schedule_id: window.id.clone(),
-        workspace: window.workspace.clone(),
-        target,
-        parent_id: None,
-        resend: None,
-        due_at: start,
-        deadline_at: end,
-        message: "maintenance mode on".to_owned(),
-        countdown: None,
         status,
         error_msg,
         // A cancel between claim and start stops it.
         may_be_cancelled: true,
-        audience: None,
-        workspace_task: None,
+        ..NewDelivery::new(
+            (window.id.clone(), window.workspace.clone()),
+            target,
+            (start, end),
+            "maintenance mode on".to_owned(),
+        )
     };
     let nothing = |why: String, status: Status| {
         let target = Target::Mode {
@@ -257,25 +252,19 @@ pub(crate) fn switch_off_rows(
                 true => "the window was cancelled",
                 false => "the window ended",
             };
+            let target = Target::Mode {
+                on: false,
+                label: format!("mode-off:{}", on.id),
+                ids: on.target.desktop_ids().to_vec(),
+            };
             Some(NewDelivery {
-                schedule_id: on.window.clone(),
-                workspace: on.workspace.clone(),
-                target: Target::Mode {
-                    on: false,
-                    label: format!("mode-off:{}", on.id),
-                    ids: on.target.desktop_ids().to_vec(),
-                },
                 parent_id: Some(on.id),
-                resend: None,
-                due_at: on.start,
-                deadline_at: plus(now.max(on.end), SWITCH_OFF_PATIENCE),
-                message: format!("maintenance mode off ({why})"),
-                countdown: None,
-                status: Status::Pending,
-                error_msg: None,
-                may_be_cancelled: false,
-                audience: None,
-                workspace_task: None,
+                ..NewDelivery::new(
+                    (on.window.clone(), on.workspace.clone()),
+                    target,
+                    (on.start, plus(now.max(on.end), SWITCH_OFF_PATIENCE)),
+                    format!("maintenance mode off ({why})"),
+                )
             })
         })
         .collect()

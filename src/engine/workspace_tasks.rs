@@ -21,7 +21,6 @@ use crate::domain::workspace_task::{ApplyObject, TaskWarningRule, WorkspaceTask}
 use crate::platform::clock::Clock;
 use crate::store::{NewDelivery, Store, StoreError, StoredTask};
 use crate::workspace::WorkspaceClient;
-use crate::workspace::tasks::ListedTask;
 
 /// The rules in force; a reload replaces them.
 pub(crate) type SharedRules = Arc<RwLock<Vec<TaskWarningRule>>>;
@@ -147,19 +146,9 @@ impl TaskFollower {
         &self,
         client: &WorkspaceClient,
         workspace: &str,
-        row: ListedTask,
+        mut task: WorkspaceTask,
         rules: &[TaskWarningRule],
     ) -> Option<StoredTask> {
-        let mut task = WorkspaceTask {
-            id: row.id,
-            name: row.name,
-            task_type: row.task_type,
-            scheduled_type: row.scheduled_type,
-            enabled: row.enabled,
-            next_execution_time: row.next_execution_time,
-            time_zone: row.time_zone,
-            objects: Vec::new(),
-        };
         let covered = rules
             .iter()
             .any(|r| r.workspace.as_str() == workspace && r.filter.covers(&task));
@@ -287,21 +276,15 @@ impl TaskFollower {
                 )
                 .await?;
             let message = window.render_other(cancel, *start);
+            let deadline = crate::domain::time_math::plus(now, self.limits.0);
             out.extend(targets.into_iter().map(|target| NewDelivery {
-                schedule_id: rule_id.clone(),
-                workspace: rule.workspace.clone(),
-                target,
-                parent_id: None,
-                resend: None,
-                due_at: now,
-                deadline_at: crate::domain::time_math::plus(now, self.limits.0),
-                message: message.clone(),
-                countdown: None,
-                status: Status::Pending,
-                error_msg: None,
-                may_be_cancelled: false,
-                audience: None,
                 workspace_task: Some(old.task.id.clone()),
+                ..NewDelivery::new(
+                    (rule_id.clone(), rule.workspace.clone()),
+                    target,
+                    (now, deadline),
+                    message.clone(),
+                )
             }));
         }
         Ok(out)
@@ -310,7 +293,7 @@ impl TaskFollower {
 
 /// True when the listed fields are as recorded (its targets are read again only on a change),
 /// and a task a rule covers has had its targets read (a reload may have added the rule).
-fn same_listing(old: &StoredTask, row: &ListedTask, rules: &[TaskWarningRule]) -> bool {
+fn same_listing(old: &StoredTask, row: &WorkspaceTask, rules: &[TaskWarningRule]) -> bool {
     let task = &old.task;
     let unread = task.objects.is_empty()
         && old.problem.is_none()

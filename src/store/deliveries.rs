@@ -38,6 +38,34 @@ pub struct NewDelivery {
     pub workspace_task: Option<String>,
 }
 
+impl NewDelivery {
+    /// A pending delivery of `message` to `target`, due at `due_at` and not attempted after
+    /// `deadline_at`, with nothing else set: callers set what differs with `..`.
+    pub fn new(
+        (schedule_id, workspace): (ScheduleId, WorkspaceName),
+        target: Target,
+        (due_at, deadline_at): (DateTime<Utc>, DateTime<Utc>),
+        message: String,
+    ) -> NewDelivery {
+        NewDelivery {
+            schedule_id,
+            workspace,
+            target,
+            parent_id: None,
+            resend: None,
+            due_at,
+            deadline_at,
+            message,
+            countdown: None,
+            status: Status::Pending,
+            error_msg: None,
+            may_be_cancelled: false,
+            audience: None,
+            workspace_task: None,
+        }
+    }
+}
+
 /// What a delivery records of its resolved audience.
 #[derive(Debug, Clone, Default)]
 pub struct AudienceRecord {

@@ -34,10 +34,21 @@ pub(crate) struct TaskPoll {
 
 const COLUMNS: &str = "workspace, task_id, task_name, task_type, scheduled_type, enabled, next_execution_time, time_zone, objects, problem";
 
-/// The row as written (what a compare-and-swap compares).
-fn cells(t: &StoredTask) -> (String, i64) {
+/// Binds what a compare-and-swap compares, in column order: name, type, scheduled type,
+/// enabled, next execution time, zone, objects.
+fn bind_fields<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    t: &'q StoredTask,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     let objects = serde_json::to_string(&t.task.objects).expect("plain values serialize");
-    (objects, i64::from(t.task.enabled))
+    query
+        .bind(&t.task.name)
+        .bind(&t.task.task_type)
+        .bind(&t.task.scheduled_type)
+        .bind(i64::from(t.task.enabled))
+        .bind(&t.task.next_execution_time)
+        .bind(&t.task.time_zone)
+        .bind(objects)
 }
 
 fn task_from_row(row: &sqlx::any::AnyRow) -> Result<StoredTask, StoreError> {
@@ -89,30 +100,22 @@ impl Store {
         let swapped = match (old, new) {
             (None, None) => true,
             (None, Some(new)) => {
-                let (objects, enabled) = cells(new);
-                sqlx::query(
+                let query = sqlx::query(
                     "INSERT INTO workspace_tasks (workspace, task_id, task_name, task_type, scheduled_type, enabled, next_execution_time, time_zone, objects, problem, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                      ON CONFLICT (workspace, task_id) DO NOTHING",
                 )
                 .bind(&new.workspace)
-                .bind(&new.task.id)
-                .bind(&new.task.name)
-                .bind(&new.task.task_type)
-                .bind(&new.task.scheduled_type)
-                .bind(enabled)
-                .bind(&new.task.next_execution_time)
-                .bind(&new.task.time_zone)
-                .bind(objects)
-                .bind(&new.problem)
-                .bind(stored_time(now))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+                .bind(&new.task.id);
+                bind_fields(query, new)
+                    .bind(&new.problem)
+                    .bind(stored_time(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
                     == 1
             }
             (Some(old), new) => {
-                let (objects, enabled) = cells(old);
                 let matches = "workspace = $1 AND task_id = $2 AND task_name = $3 AND task_type = $4 AND scheduled_type = $5 AND enabled = $6 AND next_execution_time = $7 AND time_zone = $8 AND objects = $9";
                 let sql = match new {
                     None => format!("DELETE FROM workspace_tasks WHERE {matches}"),
@@ -121,26 +124,12 @@ impl Store {
                     ),
                 };
                 // Only constant text is formatted in; every value is bound.
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(&old.workspace)
-                    .bind(&old.task.id)
-                    .bind(&old.task.name)
-                    .bind(&old.task.task_type)
-                    .bind(&old.task.scheduled_type)
-                    .bind(enabled)
-                    .bind(&old.task.next_execution_time)
-                    .bind(&old.task.time_zone)
-                    .bind(objects);
+                    .bind(&old.task.id);
+                let mut query = bind_fields(query, old);
                 if let Some(new) = new {
-                    let (objects, enabled) = cells(new);
-                    query = query
-                        .bind(&new.task.name)
-                        .bind(&new.task.task_type)
-                        .bind(&new.task.scheduled_type)
-                        .bind(enabled)
-                        .bind(&new.task.next_execution_time)
-                        .bind(&new.task.time_zone)
-                        .bind(objects)
+                    query = bind_fields(query, new)
                         .bind(&new.problem)
                         .bind(stored_time(now));
                 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::client::WorkspaceClient;
 use super::error::ApiError;
-use crate::domain::workspace_task::ApplyObject;
+use crate::domain::workspace_task::{ApplyObject, WorkspaceTask};
 
 /// Tasks per ListScheduledTasks page: the API's maximum.
 const PAGE: u64 = 50;
@@ -15,21 +15,10 @@ const PAGE: u64 = 50;
 /// keep the poller for ever.
 const MAX_PAGES: u64 = 200;
 
-/// One ListScheduledTasks row, as Workspace wrote it (missing fields empty).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ListedTask {
-    pub id: String,
-    pub name: String,
-    pub task_type: String,
-    pub scheduled_type: String,
-    pub enabled: bool,
-    pub next_execution_time: String,
-    pub time_zone: String,
-}
-
 impl WorkspaceClient {
-    /// Every scheduled task, page by page.
-    pub async fn list_scheduled_tasks(&self) -> Result<Vec<ListedTask>, ApiError> {
+    /// Every scheduled task, page by page, as Workspace wrote it (missing fields empty; what
+    /// each is applied to is [`Self::scheduled_task_objects`]'s).
+    pub async fn list_scheduled_tasks(&self) -> Result<Vec<WorkspaceTask>, ApiError> {
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
             let params = [
@@ -72,7 +61,7 @@ fn malformed(what: &str, body: &[u8], e: serde_json::Error) -> String {
 }
 
 /// One ListScheduledTasks page: `total_count` and its tasks; a row without an id is skipped.
-pub(super) fn parse_tasks(body: &[u8]) -> Result<(Option<u64>, Vec<ListedTask>), String> {
+pub(super) fn parse_tasks(body: &[u8]) -> Result<(Option<u64>, Vec<WorkspaceTask>), String> {
     #[derive(Deserialize)]
     struct Row {
         #[serde(default)]
@@ -104,7 +93,7 @@ pub(super) fn parse_tasks(body: &[u8]) -> Result<(Option<u64>, Vec<ListedTask>),
         .unwrap_or_default()
         .into_iter()
         .filter_map(|row| {
-            Some(ListedTask {
+            Some(WorkspaceTask {
                 id: row.id.filter(|id| !id.is_empty())?,
                 name: row.task_name.unwrap_or_default(),
                 task_type: row.task_type.unwrap_or_default(),
@@ -114,6 +103,7 @@ pub(super) fn parse_tasks(body: &[u8]) -> Result<(Option<u64>, Vec<ListedTask>),
                 enabled: row.enable.unwrap_or(true),
                 next_execution_time: row.next_execution_time.unwrap_or_default(),
                 time_zone: row.time_zone.unwrap_or_default(),
+                objects: Vec::new(),
             })
         })
         .collect();

@@ -193,3 +193,71 @@ async fn dry_run_records_the_switches_without_calling() {
     assert!(env.fake.mode_switches().is_empty());
     assert_eq!(env.fake.in_maintenance_mode(), ["d1"]);
 }
+
+#[tokio::test]
+async fn maintenance_add_takes_maintenance_mode_and_list_shows_it() {
+    let env = TestEnv::new().await;
+    let config = env.write_config("[jobs]\nenabled = false\n");
+    let c = config.to_str().unwrap();
+    let start = (Utc::now() + TimeDelta::hours(3)).to_rfc3339();
+    let args = [
+        "maintenance",
+        "add",
+        "--config",
+        c,
+        "--id",
+        "db-window",
+        "--start",
+        &start,
+        "--duration",
+        "1h",
+        "--notify-before",
+        "15m",
+        "--pool",
+        "pool-m",
+        "--message",
+        "Restart at {start}.",
+        "--maintenance-mode",
+    ];
+    let out = env.run(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("desktops in maintenance mode from start to end"),
+        "{}",
+        stdout(&out)
+    );
+    let list = env
+        .run(&["maintenance", "list", "--json", "--config", c])
+        .await;
+    let windows: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(windows[0]["id"], "db-window");
+    assert_eq!(windows[0]["maintenance_mode"], true);
+    // Off by default.
+    let plain = env
+        .run(&[
+            "maintenance",
+            "add",
+            "--config",
+            c,
+            "--id",
+            "plain",
+            "--start",
+            &start,
+            "--duration",
+            "1h",
+            "--notify-before",
+            "15m",
+            "--pool",
+            "pool-m",
+            "--message",
+            "m",
+        ])
+        .await;
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    let list = env
+        .run(&["maintenance", "list", "--json", "--config", c])
+        .await;
+    let windows: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(windows[1]["id"], "plain");
+    assert_eq!(windows[1]["maintenance_mode"], false);
+}
