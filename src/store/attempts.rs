@@ -306,21 +306,16 @@ mod tests {
         let base = Store::open(&dir.path().join("t.db")).await.unwrap();
         let (old, new) = (base.clone().owned_by("old"), base.clone().owned_by("new"));
         let now = Utc::now();
-        let delivery = |pool: &str| NewDelivery {
-            workspace: crate::domain::WorkspaceName::default_name(),
-            schedule_id: ScheduleId::parse("s").unwrap(),
-            target: Target::Pool(PoolId::parse(pool).unwrap()),
-            parent_id: None,
-            resend: None,
-            due_at: now,
-            deadline_at: now + TimeDelta::minutes(5),
-            message: "m".into(),
-            countdown: None,
-            status: Status::Pending,
-            error_msg: None,
-            may_be_cancelled: false,
-            audience: None,
-            workspace_task: None,
+        let delivery = |pool: &str| {
+            NewDelivery::new(
+                (
+                    ScheduleId::parse("s").unwrap(),
+                    crate::domain::WorkspaceName::default_name(),
+                ),
+                Target::Pool(PoolId::parse(pool).unwrap()),
+                (now, now + TimeDelta::minutes(5)),
+                "m".into(),
+            )
         };
         let claimed = old
             .claim_deliveries(&[delivery("p1"), delivery("p2")], &[], now)

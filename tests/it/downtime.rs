@@ -168,7 +168,6 @@ async fn a_pending_row_of_a_running_process_is_left_to_it_and_adopted_once_it_is
 
 #[tokio::test]
 async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_sent_late() {
-    use workspace_notifier::domain::Status;
     use workspace_notifier::domain::{PoolId, ScheduleId};
     use workspace_notifier::store::NewDelivery;
     let env = TestEnv::new().await;
@@ -184,22 +183,15 @@ async fn a_claimed_but_unsent_row_found_past_its_grace_is_recorded_missed_not_se
         .await
         .unwrap();
     let due = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap() + TimeDelta::seconds(1);
-    let row = NewDelivery {
-        schedule_id: ScheduleId::parse("hourly").unwrap(),
-        workspace: workspace_notifier::domain::WorkspaceName::default_name(),
-        target: workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
-        parent_id: None,
-        resend: None,
-        due_at: due,
-        deadline_at: due + TimeDelta::minutes(30),
-        message: "message of hourly".into(),
-        countdown: None,
-        status: Status::Pending,
-        error_msg: None,
-        may_be_cancelled: false,
-        audience: None,
-        workspace_task: None,
-    };
+    let row = NewDelivery::new(
+        (
+            ScheduleId::parse("hourly").unwrap(),
+            workspace_notifier::domain::WorkspaceName::default_name(),
+        ),
+        workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
+        (due, due + TimeDelta::minutes(30)),
+        "message of hourly".into(),
+    );
     store
         .claim_deliveries(&[row], &[], Utc::now())
         .await

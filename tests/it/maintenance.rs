@@ -275,7 +275,6 @@ async fn database_windows_are_listed_with_rendered_warnings_and_cancel_only_the_
 
 #[tokio::test]
 async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
-    use workspace_notifier::domain::Status;
     use workspace_notifier::domain::{PoolId, ScheduleId};
     use workspace_notifier::engine::delivery::Outcome;
     use workspace_notifier::engine::shutdown::Shutdown;
@@ -287,20 +286,16 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
     let store = wiring::open_store(&config).await.unwrap();
     let due = Utc::now() + TimeDelta::milliseconds(300);
     let warning = NewDelivery {
-        schedule_id: ScheduleId::parse("w").unwrap(),
-        workspace: workspace_notifier::domain::WorkspaceName::default_name(),
-        target: workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
-        parent_id: None,
-        resend: None,
-        due_at: due,
-        deadline_at: due + TimeDelta::seconds(10),
-        message: "Restart in 5 minutes".into(),
-        countdown: None,
-        status: Status::Pending,
-        error_msg: None,
         may_be_cancelled: true,
-        audience: None,
-        workspace_task: None,
+        ..NewDelivery::new(
+            (
+                ScheduleId::parse("w").unwrap(),
+                workspace_notifier::domain::WorkspaceName::default_name(),
+            ),
+            workspace_notifier::domain::Target::Pool(PoolId::parse(POOL).unwrap()),
+            (due, due + TimeDelta::seconds(10)),
+            "Restart in 5 minutes".into(),
+        )
     };
     let claimed = store
         .claim_deliveries(&[warning], &[], Utc::now())
@@ -324,7 +319,6 @@ async fn a_warning_cancelled_between_its_claim_and_its_due_time_is_not_sent() {
 
 #[tokio::test]
 async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_late() {
-    use workspace_notifier::domain::Status;
     use workspace_notifier::domain::{PoolId, ScheduleId};
     use workspace_notifier::engine::delivery::Outcome;
     use workspace_notifier::engine::shutdown::Shutdown;
@@ -340,21 +334,16 @@ async fn a_warning_still_queued_for_a_request_slot_at_its_deadline_is_not_sent_l
     config.daemon.max_in_flight = 1; // the slow first request holds the only slot
     let store = wiring::open_store(&config).await.unwrap();
     let now = Utc::now();
-    let row = |pool: &str, deadline: TimeDelta| NewDelivery {
-        schedule_id: ScheduleId::parse("w").unwrap(),
-        workspace: workspace_notifier::domain::WorkspaceName::default_name(),
-        target: workspace_notifier::domain::Target::Pool(PoolId::parse(pool).unwrap()),
-        parent_id: None,
-        resend: None,
-        due_at: now,
-        deadline_at: now + deadline,
-        message: format!("to {pool}"),
-        countdown: None,
-        status: Status::Pending,
-        error_msg: None,
-        may_be_cancelled: false,
-        audience: None,
-        workspace_task: None,
+    let row = |pool: &str, deadline: TimeDelta| {
+        NewDelivery::new(
+            (
+                ScheduleId::parse("w").unwrap(),
+                workspace_notifier::domain::WorkspaceName::default_name(),
+            ),
+            workspace_notifier::domain::Target::Pool(PoolId::parse(pool).unwrap()),
+            (now, now + deadline),
+            format!("to {pool}"),
+        )
     };
     let claimed = store
         .claim_deliveries(
