@@ -3,7 +3,10 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-use super::{audience, check, history, maintenance, resend, schedule, send, show, status, store};
+use super::{
+    agenda, audience, check, freeze, history, maintenance, resend, schedule, send, show, status,
+    store,
+};
 use crate::config;
 use crate::platform::logging::LogFormat;
 
@@ -61,7 +64,8 @@ pub enum Command {
     },
     /// Show deliveries, newest first.
     #[command(
-        after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json"
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  workspace-notifier history --config config/example.toml --limit 20\n  workspace-notifier history --status failed --json\n  workspace-notifier history --since yesterday --until 09:00 --target a130ab3a-72bf-4b71-baa9-af4987c8e338\n  workspace-notifier history prune --older-than 90d"
     )]
     History(history::HistoryArgs),
     /// Show one delivery: its attempts and, once its job was followed, each desktop's result.
@@ -79,6 +83,16 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier status --config config/example.toml\n  workspace-notifier status --json\n\nFailing schedules (failed, missed or partial last time) come first."
     )]
     Status(status::StatusArgs),
+    /// Pause every schedule at once (a change freeze); `--end` ends it.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier freeze --until \"2026-12-28 08:00\" --note \"year-end change freeze\"\n  workspace-notifier freeze --end\n\nMaintenance windows and warnings of Workspace's own tasks keep going (they announce real events) unless --include-windows. Applied by a running daemon within 2 s; `status` shows it."
+    )]
+    Freeze(freeze::FreezeArgs),
+    /// Every message that will go out, in time order (default: the next 24 hours).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier agenda --config config/example.toml\n  workspace-notifier agenda --since 18:00 --until +12h\n  workspace-notifier agenda --until tomorrow --json\n\nSchedule occurrences, maintenance warnings, start and end messages, and warnings of Workspace's own tasks, rendered as they will be sent; cancelled and paused ones are marked. Times in this machine's zone with their offset (--utc for UTC)."
+    )]
+    Agenda(agenda::AgendaArgs),
     /// Resolve a schedule's or window's selectors now: each desktop and whether it would get
     /// the message. Sends nothing.
     #[command(

@@ -18,15 +18,37 @@ pub struct HistoryArgs {
     #[arg(long, value_parser = status_arg)]
     pub status: Option<Status>,
     /// At most this many rows.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, short = 'n', default_value_t = 50)]
     pub limit: u32,
-    /// Only deliveries due since then: a duration back from now (`2h`, `30m`), a date
-    /// (`2026-12-01`, midnight UTC) or an RFC 3339 time.
-    #[arg(long, value_parser = since_arg)]
+    /// Only deliveries due since then: `today`, `yesterday`, `HH:MM` (today, local), `-2h`
+    /// or `2h` (ago), a date (`2026-12-01`, local midnight), `2026-12-01 22:00` or RFC 3339.
+    #[arg(long, allow_hyphen_values = true, value_parser = super::when::when_arg)]
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only deliveries due before then (same forms as --since; `+2h` is ahead).
+    #[arg(long, allow_hyphen_values = true, value_parser = super::when::when_arg)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only deliveries to this pool or desktop id.
+    #[arg(long)]
+    pub target: Option<String>,
     /// One JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HistoryCommand {
+    /// Delete deliveries due longer ago than --older-than, with their attempts and recipients
+    /// (pending ones, and ones a newer delivery refers to, are kept). Says how many rows went.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier history prune --older-than 90d --config config/example.toml\n\n[history] keep = \"90d\" makes the daemon do this daily."
+    )]
+    Prune {
+        /// How old a delivery's due time must be to go, e.g. 90d (at least 1d).
+        #[arg(long)]
+        older_than: String,
+    },
 }
 
 /// `--status`, checked by clap like every other argument (a bad value is a usage error, 2).
@@ -37,13 +59,11 @@ fn status_arg(text: &str) -> Result<Status, String> {
     })
 }
 
-/// `--since`, checked by clap (a bad value is a usage error, 2).
-fn since_arg(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    parse_since(text, chrono::Utc::now())
-}
-
 pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
+    if let Some(HistoryCommand::Prune { older_than }) = &args.command {
+        return prune(&config, older_than).await;
+    }
     let (status, since) = (args.status, args.since);
     let store = super::open_existing_store(&config).await?;
     let filter = HistoryFilter {
@@ -52,6 +72,8 @@ pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), Cli
         limit: args.limit,
         since,
         workspace: args.workspace.clone(),
+        until: args.until,
+        target: args.target.clone(),
     };
     let rows = store.history(&filter).await?;
     store.close().await;
@@ -119,39 +141,30 @@ fn print_table(rows: &[DeliveryRow]) {
     );
 }
 
-/// `--since`: `2h` (back from `now`), `2026-12-01` (midnight UTC) or RFC 3339.
-fn parse_since(
-    text: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    if let Ok(back) = humantime::parse_duration(text.trim()) {
-        return Ok(crate::domain::time_math::minus(now, back));
+/// `history prune --older-than D`.
+async fn prune(config: &crate::config::Config, older_than: &str) -> Result<(), CliError> {
+    let keep = humantime::parse_duration(older_than.trim())
+        .ok()
+        .filter(|d| d.as_secs() >= 86_400)
+        .ok_or_else(|| {
+            super::invalid(
+                "--older-than",
+                format!("{older_than:?} is not a duration of at least 1d (e.g. 90d)"),
+            )
+        })?;
+    let store = super::open_existing_store(config).await?;
+    let cutoff = crate::domain::time_math::minus(chrono::Utc::now(), keep);
+    let pruned = store.prune(cutoff).await?;
+    store.close().await;
+    match pruned {
+        Some(p) => say!(
+            "pruned {} deliveries, {} attempts and {} recipients due before {}",
+            p.deliveries,
+            p.attempts,
+            p.recipients,
+            crate::store::format_time(cutoff)
+        ),
+        None => say!("another instance is pruning the history now; nothing done"),
     }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    crate::config::instant(text).map_err(|_| {
-        format!("{text:?} is not a duration (2h), a date (2026-12-01) or an RFC 3339 time")
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn since_takes_durations_dates_and_times() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
-            .unwrap()
-            .to_utc();
-        let at = |t: &str| parse_since(t, now).unwrap().to_rfc3339();
-        assert_eq!(at("2h"), "2026-12-02T08:00:00+00:00");
-        assert_eq!(at("2026-12-01"), "2026-12-01T00:00:00+00:00");
-        assert_eq!(at("2026-12-01T09:00:00+08:00"), "2026-12-01T01:00:00+00:00");
-        assert!(
-            parse_since("yesterday", now)
-                .unwrap_err()
-                .contains("yesterday")
-        );
-    }
+    Ok(())
 }

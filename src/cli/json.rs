@@ -75,7 +75,11 @@ pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
     json!({
         "id": window.id.as_str(), "kind": "maintenance_window", "source": window.source.as_str(),
         "workspace": window.workspace.as_str(),
-        "state": if window.cancelled.all { "cancelled" } else { "active" },
+        "state": match (window.cancelled.all, window.paused) {
+            (true, _) => "cancelled",
+            (false, true) => "paused",
+            (false, false) => "active",
+        },
         "starts": window.starts_description(), "duration_seconds": window.duration.as_secs(),
         "timezone": window.timezone.name(),
         "pools": window.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),

@@ -4,10 +4,12 @@
 
 #[macro_use]
 mod term;
+mod agenda;
 mod args;
 mod audience;
 mod check;
 mod error;
+mod freeze;
 mod history;
 mod json;
 mod maintenance;
@@ -20,6 +22,7 @@ mod show;
 mod status;
 mod store;
 mod task_runs;
+mod when;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -111,6 +114,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Resend(args) => resend::run(&cli.config, args).await,
         Command::Status(args) => status::run(&cli.config, args).await,
         Command::Audience(args) => audience::run(&cli.config, args).await,
+        Command::Agenda(args) => agenda::run(&cli.config, args).await,
+        Command::Freeze(args) => freeze::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Store(command) => store::run(command).await,

@@ -47,10 +47,10 @@ pub(super) fn print_window(
         } else {
             ""
         },
-        if window.cancelled.all {
-            " [cancelled]"
-        } else {
-            ""
+        match (window.cancelled.all, window.paused) {
+            (true, _) => " [cancelled]",
+            (false, true) => " [paused]",
+            (false, false) => "",
         }
     );
     for u in window.upcoming(now, occurrences, end_known_since(window, states, now)) {

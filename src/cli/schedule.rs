@@ -36,11 +36,20 @@ pub enum ScheduleCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Stop a database schedule from firing (it stays listed).
-    #[command(after_help = "Example:\n  workspace-notifier schedule pause friday-logoff")]
+    /// Stop a schedule, maintenance window or task warning rule from sending (from the file
+    /// or the database; it stays listed), until resumed or until --until.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier schedule pause friday-logoff --note \"change freeze CHG-1234\"\n  workspace-notifier schedule pause patch-night --until \"2026-12-20 08:00\"\n\nThe pause is kept in the database: a running daemon applies it within 2 s, and it survives restarts and reloads; the file stays the definition."
+    )]
     Pause {
-        /// The schedule's id (see `schedule list`).
+        /// The schedule's, window's or task warning rule's id (see `schedule list`).
         id: String,
+        /// Resume by itself then: `+2h`, `tomorrow`, `2026-12-20 08:00`, RFC 3339, ...
+        #[arg(long, allow_hyphen_values = true, value_parser = super::when::when_arg)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Why (shown by `status`).
+        #[arg(long, allow_hyphen_values = true)]
+        note: Option<String>,
     },
     /// Let a paused schedule fire again (from its next occurrence; nothing missed is replayed).
     #[command(after_help = "Example:\n  workspace-notifier schedule resume friday-logoff")]
@@ -106,8 +115,8 @@ pub(super) async fn run(config_path: &Path, command: ScheduleCommand) -> Result<
         ScheduleCommand::Add(args) => add(&config, *args).await,
         ScheduleCommand::List { json } => list(&config, json).await,
         ScheduleCommand::Show { id, json } => show(&config, &id, json).await,
-        ScheduleCommand::Pause { id } => set_paused(&config, &id, true).await,
-        ScheduleCommand::Resume { id } => set_paused(&config, &id, false).await,
+        ScheduleCommand::Pause { id, until, note } => pause(&config, &id, until, note).await,
+        ScheduleCommand::Resume { id } => resume(&config, &id).await,
         ScheduleCommand::Remove { id } => remove(&config, &id).await,
     }
 }
@@ -168,18 +177,59 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn set_paused(config: &Config, id: &str, paused: bool) -> Result<(), CliError> {
-    refuse_file_schedule(config, id)?;
+/// `schedule pause`: any schedule, window or task warning rule the service runs.
+async fn pause(
+    config: &Config,
+    id: &str,
+    until: Option<chrono::DateTime<Utc>>,
+    note: Option<String>,
+) -> Result<(), CliError> {
+    let now = Utc::now();
+    if let Some(until) = until.filter(|u| *u <= now) {
+        return Err(invalid(
+            "--until",
+            format!("{} is not in the future", until.to_rfc3339()),
+        ));
+    }
     let store = open(config).await?;
-    if !store.set_schedule_paused(id, paused, Utc::now()).await? {
+    let (catalog, _) = super::load_catalog(config, &store).await?;
+    let known = catalog.schedules.iter().any(|s| s.id.as_str() == id)
+        || catalog.windows.iter().any(|w| w.id.as_str() == id)
+        || config.task_warnings.iter().any(|r| r.id.as_str() == id);
+    if !known {
         return Err(failure(format!(
-            "no database schedule {id:?} (see `schedule list`)"
+            "no schedule, window or task warning rule {id:?} (see `schedule list`)"
         )));
     }
+    store
+        .pause(&crate::store::Pause {
+            schedule_id: id.to_owned(),
+            until,
+            note: note.clone(),
+            include_windows: false,
+            created_at: now,
+        })
+        .await?;
     say!(
-        "{} schedule {id}",
-        if paused { "paused" } else { "resumed" }
+        "paused {id}{}{}",
+        until.map_or(" until resumed".to_owned(), |u| format!(
+            " until {}",
+            u.with_timezone(&chrono::Local).to_rfc3339()
+        )),
+        note.map_or(String::new(), |n| format!(": {n}"))
     );
+    Ok(())
+}
+
+/// `schedule resume`: ends a pause, and a database schedule's `--paused`.
+async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
+    let store = open(config).await?;
+    let unpaused = store.unpause(id).await?;
+    let stored = store.set_schedule_paused(id, false, Utc::now()).await?;
+    if !unpaused && !stored {
+        return Err(failure(format!("{id:?} is not paused (see `status`)")));
+    }
+    say!("resumed {id}");
     Ok(())
 }
 
@@ -309,8 +359,7 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
             schedule_id: Some(id.to_owned()),
             status: None,
             limit: 5,
-            since: None,
-            workspace: None,
+            ..HistoryFilter::default()
         };
         let rows = store.history(&filter).await;
         store.close().await;
@@ -379,8 +428,7 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
         schedule_id: Some(id.to_owned()),
         status: None,
         limit: 5,
-        since: None,
-        workspace: None,
+        ..HistoryFilter::default()
     };
     let recent = store.history(&filter).await?;
     say!("latest deliveries:");

@@ -1,6 +1,7 @@
 //! `status`: like `systemctl list-timers`, one row per schedule and maintenance window with
 //! when it fires next, when it last did and how that went; failing ones first, and a summary.
-//! It reads the database, so it works whether or not the daemon runs.
+//! It reads the database, so it works whether or not the daemon runs. Exit 1 when something
+//! is failing (like `systemctl is-failed`), 0 otherwise.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -138,9 +139,10 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     let tasks_failing = super::task_runs::failing(&catalog, &polls);
     if args.json {
         let tasks = super::task_runs::json(&catalog, &polls, now);
-        print_json(&rows, now, failing.len(), tasks);
+        print_json(&rows, now, failing.len(), tasks, &catalog.pauses);
     } else {
         print_table(&rows, now, config.workspaces.len() > 1);
+        print_pauses(&catalog.pauses);
         super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
         let tasks_note = match tasks_failing {
             true => "; Workspace's scheduled tasks need a look (see above)",
@@ -148,7 +150,11 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
         };
         say!("\n{summary}{tasks_note}");
     }
-    Ok(())
+    // Like `systemctl is-failed`: scripts and monitoring can ask without reading the table.
+    match failing.is_empty() && !tasks_failing {
+        true => Ok(()),
+        false => Err(CliError::Reported("something is failing".to_owned())),
+    }
 }
 
 fn row(
@@ -284,7 +290,40 @@ fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool) {
     super::render::print_columns(&headers, &cells);
 }
 
-fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize, tasks: serde_json::Value) {
+/// The freeze and the pauses in force: until when and why.
+fn print_pauses(pauses: &[crate::store::Pause]) {
+    for p in pauses {
+        let until = p.until.map_or("until resumed".to_owned(), |u| {
+            format!(
+                "until {}",
+                u.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S %:z")
+            )
+        });
+        let why = p
+            .note
+            .as_deref()
+            .map_or(String::new(), |n| format!(": {n}"));
+        match p.schedule_id == crate::store::FREEZE {
+            true => say!(
+                "\nFROZEN {until}{why} ({})",
+                match p.include_windows {
+                    true => "maintenance windows and task warnings too",
+                    false => "maintenance windows and task warnings keep going",
+                }
+            ),
+            false => say!("\npaused {} {until}{why}", p.schedule_id),
+        }
+    }
+}
+
+fn print_json(
+    rows: &[Row],
+    now: DateTime<Utc>,
+    failing: usize,
+    tasks: serde_json::Value,
+    pauses: &[crate::store::Pause],
+) {
     let time = |t: Option<DateTime<Utc>>| t.map(crate::store::format_time);
     let list: Vec<serde_json::Value> = rows
         .iter()
@@ -306,7 +345,19 @@ fn print_json(rows: &[Row], now: DateTime<Utc>, failing: usize, tasks: serde_jso
             })
         })
         .collect();
-    let doc = serde_json::json!({"schedules": list, "failing": failing, "workspace_tasks": tasks});
+    let pauses: Vec<serde_json::Value> = pauses
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.schedule_id, "until": p.until.map(crate::store::format_time),
+                "note": p.note, "include_windows": p.include_windows,
+                "since": crate::store::format_time(p.created_at),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schedules": list, "failing": failing, "workspace_tasks": tasks, "pauses": pauses,
+    });
     say!(
         "{}",
         serde_json::to_string_pretty(&doc).expect("JSON values serialize")

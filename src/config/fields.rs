@@ -176,10 +176,13 @@ pub(super) fn timezone(value: &str) -> Result<Tz, String> {
 }
 
 /// RFC 3339 with an explicit offset, e.g. `2026-12-01T09:00:00+08:00`, between the years
-/// 1970 and 9000 (later instants could not be stored with a deadline after them).
+/// 1970 and 9000 (later instants could not be stored with a deadline after them). Cut to the
+/// millisecond, as every stored time is: a window start written with nanoseconds must match
+/// its cancellation, which is stored in milliseconds.
 pub(crate) fn instant(value: &str) -> Result<DateTime<Utc>, String> {
+    use chrono::SubsecRound;
     let t = DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(3))
         .map_err(|err| {
             format!("invalid time {value:?} ({err}); write RFC 3339 with an offset, e.g. \"2026-12-01T09:00:00+08:00\"")
         })?;

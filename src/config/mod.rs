@@ -22,6 +22,7 @@ use std::time::Duration;
 
 pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
+pub use policy_rules::{HistoryConfig, JobsConfig, TargetsConfig};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow, SelectorValues};
 pub(crate) use schedule_rules::{Defaults, validate_schedule};
 pub use task_rules::WorkspaceTasksConfig;
@@ -62,6 +63,8 @@ pub struct Config {
     pub targets: TargetsConfig,
     /// `[workspace_tasks]`: how Workspace's scheduled tasks are followed.
     pub workspace_tasks: WorkspaceTasksConfig,
+    /// `[history]`: retention.
+    pub history: HistoryConfig,
     /// `[[task_warnings]]`: warnings before Workspace's scheduled tasks run.
     pub task_warnings: Vec<crate::domain::workspace_task::TaskWarningRule>,
     pub schedules: Vec<crate::domain::schedule::SharedSpec>,
@@ -98,33 +101,6 @@ pub struct WorkspaceConfig {
     /// The longest shared pause after a throttling answer.
     pub throttle_pause_max: Duration,
     pub credentials: CredentialPaths,
-}
-
-/// `[jobs]`: following each accepted notification to its per-desktop result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JobsConfig {
-    pub enabled: bool,
-    /// The first ShowJob this long after the 200.
-    pub first_poll: Duration,
-    /// Then every this long, slowing down while the job runs long.
-    pub poll_interval: Duration,
-    /// No final status this long after the 200: the result is `unknown`.
-    pub give_up_after: Duration,
-    /// Desktop ids per SendNotifications call (and per delivery).
-    pub desktop_batch: usize,
-    /// After a timed-out send, look for the job it may have created before sending again.
-    pub reconcile_timeouts: bool,
-}
-
-/// `[targets]`: resolving audiences from ListDesktops ahead of each occurrence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TargetsConfig {
-    /// Listings start this long before the due time.
-    pub resolve_ahead: Duration,
-    /// A listing older than this at the due time is done again first.
-    pub max_age: Duration,
-    /// An occurrence matching more desktops than this is not sent (per schedule: its own).
-    pub max_audience: usize,
 }
 
 impl Config {
@@ -184,6 +160,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         jobs: &file.jobs,
         targets: &file.targets,
         workspace_tasks: &file.workspace_tasks,
+        history: &file.history,
     };
     let built = config::Config::builder()
         .add_source(config::Config::try_from(&settings).map_err(load_error)?)
@@ -300,6 +277,7 @@ fn validate_parts<E>(
     let jobs = policy_rules::validate_jobs(&raw.jobs, &mut errors);
     let targets = policy_rules::validate_targets(&raw.targets, &mut errors);
     let workspace_tasks = task_rules::validate_polling(&raw.workspace_tasks, &mut errors);
+    let history = policy_rules::validate_history(&raw.history, &mut errors);
     // Schedules are checked against every workspace whose name is valid, even when another of
     // its keys is not: one bad key must not make every schedule's workspace "unknown".
     let named = match &workspaces {
@@ -379,6 +357,7 @@ fn validate_parts<E>(
         jobs: jobs.expect("checked"),
         targets: targets.expect("checked"),
         workspace_tasks: workspace_tasks.expect("checked"),
+        history: history.expect("checked"),
         task_warnings,
         schedules,
         windows,

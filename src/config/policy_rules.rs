@@ -1,9 +1,44 @@
-//! The `[retry]` and `[jobs]` sections: bounded durations and counts, each error naming its
-//! key.
+//! The `[retry]`, `[jobs]`, `[targets]` and `[history]` sections: their validated values, and
+//! bounded durations and counts, each error naming its key.
 
 use super::fields::{self, Errors};
-use super::{JobsConfig, TargetsConfig, raw};
+use super::raw;
 use crate::domain::retry::RetryPolicy;
+use std::time::Duration;
+
+/// `[jobs]`: following each accepted notification to its per-desktop result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsConfig {
+    pub enabled: bool,
+    /// The first ShowJob this long after the 200.
+    pub first_poll: Duration,
+    /// Then every this long, slowing down while the job runs long.
+    pub poll_interval: Duration,
+    /// No final status this long after the 200: the result is `unknown`.
+    pub give_up_after: Duration,
+    /// Desktop ids per SendNotifications call (and per delivery).
+    pub desktop_batch: usize,
+    /// After a timed-out send, look for the job it may have created before sending again.
+    pub reconcile_timeouts: bool,
+}
+
+/// `[history]`: how long deliveries (with their attempts and recipients) are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryConfig {
+    /// None: for ever.
+    pub keep: Option<Duration>,
+}
+
+/// `[targets]`: resolving audiences from ListDesktops ahead of each occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetsConfig {
+    /// Listings start this long before the due time.
+    pub resolve_ahead: Duration,
+    /// A listing older than this at the due time is done again first.
+    pub max_age: Duration,
+    /// An occurrence matching more desktops than this is not sent (per schedule: its own).
+    pub max_audience: usize,
+}
 
 pub(super) fn validate_retry(r: &raw::RawRetry, errors: &mut Errors) -> Option<RetryPolicy> {
     let max_attempts = errors.take(
@@ -90,4 +125,20 @@ pub(super) fn validate_targets(t: &raw::RawTargets, errors: &mut Errors) -> Opti
         max_age: max_age?,
         max_audience: max_audience? as usize,
     })
+}
+
+/// The shortest and longest `[history] keep`: a day (a typo like "1m" must not empty the
+/// history) to a hundred years.
+const KEEP: fields::Bounds = fields::Bounds {
+    min: std::time::Duration::from_secs(86_400),
+    max: std::time::Duration::from_secs(100 * 365 * 86_400),
+};
+
+pub(super) fn validate_history(h: &raw::RawHistory, errors: &mut Errors) -> Option<HistoryConfig> {
+    match &h.keep {
+        None => Some(HistoryConfig { keep: None }),
+        Some(text) => errors
+            .take("history.keep", fields::bounded_duration(text, KEEP))
+            .map(|keep| HistoryConfig { keep: Some(keep) }),
+    }
 }

@@ -19,6 +19,15 @@ pub(crate) struct RawConfig {
     pub maintenance_windows: Vec<RawWindow>,
     pub workspace_tasks: RawWorkspaceTasks,
     pub task_warnings: Vec<RawTaskWarning>,
+    pub history: RawHistory,
+}
+
+/// `[history]`: how long deliveries are kept.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawHistory {
+    /// Deliveries due longer ago than this are pruned daily; none: kept for ever.
+    pub keep: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -310,6 +319,7 @@ pub(super) struct RawSettings<'a> {
     pub jobs: &'a RawJobs,
     pub targets: &'a RawTargets,
     pub workspace_tasks: &'a RawWorkspaceTasks,
+    pub history: &'a RawHistory,
 }
 
 /// The selector keys as owned values, to put into an entry (a stored schedule's or window's).

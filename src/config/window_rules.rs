@@ -145,6 +145,7 @@ pub(crate) fn validate_window(
         misfire_grace: misfire_grace?,
         source,
         cancelled: Cancellations::default(),
+        paused: false,
         maintenance_mode: raw.maintenance_mode.unwrap_or(false),
         task: None,
     })

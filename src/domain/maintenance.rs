@@ -50,6 +50,8 @@ pub struct WindowSpec {
     pub misfire_grace: Duration,
     pub source: Source,
     pub cancelled: Cancellations,
+    /// Paused (`schedule pause`, or a freeze that includes windows): nothing goes out.
+    pub paused: bool,
     /// From start to end, its desktops are in Workspace's maintenance mode (switched on and
     /// off by the service; `engine::maintenance_mode`).
     pub maintenance_mode: bool,
@@ -252,7 +254,7 @@ impl WindowSpec {
                     audience: self.audience.clone(),
                     resend_failed: self.resend_failed,
                     misfire_grace: self.misfire_grace,
-                    enabled: !self.cancelled.all,
+                    enabled: !self.cancelled.all && !self.paused,
                     source: self.source,
                     // Warnings keep their own rule: the deadline, never a replay.
                     catch_up: CatchUpPolicy::Latest,

@@ -336,6 +336,7 @@ impl TaskWarningRule {
                 misfire_grace: self.misfire_grace,
                 source: Source::Workspace,
                 cancelled: Cancellations::default(),
+                paused: false,
                 maintenance_mode: false,
                 task: Some(Arc::new(TaskRun {
                     task_id: task.id.clone(),

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use crate::config::{Defaults, Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
 use crate::config::{RawResend, SelectorValues};
 use crate::domain::maintenance::WindowSpec;
-use crate::domain::schedule::{SharedSpec, Source};
+use chrono::{DateTime, Utc};
+
+use crate::domain::schedule::{ScheduleSpec, SharedSpec, Source};
 use crate::domain::workspace_task::TaskWarningRule;
 use crate::store::{
-    Store, StoreError, StoredSchedule, StoredSelectors, StoredTargets, StoredWindow,
+    FREEZE, Pause, Store, StoreError, StoredSchedule, StoredSelectors, StoredTargets, StoredWindow,
 };
 
 /// Everything declared, file and database.
@@ -26,6 +28,10 @@ pub(crate) struct Catalog {
     /// Warnings before Workspace's scheduled tasks (`[[task_warnings]]`), and the tasks a
     /// rule covers that cannot be warned of.
     pub tasks: super::task_plan::TaskPlan,
+    /// Pauses (and the freeze, `*`) in force.
+    pub pauses: Vec<Pause>,
+    /// When the next pause ends by itself.
+    pub pause_end: Option<DateTime<Utc>>,
 }
 
 impl Catalog {
@@ -156,9 +162,55 @@ pub(crate) async fn load(
         for window in &mut windows {
             window.cancelled = cancellations.remove(window.id.as_str()).unwrap_or_default();
         }
+        apply_pauses(
+            &mut catalog,
+            &mut windows,
+            store.pauses().await?,
+            Utc::now(),
+        );
     }
     catalog.windows = windows.into_iter().map(Arc::new).collect();
     Ok(catalog)
+}
+
+/// Pauses in force at `now` (any schedule, window or task warning rule, by id) and the
+/// freeze (every schedule; windows and task warnings only when it includes them): what they
+/// cover goes disabled; the earliest end still ahead is kept, so the daemon reloads then.
+fn apply_pauses(
+    catalog: &mut Catalog,
+    windows: &mut [WindowSpec],
+    pauses: Vec<Pause>,
+    now: DateTime<Utc>,
+) {
+    catalog.pause_end = pauses
+        .iter()
+        .filter_map(|p| p.until)
+        .filter(|u| *u > now)
+        .min();
+    let active: Vec<Pause> = pauses.into_iter().filter(|p| p.active(now)).collect();
+    let paused = |id: &str| active.iter().any(|p| p.schedule_id == id);
+    let freeze = active.iter().find(|p| p.schedule_id == FREEZE);
+    let windows_too = freeze.is_some_and(|f| f.include_windows);
+    for spec in &mut catalog.schedules {
+        if spec.enabled && (freeze.is_some() || paused(spec.id.as_str())) {
+            *spec = Arc::new(ScheduleSpec {
+                enabled: false,
+                ..(**spec).clone()
+            });
+        }
+    }
+    for window in windows.iter_mut() {
+        window.paused = windows_too || paused(window.id.as_str());
+    }
+    for window in &mut catalog.tasks.windows {
+        if windows_too || paused(window.id.as_str()) {
+            *window = Arc::new(WindowSpec {
+                paused: true,
+                ..(**window).clone()
+            });
+        }
+    }
+    catalog.pauses = active;
 }
 
 /// Runs `validate` for a database row unless the file owns its id; records why a row is left out.
@@ -192,13 +244,21 @@ pub(crate) struct FileSchedules {
     pub task_rules: Vec<TaskWarningRule>,
 }
 
+/// What the daemon runs: the schedules, the windows that switch maintenance mode, and when
+/// the next pause ends (a reload is due then).
+pub(crate) struct Current {
+    pub specs: Vec<SharedSpec>,
+    pub modes: Vec<Arc<WindowSpec>>,
+    pub pause_end: Option<DateTime<Utc>>,
+}
+
 /// File plus valid database schedules and windows (invalid database rows are logged and
-/// skipped), and the windows that switch maintenance mode.
+/// skipped), pauses applied.
 pub(crate) async fn current(
     file: &FileSchedules,
     defaults: &Defaults,
     store: &Store,
-) -> Result<(Vec<SharedSpec>, Vec<Arc<WindowSpec>>), StoreError> {
+) -> Result<Current, StoreError> {
     let catalog = load(
         &file.schedules,
         &file.windows,
@@ -216,5 +276,9 @@ pub(crate) async fn current(
         .filter(|w| w.maintenance_mode)
         .cloned()
         .collect();
-    Ok((catalog.specs(), modes))
+    Ok(Current {
+        specs: catalog.specs(),
+        modes,
+        pause_end: catalog.pause_end,
+    })
 }

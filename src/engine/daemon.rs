@@ -1,7 +1,8 @@
 //! The long-running service: recover, load, fire, reload, stop. Signals are translated to
-//! [`Control`] messages by the CLI, so tests drive the same code in-process. (About 440
-//! lines: start, reload, the database-file watch and the takeover of lost instances'
-//! deliveries share the service state; the takeover rules themselves are in `membership`.)
+//! [`Control`] messages by the CLI, so tests drive the same code in-process. (About 450
+//! lines: start, reload, the database-file watch, pauses ending and the takeover of lost
+//! instances' deliveries share the service state; the takeover rules are in `membership`,
+//! the task follower, switcher and pruner in their own files.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -94,6 +95,10 @@ pub async fn serve(
                     break;
                 }
                 service.apply_database_changes(&updates_tx).await;
+                if service.pause_end.is_some_and(|end| end <= clock.now()) {
+                    tracing::info!("a pause ended; applying");
+                    service.push_update(&updates_tx).await;
+                }
             }
         }
     }
@@ -123,6 +128,8 @@ struct Service {
     file_schedules: catalog::FileSchedules,
     /// The `[[task_warnings]]` rules the task follower applies (a reload replaces them).
     task_rules: SharedRules,
+    /// When the next pause ends by itself: the set is reloaded then.
+    pause_end: Option<chrono::DateTime<chrono::Utc>>,
     /// The windows the maintenance-mode switcher looks at.
     mode_windows: tokio::sync::watch::Sender<Vec<Arc<crate::domain::maintenance::WindowSpec>>>,
     /// The zone and workspaces database schedules are validated against.
@@ -140,6 +147,7 @@ struct Settings {
     retry: crate::domain::retry::RetryPolicy,
     targets: crate::config::TargetsConfig,
     workspace_tasks: crate::config::WorkspaceTasksConfig,
+    history: crate::config::HistoryConfig,
 }
 
 fn settings_of(config: &Config) -> Settings {
@@ -149,6 +157,7 @@ fn settings_of(config: &Config) -> Settings {
         retry: config.retry,
         targets: config.targets,
         workspace_tasks: config.workspace_tasks,
+        history: config.history,
     }
 }
 
@@ -234,8 +243,9 @@ async fn start(
         limits: (config.retry.max_elapsed, config.jobs.desktop_batch),
     };
     let defaults = config.defaults();
-    let (specs, modes) = catalog::current(&file_schedules, &defaults, &store).await?;
-    let (mode_windows, windows_rx) = tokio::sync::watch::channel(modes);
+    let current = catalog::current(&file_schedules, &defaults, &store).await?;
+    let (specs, pause_end) = (current.specs, current.pause_end);
+    let (mode_windows, windows_rx) = tokio::sync::watch::channel(current.modes);
     let mode_switcher = ModeSwitcher {
         store: store.clone(),
         routes: Arc::clone(&routes),
@@ -257,6 +267,11 @@ async fn start(
     tracker.spawn(task_follower.run(shutdown.stop.clone()));
     // After the takeover of pending rows: a switch-off is derived from finished switch-ons.
     tracker.spawn(mode_switcher.run(shutdown.stop.clone()));
+    if let Some(keep) = config.history.keep {
+        let pruning =
+            crate::engine::retention::run(store.clone(), keep, clock, shutdown.stop.clone());
+        tracker.spawn(pruning);
+    }
     let status = scheduler.status_line();
     tracing::info!(database = %config.daemon.database, database_from = %config.daemon.database_source, instance = %membership.id(), dry_run = config.daemon.dry_run, "started: {status}");
     // Parsing the file and loading the schedules freed far more than it kept.
@@ -272,6 +287,7 @@ async fn start(
         file_schedules,
         task_rules,
         mode_windows,
+        pause_end,
         defaults,
         settings: settings_of(config),
     };
@@ -325,7 +341,7 @@ impl Service {
             Ok(new) => {
                 if settings_of(&new) != self.settings {
                     tracing::warn!(
-                        "[daemon], [workspace] or [[workspaces]], [retry], [targets] and [workspace_tasks] changes take effect at the next restart; the reload applied schedules and windows only"
+                        "[daemon], [workspace] or [[workspaces]], [retry], [targets], [workspace_tasks] and [history] changes take effect at the next restart; the reload applied schedules and windows only"
                     );
                 }
                 *self.task_rules.write().unwrap_or_else(|e| e.into_inner()) =
@@ -351,9 +367,10 @@ impl Service {
     async fn push_update(&mut self, updates: &mpsc::Sender<Update>) {
         let specs = match catalog::current(&self.file_schedules, &self.defaults, &self.store).await
         {
-            Ok((specs, modes)) => {
-                self.mode_windows.send_replace(modes);
-                specs
+            Ok(current) => {
+                self.mode_windows.send_replace(current.modes);
+                self.pause_end = current.pause_end;
+                current.specs
             }
             Err(err) => {
                 tracing::error!(error = %err, "cannot read database schedules; keeping the running set");

@@ -17,6 +17,7 @@ pub(crate) mod membership;
 mod occurrence;
 mod occurrence_rows;
 pub(crate) mod resend;
+mod retention;
 pub mod routes;
 pub(crate) mod scheduler;
 pub mod shutdown;

@@ -175,6 +175,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "pauses",
+        &[
+            ("schedule_id", Text),
+            ("until_at", Text),
+            ("note", Text),
+            ("include_windows", Int),
+            ("created_at", Text),
+        ],
+    ),
+    (
         "workspace_task_polls",
         &[
             ("workspace", Text),

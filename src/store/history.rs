@@ -16,6 +16,10 @@ pub struct HistoryFilter {
     pub since: Option<DateTime<Utc>>,
     /// Only deliveries to this workspace.
     pub workspace: Option<String>,
+    /// Only deliveries due before this.
+    pub until: Option<DateTime<Utc>>,
+    /// Only deliveries to this pool or desktop (or with this target key).
+    pub target: Option<String>,
 }
 
 impl Store {
@@ -25,6 +29,9 @@ impl Store {
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE ($1 IS NULL OR schedule_id = $1) AND ($2 IS NULL OR status = $2)
                AND ($4 IS NULL OR due_at >= $4) AND ($5 IS NULL OR workspace = $5)
+               AND ($6 IS NULL OR due_at < $6)
+               AND ($7 IS NULL OR pool_id = $7 OR target = $7
+                    OR desktop_ids LIKE '%\"' || CAST($7 AS TEXT) || '\"%')
              ORDER BY due_at DESC, id DESC
              LIMIT $3"
         );
@@ -35,6 +42,8 @@ impl Store {
             .bind(i64::from(filter.limit))
             .bind(filter.since.map(super::time::stored_time_ceil))
             .bind(&filter.workspace)
+            .bind(filter.until.map(super::time::stored_time_ceil))
+            .bind(&filter.target)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(delivery_from_row).collect()

@@ -235,6 +235,10 @@ async fn every_json_output_has_its_documented_shape() {
         "audience --json",
         vec!["audience", "team", "--config", c, "--json"],
     ));
+    outputs.push((
+        "agenda --json",
+        vec!["agenda", "--until", "+3d", "--config", c, "--json"],
+    ));
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
     for (command, args) in &outputs {

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary and library against a fake Workspace server on
 //! 127.0.0.1 that verifies every signature, and a fresh SQLite file per test.
 
+mod agenda;
 mod audience;
 mod audience_cli;
 mod audience_daemon;
@@ -19,7 +20,9 @@ mod maintenance;
 mod maintenance_mode;
 mod metrics;
 mod migrations;
+mod pause;
 mod resend;
+mod retention;
 mod schedules;
 mod schema;
 mod send;

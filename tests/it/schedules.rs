@@ -280,14 +280,39 @@ async fn invalid_schedule_add_inputs_are_named_and_exit_78() {
     let dup = env.run(&add).await;
     assert_eq!(dup.status.code(), Some(78));
     assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
+    // A file schedule is paused in the database (the file stays its definition).
     let file_pause = env
-        .run(&["schedule", "pause", "--config", c, "from-file"])
+        .run(&[
+            "schedule",
+            "pause",
+            "--config",
+            c,
+            "from-file",
+            "--note",
+            "release day",
+        ])
         .await;
-    assert_eq!(file_pause.status.code(), Some(78));
+    assert_eq!(file_pause.status.code(), Some(0), "{}", stderr(&file_pause));
+    assert_eq!(
+        stdout(&file_pause).trim(),
+        "paused from-file until resumed: release day"
+    );
+    let unknown = env
+        .run(&["schedule", "pause", "--config", c, "no-such"])
+        .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    let resumed = env
+        .run(&["schedule", "resume", "--config", c, "from-file"])
+        .await;
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let again = env
+        .run(&["schedule", "resume", "--config", c, "from-file"])
+        .await;
+    assert_eq!(again.status.code(), Some(1));
     assert!(
-        stderr(&file_pause).contains("edit the file and reload"),
+        stderr(&again).contains("is not paused"),
         "{}",
-        stderr(&file_pause)
+        stderr(&again)
     );
 }
 

@@ -28,7 +28,9 @@ async fn status_lists_next_and_last_with_failing_schedules_first() {
     assert_eq!(daemon.stop(10).await, Some(0));
     let c = config.to_str().unwrap();
     let out = env.run(&["status", "--config", c]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Something is failing: exit 1, like `systemctl is-failed`, and nothing on stderr.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 4, "{text}");
@@ -56,6 +58,7 @@ async fn status_lists_next_and_last_with_failing_schedules_first() {
         assert_ne!(line.chars().nth(status_at), Some(' '), "{history}");
     }
     let out = env.run(&["status", "--json", "--config", c]).await;
+    assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["failing"], 1);
     let later = doc["schedules"]
@@ -67,4 +70,25 @@ async fn status_lists_next_and_last_with_failing_schedules_first() {
     assert!(later["left_seconds"].as_i64().unwrap() > 0);
     assert!(later["last"].is_null());
     assert!(later["next"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn status_exits_0_when_nothing_is_failing() {
+    let env = TestEnv::new().await;
+    let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(1)).to_rfc3339();
+    let config = env.write_config(&schedule_toml(
+        "ok",
+        &format!("at = \"{at}\""),
+        &["p-1"],
+        "",
+    ));
+    let daemon = env.spawn_daemon(&config).await;
+    let db = env.db().await;
+    assert!(wait_for(10, || async { count_status(&db, "sent").await == 1 }).await);
+    assert_eq!(daemon.stop(10).await, Some(0));
+    let out = env
+        .run(&["status", "--config", config.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("none failing"), "{}", stdout(&out));
 }
