@@ -8,3 +8,6 @@ CREATE TABLE pauses (
 );
 CREATE TRIGGER pauses_changed AFTER INSERT OR UPDATE OR DELETE ON pauses
     FOR EACH STATEMENT EXECUTE FUNCTION schedules_changed();
+-- `maintenance uncancel` deletes cancellations: announced like their insertion.
+CREATE TRIGGER cancellations_deleted AFTER DELETE ON window_cancellations
+    FOR EACH STATEMENT EXECUTE FUNCTION schedules_changed();

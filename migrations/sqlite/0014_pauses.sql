@@ -16,3 +16,6 @@ CREATE TRIGGER pauses_changed_update AFTER UPDATE ON pauses
 BEGIN UPDATE change_counters SET value = value + 1 WHERE name = 'schedules'; END;
 CREATE TRIGGER pauses_changed_delete AFTER DELETE ON pauses
 BEGIN UPDATE change_counters SET value = value + 1 WHERE name = 'schedules'; END;
+-- `maintenance uncancel` deletes cancellations: announced like their insertion.
+CREATE TRIGGER cancellations_changed_delete AFTER DELETE ON window_cancellations
+BEGIN UPDATE change_counters SET value = value + 1 WHERE name = 'schedules'; END;

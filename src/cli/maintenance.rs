@@ -37,6 +37,30 @@ pub enum MaintenanceCommand {
         after_help = "Examples:\n  workspace-notifier maintenance cancel patch-night --notice \"Tonight's maintenance is cancelled.\"\n  workspace-notifier maintenance cancel weekly --all"
     )]
     Cancel(CancelArgs),
+    /// One window: its settings, upcoming messages (rendered) and cancellations.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier maintenance show patch-night\n  workspace-notifier maintenance show patch-night --json"
+    )]
+    Show {
+        /// The window's id (see `maintenance list`).
+        id: String,
+        /// WINDOW (see docs/json.md) instead of words.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo `maintenance cancel`: occurrences still ahead go out again (warnings already
+    /// closed as cancelled stay so).
+    #[command(after_help = "Example:\n  workspace-notifier maintenance uncancel patch-night")]
+    Uncancel {
+        /// The window's id.
+        id: String,
+    },
+    /// Remove a database window; its history stays. A window from the file: edit the file.
+    #[command(after_help = "Example:\n  workspace-notifier maintenance remove patch-night")]
+    Remove {
+        /// The window's id.
+        id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +138,13 @@ pub(super) async fn run(config_path: &Path, command: MaintenanceCommand) -> Resu
         MaintenanceCommand::Add(args) => add(&config, *args).await,
         MaintenanceCommand::List { json } => list(&config, json).await,
         MaintenanceCommand::Cancel(args) => cancel(&config, args).await,
+        MaintenanceCommand::Show { id, json } => {
+            super::maintenance_verbs::show(&config, &id, json).await
+        }
+        MaintenanceCommand::Uncancel { id } => {
+            super::maintenance_verbs::uncancel(&config, &id).await
+        }
+        MaintenanceCommand::Remove { id } => super::maintenance_verbs::remove(&config, &id).await,
     }
 }
 

@@ -13,6 +13,7 @@ mod freeze;
 mod history;
 mod json;
 mod maintenance;
+mod maintenance_verbs;
 mod render;
 mod resend;
 mod run;

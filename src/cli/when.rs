@@ -54,7 +54,9 @@ pub(super) fn parse_when<Z: TimeZone>(
             return local(zone, at, t);
         }
     }
-    crate::config::instant(t).map_err(|_| {
+    // Not cut to the millisecond: a bound keeps its precision (the store rounds a lower bound
+    // up, so it never takes in a row before it).
+    DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         format!(
             "{text:?} is not a time: use now, today, yesterday, tomorrow, HH:MM, -2h (ago), +2h, 2026-12-01, \"2026-12-01 22:00\" or RFC 3339"
         )

@@ -352,12 +352,14 @@ impl Service {
                     task_rules: new.task_warnings,
                 };
                 tracing::info!("reloaded {}", path.display());
+                crate::platform::metrics::config_loaded(true);
                 self.push_update(updates).await;
                 crate::platform::memory::release_freed();
                 systemd::ready("reloaded");
             }
             Err(err) => {
                 tracing::error!("reload refused, keeping the running schedules: {err}");
+                crate::platform::metrics::config_loaded(false);
                 systemd::ready("reload refused (see the log); running the previous schedules");
             }
         }

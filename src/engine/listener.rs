@@ -65,7 +65,9 @@ pub(super) async fn prepare(store: &Store) {
     if recorder().is_none() {
         return;
     }
+    m::describe_all();
     metrics::gauge!(m::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    m::config_loaded(true);
     match store.last_successes().await {
         Ok(lasts) => {
             for (schedule, at) in lasts {
@@ -144,9 +146,14 @@ async fn accept_loop(socket: tokio::net::TcpListener, app: Router, stop: Cancell
 }
 
 async fn metrics_text(State(l): State<Arc<Listener>>) -> impl IntoResponse {
-    if let Ok(pending) = l.store.count_pending().await {
-        metrics::gauge!(m::PENDING).set(pending as f64);
-    }
+    let up = match l.store.count_pending().await {
+        Ok(pending) => {
+            metrics::gauge!(m::PENDING).set(pending as f64);
+            1.0
+        }
+        Err(_) => 0.0,
+    };
+    metrics::gauge!(m::DATABASE_UP).set(up);
     metrics::gauge!(m::IN_FLIGHT).set(l.routes.in_flight() as f64);
     for route in l.routes.iter() {
         if let Some(client) = route.client() {

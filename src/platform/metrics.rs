@@ -21,11 +21,120 @@ pub(crate) const TASKS_FOLLOWED: &str = "workspace_notifier_workspace_tasks_foll
 pub(crate) const TASKS_UNREADABLE: &str = "workspace_notifier_workspace_tasks_unreadable";
 pub(crate) const TASK_POLL_FAILURES: &str = "workspace_notifier_workspace_task_poll_failures_total";
 pub(crate) const TASK_WARNINGS: &str = "workspace_notifier_task_warnings_total";
+pub(crate) const DATABASE_UP: &str = "workspace_notifier_database_up";
+pub(crate) const RELOAD_OK: &str = "workspace_notifier_config_last_reload_successful";
+pub(crate) const RELOAD_AT: &str =
+    "workspace_notifier_config_last_reload_success_timestamp_seconds";
+
+/// Every metric with its `# HELP` text: what an operator reads next to the number.
+const HELP: &[(&str, &str)] = &[
+    (
+        DELIVERIES,
+        "Deliveries that ended, by schedule (or window, or task warning rule), workspace and status (sent, failed, missed, dry_run, cancelled); sent, failed and missed exist at 0 from the start.",
+    ),
+    (
+        ATTEMPTS,
+        "HTTP attempts to Workspace, by workspace and outcome (2xx, 4xx, 5xx, timeout, connect, ...).",
+    ),
+    (
+        LATENESS,
+        "Seconds from a delivery's due time to its first attempt.",
+    ),
+    (
+        LAST_FIRE,
+        "Due time (Unix seconds) of each schedule's latest occurrence, sent or not.",
+    ),
+    (
+        NEXT_FIRE,
+        "When (Unix seconds) each schedule fires next; NaN while paused or finished.",
+    ),
+    (
+        LAST_SUCCESS,
+        "Due time (Unix seconds) of each schedule's latest occurrence that was sent; survives restarts.",
+    ),
+    (
+        PENDING,
+        "Deliveries claimed and not yet ended (all instances).",
+    ),
+    (
+        IN_FLIGHT,
+        "HTTP requests to Workspace in flight now, all workspaces.",
+    ),
+    (
+        THROTTLED,
+        "Throttling answers (HTTP 429) from Workspace, by workspace.",
+    ),
+    (
+        BUILD_INFO,
+        "Always 1; the version label says which build runs.",
+    ),
+    (
+        JOBS,
+        "Notification jobs followed to their end, by workspace and result (success, partial, failed, unknown).",
+    ),
+    (
+        DESKTOPS_FAILED,
+        "Desktops whose sub-job failed, by schedule.",
+    ),
+    (
+        AUDIENCE_REFUSED,
+        "Occurrences not sent because their selectors matched more desktops than max_audience.",
+    ),
+    (
+        TASKS_FOLLOWED,
+        "Workspace scheduled tasks a [[task_warnings]] rule covers and warns of, by workspace.",
+    ),
+    (
+        TASKS_UNREADABLE,
+        "Workspace scheduled tasks a rule covers that get no warnings (time or targets cannot be read), by workspace.",
+    ),
+    (
+        TASK_POLL_FAILURES,
+        "Reads of Workspace's scheduled task list that failed, by workspace.",
+    ),
+    (
+        TASK_WARNINGS,
+        "Warnings of Workspace's tasks planned (a new or moved run) or cancelled (a run that moved or went away), by rule.",
+    ),
+    (
+        DATABASE_UP,
+        "1 when the database answered the last scrape's query, else 0.",
+    ),
+    (
+        RELOAD_OK,
+        "1 when the last configuration load (start or SIGHUP) was applied, 0 when it was refused.",
+    ),
+    (
+        RELOAD_AT,
+        "When (Unix seconds) the configuration was last loaded successfully.",
+    ),
+];
 
 /// Lateness buckets, in seconds: from a few ms (normal) to minutes (downtime within grace).
 pub(crate) const LATENESS_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
+
+/// Registers the `# HELP` text of every metric (once, when the recorder is installed).
+pub(crate) fn describe_all() {
+    for &(name, help) in HELP {
+        if name.ends_with("_total") {
+            metrics::describe_counter!(name, help);
+        } else if name == LATENESS {
+            metrics::describe_histogram!(name, metrics::Unit::Seconds, help);
+        } else {
+            metrics::describe_gauge!(name, help);
+        }
+    }
+}
+
+/// The configuration was loaded (`ok`) or a reload was refused.
+pub(crate) fn config_loaded(ok: bool) {
+    metrics::gauge!(RELOAD_OK).set(f64::from(u8::from(ok)));
+    if ok {
+        metrics::gauge!(RELOAD_AT).set(Utc::now().timestamp() as f64);
+    }
+}
 
 /// A delivery ended with `status` (`sent`, `failed`, `missed`, `dry_run`, ...).
 pub(crate) fn delivery_ended(schedule: &str, workspace: &str, status: &'static str) {

@@ -225,4 +225,32 @@ impl Store {
         tx.commit().await?;
         Ok(closed.rows_affected())
     }
+
+    /// `maintenance uncancel`: the cancellations of occurrences still ahead (and of all) go;
+    /// how many. Warnings already closed as cancelled stay so (they are history).
+    pub(crate) async fn uncancel_window(
+        &self,
+        window_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM window_cancellations
+             WHERE window_id = $1 AND (occurrence_start IS NULL OR occurrence_start > $2)",
+        )
+        .bind(window_id)
+        .bind(stored_time(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// `maintenance remove`: a database window goes (its history stays); false when there
+    /// was none.
+    pub(crate) async fn delete_window(&self, window_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1")
+            .bind(window_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -236,6 +236,10 @@ async fn every_json_output_has_its_documented_shape() {
         vec!["audience", "team", "--config", c, "--json"],
     ));
     outputs.push((
+        "maintenance show --json",
+        vec!["maintenance", "show", "patch", "--config", c, "--json"],
+    ));
+    outputs.push((
         "agenda --json",
         vec!["agenda", "--until", "+3d", "--config", c, "--json"],
     ));

@@ -18,6 +18,7 @@ mod json_shapes;
 mod logs;
 mod maintenance;
 mod maintenance_mode;
+mod maintenance_verbs;
 mod metrics;
 mod migrations;
 mod pause;

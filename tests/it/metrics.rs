@@ -312,3 +312,56 @@ async fn status_and_the_next_fire_gauge_skip_a_cancelled_occurrence() {
     );
     assert_eq!(daemon.stop(5).await, Some(0));
 }
+
+/// Every metric says what it is (`# HELP`), and the database and the last reload are
+/// reported: a refused reload turns `config_last_reload_successful` to 0, a good one back.
+#[tokio::test]
+async fn every_metric_has_help_and_reloads_and_the_database_are_reported() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let schedule = schedule_toml("daily", "cron = \"0 0 9 * * *\"", &["p-1"], "");
+    let config = with_listen(&env, &schedule, port);
+    let daemon = env.spawn_daemon(&config).await;
+    let (_, text) = http_get(port, "/metrics").await;
+    let types: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(types.len() >= 8, "{text}");
+    for name in types {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}:\n{text}"
+        );
+    }
+    let has = |text: &str, line: &str| text.lines().any(|l| l == line);
+    assert!(has(&text, "workspace_notifier_database_up 1"), "{text}");
+    assert!(
+        has(&text, "workspace_notifier_config_last_reload_successful 1"),
+        "{text}"
+    );
+    assert!(text.contains("workspace_notifier_config_last_reload_success_timestamp_seconds "));
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace("0 0 9 * * *", "bogus")).unwrap();
+    daemon.signal("HUP");
+    let refused = wait_for(10, || async {
+        has(
+            &http_get(port, "/metrics").await.1,
+            "workspace_notifier_config_last_reload_successful 0",
+        )
+    })
+    .await;
+    assert!(refused, "{}", daemon.logs());
+    std::fs::write(&config, &good).unwrap();
+    daemon.signal("HUP");
+    let applied = wait_for(10, || async {
+        has(
+            &http_get(port, "/metrics").await.1,
+            "workspace_notifier_config_last_reload_successful 1",
+        )
+    })
+    .await;
+    assert_eq!(daemon.stop(5).await, Some(0));
+    assert!(applied);
+}
