@@ -19,6 +19,7 @@ mod resend;
 mod run;
 mod schedule;
 mod send;
+mod send_test;
 mod show;
 mod status;
 mod store;

@@ -14,13 +14,23 @@ pub struct SendArgs {
     /// Desktop pool id to notify (every user of the pool).
     #[arg(long, required_unless_present_any = ["desktops", "tags", "enterprise_project", "users", "all_desktops"])]
     pub pool: Option<String>,
+    /// Send the next message of this schedule, window or task warning rule, rendered as it
+    /// will go out, now to the --desktop(s) only; recorded as `test:ID`.
+    #[arg(long, value_name = "SCHEDULE_ID", requires = "desktops", conflicts_with_all = ["pool", "message", "schedule_id", "wait"])]
+    pub test: Option<String>,
     /// A desktop id to notify; repeat for several (sent in batches of [jobs] desktop_batch).
     #[arg(long = "desktop")]
     pub desktops: Vec<String>,
     #[command(flatten)]
     pub selectors: super::args::SelectorArgs,
     /// The text users see.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "test",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub message: String,
     /// The workspace (a [[workspaces]] name) to send through; required when several are
     /// configured.
@@ -43,6 +53,15 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
         super::term::json_only();
     }
     let config = load_config(config_path)?;
+    if let Some(id) = &args.test {
+        let sent = super::send_test::send(&config, id, &args.desktops).await?;
+        let ids: Vec<i64> = sent.done.iter().map(|d| d.id).collect();
+        let result = report(&config, &args, &sent.workspace, sent.done).await;
+        if args.json {
+            super::json::print(&super::json::deliveries(&config, &ids).await?);
+        }
+        return result;
+    }
     if args.selectors.is_set() {
         return send_to_audience(&config, &args).await;
     }

@@ -128,7 +128,12 @@ impl SharedFields {
         SharedFields {
             id: errors.take(
                 &key("id"),
-                ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
+                match id.starts_with("test:") {
+                    true => Err(format!(
+                        "{id:?}: ids starting with test: are `send --test`'s"
+                    )),
+                    false => ScheduleId::parse(id).map_err(|e| format!("{e}, got {id:?}")),
+                },
             ),
             workspace: errors.take(&key("workspace"), defaults.workspace(input.workspace)),
             timezone: match input.timezone {

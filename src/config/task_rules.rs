@@ -89,7 +89,13 @@ fn validate_rule(
 ) -> Option<TaskWarningRule> {
     let id = errors.take(
         &key("id"),
-        ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
+        match raw.id.starts_with("test:") {
+            true => Err(format!(
+                "{:?}: ids starting with test: are `send --test`'s",
+                raw.id
+            )),
+            false => ScheduleId::parse(&raw.id).map_err(|e| format!("{e}, got {:?}", raw.id)),
+        },
     );
     let workspace = errors.take(&key("workspace"), defaults.workspace(&raw.workspace));
     let task_types = match &raw.task_types {

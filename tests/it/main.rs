@@ -27,6 +27,7 @@ mod retention;
 mod schedules;
 mod schema;
 mod send;
+mod send_test;
 mod soak;
 mod status;
 mod systemd;
