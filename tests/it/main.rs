@@ -11,6 +11,7 @@ mod corrupt;
 mod daemon;
 mod downtime;
 mod faults;
+mod grafana;
 mod ha;
 mod helpers;
 mod jobs;
