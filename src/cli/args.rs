@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use super::{
-    agenda, audience, check, freeze, history, maintenance, resend, schedule, send, show, status,
+    agenda, audience, check, history, maintenance, pauses, resend, schedule, send, show, status,
     store,
 };
 use crate::config;
@@ -87,7 +87,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  workspace-notifier freeze --until \"2026-12-28 08:00\" --note \"year-end change freeze\"\n  workspace-notifier freeze --end\n\nMaintenance windows and warnings of Workspace's own tasks keep going (they announce real events) unless --include-windows. Applied by a running daemon within 2 s; `status` shows it."
     )]
-    Freeze(freeze::FreezeArgs),
+    Freeze(pauses::FreezeArgs),
     /// Every message that will go out, in time order (default: the next 24 hours).
     #[command(
         after_help = "Examples:\n  workspace-notifier agenda --config config/example.toml\n  workspace-notifier agenda --since 18:00 --until +12h\n  workspace-notifier agenda --until tomorrow --json\n\nSchedule occurrences, maintenance warnings, start and end messages, and warnings of Workspace's own tasks, rendered as they will be sent; cancelled and paused ones are marked. Times in this machine's zone with their offset (--utc for UTC)."

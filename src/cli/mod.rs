@@ -9,11 +9,11 @@ mod args;
 mod audience;
 mod check;
 mod error;
-mod freeze;
 mod history;
 mod json;
 mod maintenance;
 mod maintenance_verbs;
+mod pauses;
 mod render;
 mod resend;
 mod run;
@@ -24,6 +24,7 @@ mod show;
 mod status;
 mod store;
 mod task_runs;
+mod transfer;
 mod when;
 
 use clap::Parser;
@@ -117,7 +118,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(args) => status::run(&cli.config, args).await,
         Command::Audience(args) => audience::run(&cli.config, args).await,
         Command::Agenda(args) => agenda::run(&cli.config, args).await,
-        Command::Freeze(args) => freeze::run(&cli.config, args).await,
+        Command::Freeze(args) => pauses::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,
         Command::Maintenance(command) => maintenance::run(&cli.config, command).await,
         Command::Store(command) => store::run(command).await,

@@ -57,6 +57,28 @@ pub enum ScheduleCommand {
         /// The schedule's id (see `schedule list`).
         id: String,
     },
+    /// Write every database schedule and window in the config file's syntax (TOML, or JSON
+    /// with the same keys).
+    #[command(
+        after_help = "Examples:\n  workspace-notifier schedule export > schedules.toml\n  workspace-notifier schedule export --json > schedules.json"
+    )]
+    Export {
+        /// JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read schedules and windows written by `export` (or by hand, in the config file's
+    /// syntax) into the database: all or nothing, each error naming its entry and key.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier schedule import schedules.toml\n  workspace-notifier schedule import schedules.json --replace"
+    )]
+    Import {
+        /// The file (TOML, or JSON when it starts with `{`).
+        file: std::path::PathBuf,
+        /// Replace database entries with the same ids (otherwise such an id refuses the import).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Remove a database schedule; its delivery history stays.
     #[command(after_help = "Example:\n  workspace-notifier schedule remove friday-logoff")]
     Remove {
@@ -115,9 +137,15 @@ pub(super) async fn run(config_path: &Path, command: ScheduleCommand) -> Result<
         ScheduleCommand::Add(args) => add(&config, *args).await,
         ScheduleCommand::List { json } => list(&config, json).await,
         ScheduleCommand::Show { id, json } => show(&config, &id, json).await,
-        ScheduleCommand::Pause { id, until, note } => pause(&config, &id, until, note).await,
-        ScheduleCommand::Resume { id } => resume(&config, &id).await,
+        ScheduleCommand::Pause { id, until, note } => {
+            super::pauses::pause(&config, &id, until, note).await
+        }
+        ScheduleCommand::Resume { id } => super::pauses::resume(&config, &id).await,
         ScheduleCommand::Remove { id } => remove(&config, &id).await,
+        ScheduleCommand::Export { json } => super::transfer::export(&config, json).await,
+        ScheduleCommand::Import { file, replace } => {
+            super::transfer::import(&config, &file, replace).await
+        }
     }
 }
 
@@ -174,62 +202,6 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         spec.describe_trigger(),
         show_time(next, &spec)
     );
-    Ok(())
-}
-
-/// `schedule pause`: any schedule, window or task warning rule the service runs.
-async fn pause(
-    config: &Config,
-    id: &str,
-    until: Option<chrono::DateTime<Utc>>,
-    note: Option<String>,
-) -> Result<(), CliError> {
-    let now = Utc::now();
-    if let Some(until) = until.filter(|u| *u <= now) {
-        return Err(invalid(
-            "--until",
-            format!("{} is not in the future", until.to_rfc3339()),
-        ));
-    }
-    let store = open(config).await?;
-    let (catalog, _) = super::load_catalog(config, &store).await?;
-    let known = catalog.schedules.iter().any(|s| s.id.as_str() == id)
-        || catalog.windows.iter().any(|w| w.id.as_str() == id)
-        || config.task_warnings.iter().any(|r| r.id.as_str() == id);
-    if !known {
-        return Err(failure(format!(
-            "no schedule, window or task warning rule {id:?} (see `schedule list`)"
-        )));
-    }
-    store
-        .pause(&crate::store::Pause {
-            schedule_id: id.to_owned(),
-            until,
-            note: note.clone(),
-            include_windows: false,
-            created_at: now,
-        })
-        .await?;
-    say!(
-        "paused {id}{}{}",
-        until.map_or(" until resumed".to_owned(), |u| format!(
-            " until {}",
-            u.with_timezone(&chrono::Local).to_rfc3339()
-        )),
-        note.map_or(String::new(), |n| format!(": {n}"))
-    );
-    Ok(())
-}
-
-/// `schedule resume`: ends a pause, and a database schedule's `--paused`.
-async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
-    let store = open(config).await?;
-    let unpaused = store.unpause(id).await?;
-    let stored = store.set_schedule_paused(id, false, Utc::now()).await?;
-    if !unpaused && !stored {
-        return Err(failure(format!("{id:?} is not paused (see `status`)")));
-    }
-    say!("resumed {id}");
     Ok(())
 }
 

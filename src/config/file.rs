@@ -9,7 +9,7 @@ use std::path::Path;
 pub(super) const MAX_CONFIG_BYTES: u64 = 64 << 20;
 
 /// The file's text, or why it cannot be the config.
-pub(super) fn read_bounded(path: &Path) -> Result<String, String> {
+pub(crate) fn read_bounded(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the config file: {e}"))?;
     if !meta.is_file() {
         return Err(format!(

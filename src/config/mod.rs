@@ -22,8 +22,9 @@ use std::time::Duration;
 
 pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
+pub(crate) use file::read_bounded;
 pub use policy_rules::{HistoryConfig, JobsConfig, TargetsConfig};
-pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawWindow, SelectorValues};
+pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawSelectors, RawWindow, SelectorValues};
 pub(crate) use schedule_rules::{Defaults, validate_schedule};
 pub use task_rules::WorkspaceTasksConfig;
 pub(crate) use window_rules::validate_window;

@@ -199,7 +199,7 @@ pub(crate) struct RawTaskWarning {
     pub workspace: Option<String>,
     pub task_types: Option<Vec<String>>,
     pub task_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify_before: Vec<String>,
     #[serde(default)]
     pub message: String,
@@ -222,8 +222,9 @@ pub(crate) struct RawSelectors<'a> {
     pub max_audience: Option<i64>,
 }
 
-/// One `[[schedules]]` entry, also what `schedule add` builds from its flags.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One `[[schedules]]` entry, also what `schedule add` builds from its flags and what
+/// `schedule export` writes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSchedule {
     #[serde(default)]
@@ -235,17 +236,17 @@ pub(crate) struct RawSchedule {
     pub every: Option<String>,
     pub start: Option<String>,
     pub timezone: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<String>,
     /// Individual desktop ids, besides or instead of pools.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub desktops: Vec<String>,
     /// `["dept=finance"]`: desktops carrying all of these tags.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     pub enterprise_project: Option<String>,
     /// Desktops assigned to these users (exact names).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
     pub all_desktops: Option<bool>,
     /// `all` (default) or `connected`.
@@ -262,15 +263,16 @@ pub(crate) struct RawSchedule {
 }
 
 /// `resend_failed = { attempts = 2, after = "2m" }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawResend {
     pub attempts: i64,
     pub after: String,
 }
 
-/// One `[[maintenance_windows]]` entry, also what `maintenance add` builds from its flags.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One `[[maintenance_windows]]` entry, also what `maintenance add` builds from its flags and
+/// what `schedule export` writes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWindow {
     #[serde(default)]
@@ -281,19 +283,19 @@ pub(crate) struct RawWindow {
     pub cron: Option<String>,
     #[serde(default)]
     pub duration: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify_before: Vec<String>,
     pub timezone: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub desktops: Vec<String>,
     /// `["dept=finance"]`: desktops carrying all of these tags.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     pub enterprise_project: Option<String>,
     /// Desktops assigned to these users (exact names).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
     pub all_desktops: Option<bool>,
     /// `all` (default) or `connected`.

@@ -23,6 +23,7 @@ mod state;
 mod stored_schedules;
 mod stored_windows;
 mod time;
+mod transfer;
 mod workspace_tasks;
 
 use sqlx::AnyPool;

@@ -34,42 +34,10 @@ impl Store {
         s: &StoredSchedule,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let pools = serde_json::to_string(&s.pools).expect("strings serialize");
         let mut tx = self.begin().await?;
-        let taken: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM maintenance_windows WHERE id = $1")
-                .bind(&s.id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if taken > 0 {
-            return Ok(false);
-        }
-        let done = sqlx::query(
-            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up, desktops, resend_attempts, resend_after, workspace, selectors)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&s.id)
-        .bind(&s.cron)
-        .bind(&s.at)
-        .bind(&s.every)
-        .bind(&s.start)
-        .bind(&s.timezone)
-        .bind(pools)
-        .bind(&s.message)
-        .bind(&s.misfire_grace)
-        .bind(i64::from(s.paused))
-        .bind(stored_time(now))
-        .bind(stored_time(now))
-        .bind(&s.catch_up)
-        .bind(s.extra.desktops_json())
-        .bind(s.extra.resend_attempts)
-        .bind(&s.extra.resend_after)
-        .bind(&s.extra.workspace)
-        .bind(s.extra.selectors.json())
-        .execute(&mut *tx)
-        .await?;
+        let done = insert_schedule_in(&mut tx, s, now).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done)
     }
 
     pub async fn list_schedules(&self) -> Result<Vec<StoredSchedule>, StoreError> {
@@ -234,4 +202,45 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredSchedule, StoreError> {
         catch_up: c.get("catch_up")?,
         extra: super::stored_windows::StoredTargets::from_row(&c)?,
     })
+}
+
+/// [`Store::insert_schedule`] inside `tx` (also `schedule import`'s).
+pub(super) async fn insert_schedule_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    s: &StoredSchedule,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let pools = serde_json::to_string(&s.pools).expect("strings serialize");
+    let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM maintenance_windows WHERE id = $1")
+        .bind(&s.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if taken > 0 {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+            "INSERT INTO schedules (id, cron, at, every, start_at, timezone, pools, message, misfire_grace, paused, created_at, updated_at, catch_up, desktops, resend_attempts, resend_after, workspace, selectors)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&s.id)
+        .bind(&s.cron)
+        .bind(&s.at)
+        .bind(&s.every)
+        .bind(&s.start)
+        .bind(&s.timezone)
+        .bind(pools)
+        .bind(&s.message)
+        .bind(&s.misfire_grace)
+        .bind(i64::from(s.paused))
+        .bind(stored_time(now))
+        .bind(stored_time(now))
+        .bind(&s.catch_up)
+        .bind(s.extra.desktops_json())
+        .bind(s.extra.resend_attempts)
+        .bind(&s.extra.resend_after)
+        .bind(&s.extra.workspace)
+        .bind(s.extra.selectors.json())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -104,39 +104,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules WHERE id = $1")
-            .bind(&w.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if taken > 0 {
-            return Ok(false);
-        }
-        let done = sqlx::query(
-            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace, selectors, maintenance_mode)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&w.id)
-        .bind(&w.start)
-        .bind(&w.cron)
-        .bind(&w.duration)
-        .bind(json(&w.notify_before))
-        .bind(&w.timezone)
-        .bind(json(&w.pools))
-        .bind(&w.message)
-        .bind(&w.start_message)
-        .bind(&w.end_message)
-        .bind(&w.misfire_grace)
-        .bind(stored_time(now))
-        .bind(w.extra.desktops_json())
-        .bind(w.extra.resend_attempts)
-        .bind(&w.extra.resend_after)
-        .bind(&w.extra.workspace)
-        .bind(w.extra.selectors.json())
-        .bind(i64::from(w.maintenance_mode))
-        .execute(&mut *tx)
-        .await?;
+        let done = insert_window_in(&mut tx, w, now).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done)
     }
 
     pub async fn list_windows(&self) -> Result<Vec<StoredWindow>, StoreError> {
@@ -253,4 +223,44 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// [`Store::insert_window`] inside `tx` (also `schedule import`'s).
+pub(super) async fn insert_window_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    w: &StoredWindow,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules WHERE id = $1")
+        .bind(&w.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if taken > 0 {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+            "INSERT INTO maintenance_windows (id, start_at, cron, duration, notify_before, timezone, pools, message, start_message, end_message, misfire_grace, created_at, desktops, resend_attempts, resend_after, workspace, selectors, maintenance_mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&w.id)
+        .bind(&w.start)
+        .bind(&w.cron)
+        .bind(&w.duration)
+        .bind(json(&w.notify_before))
+        .bind(&w.timezone)
+        .bind(json(&w.pools))
+        .bind(&w.message)
+        .bind(&w.start_message)
+        .bind(&w.end_message)
+        .bind(&w.misfire_grace)
+        .bind(stored_time(now))
+        .bind(w.extra.desktops_json())
+        .bind(w.extra.resend_attempts)
+        .bind(&w.extra.resend_after)
+        .bind(&w.extra.workspace)
+        .bind(w.extra.selectors.json())
+        .bind(i64::from(w.maintenance_mode))
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -47,10 +47,19 @@ async fn every_dashboard_expression_parses_and_names_a_metric_the_daemon_exports
     let rules: String = exprs
         .iter()
         .enumerate()
-        .map(|(i, e)| format!("      - record: dashboard_expression_{i}\n        expr: {}\n", serde_json::to_string(e).unwrap()))
+        .map(|(i, e)| {
+            format!(
+                "      - record: dashboard_expression_{i}\n        expr: {}\n",
+                serde_json::to_string(e).unwrap()
+            )
+        })
         .collect();
     let file = env.path("dashboard-rules.yml");
-    std::fs::write(&file, format!("groups:\n  - name: dashboard\n    rules:\n{rules}")).unwrap();
+    std::fs::write(
+        &file,
+        format!("groups:\n  - name: dashboard\n    rules:\n{rules}"),
+    )
+    .unwrap();
     let checked = std::process::Command::new("promtool")
         .args(["check", "rules", file.to_str().unwrap()])
         .output()
@@ -71,8 +80,13 @@ async fn every_dashboard_expression_parses_and_names_a_metric_the_daemon_exports
     });
     let run = Utc::now() + TimeDelta::hours(3);
     env.fake.set_tasks(vec![
-        FakeTask::new("t1", "REBOOT", &run.format("%Y-%m-%d %H:%M:%S").to_string(), "UTC")
-            .on("DESKTOP", "d1", ""),
+        FakeTask::new(
+            "t1",
+            "REBOOT",
+            &run.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "UTC",
+        )
+        .on("DESKTOP", "d1", ""),
     ]);
     let at = (Utc::now() + TimeDelta::seconds(2)).to_rfc3339();
     let port = free_port();
@@ -107,5 +121,8 @@ async fn every_dashboard_expression_parses_and_names_a_metric_the_daemon_exports
     assert_eq!(daemon.stop(5).await, Some(0));
     let now_exported = exported(&text);
     let missing: Vec<&String> = names.difference(&now_exported).collect();
-    assert!(all_there, "named by the dashboard, not exported: {missing:?}\n{text}");
+    assert!(
+        all_there,
+        "named by the dashboard, not exported: {missing:?}\n{text}"
+    );
 }

@@ -1,0 +1,130 @@
+//! Pauses, kept in the database (the file stays the definition): `schedule pause/resume` for
+//! any schedule, window or task warning rule, and `freeze`, every schedule at once (a change
+//! freeze), for a while, with a reason; maintenance windows and task warnings keep going
+//! unless `--include-windows` (they announce real events). `freeze --end` ends it.
+
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+use super::{CliError, failure, invalid, load_config};
+use crate::config::Config;
+use crate::store::{FREEZE, Pause};
+
+#[derive(Debug, clap::Args)]
+pub struct FreezeArgs {
+    /// End the freeze.
+    #[arg(long, conflicts_with_all = ["until", "note", "include_windows"])]
+    pub end: bool,
+    /// Thaw by itself then: `+4h`, `tomorrow`, `2026-12-20 08:00`, RFC 3339, ...
+    #[arg(long, allow_hyphen_values = true, value_parser = super::when::when_arg)]
+    pub until: Option<DateTime<Utc>>,
+    /// Why (shown by `status`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub note: Option<String>,
+    /// Stop maintenance windows' and Workspace task warnings too.
+    #[arg(long)]
+    pub include_windows: bool,
+}
+
+pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    let now = Utc::now();
+    if let Some(until) = args.until.filter(|u| *u <= now) {
+        return Err(invalid(
+            "--until",
+            format!("{} is not in the future", until.to_rfc3339()),
+        ));
+    }
+    let store = crate::engine::wiring::open_store(&config).await?;
+    if args.end {
+        let ended = store.unpause(FREEZE).await?;
+        store.close().await;
+        return match ended {
+            true => {
+                say!("freeze ended; schedules fire again from their next occurrence");
+                Ok(())
+            }
+            false => Err(failure("there is no freeze to end")),
+        };
+    }
+    store
+        .pause(&Pause {
+            schedule_id: FREEZE.to_owned(),
+            until: args.until,
+            note: args.note.clone(),
+            include_windows: args.include_windows,
+            created_at: now,
+        })
+        .await?;
+    store.close().await;
+    say!(
+        "froze every schedule{} {}{}",
+        match args.include_windows {
+            true => ", maintenance windows and task warnings",
+            false => " (maintenance windows and task warnings keep going)",
+        },
+        args.until
+            .map_or("until `freeze --end`".to_owned(), |u| format!(
+                "until {}",
+                u.with_timezone(&chrono::Local).to_rfc3339()
+            )),
+        args.note.map_or(String::new(), |n| format!(": {n}"))
+    );
+    Ok(())
+}
+
+/// `schedule pause`: any schedule, window or task warning rule the service runs.
+pub(super) async fn pause(
+    config: &Config,
+    id: &str,
+    until: Option<chrono::DateTime<Utc>>,
+    note: Option<String>,
+) -> Result<(), CliError> {
+    let now = Utc::now();
+    if let Some(until) = until.filter(|u| *u <= now) {
+        return Err(invalid(
+            "--until",
+            format!("{} is not in the future", until.to_rfc3339()),
+        ));
+    }
+    let store = crate::engine::wiring::open_store(config).await?;
+    let (catalog, _) = super::load_catalog(config, &store).await?;
+    let known = catalog.schedules.iter().any(|s| s.id.as_str() == id)
+        || catalog.windows.iter().any(|w| w.id.as_str() == id)
+        || config.task_warnings.iter().any(|r| r.id.as_str() == id);
+    if !known {
+        return Err(failure(format!(
+            "no schedule, window or task warning rule {id:?} (see `schedule list`)"
+        )));
+    }
+    store
+        .pause(&crate::store::Pause {
+            schedule_id: id.to_owned(),
+            until,
+            note: note.clone(),
+            include_windows: false,
+            created_at: now,
+        })
+        .await?;
+    say!(
+        "paused {id}{}{}",
+        until.map_or(" until resumed".to_owned(), |u| format!(
+            " until {}",
+            u.with_timezone(&chrono::Local).to_rfc3339()
+        )),
+        note.map_or(String::new(), |n| format!(": {n}"))
+    );
+    Ok(())
+}
+
+/// `schedule resume`: ends a pause, and a database schedule's `--paused`.
+pub(super) async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
+    let store = crate::engine::wiring::open_store(config).await?;
+    let unpaused = store.unpause(id).await?;
+    let stored = store.set_schedule_paused(id, false, Utc::now()).await?;
+    if !unpaused && !stored {
+        return Err(failure(format!("{id:?} is not paused (see `status`)")));
+    }
+    say!("resumed {id}");
+    Ok(())
+}
