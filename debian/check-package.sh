@@ -45,6 +45,12 @@ trap 'apt-get purge -y workspace-notifier >/dev/null 2>&1 || true' EXIT
 workspace-notifier --version
 man -w workspace-notifier
 man -w workspace-notifier-schedule-add >/dev/null
+man -w 5 workspace-notifier.toml >/dev/null
+# Every page says how the program exits, what it reads from the environment and which files.
+page=$(MANWIDTH=100 man workspace-notifier 2>/dev/null)
+for section in "EXIT STATUS" ENVIRONMENT FILES; do
+  grep -q "^$section" <<<"$page" || { echo "man page lacks $section" >&2; exit 1; }
+done
 # The packaged config is valid as installed (a dry run: no credentials needed yet).
 workspace-notifier check
 # bash-completion finds the completion on demand, the way an interactive shell does.

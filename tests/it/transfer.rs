@@ -193,5 +193,8 @@ async fn export_then_import_is_lossless_and_an_invalid_file_imports_nothing() {
     // Only what was there before (create_database's own schedule): nothing half-imported.
     let after = ok(&third, &["schedule", "export", "--json", "--config", c3]).await;
     assert!(after.contains("\"unused\""), "{after}");
-    assert!(!after.contains("\"good\"") && !after.contains("\"bad\""), "{after}");
+    assert!(
+        !after.contains("\"good\"") && !after.contains("\"bad\""),
+        "{after}"
+    );
 }

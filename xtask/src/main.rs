@@ -6,6 +6,8 @@
 //! - `cargo xtask deb [ARGS…]` writes the assets, then runs `cargo deb ARGS…`, whose asset
 //!   list in Cargo.toml picks them up from `target/assets`.
 
+mod man;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -56,6 +58,18 @@ fn assets(dir: &Path) -> Result<(), String> {
     }
     clap_mangen::generate_to(Cli::command(), &man)
         .map_err(|e| format!("cannot write man pages to {}: {e}", man.display()))?;
+    for page in
+        std::fs::read_dir(&man).map_err(|e| format!("cannot list {}: {e}", man.display()))?
+    {
+        let path = page.map_err(|e| e.to_string())?.path();
+        let mut text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        text.push_str(man::COMMON);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let config_page = man.join(format!("{BIN}.toml.5"));
+    std::fs::write(&config_page, man::config_page(env!("CARGO_PKG_VERSION")))
+        .map_err(|e| format!("cannot write {}: {e}", config_page.display()))?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let name = match shell {
             Shell::Bash => format!("{BIN}.bash"),
