@@ -1,5 +1,7 @@
-//! `schedule add/list/show/pause/resume/remove`: schedules kept in the database. A running
-//! daemon applies each change within 2 seconds (it watches the database), no signal needed.
+//! A little over 400 lines: the grammar of every `schedule` subcommand lives here, with
+//! add/list/show/remove; pause/resume are `pauses.rs`', export/import `transfer.rs`'.
+//! Schedules kept in the database: a running daemon applies each change within 2 seconds (it
+//! watches the database), no signal needed.
 
 use chrono::{DateTime, Utc};
 use std::path::Path;

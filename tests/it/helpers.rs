@@ -692,3 +692,23 @@ pub(crate) fn desktop_sends(env: &TestEnv) -> Vec<Vec<String>> {
     sends.sort();
     sends
 }
+
+/// The `state` of each message of `id` in `agenda --until UNTIL --json`, in time order.
+pub(crate) async fn agenda_states(
+    env: &TestEnv,
+    config: &str,
+    until: &str,
+    id: &str,
+) -> Vec<String> {
+    let out = env
+        .run(&["agenda", "--until", until, "--json", "--config", config])
+        .await;
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["schedule_id"] == id)
+        .map(|i| i["state"].as_str().unwrap().to_owned())
+        .collect()
+}

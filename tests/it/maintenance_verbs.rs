@@ -4,20 +4,6 @@ use chrono::{TimeDelta, Utc};
 
 use crate::helpers::*;
 
-async fn states(env: &TestEnv, c: &str, id: &str) -> Vec<String> {
-    let out = env
-        .run(&["agenda", "--until", "+4h", "--json", "--config", c])
-        .await;
-    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["schedule_id"] == id)
-        .map(|i| i["state"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_window_is_shown_cancelled_uncancelled_and_removed() {
     let env = TestEnv::new().await;
@@ -64,13 +50,19 @@ async fn a_window_is_shown_cancelled_uncancelled_and_removed() {
         .await;
     let window: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(window["id"], "db-win");
-    assert_eq!(states(&env, c, "db-win").await, ["planned", "planned"]);
+    assert_eq!(
+        agenda_states(&env, c, "+4h", "db-win").await,
+        ["planned", "planned"]
+    );
 
     let cancel = env
         .run(&["maintenance", "cancel", "db-win", "--config", c])
         .await;
     assert_eq!(cancel.status.code(), Some(0), "{}", stderr(&cancel));
-    assert_eq!(states(&env, c, "db-win").await, ["cancelled", "cancelled"]);
+    assert_eq!(
+        agenda_states(&env, c, "+4h", "db-win").await,
+        ["cancelled", "cancelled"]
+    );
     let show = env
         .run(&["maintenance", "show", "db-win", "--config", c])
         .await;
@@ -84,7 +76,10 @@ async fn a_window_is_shown_cancelled_uncancelled_and_removed() {
         .run(&["maintenance", "uncancel", "db-win", "--config", c])
         .await;
     assert_eq!(uncancel.status.code(), Some(0), "{}", stderr(&uncancel));
-    assert_eq!(states(&env, c, "db-win").await, ["planned", "planned"]);
+    assert_eq!(
+        agenda_states(&env, c, "+4h", "db-win").await,
+        ["planned", "planned"]
+    );
     let again = env
         .run(&["maintenance", "uncancel", "db-win", "--config", c])
         .await;
@@ -99,7 +94,7 @@ async fn a_window_is_shown_cancelled_uncancelled_and_removed() {
         .run(&["maintenance", "remove", "db-win", "--config", c])
         .await;
     assert_eq!(remove.status.code(), Some(0), "{}", stderr(&remove));
-    assert!(states(&env, c, "db-win").await.is_empty());
+    assert!(agenda_states(&env, c, "+4h", "db-win").await.is_empty());
     let gone = env
         .run(&["maintenance", "show", "db-win", "--config", c])
         .await;

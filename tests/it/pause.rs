@@ -58,20 +58,10 @@ async fn a_file_schedule_paused_until_a_time_goes_quiet_and_comes_back_by_itself
 
 /// The agenda's states of `tick` and of `patch` over the next 3 hours.
 async fn agenda(env: &TestEnv, c: &str) -> (Vec<String>, Vec<String>) {
-    let out = env
-        .run(&["agenda", "--until", "+3h", "--json", "--config", c])
-        .await;
-    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let of = |id: &str| -> Vec<String> {
-        items
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["schedule_id"] == id)
-            .map(|i| i["state"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    (of("tick"), of("patch"))
+    (
+        agenda_states(env, c, "+3h", "tick").await,
+        agenda_states(env, c, "+3h", "patch").await,
+    )
 }
 
 #[tokio::test]

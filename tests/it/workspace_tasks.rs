@@ -1,4 +1,5 @@
-//! Warnings before Workspace's own scheduled tasks, through the daemon against the fake
+//! Over 400 lines on purpose: each scenario runs the daemon through several polls, and reads
+//! as one story. Warnings before Workspace's own scheduled tasks, through the daemon against the fake
 //! Workspace: each target type and each time form, ignored types, an unreadable time, a task
 //! that moves, is disabled or deleted (unsent warnings cancelled, one cancel notice), and a
 //! task API that fails while warnings already planned keep their time.
