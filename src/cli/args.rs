@@ -23,6 +23,9 @@ pub struct Cli {
     /// Log format; `auto` drops timestamps when stderr is the systemd journal.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+    /// Print long output directly, not through $PAGER (which is used only on a terminal).
+    #[arg(long, global = true)]
+    pub no_pager: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -76,6 +76,17 @@ pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), Cli
         target: args.target.clone(),
     };
     let rows = store.history(&filter).await?;
+    // A cut list says so (and how to see more), on stderr: the table or JSON stays as it is.
+    if rows.len() == args.limit as usize {
+        let total = store.history_count(&filter).await?;
+        if total > i64::from(args.limit) {
+            tell!(
+                "{} of {} deliveries; use --limit (-n) for more",
+                rows.len(),
+                thousands(total)
+            );
+        }
+    }
     store.close().await;
     if args.json {
         let json: Vec<serde_json::Value> = rows.iter().map(super::json::delivery).collect();
@@ -167,4 +178,27 @@ async fn prune(config: &crate::config::Config, older_than: &str) -> Result<(), C
         None => say!("another instance is pruning the history now; nothing done"),
     }
     Ok(())
+}
+
+/// `200014` as `200,014`.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(super::thousands(200_014), "200,014");
+        assert_eq!(super::thousands(50), "50");
+        assert_eq!(super::thousands(1_000), "1,000");
+    }
 }

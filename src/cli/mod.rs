@@ -13,6 +13,7 @@ mod history;
 mod json;
 mod maintenance;
 mod maintenance_verbs;
+mod pager;
 mod pauses;
 mod render;
 mod resend;
@@ -59,7 +60,18 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    // Long listings go through a pager on a terminal (like git); the rest print directly.
+    let pages = match &cli.command {
+        Command::History(args) => args.command.is_none(),
+        Command::Agenda(_) | Command::Status(_) => true,
+        Command::Schedule(schedule::ScheduleCommand::List { .. }) => true,
+        Command::Maintenance(maintenance::MaintenanceCommand::List { .. }) => true,
+        _ => false,
+    };
+    let pager = pager::start(cli.no_pager || !pages);
+    let result = runtime.block_on(run(cli));
+    pager.finish();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Reported(_)) => ExitCode::FAILURE,
         Err(err @ CliError::ReportedInvalid) => ExitCode::from(err.exit_code()),

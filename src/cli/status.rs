@@ -18,6 +18,9 @@ pub struct StatusArgs {
     /// Only the schedules and windows of this workspace.
     #[arg(long)]
     pub workspace: Option<String>,
+    /// Times in UTC instead of each schedule's zone.
+    #[arg(long)]
+    pub utc: bool,
 }
 
 /// One row of the view.
@@ -141,7 +144,7 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
         let tasks = super::task_runs::json(&catalog, &polls, now);
         print_json(&rows, now, failing.len(), tasks, &catalog.pauses);
     } else {
-        print_table(&rows, now, config.workspaces.len() > 1);
+        print_table(&rows, now, config.workspaces.len() > 1, args.utc);
         print_pauses(&catalog.pauses);
         super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
         let tasks_note = match tasks_failing {
@@ -257,21 +260,21 @@ fn span(seconds: i64) -> String {
 fn local(t: Option<DateTime<Utc>>, zone: Tz) -> String {
     t.map_or("-".to_owned(), |t| {
         t.with_timezone(&zone)
-            .format("%a %Y-%m-%d %H:%M:%S %Z")
+            .format("%a %Y-%m-%d %H:%M:%S %:z")
             .to_string()
     })
 }
 
 /// With several workspaces, a WORKSPACE column follows the id.
-fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool) {
+fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool, utc: bool) {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             let mut cells = vec![
                 r.id.clone(),
-                local(r.next, r.zone),
+                local(r.next, if utc { Tz::UTC } else { r.zone }),
                 r.next.map_or("-".into(), |t| span((t - now).num_seconds())),
-                local(r.last, r.zone),
+                local(r.last, if utc { Tz::UTC } else { r.zone }),
                 r.last.map_or("-".into(), |t| {
                     format!("{} ago", span((now - t).num_seconds()))
                 }),

@@ -69,7 +69,7 @@ fn line(run: &Run<'_>) -> String {
         "{} {:?} {} {} — {warnings} ({}, task {})",
         task.task_type,
         task.task_name,
-        run.at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z"),
+        run.at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %:z"),
         zone.name(),
         run.window.id,
         task.task_id

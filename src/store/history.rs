@@ -22,31 +22,47 @@ pub struct HistoryFilter {
     pub target: Option<String>,
 }
 
+/// The `WHERE` of `history`: `$1`..`$7` as [`bind_filter`] binds them.
+const FILTER: &str = "($1 IS NULL OR schedule_id = $1) AND ($2 IS NULL OR status = $2)
+    AND ($3 IS NULL OR due_at >= $3) AND ($4 IS NULL OR workspace = $4)
+    AND ($5 IS NULL OR due_at < $5)
+    AND ($6 IS NULL OR pool_id = $6 OR target = $6
+         OR desktop_ids LIKE '%\"' || CAST($7 AS TEXT) || '\"%')";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind_filter<'q>(query: AnyQuery<'q>, filter: &'q HistoryFilter) -> AnyQuery<'q> {
+    query
+        .bind(&filter.schedule_id)
+        .bind(filter.status.map(Status::as_str))
+        .bind(filter.since.map(super::time::stored_time_ceil))
+        .bind(&filter.workspace)
+        .bind(filter.until.map(super::time::stored_time_ceil))
+        .bind(&filter.target)
+        .bind(&filter.target)
+}
+
 impl Store {
     /// Deliveries, newest due time first.
     pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries
-             WHERE ($1 IS NULL OR schedule_id = $1) AND ($2 IS NULL OR status = $2)
-               AND ($4 IS NULL OR due_at >= $4) AND ($5 IS NULL OR workspace = $5)
-               AND ($6 IS NULL OR due_at < $6)
-               AND ($7 IS NULL OR pool_id = $7 OR target = $7
-                    OR desktop_ids LIKE '%\"' || CAST($7 AS TEXT) || '\"%')
-             ORDER BY due_at DESC, id DESC
-             LIMIT $3"
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {FILTER} ORDER BY due_at DESC, id DESC LIMIT $8"
         );
-        // The column list is a constant; every value is bound.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&filter.schedule_id)
-            .bind(filter.status.map(Status::as_str))
+        // The column list and the filter are constants; every value is bound.
+        let rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
             .bind(i64::from(filter.limit))
-            .bind(filter.since.map(super::time::stored_time_ceil))
-            .bind(&filter.workspace)
-            .bind(filter.until.map(super::time::stored_time_ceil))
-            .bind(&filter.target)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(delivery_from_row).collect()
+    }
+
+    /// How many deliveries `filter` matches, its limit aside (to say that a list was cut).
+    pub(crate) async fn history_count(&self, filter: &HistoryFilter) -> Result<i64, StoreError> {
+        let sql = format!("SELECT count(*) AS n FROM deliveries WHERE {FILTER}");
+        let row = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
+            .fetch_one(&self.pool)
+            .await?;
+        Cells::new("deliveries", &row).get("n")
     }
 
     /// One delivery by id.

@@ -167,4 +167,17 @@ async fn history_takes_until_target_and_journalctl_times() {
         .run(&["history", "-n", "1", "--config", c, "--json"])
         .await;
     assert_eq!(count(&limited), 1);
+    // A cut list says so on stderr; the JSON stays whole.
+    assert_eq!(
+        stderr(&limited).trim(),
+        "1 of 2 deliveries; use --limit (-n) for more"
+    );
+    // Not on a terminal, no pager runs (a pager that fails would lose the output).
+    let piped = env
+        .run_env(&["history", "--config", c], &[("PAGER", "sh -c 'exit 3'")])
+        .await;
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    assert!(stdout(&piped).contains("pool-b"), "{}", stdout(&piped));
+    let plain = env.run(&["history", "--no-pager", "--config", c]).await;
+    assert_eq!(stdout(&plain), stdout(&piped));
 }
