@@ -14,10 +14,13 @@ pub(super) fn start(no_pager: bool) -> Pager {
     if no_pager || !std::io::stdout().is_terminal() {
         return Pager(None);
     }
-    let command = std::env::var("PAGER")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| "less -FRX".to_owned());
+    // Without $PAGER, `less` only where it is installed (a minimal image may lack it): a
+    // pager that cannot run would end the output on a broken pipe.
+    let command = match std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()) {
+        Some(command) => command,
+        None if on_path("less") => "less -FRX".to_owned(),
+        None => return Pager(None),
+    };
     if command.trim() == "cat" {
         return Pager(None);
     }
@@ -43,6 +46,17 @@ pub(super) fn start(no_pager: bool) -> Pager {
     }
     drop(stdin);
     Pager(Some(child))
+}
+
+/// True when `program` is an executable file in a `$PATH` directory.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 impl Pager {

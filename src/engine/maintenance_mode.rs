@@ -76,7 +76,8 @@ impl ModeSwitcher {
         }
         let cancellations = self.store.cancellations().await?;
         for (window, start) in running {
-            done.insert((window.id.to_string(), start));
+            // Marked done only once decided and recorded: a database error leaves it to the
+            // next tick instead of losing the switch-on.
             let cancelled = cancellations
                 .get(window.id.as_str())
                 .is_some_and(|c| c.all || c.starts.contains(&start));
@@ -84,6 +85,7 @@ impl ModeSwitcher {
             let late = now > plus(start, window.misfire_grace);
             let key = (window.id.as_str(), window.workspace.as_str());
             if cancelled || late || self.store.switched_on(key, start).await? {
+                done.insert((window.id.to_string(), start));
                 continue;
             }
             let rows = switch_on_rows(
@@ -93,6 +95,7 @@ impl ModeSwitcher {
                 self.desktop_batch,
             );
             let claimed = self.store.claim_deliveries(&rows, &[], now).await?;
+            done.insert((window.id.to_string(), start));
             self.starter.start(claimed);
         }
         let rows = switch_off_rows(&ons, &cancellations, now);
@@ -145,7 +148,10 @@ pub(crate) fn queries(window: &WindowSpec) -> Vec<(DesktopQuery, bool)> {
         };
         out.push((query, false));
     }
-    for ids in window.desktops.chunks(100) {
+    for ids in window
+        .desktops
+        .chunks(crate::domain::audience::DESKTOP_IDS_PER_QUERY)
+    {
         let query = DesktopQuery {
             desktop_ids: ids.iter().map(|d| d.to_string()).collect(),
             ..DesktopQuery::default()
