@@ -273,7 +273,9 @@ pub(crate) async fn current(
     let modes = catalog
         .windows
         .iter()
-        .filter(|w| w.maintenance_mode)
+        // A paused window sends nothing and switches nothing on (what it switched on before
+        // the pause is still switched off: that follows the recorded switch-ons).
+        .filter(|w| w.maintenance_mode && !w.paused)
         .cloned()
         .collect();
     Ok(Current {

@@ -261,3 +261,24 @@ async fn maintenance_add_takes_maintenance_mode_and_list_shows_it() {
     assert_eq!(windows[1]["id"], "plain");
     assert_eq!(windows[1]["maintenance_mode"], false);
 }
+
+#[tokio::test]
+async fn a_paused_window_switches_nothing_on() {
+    let env = TestEnv::new().await;
+    env.fake.set_estate(estate());
+    let config = env.write_config(&window(4, "4s"));
+    let c = config.to_str().unwrap();
+    let paused = env
+        .run(&["schedule", "pause", "patch", "--config", c])
+        .await;
+    assert_eq!(paused.status.code(), Some(0), "{}", stderr(&paused));
+    let daemon = env.spawn_daemon(&config).await;
+    tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+    assert_eq!(daemon.stop(5).await, Some(0));
+    assert!(
+        env.fake.mode_switches().is_empty(),
+        "{:?}",
+        env.fake.mode_switches()
+    );
+    assert!(switches(&env).await.is_empty());
+}
