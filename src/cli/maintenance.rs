@@ -48,6 +48,12 @@ pub enum MaintenanceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Move the next occurrence later (--to T or --by D); its warnings are planned again and
+    /// --notice tells users the new time now.
+    #[command(
+        after_help = "Examples:\n  workspace-notifier maintenance postpone patch-night --by 1h \\\n      --notice 'Maintenance moved: desktops restart at {start} on {date}.'\n  workspace-notifier maintenance postpone weekly --to '2026-12-05 23:30'"
+    )]
+    Postpone(super::maintenance_verbs::PostponeArgs),
     /// Undo `maintenance cancel`: occurrences still ahead go out again (warnings already
     /// closed as cancelled stay so).
     #[command(after_help = "Example:\n  workspace-notifier maintenance uncancel patch-night")]
@@ -140,6 +146,9 @@ pub(super) async fn run(config_path: &Path, command: MaintenanceCommand) -> Resu
         MaintenanceCommand::Cancel(args) => cancel(&config, args).await,
         MaintenanceCommand::Show { id, json } => {
             super::maintenance_verbs::show(&config, &id, json).await
+        }
+        MaintenanceCommand::Postpone(args) => {
+            super::maintenance_verbs::postpone(&config, args).await
         }
         MaintenanceCommand::Uncancel { id } => {
             super::maintenance_verbs::uncancel(&config, &id).await
@@ -308,7 +317,7 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
 
 /// The `--notice`: one delivery per pool now, through the daemon's path.
 /// Returns how the notice went (an error when one failed) and the deliveries it made.
-async fn send_notice(
+pub(super) async fn send_notice(
     config: &Config,
     window: &WindowSpec,
     text: &str,

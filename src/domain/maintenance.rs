@@ -391,11 +391,20 @@ impl WindowSpec {
     }
 
     pub fn starts_description(&self) -> String {
-        match &self.starts {
-            Trigger::Cron(expr) => format!("cron {:?}", expr.as_str()),
-            Trigger::At(at) => format!("start {}", at.with_timezone(&self.timezone).to_rfc3339()),
-            other => format!("{other:?}"),
-        }
+        starts_description(&self.starts, self.timezone)
+    }
+}
+
+fn starts_description(starts: &Trigger, tz: Tz) -> String {
+    match starts {
+        Trigger::Cron(expr) => format!("cron {:?}", expr.as_str()),
+        Trigger::At(at) => format!("start {}", at.with_timezone(&tz).to_rfc3339()),
+        Trigger::Moved { base, moves } => format!(
+            "{}, postponed: {}",
+            starts_description(base, tz),
+            crate::domain::trigger::moved_list(moves, tz)
+        ),
+        other => other.describe(tz),
     }
 }
 

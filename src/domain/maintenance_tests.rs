@@ -148,3 +148,46 @@ fn template_errors_name_the_window_and_the_variable() {
         "{text}"
     );
 }
+
+#[test]
+fn a_postponed_occurrence_moves_its_warnings_and_leaves_the_others_alone() {
+    let mut spec = (*window(("cron", "0 0 22 * * *"), "Asia/Shanghai")).clone();
+    let tonight = utc("2026-12-05T14:00:00Z");
+    let later = utc("2026-12-05T15:30:00Z");
+    spec.starts = Trigger::Moved {
+        base: Box::new(spec.starts.clone()),
+        moves: [(tonight, later)].into(),
+    };
+    let w = Arc::new(spec);
+    let now = utc("2026-12-05T10:00:00Z");
+    assert_eq!(w.next_start_after(now), Some(later));
+    assert_eq!(w.next_start_after(later), Some(utc("2026-12-06T14:00:00Z")));
+    // The one-hour warning: 23:30 - 1h tonight, then tomorrow's as before.
+    let warning = w
+        .parts()
+        .into_iter()
+        .find(|p| p.id.as_str().ends_with("warn-3600s"))
+        .unwrap();
+    let first = warning
+        .trigger
+        .next_after(warning.timezone, now, now)
+        .unwrap();
+    assert_eq!(first, utc("2026-12-05T14:30:00Z"));
+    let (text, _) = warning.content.occurrence(first, Duration::from_secs(60));
+    assert_eq!(text, "Restart at 23:30 (1 hour left, 60 min)");
+    assert_eq!(
+        warning.trigger.next_after(warning.timezone, first, now),
+        Some(utc("2026-12-06T13:00:00Z"))
+    );
+    // Looking back: the moved start counts, the start it replaced does not.
+    let back = |t: &str| w.starts.previous_at_or_before(w.timezone, utc(t), now);
+    assert_eq!(
+        back("2026-12-05T15:00:00Z"),
+        Some(utc("2026-12-04T14:00:00Z"))
+    );
+    assert_eq!(back("2026-12-05T16:00:00Z"), Some(later));
+    assert!(
+        w.starts_description()
+            .contains("postponed: 2026-12-05T22:00:00+08:00 → 2026-12-05T23:30:00+08:00")
+    );
+}

@@ -1,5 +1,5 @@
 //! When something fires: a cron expression in a zone, a one-shot instant, a fixed interval, or
-//! another trigger shifted by an offset. Pure: every function takes the instant it reasons about
+//! another trigger shifted by an offset or with some of its times moved. Pure: every function takes the instant it reasons about
 //! as an argument; nothing here reads a clock, a file or the database.
 //!
 //! Cron expressions are evaluated in the schedule's IANA zone with croner's rules, which give
@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub(crate) use crate::domain::cron::CronExpr;
@@ -33,6 +34,12 @@ pub enum Trigger {
     Shifted {
         base: Box<Trigger>,
         offset: TimeDelta,
+    },
+    /// Another trigger with some of its times moved (`maintenance postpone`): each key is
+    /// replaced by its value.
+    Moved {
+        base: Box<Trigger>,
+        moves: BTreeMap<DateTime<Utc>, DateTime<Utc>>,
     },
 }
 
@@ -62,6 +69,16 @@ impl PartialEq for Trigger {
                     offset: o2,
                 },
             ) => b1 == b2 && o1 == o2,
+            (
+                Trigger::Moved {
+                    base: b1,
+                    moves: m1,
+                },
+                Trigger::Moved {
+                    base: b2,
+                    moves: m2,
+                },
+            ) => b1 == b2 && m1 == m2,
             _ => false,
         }
     }
@@ -90,6 +107,19 @@ impl Trigger {
             Trigger::Shifted { base, offset } => base
                 .next_after(tz, shift(after, -*offset), anchor)
                 .map(|t| shift(t, *offset)),
+            Trigger::Moved { base, moves } => {
+                // The base's next time that was not moved away (each moved one is skipped
+                // once, so this ends), or a moved time, whichever comes first.
+                let mut cursor = after;
+                let kept = loop {
+                    match base.next_after(tz, cursor, anchor) {
+                        Some(t) if moves.contains_key(&t) => cursor = t,
+                        other => break other,
+                    }
+                };
+                let moved = moves.values().copied().filter(|t| *t > after).min();
+                kept.into_iter().chain(moved).min()
+            }
             Trigger::Every { period, start } => {
                 let anchor = start.unwrap_or(anchor);
                 if after < anchor {
@@ -129,8 +159,30 @@ impl Trigger {
             Trigger::Shifted { base, offset } => {
                 format!("{} shifted by {}s", base.describe(tz), offset.num_seconds())
             }
+            Trigger::Moved { base, moves } => {
+                format!(
+                    "{}, postponed: {}",
+                    base.describe(tz),
+                    moved_list(moves, tz)
+                )
+            }
         }
     }
+}
+
+/// Postponed starts as `from → to, ...` in `tz`.
+pub(crate) fn moved_list(moves: &BTreeMap<DateTime<Utc>, DateTime<Utc>>, tz: Tz) -> String {
+    let moved: Vec<String> = moves
+        .iter()
+        .map(|(from, to)| {
+            format!(
+                "{} → {}",
+                from.with_timezone(&tz).to_rfc3339(),
+                to.with_timezone(&tz).to_rfc3339()
+            )
+        })
+        .collect();
+    moved.join(", ")
 }
 
 fn previous_of(
@@ -144,6 +196,19 @@ fn previous_of(
         Trigger::At(at) => (*at <= t).then_some(*at),
         Trigger::Shifted { base, offset } => {
             previous_of(base, tz, shift(t, -*offset), anchor).map(|p| shift(p, *offset))
+        }
+        Trigger::Moved { base, moves } => {
+            let mut cursor = t;
+            let kept = loop {
+                match previous_of(base, tz, cursor, anchor) {
+                    Some(p) if moves.contains_key(&p) => {
+                        cursor = p.checked_sub_signed(TimeDelta::milliseconds(1))?
+                    }
+                    other => break other,
+                }
+            };
+            let moved = moves.values().copied().filter(|m| *m <= t).max();
+            kept.into_iter().chain(moved).max()
         }
         Trigger::Every { period, start } => {
             let anchor = start.unwrap_or(anchor);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::config::{Defaults, Errors, RawSchedule, RawWindow, validate_schedule, validate_window};
 use crate::config::{RawResend, SelectorValues};
 use crate::domain::maintenance::WindowSpec;
+use crate::domain::trigger::Trigger;
 use chrono::{DateTime, Utc};
 
 use crate::domain::schedule::{ScheduleSpec, SharedSpec, Source};
@@ -159,8 +160,15 @@ pub(crate) async fn load(
             catalog.tasks = super::task_plan::plan(task_rules, &store.workspace_tasks().await?);
         }
         let mut cancellations = store.cancellations().await?;
+        let mut moves = store.window_moves().await?;
         for window in &mut windows {
             window.cancelled = cancellations.remove(window.id.as_str()).unwrap_or_default();
+            if let Some(moves) = moves.remove(window.id.as_str()) {
+                window.starts = Trigger::Moved {
+                    base: Box::new(window.starts.clone()),
+                    moves,
+                };
+            }
         }
         apply_pauses(
             &mut catalog,

@@ -159,6 +159,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "window_moves",
+        &[
+            ("window_id", Text),
+            ("occurrence_start", Text),
+            ("new_start", Text),
+            ("notice", Text),
+            ("created_at", Text),
+        ],
+    ),
+    (
         "workspace_tasks",
         &[
             ("workspace", Text),

@@ -1,7 +1,7 @@
 //! Maintenance windows kept in the database, and cancellations of any window's occurrences.
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::cells::Cells;
 use super::time::stored_time;
@@ -190,6 +190,76 @@ impl Store {
         .bind(&from)
         .bind(&to)
         .bind(&to)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(closed.rows_affected())
+    }
+
+    /// Postponed occurrences per window id: the start its times give → where it now is.
+    pub async fn window_moves(
+        &self,
+    ) -> Result<HashMap<String, BTreeMap<DateTime<Utc>, DateTime<Utc>>>, StoreError> {
+        let rows = sqlx::query("SELECT window_id, occurrence_start, new_start FROM window_moves")
+            .fetch_all(&self.pool)
+            .await?;
+        let read = |row| -> Result<(String, DateTime<Utc>, DateTime<Utc>), StoreError> {
+            let c = Cells::new("window_moves", row);
+            Ok((
+                c.get("window_id")?,
+                c.time("occurrence_start")?,
+                c.time("new_start")?,
+            ))
+        };
+        let mut out: HashMap<String, BTreeMap<_, _>> = HashMap::new();
+        for (window, from, to) in self.readable(rows.iter().map(read))? {
+            out.entry(window).or_default().insert(from, to);
+        }
+        Ok(out)
+    }
+
+    /// `maintenance postpone`: the occurrence starting at `from` (as now planned, so possibly
+    /// moved already) starts at `to`; in the same transaction the window's claimed, unfinished
+    /// deliveries due in `range` (the old occurrence's messages) are closed as cancelled.
+    /// Returns how many were closed.
+    pub(crate) async fn postpone_window(
+        &self,
+        window_id: &str,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        range: (DateTime<Utc>, DateTime<Utc>),
+        notice: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let again = sqlx::query(
+            "UPDATE window_moves SET new_start = $1, notice = $2, created_at = $3
+             WHERE window_id = $4 AND new_start = $5",
+        )
+        .bind(stored_time(to))
+        .bind(notice)
+        .bind(stored_time(now))
+        .bind(window_id)
+        .bind(stored_time(from))
+        .execute(&mut *tx)
+        .await?;
+        if again.rows_affected() == 0 {
+            sqlx::query("INSERT INTO window_moves (window_id, occurrence_start, new_start, notice, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(window_id)
+                .bind(stored_time(from))
+                .bind(stored_time(to))
+                .bind(notice)
+                .bind(stored_time(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let closed = sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', finished_at = $1, error_msg = 'maintenance window postponed'
+             WHERE schedule_id = $2 AND status = 'pending' AND due_at >= $3 AND due_at <= $4",
+        )
+        .bind(stored_time(now))
+        .bind(window_id)
+        .bind(stored_time(range.0))
+        .bind(stored_time(range.1))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

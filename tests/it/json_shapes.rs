@@ -219,6 +219,21 @@ async fn every_json_output_has_its_documented_shape() {
         vec!["maintenance", "list", "--config", c, "--json"],
     ));
     outputs.push((
+        "maintenance postpone --json",
+        vec![
+            "maintenance",
+            "postpone",
+            "patch",
+            "--by",
+            "30m",
+            "--notice",
+            "moved to {start}",
+            "--config",
+            c,
+            "--json",
+        ],
+    ));
+    outputs.push((
         "maintenance cancel --json",
         vec![
             "maintenance",
