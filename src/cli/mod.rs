@@ -21,6 +21,7 @@ mod run;
 mod schedule;
 mod send;
 mod send_test;
+mod service;
 mod show;
 mod status;
 mod store;

@@ -1,6 +1,6 @@
 //! `status`: like `systemctl list-timers`, one row per schedule and maintenance window with
 //! when it fires next, when it last did and how that went; failing ones first, and a summary.
-//! It reads the database, so it works whether or not the daemon runs. Exit 1 when something
+//! It reads the database, so it works whether or not the daemon runs, and says whether it does. Exit 1 when something
 //! is failing (like `systemctl is-failed`), 0 otherwise.
 
 use chrono::{DateTime, Utc};
@@ -56,6 +56,7 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     }
     let last = store.last_occurrences().await?;
     let polls = store.task_polls().await?;
+    let daemons = store.running_daemons().await?;
     store.close().await;
     let now = Utc::now();
     let mut rows: Vec<Row> = Vec::new();
@@ -142,8 +143,10 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     let tasks_failing = super::task_runs::failing(&catalog, &polls);
     if args.json {
         let tasks = super::task_runs::json(&catalog, &polls, now);
-        print_json(&rows, now, failing.len(), tasks, &catalog.pauses);
+        let service = super::service::json(&daemons);
+        print_json(&rows, now, failing.len(), (tasks, service), &catalog.pauses);
     } else {
+        say!("{}\n", super::service::line(&daemons));
         print_table(&rows, now, config.workspaces.len() > 1, args.utc);
         print_pauses(&catalog.pauses);
         super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
@@ -324,7 +327,7 @@ fn print_json(
     rows: &[Row],
     now: DateTime<Utc>,
     failing: usize,
-    tasks: serde_json::Value,
+    (tasks, service): (serde_json::Value, serde_json::Value),
     pauses: &[crate::store::Pause],
 ) {
     let time = |t: Option<DateTime<Utc>>| t.map(crate::store::format_time);
@@ -360,6 +363,7 @@ fn print_json(
         .collect();
     let doc = serde_json::json!({
         "schedules": list, "failing": failing, "workspace_tasks": tasks, "pauses": pauses,
+        "service": service,
     });
     say!(
         "{}",

@@ -173,7 +173,7 @@ async fn start(
     let routes = Arc::new(wiring::preflight(config, &wiring::process_env)?);
     // The daemon goes on without a row it cannot read (logged), rather than stop every schedule.
     let store = wiring::open_store(config).await?.skipping_unreadable();
-    let membership = membership::join(config, &store).await?;
+    let membership = membership::join(config, &store, crate::store::Role::Daemon).await?;
     let store = membership.claiming(store);
     let deliverer = Arc::new(wiring::build_deliverer(
         config,

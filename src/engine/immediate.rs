@@ -248,6 +248,6 @@ pub(crate) async fn switch_off_now(
 /// returned [`Coordination`] until the deliveries end.
 async fn open_claiming_store(config: &Config) -> Result<(Store, Coordination), ImmediateError> {
     let store = wiring::open_store(config).await?;
-    let membership = membership::join(config, &store).await?;
+    let membership = membership::join(config, &store, crate::store::Role::Command).await?;
     Ok((membership.claiming(store), membership))
 }

@@ -9,10 +9,14 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::Status;
 use crate::platform::clock::Clock;
-use crate::store::{Claimed, Coordination, JoinError, Store, StoreError, format_time};
+use crate::store::{Claimed, Coordination, JoinError, Role, Store, StoreError, format_time};
 
 /// Registers this process as an instance sharing the store `config` names.
-pub(crate) async fn join(config: &Config, store: &Store) -> Result<Coordination, JoinError> {
+pub(crate) async fn join(
+    config: &Config,
+    store: &Store,
+    role: Role,
+) -> Result<Coordination, JoinError> {
     // The longest request of any workspace: none is still in flight when its rows are taken.
     let longest = config
         .workspaces
@@ -21,7 +25,7 @@ pub(crate) async fn join(config: &Config, store: &Store) -> Result<Coordination,
         .max()
         .unwrap_or_default();
     let grace = longest + Duration::from_secs(1);
-    store.join(config.daemon.instance_lease, grace).await
+    store.join(config.daemon.instance_lease, grace, role).await
 }
 
 /// Takes over the pending deliveries of instances that are gone (at start: also this host's

@@ -4,9 +4,10 @@
 //! dies, even by `kill -9`, so "can I lock it?" answers "is its owner gone?" at once, with no
 //! heartbeat and no timeout to wait out after a crash.
 
+use chrono::{DateTime, Utc};
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,9 @@ pub(crate) fn host_name() -> String {
 }
 
 impl Instance {
-    pub(crate) fn register(database: &Path) -> io::Result<Instance> {
+    /// `role` is written into the lock file with the process id and start time, so
+    /// [`Instance::running`] can tell the service from a command.
+    pub(crate) fn register(database: &Path, role: &str) -> io::Result<Instance> {
         let dir = directory(database);
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir)?;
@@ -67,6 +70,14 @@ impl Instance {
         if !try_lock(&lock) {
             return Err(io::Error::other(format!("cannot lock {}", path.display())));
         }
+        (&lock).write_all(
+            format!(
+                "{role} {} {}\n",
+                std::process::id(),
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            )
+            .as_bytes(),
+        )?;
         Ok(Instance {
             id,
             path,
@@ -76,6 +87,40 @@ impl Instance {
 
     pub(crate) fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The instances of `role` alive now: (process id, start), from their lock files. A lock
+    /// file is read only up to a small size (it holds one line).
+    pub(crate) fn running(database: &Path, role: &str) -> Vec<(i64, Option<DateTime<Utc>>)> {
+        let Ok(entries) = std::fs::read_dir(directory(database)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten().take(10_000) {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "lock") {
+                continue;
+            }
+            let Ok(file) = OpenOptions::new().read(true).write(true).open(&path) else {
+                continue;
+            };
+            let mut line = String::new();
+            if (&file).take(200).read_to_string(&mut line).is_err() {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            if words.next() != Some(role) || try_lock(&file) {
+                continue;
+            }
+            let pid = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let started = words
+                .next()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            out.push((pid, started));
+        }
+        out.sort_by_key(|(_, started)| *started);
+        out
     }
 
     /// True while the instance `id` (registered against `database`) is running.
@@ -109,11 +154,16 @@ mod tests {
     fn an_instance_is_alive_while_registered_and_gone_after() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("state.db");
-        let me = Instance::register(&db).unwrap();
+        let me = Instance::register(&db, "daemon").unwrap();
         let id = me.id().to_owned();
         // flock is per open file: a second open in this process cannot take it either.
         assert!(Instance::is_alive(&db, &id));
+        let running = Instance::running(&db, "daemon");
+        assert_eq!(running.len(), 1);
+        assert_eq!(running[0].0, i64::from(std::process::id()));
+        assert!(Instance::running(&db, "command").is_empty());
         drop(me);
+        assert!(Instance::running(&db, "daemon").is_empty());
         assert!(!Instance::is_alive(&db, &id));
         assert!(!Instance::is_alive(&db, "never-registered"));
     }

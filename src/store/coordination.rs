@@ -31,6 +31,32 @@ pub enum JoinError {
     Replaced(String),
 }
 
+/// What a registered process is: the service, or a command that sends (`send`, a notice);
+/// `status` tells the service's instances from the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Daemon,
+    Command,
+}
+
+impl Role {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::Daemon => "daemon",
+            Role::Command => "command",
+        }
+    }
+}
+
+/// A running instance of the service, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningDaemon {
+    pub host: String,
+    pub pid: i64,
+    /// When it registered (None where the lock file does not say).
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// This process's registration; leave it with [`Coordination::leave`] (dropping it stops the
 /// heartbeat, and the lease then runs out on its own).
 #[derive(Debug)]
@@ -55,10 +81,15 @@ impl Store {
     /// Registers this process as an instance sharing this store. `lease`: the PostgreSQL
     /// lease (`daemon.instance_lease`); `grace`: how long after a lease ends its owner's
     /// deliveries may be taken over (longer than one request, so none is still in flight).
-    pub async fn join(&self, lease: Duration, grace: Duration) -> Result<Coordination, JoinError> {
+    pub async fn join(
+        &self,
+        lease: Duration,
+        grace: Duration,
+        role: Role,
+    ) -> Result<Coordination, JoinError> {
         if let Some(path) = self.file.as_deref() {
             return Ok(Coordination(Kind::LockFile {
-                instance: Instance::register(path)?,
+                instance: Instance::register(path, role.as_str())?,
                 file: DatabaseFile::open(path)?,
             }));
         }
@@ -66,12 +97,12 @@ impl Store {
         let host = instance::host_name();
         let guard = LeaseGuard::new(lease);
         let sent = std::time::Instant::now();
-        self.renew_lease(&id, &host, lease).await?;
+        self.renew_lease(&id, (&host, role), lease).await?;
         guard.renewed(sent);
         let heartbeat = CancellationToken::new();
         tokio::spawn(beat(
             self.clone(),
-            (id.clone(), host),
+            (id.clone(), host, role),
             Arc::clone(&guard),
             heartbeat.clone(),
         ));
@@ -81,6 +112,24 @@ impl Store {
             grace,
             heartbeat,
         }))
+    }
+}
+
+impl Store {
+    /// The service's instances running on this store: on SQLite those holding their lock
+    /// file (this host), on PostgreSQL those whose lease has not run out.
+    pub async fn running_daemons(&self) -> Result<Vec<RunningDaemon>, StoreError> {
+        match self.file.as_deref() {
+            Some(path) => Ok(Instance::running(path, Role::Daemon.as_str())
+                .into_iter()
+                .map(|(pid, started_at)| RunningDaemon {
+                    host: instance::host_name(),
+                    pid,
+                    started_at,
+                })
+                .collect()),
+            None => self.leased_daemons().await,
+        }
     }
 }
 
@@ -168,7 +217,7 @@ impl Drop for Coordination {
 /// Renews the lease every third of its length until `stop`.
 async fn beat(
     store: Store,
-    (id, host): (String, String),
+    (id, host, role): (String, String, Role),
     guard: Arc<LeaseGuard>,
     stop: CancellationToken,
 ) {
@@ -182,7 +231,7 @@ async fn beat(
             _ = tick.tick() => {}
         }
         let sent = std::time::Instant::now();
-        match store.renew_lease(&id, &host, lease).await {
+        match store.renew_lease(&id, (&host, role), lease).await {
             Ok(true) => guard.renewed(sent),
             Ok(false) => {
                 guard.lapsed();

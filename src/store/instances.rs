@@ -71,7 +71,7 @@ impl Store {
     pub(super) async fn renew_lease(
         &self,
         id: &str,
-        host: &str,
+        (host, role): (&str, super::Role),
         lease: Duration,
     ) -> Result<bool, StoreError> {
         let ms = lease.as_millis() as i64;
@@ -88,8 +88,8 @@ impl Store {
             return Ok(true);
         }
         sqlx::query(
-            "INSERT INTO instances (id, host, pid, lease_until)
-             VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
+            "INSERT INTO instances (id, host, pid, lease_until, kind)
+             VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond', $5)
              ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(),
                     lease_until = excluded.lease_until",
         )
@@ -97,9 +97,28 @@ impl Store {
         .bind(host)
         .bind(i64::from(std::process::id()))
         .bind(ms)
+        .bind(role.as_str())
         .execute(&self.pool)
         .await?;
         Ok(false)
+    }
+
+    /// The service's instances whose lease has not run out.
+    pub(super) async fn leased_daemons(&self) -> Result<Vec<super::RunningDaemon>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT host, pid, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started
+             FROM instances WHERE kind = 'daemon' AND lease_until > clock_timestamp() ORDER BY started_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        self.readable(rows.iter().map(|row| {
+            let c = super::cells::Cells::new("instances", row);
+            Ok(super::RunningDaemon {
+                host: c.get("host")?,
+                pid: c.get("pid")?,
+                started_at: Some(c.time("started")?),
+            })
+        }))
     }
 
     /// Removes this instance's row at a clean stop: what it leaves pending is taken over at

@@ -30,7 +30,7 @@ use sqlx::AnyPool;
 use std::path::Path;
 
 pub(crate) use attempts::AttemptLog;
-pub(crate) use coordination::{Coordination, JoinError};
+pub(crate) use coordination::{Coordination, JoinError, Role, RunningDaemon};
 pub(crate) use copy::CopyError;
 pub use copy::copied_columns;
 pub(crate) use deliveries::AttemptRecord;

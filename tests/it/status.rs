@@ -73,7 +73,7 @@ async fn status_lists_next_and_last_with_failing_schedules_first() {
 }
 
 #[tokio::test]
-async fn status_exits_0_when_nothing_is_failing() {
+async fn status_exits_0_when_nothing_is_failing_and_says_whether_the_service_runs() {
     let env = TestEnv::new().await;
     let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(1)).to_rfc3339();
     let config = env.write_config(&schedule_toml(
@@ -85,10 +85,29 @@ async fn status_exits_0_when_nothing_is_failing() {
     let daemon = env.spawn_daemon(&config).await;
     let db = env.db().await;
     assert!(wait_for(10, || async { count_status(&db, "sent").await == 1 }).await);
+    // While it runs, status says so, with its pid (the service, not a command).
+    let c = config.to_str().unwrap();
+    let running = env.run(&["status", "--config", c]).await;
+    let pid = daemon.child.id();
+    assert!(
+        stdout(&running).contains(&format!("service: running (pid {pid} on ")),
+        "{}",
+        stdout(&running)
+    );
+    let json = env.run(&["status", "--json", "--config", c]).await;
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["service"]["running"], true);
+    assert_eq!(doc["service"]["daemons"][0]["pid"], i64::from(pid));
     assert_eq!(daemon.stop(10).await, Some(0));
-    let out = env
-        .run(&["status", "--config", config.to_str().unwrap()])
-        .await;
+    let out = env.run(&["status", "--config", c]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("none failing"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("service: not running"),
+        "{}",
+        stdout(&out)
+    );
+    let json = env.run(&["status", "--json", "--config", c]).await;
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["service"]["running"], false);
 }
