@@ -7,6 +7,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use std::path::Path;
 
+use super::times::{Natural, shown};
 use super::{CliError, load_catalog, load_config};
 use crate::domain::schedule::ScheduleSpec;
 
@@ -24,9 +25,6 @@ pub struct AgendaArgs {
     /// Only the schedules and windows of this workspace.
     #[arg(long)]
     pub workspace: Option<String>,
-    /// Times in UTC instead of this machine's zone.
-    #[arg(long)]
-    pub utc: bool,
     /// One JSON array (AGENDA_ITEM) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -100,12 +98,12 @@ pub(super) async fn run(config_path: &Path, args: AgendaArgs) -> Result<(), CliE
     if args.json {
         print_json(&items);
     } else {
-        print_table(&items, args.utc);
+        print_table(&items);
         say!(
             "\n{} message(s) from {} to {}{}",
             items.len(),
-            shown_time(since, args.utc),
-            shown_time(until, args.utc),
+            shown(since, Natural::Machine),
+            shown(until, Natural::Machine),
             match cut {
                 true => format!("; cut at {MAX_ITEMS}: narrow --since/--until"),
                 false => String::new(),
@@ -116,18 +114,6 @@ pub(super) async fn run(config_path: &Path, args: AgendaArgs) -> Result<(), CliE
         tell!("warning: the agenda was cut at {MAX_ITEMS} messages; narrow --since/--until");
     }
     Ok(())
-}
-
-/// A time as people read it: this machine's zone with its offset (never a bare abbreviation),
-/// or UTC.
-fn shown_time(t: DateTime<Utc>, utc: bool) -> String {
-    match utc {
-        true => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        false => t
-            .with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S %:z")
-            .to_string(),
-    }
 }
 
 /// Where it goes: pools, desktops, the audience.
@@ -153,7 +139,7 @@ fn what(spec: &ScheduleSpec) -> String {
     }
 }
 
-fn print_table(items: &[Item<'_>], utc: bool) {
+fn print_table(items: &[Item<'_>]) {
     let cells: Vec<Vec<String>> = items
         .iter()
         .map(|i| {
@@ -162,7 +148,7 @@ fn print_table(items: &[Item<'_>], utc: bool) {
                 other => format!("[{other}] "),
             };
             vec![
-                shown_time(i.due, utc),
+                shown(i.due, Natural::Machine),
                 i.spec.record_as.to_string(),
                 what(i.spec),
                 target(i.spec),

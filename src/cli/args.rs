@@ -26,6 +26,12 @@ pub struct Cli {
     /// Print long output directly, not through $PAGER (which is used only on a terminal).
     #[arg(long, global = true)]
     pub no_pager: bool,
+    /// Show times in UTC.
+    #[arg(long, global = true, conflicts_with = "local")]
+    pub utc: bool,
+    /// Show times in this machine's zone (`TZ`), not each schedule's own.
+    #[arg(long, global = true)]
+    pub local: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -129,7 +129,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
         for t in times {
             say!(
                 "  {}  ({})",
-                t.with_timezone(&spec.timezone).to_rfc3339(),
+                super::times::zoned(t, super::times::Natural::Zone(spec.timezone)).to_rfc3339(),
                 crate::store::format_time(t)
             );
         }

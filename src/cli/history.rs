@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::times::{Natural, shown_stored};
 use super::{CliError, load_config};
 use crate::domain::Status;
 use crate::store::{DeliveryRow, HistoryFilter};
@@ -121,7 +122,7 @@ fn print_table(rows: &[DeliveryRow]) {
             };
             vec![
                 r.id.to_string(),
-                r.due_at.clone(),
+                shown_stored(&r.due_at, Natural::Utc),
                 r.schedule_id.clone(),
                 r.pool_id.clone(),
                 r.status.clone(),

@@ -26,6 +26,7 @@ mod show;
 mod status;
 mod store;
 mod task_runs;
+mod times;
 mod transfer;
 mod when;
 
@@ -70,6 +71,7 @@ pub fn main() -> ExitCode {
         _ => false,
     };
     let pager = pager::start(cli.no_pager || !pages);
+    times::choose(cli.utc, cli.local);
     let result = runtime.block_on(run(cli));
     pager.finish();
     match result {

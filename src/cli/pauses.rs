@@ -66,7 +66,7 @@ pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliE
         args.until
             .map_or("until `freeze --end`".to_owned(), |u| format!(
                 "until {}",
-                u.with_timezone(&chrono::Local).to_rfc3339()
+                super::times::zoned(u, super::times::Natural::Machine).to_rfc3339()
             )),
         args.note.map_or(String::new(), |n| format!(": {n}"))
     );
@@ -110,7 +110,7 @@ pub(super) async fn pause(
         "paused {id}{}{}",
         until.map_or(" until resumed".to_owned(), |u| format!(
             " until {}",
-            u.with_timezone(&chrono::Local).to_rfc3339()
+            super::times::zoned(u, super::times::Natural::Machine).to_rfc3339()
         )),
         note.map_or(String::new(), |n| format!(": {n}"))
     );

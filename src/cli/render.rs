@@ -56,7 +56,8 @@ pub(super) fn print_window(
     for u in window.upcoming(now, occurrences, end_known_since(window, states, now)) {
         say!(
             "  {}  ({})  {}{}: {}",
-            u.due_at.with_timezone(&window.timezone).to_rfc3339(),
+            super::times::zoned(u.due_at, super::times::Natural::Zone(window.timezone))
+                .to_rfc3339(),
             format_time(u.due_at),
             u.kind.label(window),
             if u.cancelled { " [cancelled]" } else { "" },

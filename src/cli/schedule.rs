@@ -261,7 +261,7 @@ fn show_time(t: Option<DateTime<Utc>>, spec: &ScheduleSpec) -> String {
     match t {
         Some(t) => format!(
             "{} ({})",
-            t.with_timezone(&spec.timezone).to_rfc3339(),
+            super::times::zoned(t, super::times::Natural::Zone(spec.timezone)).to_rfc3339(),
             format_time(t)
         ),
         None => "none".to_owned(),
@@ -296,7 +296,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         .iter()
         .map(|s| {
             let next = next_fire(s, states.get(s.id.as_str()), now)
-                .map(format_time)
+                .map(|t| super::times::shown(t, super::times::Natural::Zone(s.timezone)))
                 .unwrap_or_else(|| "-".into());
             let selector = s.audience.describe();
             let mut targets: Vec<&str> = s.pools.iter().map(|p| p.as_str()).collect();
@@ -314,7 +314,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
         .collect();
     // Columns as wide as their widest cell; the target list (as long as it is) comes last.
     render::print_columns(
-        &["ID", "SOURCE", "STATE", "NEXT (UTC)", "TRIGGER", "TARGETS"],
+        &["ID", "SOURCE", "STATE", "NEXT", "TRIGGER", "TARGETS"],
         &rows,
     );
     for window in &catalog.windows {

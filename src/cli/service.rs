@@ -1,6 +1,7 @@
 //! Whether the service runs, for `status`: the daemons registered on the store (the lock files
 //! next to a SQLite database, the live leases on PostgreSQL).
 
+use super::times::{Natural, shown};
 use crate::store::{RunningDaemon, format_time};
 
 /// "service: running (pid 4242 on host-a, since …)" or "service: not running …".
@@ -12,11 +13,7 @@ pub(super) fn line(daemons: &[RunningDaemon]) -> String {
         .iter()
         .map(|d| {
             let since = d.started_at.map_or(String::new(), |t| {
-                format!(
-                    ", since {}",
-                    t.with_timezone(&chrono::Local)
-                        .format("%Y-%m-%d %H:%M:%S %:z")
-                )
+                format!(", since {}", shown(t, Natural::Machine))
             });
             format!("pid {} on {}{since}", d.pid, d.host)
         })

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::times::{Natural, shown_stored};
 use super::{CliError, failure, load_config};
 
 #[derive(Debug, clap::Args)]
@@ -43,7 +44,7 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
         say!("re-sends:  delivery {parent} (to its desktops that did not get it)");
     }
     say!("workspace: {}", row.workspace);
-    say!("due:       {}", row.due_at);
+    say!("due:       {}", shown_stored(&row.due_at, Natural::Utc));
     say!("status:    {}", row.status);
     say!("job:       {}", row.job_id.as_deref().unwrap_or("-"));
     say!(
@@ -66,7 +67,7 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
         say!(
             "  #{} {} HTTP {} {}{}",
             a.attempt,
-            a.started_at,
+            shown_stored(&a.started_at, Natural::Utc),
             a.http_status.map_or("-".to_owned(), |s| s.to_string()),
             a.error_code
                 .as_deref()

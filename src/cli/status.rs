@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::path::Path;
 
+use super::times::{Natural, shown, zoned};
 use super::{CliError, load_catalog, load_config};
 use crate::store::LastOccurrence;
 
@@ -18,9 +19,6 @@ pub struct StatusArgs {
     /// Only the schedules and windows of this workspace.
     #[arg(long)]
     pub workspace: Option<String>,
-    /// Times in UTC instead of each schedule's zone.
-    #[arg(long)]
-    pub utc: bool,
 }
 
 /// One row of the view.
@@ -147,7 +145,7 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
         print_json(&rows, now, failing.len(), (tasks, service), &catalog.pauses);
     } else {
         say!("{}\n", super::service::line(&daemons));
-        print_table(&rows, now, config.workspaces.len() > 1, args.utc);
+        print_table(&rows, now, config.workspaces.len() > 1);
         print_pauses(&catalog.pauses);
         super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
         let tasks_note = match tasks_failing {
@@ -262,22 +260,22 @@ fn span(seconds: i64) -> String {
 
 fn local(t: Option<DateTime<Utc>>, zone: Tz) -> String {
     t.map_or("-".to_owned(), |t| {
-        t.with_timezone(&zone)
+        zoned(t, Natural::Zone(zone))
             .format("%a %Y-%m-%d %H:%M:%S %:z")
             .to_string()
     })
 }
 
 /// With several workspaces, a WORKSPACE column follows the id.
-fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool, utc: bool) {
+fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool) {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             let mut cells = vec![
                 r.id.clone(),
-                local(r.next, if utc { Tz::UTC } else { r.zone }),
+                local(r.next, r.zone),
                 r.next.map_or("-".into(), |t| span((t - now).num_seconds())),
-                local(r.last, if utc { Tz::UTC } else { r.zone }),
+                local(r.last, r.zone),
                 r.last.map_or("-".into(), |t| {
                     format!("{} ago", span((now - t).num_seconds()))
                 }),
@@ -300,11 +298,7 @@ fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool, utc: bool) {
 fn print_pauses(pauses: &[crate::store::Pause]) {
     for p in pauses {
         let until = p.until.map_or("until resumed".to_owned(), |u| {
-            format!(
-                "until {}",
-                u.with_timezone(&chrono::Local)
-                    .format("%Y-%m-%d %H:%M:%S %:z")
-            )
+            format!("until {}", shown(u, Natural::Machine))
         });
         let why = p
             .note

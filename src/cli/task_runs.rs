@@ -53,7 +53,12 @@ fn line(run: &Run<'_>) -> String {
         .task
         .as_ref()
         .expect("task windows carry their task");
-    let hm = |t: DateTime<Utc>| t.with_timezone(&zone).format("%H:%M:%S").to_string();
+    let natural = super::times::Natural::Zone(zone);
+    let hm = |t: DateTime<Utc>| {
+        super::times::zoned(t, natural)
+            .format("%H:%M:%S")
+            .to_string()
+    };
     let warnings = match run.warnings.is_empty() {
         true => "no warnings left".to_owned(),
         false => format!(
@@ -69,7 +74,7 @@ fn line(run: &Run<'_>) -> String {
         "{} {:?} {} {} — {warnings} ({}, task {})",
         task.task_type,
         task.task_name,
-        run.at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %:z"),
+        super::times::shown(run.at, natural),
         zone.name(),
         run.window.id,
         task.task_id

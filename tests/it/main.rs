@@ -33,6 +33,7 @@ mod soak;
 mod status;
 mod systemd;
 mod throttle;
+mod times;
 mod transfer;
 mod workspace_tasks;
 mod workspaces;
