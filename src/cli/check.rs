@@ -83,7 +83,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     if args.json {
         let list: Vec<serde_json::Value> = schedules
             .iter()
-            .map(|s| super::json::schedule(s, &fires(s)))
+            .map(|s| super::json::schedule(s, &fires(s), &catalog.pauses))
             .collect();
         let windows: Vec<serde_json::Value> = catalog
             .windows

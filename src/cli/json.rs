@@ -23,22 +23,33 @@ fn stored_opt(text: Option<&str>) -> Value {
     text.map_or(Value::Null, stored)
 }
 
-/// What a schedule is doing: `active`, `paused` (a database schedule) or `disabled` (a file
-/// schedule with `enabled = false`).
-pub(super) fn state_name(spec: &ScheduleSpec) -> &'static str {
+/// What a schedule is doing: `active`, `paused` (a database schedule turned off, or any
+/// schedule under a pause or the freeze in `pauses`) or `disabled` (a file schedule with
+/// `enabled = false`).
+pub(super) fn state_name(spec: &ScheduleSpec, pauses: &[crate::store::Pause]) -> &'static str {
+    let paused = || {
+        pauses
+            .iter()
+            .any(|p| p.schedule_id == spec.id.as_str() || p.schedule_id == crate::store::FREEZE)
+    };
     match (spec.enabled, spec.source) {
         (true, _) => "active",
         (false, Source::Database) => "paused",
+        (false, Source::File | Source::Workspace) if paused() => "paused",
         (false, Source::File | Source::Workspace) => "disabled",
     }
 }
 
 /// SCHEDULE: a schedule and its next fire times (`upcoming`, the first of them is `next`).
-pub(super) fn schedule(spec: &ScheduleSpec, fires: &[DateTime<Utc>]) -> Value {
+pub(super) fn schedule(
+    spec: &ScheduleSpec,
+    fires: &[DateTime<Utc>],
+    pauses: &[crate::store::Pause],
+) -> Value {
     json!({
         "id": spec.id.as_str(), "kind": "schedule", "source": spec.source.as_str(),
         "workspace": spec.workspace.as_str(),
-        "state": state_name(spec), "trigger": spec.describe_trigger(),
+        "state": state_name(spec, pauses), "trigger": spec.describe_trigger(),
         "timezone": spec.timezone.name(),
         "pools": spec.pools.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "desktops": spec.desktops.iter().map(|d| d.as_str()).collect::<Vec<_>>(),

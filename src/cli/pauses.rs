@@ -128,3 +128,19 @@ pub(super) async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
     say!("resumed {id}");
     Ok(())
 }
+
+/// "until 2026-12-20 08:00:00 +08:00: CHG-1234 (since …)" or "until resumed".
+pub(super) fn describe(p: &crate::store::Pause) -> String {
+    let natural = super::times::Natural::Machine;
+    let until = p.until.map_or("until resumed".to_owned(), |u| {
+        format!("until {}", super::times::shown(u, natural))
+    });
+    let why = p
+        .note
+        .as_deref()
+        .map_or(String::new(), |n| format!(": {n}"));
+    format!(
+        "{until}{why} (since {})",
+        super::times::shown(p.created_at, natural)
+    )
+}

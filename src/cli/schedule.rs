@@ -278,7 +278,13 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
     if json {
         let mut rows: Vec<serde_json::Value> = specs
             .iter()
-            .map(|s| super::json::schedule(s, &next_fires(s, states.get(s.id.as_str()), now, 1)))
+            .map(|s| {
+                super::json::schedule(
+                    s,
+                    &next_fires(s, states.get(s.id.as_str()), now, 1),
+                    &catalog.pauses,
+                )
+            })
             .collect();
         rows.extend(
             catalog
@@ -305,7 +311,7 @@ async fn list(config: &Config, json: bool) -> Result<(), CliError> {
             vec![
                 s.id.to_string(),
                 s.source.as_str().to_owned(),
-                state_name(s).to_owned(),
+                state_name(s, &catalog.pauses).to_owned(),
                 next,
                 s.describe_trigger(),
                 targets.join(","),
@@ -344,9 +350,11 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
     if json {
         let mut doc = match (window, spec) {
             (Some(window), _) => render::window_json(window, Utc::now(), 3, &states),
-            (None, Some(spec)) => {
-                super::json::schedule(spec, &next_fires(spec, states.get(id), Utc::now(), 5))
-            }
+            (None, Some(spec)) => super::json::schedule(
+                spec,
+                &next_fires(spec, states.get(id), Utc::now(), 5),
+                &catalog.pauses,
+            ),
             (None, None) => {
                 return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
             }
@@ -368,7 +376,14 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
     };
     say!("id:            {}", spec.id);
     say!("source:        {}", spec.source.as_str());
-    say!("state:         {}", state_name(spec));
+    say!("state:         {}", state_name(spec, &catalog.pauses));
+    for pause in catalog
+        .pauses
+        .iter()
+        .filter(|p| p.schedule_id == id || p.schedule_id == crate::store::FREEZE)
+    {
+        say!("paused:        {}", super::pauses::describe(pause));
+    }
     say!("trigger:       {}", spec.describe_trigger());
     say!("timezone:      {}", spec.timezone);
     say!(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::path::Path;
 
-use super::times::{Natural, shown, zoned};
+use super::times::{Natural, zoned};
 use super::{CliError, load_catalog, load_config};
 use crate::store::LastOccurrence;
 
@@ -297,22 +297,16 @@ fn print_table(rows: &[Row], now: DateTime<Utc>, several: bool) {
 /// The freeze and the pauses in force: until when and why.
 fn print_pauses(pauses: &[crate::store::Pause]) {
     for p in pauses {
-        let until = p.until.map_or("until resumed".to_owned(), |u| {
-            format!("until {}", shown(u, Natural::Machine))
-        });
-        let why = p
-            .note
-            .as_deref()
-            .map_or(String::new(), |n| format!(": {n}"));
+        let said = super::pauses::describe(p);
         match p.schedule_id == crate::store::FREEZE {
             true => say!(
-                "\nFROZEN {until}{why} ({})",
+                "\nFROZEN {said} ({})",
                 match p.include_windows {
                     true => "maintenance windows and task warnings too",
                     false => "maintenance windows and task warnings keep going",
                 }
             ),
-            false => say!("\npaused {} {until}{why}", p.schedule_id),
+            false => say!("\npaused {} {said}", p.schedule_id),
         }
     }
 }
