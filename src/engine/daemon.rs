@@ -189,6 +189,9 @@ async fn start(
             store: store.clone(),
             health: Arc::clone(&health),
             routes: Arc::clone(&routes),
+            commands: tokio::sync::Mutex::new(super::command_counts::CommandCounts::new(
+                clock.now(),
+            )),
         };
         listener::serve(addr, answers, shutdown.stop.clone())
             .await

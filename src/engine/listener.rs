@@ -39,6 +39,8 @@ pub(super) struct Listener {
     pub health: Arc<Health>,
     /// Each workspace's client and request slots.
     pub routes: Arc<Routes>,
+    /// What commands sent, added to the delivery counters at each scrape.
+    pub commands: tokio::sync::Mutex<super::command_counts::CommandCounts>,
 }
 
 /// The process-wide Prometheus recorder (installed once, on the first listener).
@@ -154,6 +156,11 @@ async fn metrics_text(State(l): State<Arc<Listener>>) -> impl IntoResponse {
         Err(_) => 0.0,
     };
     metrics::gauge!(m::DATABASE_UP).set(up);
+    l.commands
+        .lock()
+        .await
+        .count(&l.store, chrono::Utc::now())
+        .await;
     metrics::gauge!(m::IN_FLIGHT).set(l.routes.in_flight() as f64);
     for route in l.routes.iter() {
         if let Some(client) = route.client() {

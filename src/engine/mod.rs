@@ -5,6 +5,7 @@ mod attempt;
 pub(crate) mod audiences;
 pub(crate) mod catalog;
 mod clock_watch;
+mod command_counts;
 pub mod daemon;
 pub mod delivery;
 mod health;

@@ -32,10 +32,20 @@ fn try_lock(file: &File) -> bool {
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
-/// A new instance id: random, then the process id, in hex.
-pub(crate) fn new_id() -> String {
+/// The start of a command's instance id (`send`, a notice): the daemon counts the deliveries
+/// such owners ended into its metrics.
+pub(crate) const COMMAND_PREFIX: &str = "cli-";
+
+/// A new instance id: random, then the process id, in hex; a command's starts with
+/// [`COMMAND_PREFIX`].
+pub(crate) fn new_id(role: &str) -> String {
     format!(
-        "{:016x}{:08x}",
+        "{}{:016x}{:08x}",
+        if role == "command" {
+            COMMAND_PREFIX
+        } else {
+            ""
+        },
         RandomState::new().hash_one(std::process::id()),
         std::process::id()
     )
@@ -59,7 +69,7 @@ impl Instance {
             std::fs::create_dir_all(&dir)?;
             ownership::match_parent_owner(&dir)?;
         }
-        let id = new_id();
+        let id = new_id(role);
         let path = dir.join(format!("{id}.lock"));
         let lock = OpenOptions::new()
             .create(true)

@@ -93,7 +93,7 @@ impl Store {
                 file: DatabaseFile::open(path)?,
             }));
         }
-        let id = instance::new_id();
+        let id = instance::new_id(role.as_str());
         let host = instance::host_name();
         let guard = LeaseGuard::new(lease);
         let sent = std::time::Instant::now();

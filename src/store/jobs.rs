@@ -52,6 +52,16 @@ pub struct JobEnd {
     pub recipients: Vec<Recipient>,
 }
 
+/// A delivery a command ended, for the daemon's counters.
+#[derive(Debug, Clone)]
+pub struct EndedByCommand {
+    pub id: i64,
+    pub schedule_id: String,
+    pub workspace: String,
+    pub status: String,
+    pub finished_at: DateTime<Utc>,
+}
+
 impl Store {
     /// Jobs whose next poll is due by `now`, soonest first, at most `limit`.
     pub async fn due_job_polls(
@@ -92,6 +102,34 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    /// Deliveries that commands (`send`, `resend`, notices) ended at or after `since`: (id,
+    /// schedule, workspace, status, ended), at most `limit`, oldest first.
+    pub async fn ended_by_commands(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<EndedByCommand>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, schedule_id, workspace, status, finished_at FROM deliveries
+             WHERE claimed_by LIKE 'cli-%' AND finished_at >= $1 AND status <> 'pending'
+             ORDER BY finished_at LIMIT $2",
+        )
+        .bind(super::time::stored_time(since))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        self.readable(rows.iter().map(|row| {
+            let c = super::cells::Cells::new("deliveries", row);
+            Ok(EndedByCommand {
+                id: c.get("id")?,
+                schedule_id: c.get("schedule_id")?,
+                workspace: c.get("workspace")?,
+                status: c.get("status")?,
+                finished_at: c.time("finished_at")?,
+            })
+        }))
     }
 
     /// When each schedule last had a delivery `sent`, to seed the last-success gauges.

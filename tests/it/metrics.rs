@@ -365,3 +365,26 @@ async fn every_metric_has_help_and_reloads_and_the_database_are_reported() {
     assert_eq!(daemon.stop(5).await, Some(0));
     assert!(applied);
 }
+
+#[tokio::test]
+async fn deliveries_made_by_commands_appear_in_the_next_scrape_once() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = with_listen(&env, "[jobs]\nenabled = false\n", port);
+    // A send before the daemon starts is history, not counted.
+    env.create_database(&config).await;
+    let before = env.send(&config, "before").await;
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+    let daemon = env.spawn_daemon(&config).await;
+    let series = "workspace_notifier_deliveries_total{schedule=\"manual\",workspace=\"default\",status=\"sent\"}";
+    let (_, text) = http_get(port, "/metrics").await;
+    assert_eq!(sample(&text, series), 0.0, "{text}");
+    let sent = env.send(&config, "now").await;
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    let (_, text) = http_get(port, "/metrics").await;
+    assert_eq!(sample(&text, series), 1.0, "{text}");
+    // Counted once, however often it is scraped.
+    let (_, text) = http_get(port, "/metrics").await;
+    assert_eq!(sample(&text, series), 1.0, "{text}");
+    assert_eq!(daemon.stop(10).await, Some(0));
+}
