@@ -23,15 +23,19 @@ pub(super) struct CommandCounts {
     counted: HashSet<i64>,
     /// When counting began: rows that ended before are history.
     start: DateTime<Utc>,
+    /// This instance: of several sharing a PostgreSQL store, only the longest running one
+    /// counts (so a sum over instances counts each delivery once).
+    me: String,
 }
 
 impl CommandCounts {
     /// Counting from `now`: what commands did before the daemon started is history.
-    pub(super) fn new(now: DateTime<Utc>) -> Self {
+    pub(super) fn new(now: DateTime<Utc>, me: &str) -> Self {
         CommandCounts {
             since: now,
             counted: HashSet::new(),
             start: now,
+            me: me.to_owned(),
         }
     }
 
@@ -50,9 +54,17 @@ impl CommandCounts {
                 "more than {MAX_ROWS} deliveries ended by commands since the last scrape; some are not counted in /metrics (the database has them all)"
             );
         }
+        let counts = match store.speaks_for_all(&self.me).await {
+            Ok(counts) => counts,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot tell which instance counts the deliveries commands made; counted at the next scrape");
+                return;
+            }
+        };
         let mut seen = HashSet::with_capacity(rows.len());
         for row in rows {
-            if row.finished_at >= self.start
+            if counts
+                && row.finished_at >= self.start
                 && !self.counted.contains(&row.id)
                 && let Some(status) = Status::parse(&row.status)
             {

@@ -191,6 +191,7 @@ async fn start(
             routes: Arc::clone(&routes),
             commands: tokio::sync::Mutex::new(super::command_counts::CommandCounts::new(
                 clock.now(),
+                membership.id(),
             )),
         };
         listener::serve(addr, answers, shutdown.stop.clone())

@@ -131,6 +131,15 @@ impl Store {
             None => self.leased_daemons().await,
         }
     }
+
+    /// Whether the instance `me` is the one of the service's instances that speaks for all
+    /// (the longest running live one on PostgreSQL; on SQLite there is one).
+    pub async fn speaks_for_all(&self, me: &str) -> Result<bool, StoreError> {
+        match self.file {
+            Some(_) => Ok(true),
+            None => Ok(self.first_daemon().await?.is_none_or(|first| first == me)),
+        }
+    }
 }
 
 impl Coordination {

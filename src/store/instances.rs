@@ -121,6 +121,16 @@ impl Store {
         }))
     }
 
+    /// The id of the longest running instance of the service whose lease has not run out.
+    pub(super) async fn first_daemon(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM instances WHERE kind = 'daemon' AND lease_until > clock_timestamp()
+             ORDER BY started_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Removes this instance's row at a clean stop: what it leaves pending is taken over at
     /// once instead of after its lease.
     pub(super) async fn release_lease(&self, id: &str) -> Result<(), StoreError> {
