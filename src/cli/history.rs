@@ -15,7 +15,7 @@ pub struct HistoryArgs {
     /// Only deliveries to this workspace.
     #[arg(long)]
     pub workspace: Option<String>,
-    /// Only this status: pending, sent, failed, missed, dry_run, cancelled.
+    /// Only this status: pending, sent, failed, missed, coalesced, dry_run, cancelled.
     #[arg(long, value_parser = status_arg)]
     pub status: Option<Status>,
     /// At most this many rows.

@@ -225,6 +225,18 @@ pub(crate) async fn open_existing_store(
 
 /// Every schedule and window (file and database, paused ones included) with the stored
 /// progress of each; database rows that break a rule are reported on stderr and left out.
+/// Who runs this command, for the record of what it changed: `unix:USER`, the user `sudo`
+/// was run by where there is one, else the login name, else the numeric uid.
+pub(crate) fn actor() -> String {
+    let name = ["SUDO_USER", "LOGNAME", "USER"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| !name.is_empty() && name.len() <= 64)
+        // SAFETY: getuid has no preconditions and cannot fail.
+        .unwrap_or_else(|| unsafe { libc::getuid() }.to_string());
+    format!("unix:{name}")
+}
+
 pub(crate) async fn load_catalog(
     config: &config::Config,
     store: &crate::store::Store,

@@ -54,6 +54,7 @@ pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliE
             note: args.note.clone(),
             include_windows: args.include_windows,
             created_at: now,
+            actor: Some(super::actor()),
         })
         .await?;
     store.close().await;
@@ -104,6 +105,7 @@ pub(super) async fn pause(
             note: note.clone(),
             include_windows: false,
             created_at: now,
+            actor: Some(super::actor()),
         })
         .await?;
     say!(
@@ -140,7 +142,10 @@ pub(super) fn describe(p: &crate::store::Pause) -> String {
         .as_deref()
         .map_or(String::new(), |n| format!(": {n}"));
     format!(
-        "{until}{why} (since {})",
-        super::times::shown(p.created_at, natural)
+        "{until}{why} (since {}{})",
+        super::times::shown(p.created_at, natural),
+        p.actor
+            .as_deref()
+            .map_or(String::new(), |a| format!(", by {a}"))
     )
 }

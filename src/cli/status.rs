@@ -345,7 +345,7 @@ fn print_json(
             serde_json::json!({
                 "id": p.schedule_id, "until": p.until.map(crate::store::format_time),
                 "note": p.note, "include_windows": p.include_windows,
-                "since": crate::store::format_time(p.created_at),
+                "since": crate::store::format_time(p.created_at), "actor": p.actor,
             })
         })
         .collect();

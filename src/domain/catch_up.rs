@@ -73,6 +73,15 @@ pub(crate) struct Missed {
     pub more: bool,
 }
 
+impl Missed {
+    /// Whether users got a newer message instead: `catch_up = "latest"` sent a newer
+    /// occurrence (`newer_sent`) and every one not sent was within the misfire grace. Then the
+    /// row is `coalesced`, not `missed` (which alerts: nobody got those).
+    pub(crate) fn coalesced(&self, policy: CatchUpPolicy, newer_sent: bool) -> bool {
+        policy == CatchUpPolicy::Latest && newer_sent && self.past_grace == 0
+    }
+}
+
 /// Applies the misfire rules and the schedule's [`CatchUpPolicy`] to the occurrences in
 /// `[first, horizon]` (the horizon is a little ahead of `now` when claiming early): those more
 /// than `misfire_grace` older than `now` are never sent; of the rest, the policy picks what

@@ -323,6 +323,14 @@ fn catch_up_latest_counts_coalesced_occurrences_within_grace_apart() {
     assert_eq!(plan.fire, vec![now]);
     let missed = plan.missed.unwrap();
     assert_eq!((missed.count, missed.past_grace), (6, 0));
+    // Users got the newer one: coalesced. Not when nothing newer went out, when some were
+    // past the grace (nobody got those), or with another policy.
+    assert!(missed.coalesced(CatchUpPolicy::Latest, true));
+    assert!(!missed.coalesced(CatchUpPolicy::Latest, false));
+    assert!(!missed.coalesced(CatchUpPolicy::All, true));
+    let late = cron_spec("* * * * * *", chrono_tz::UTC, 3);
+    let plan = catch_up(&late, utc("2026-01-01T00:00:00Z"), now, now, now);
+    assert!(!plan.missed.unwrap().coalesced(CatchUpPolicy::Latest, true));
 }
 
 mod next_fire_property {

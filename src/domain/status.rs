@@ -7,16 +7,20 @@ pub enum Status {
     Sent,
     Failed,
     Missed,
+    /// Due while the service could not fire it, superseded by a newer occurrence it sent
+    /// (catch_up = "latest", within misfire_grace): users got the newer message.
+    Coalesced,
     DryRun,
     Cancelled,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Pending,
         Status::Sent,
         Status::Failed,
         Status::Missed,
+        Status::Coalesced,
         Status::DryRun,
         Status::Cancelled,
     ];
@@ -27,6 +31,7 @@ impl Status {
             Status::Sent => "sent",
             Status::Failed => "failed",
             Status::Missed => "missed",
+            Status::Coalesced => "coalesced",
             Status::DryRun => "dry_run",
             Status::Cancelled => "cancelled",
         }

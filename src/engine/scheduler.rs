@@ -422,15 +422,21 @@ impl Scheduler {
             };
             if let Some(missed) = &plan.missed {
                 let note = missed_note(missed, first, plan.fire.last().copied(), spec);
-                tracing::error!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
+                // Users got a newer message: coalesced, said at warn; else nobody got these.
+                let status = match missed
+                    .coalesced(spec.catch_up, plan.fire.iter().any(|t| sent(*t)))
+                {
+                    true => {
+                        tracing::warn!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "coalesced: {note}");
+                        Status::Coalesced
+                    }
+                    false => {
+                        tracing::error!(schedule_id = %spec.record_as, due_at = %format_time(missed.due_at), skipped = missed.count, "missed: {note}");
+                        Status::Missed
+                    }
+                };
                 if !cancelled(spec, missed.due_at) {
-                    batch.extend(deliveries(
-                        spec,
-                        missed.due_at,
-                        limits,
-                        Status::Missed,
-                        Some(note),
-                    ));
+                    batch.extend(deliveries(spec, missed.due_at, limits, status, Some(note)));
                 }
                 progress.push((id.clone(), missed.due_at));
             }

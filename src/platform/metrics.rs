@@ -30,7 +30,7 @@ pub(crate) const RELOAD_AT: &str =
 const HELP: &[(&str, &str)] = &[
     (
         DELIVERIES,
-        "Deliveries that ended, by schedule (or window, or task warning rule), workspace and status (sent, failed, missed, dry_run, cancelled); sent, failed and missed exist at 0 from the start.",
+        "Deliveries that ended, by schedule (or window, or task warning rule), workspace and status (sent, failed, missed, coalesced, dry_run, cancelled); sent, failed and missed exist at 0 from the start.",
     ),
     (
         ATTEMPTS,

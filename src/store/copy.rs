@@ -192,6 +192,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("note", Text),
             ("include_windows", Int),
             ("created_at", Text),
+            ("actor", Text),
         ],
     ),
     (

@@ -20,6 +20,8 @@ pub(crate) struct Pause {
     /// For the freeze: windows and task warnings stop too.
     pub include_windows: bool,
     pub created_at: DateTime<Utc>,
+    /// Who set it (`unix:USER` from the command line); None on rows from before.
+    pub actor: Option<String>,
 }
 
 impl Pause {
@@ -33,14 +35,15 @@ impl Store {
     /// Pauses `pause.schedule_id` (replacing a pause it had).
     pub(crate) async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO pauses (schedule_id, until_at, note, include_windows, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (schedule_id) DO UPDATE SET until_at = $2, note = $3, include_windows = $4, created_at = $5",
+            "INSERT INTO pauses (schedule_id, until_at, note, include_windows, created_at, actor) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (schedule_id) DO UPDATE SET until_at = $2, note = $3, include_windows = $4, created_at = $5, actor = $6",
         )
         .bind(&pause.schedule_id)
         .bind(pause.until.map(stored_time))
         .bind(&pause.note)
         .bind(i64::from(pause.include_windows))
         .bind(stored_time(pause.created_at))
+        .bind(&pause.actor)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -58,7 +61,7 @@ impl Store {
     /// Every pause, ended ones included (the caller checks [`Pause::active`]).
     pub(crate) async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
         let rows = sqlx::query(
-            "SELECT schedule_id, until_at, note, include_windows, created_at FROM pauses ORDER BY schedule_id",
+            "SELECT schedule_id, until_at, note, include_windows, created_at, actor FROM pauses ORDER BY schedule_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -70,6 +73,7 @@ impl Store {
                 note: c.get("note")?,
                 include_windows: c.get::<i64>("include_windows")? != 0,
                 created_at: c.time("created_at")?,
+                actor: c.get("actor")?,
             })
         }))
     }

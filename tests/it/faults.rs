@@ -64,13 +64,18 @@ async fn a_full_disk_pauses_claims_and_they_resume_by_themselves() {
     assert!(resumed, "claims did not resume:\n{logs}");
     assert!(!logs.contains("non-zero transaction depth"), "{logs}");
     assert_eq!(daemon.stop(10).await, Some(0));
-    // The seconds that could not be claimed are accounted for by the misfire rules.
+    // The seconds that could not be claimed are accounted for by the misfire rules: users
+    // got the newer message, so they are coalesced (not missed, which alerts).
     let missed: Vec<DeliveryRecord> = deliveries(&db)
         .await
         .into_iter()
-        .filter(|r| r.status == "missed")
+        .filter(|r| r.status == "coalesced")
         .collect();
-    assert!(!missed.is_empty(), "no missed rows for the full-disk gap");
+    assert!(
+        !missed.is_empty(),
+        "no coalesced rows for the full-disk gap"
+    );
+    assert_eq!(count_status(&db, "missed").await, 0);
     assert!(
         missed.iter().all(|r| r
             .error_msg
@@ -191,9 +196,17 @@ async fn downtime_within_grace_is_coalesced_by_default_and_replayed_with_catch_u
     let daemon = env.spawn_daemon(&config).await;
     let before = deliveries(&db).await.len();
     assert!(wait_for(10, || async { deliveries(&db).await.len() >= before + 8 }).await);
+    let logs = daemon.logs();
     assert_eq!(daemon.stop(10).await, Some(0));
+    // Users got the newer message: recorded and logged (at warn) as coalesced, not missed.
+    let line = logs
+        .lines()
+        .find(|l| l.contains("coalesced: "))
+        .unwrap_or("");
+    assert!(line.contains("WARN"), "{logs}");
     let rows = deliveries(&db).await;
-    let missed: Vec<&DeliveryRecord> = rows.iter().filter(|r| r.status == "missed").collect();
+    assert!(rows.iter().all(|r| r.status != "missed"), "{rows:#?}");
+    let missed: Vec<&DeliveryRecord> = rows.iter().filter(|r| r.status == "coalesced").collect();
     assert_eq!(missed.len(), 1, "{missed:#?}");
     assert_eq!(missed[0].schedule_id, "latest");
     let note = missed[0].error_msg.as_deref().unwrap();

@@ -41,6 +41,12 @@ async fn a_file_schedule_paused_until_a_time_goes_quiet_and_comes_back_by_itself
     let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
     assert_eq!(doc["pauses"][0]["id"], "tick");
     assert_eq!(doc["pauses"][0]["note"], "release");
+    assert!(
+        doc["pauses"][0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("unix:")),
+        "{doc}"
+    );
     // A paused file schedule is `paused`, not `disabled`; `schedule show` says why.
     let listed = env
         .run(&["schedule", "show", "tick", "--json", "--config", c])
@@ -49,7 +55,9 @@ async fn a_file_schedule_paused_until_a_time_goes_quiet_and_comes_back_by_itself
     assert_eq!(listed["state"], "paused");
     let shown = stdout(&env.run(&["schedule", "show", "tick", "--config", c]).await);
     assert!(
-        shown.contains("state:         paused") && shown.contains(": release"),
+        shown.contains("state:         paused")
+            && shown.contains(": release")
+            && shown.contains(", by unix:"),
         "{shown}"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
