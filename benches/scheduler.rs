@@ -4,7 +4,8 @@
 //!   cargo bench --bench scheduler                 # every scenario
 //!   cargo bench --bench scheduler -- every-second # or: floor, ratio, burst, jobs, timeouts,
 //!                                                 #     throttle, idle, scale, ha,
-//!                                                 #     workspaces, audiences, tasks
+//!                                                 #     workspaces, audiences, tasks,
+//!                                                 #     history
 //!
 //! BENCH_SECONDS sets the length of `every-second`, `floor` and each `ratio` run (default 10)
 //! and of `idle` (default 60). `scale` takes BENCH_SCALE_SIZES (default 10000,100000,1000000)
@@ -25,6 +26,9 @@ mod audiences;
 
 #[path = "tasks/mod.rs"]
 mod tasks;
+
+#[path = "history/mod.rs"]
+mod history;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
@@ -86,6 +90,9 @@ fn main() {
     }
     if run("ha") {
         rt.block_on(ha::run());
+    }
+    if run("history") {
+        history::run();
     }
 }
 

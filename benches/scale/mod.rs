@@ -75,7 +75,7 @@ fn write_config(dir: &std::path::Path, n: usize) -> String {
 /// Runs the binary to completion: wall seconds and peak RSS (KiB), from wait4.
 // The child is reaped by wait4 (which also reports its peak RSS), not by Child::wait.
 #[allow(clippy::zombie_processes)]
-fn measured(args: &[&str]) -> (f64, u64) {
+pub(crate) fn measured(args: &[&str]) -> (f64, u64) {
     let start = Instant::now();
     let child = std::process::Command::new(BIN)
         .args(args)

@@ -1,5 +1,6 @@
 //! `history`: deliveries newest first, as a table or JSON.
 
+use std::io::Write;
 use std::path::Path;
 
 use super::times::{Natural, shown_stored};
@@ -76,81 +77,110 @@ pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), Cli
         until: args.until,
         target: args.target.clone(),
     };
-    let rows = store.history(&filter).await?;
+    // Rows are streamed: a JSON element is written as it is read, a table row kept packed
+    // (its cells joined), so memory follows the output's size, not the rows'.
+    let mut count: usize = 0;
+    let mut packed: Vec<Box<str>> = Vec::new();
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    let streamed = store
+        .history_each(&filter, |row| -> Result<(), CliError> {
+            count += 1;
+            match args.json {
+                true => json_element(&mut out, count == 1, &row),
+                false => {
+                    packed.push(packed_row(&row));
+                    Ok(())
+                }
+            }
+        })
+        .await;
     // A cut list says so (and how to see more), on stderr: the table or JSON stays as it is.
-    if rows.len() == args.limit as usize {
-        let total = store.history_count(&filter).await?;
-        if total > i64::from(args.limit) {
-            tell!(
-                "{} of {} deliveries; use --limit (-n) for more",
-                rows.len(),
-                thousands(total)
-            );
-        }
-    }
+    let total = match count == args.limit as usize && streamed.is_ok() {
+        true => Some(store.history_count(&filter).await?),
+        false => None,
+    };
     store.close().await;
     if args.json {
-        let json: Vec<serde_json::Value> = rows.iter().map(super::json::delivery).collect();
-        say!(
-            "{}",
-            serde_json::to_string_pretty(&json).expect("JSON values serialize")
+        let end = if count == 0 { "[]\n" } else { "\n]\n" };
+        let _ = out.write_all(end.as_bytes()).and_then(|()| out.flush());
+    }
+    drop(out);
+    streamed?;
+    if !args.json {
+        print_table(&packed);
+    }
+    if let Some(total) = total.filter(|t| *t > i64::from(args.limit)) {
+        tell!(
+            "{} of {} deliveries; use --limit (-n) for more",
+            thousands(count as i64),
+            thousands(total)
         );
-    } else {
-        print_table(&rows);
     }
     Ok(())
 }
 
-fn print_table(rows: &[DeliveryRow]) {
+/// One element of the JSON array, as `serde_json::to_string_pretty` would indent it inside
+/// the array. A closed pipe (the reader left) stops the listing.
+fn json_element(out: &mut impl Write, first: bool, row: &DeliveryRow) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(&super::json::delivery(row))
+        .expect("JSON values serialize")
+        .replace('\n', "\n  ");
+    let lead = if first { "[\n  " } else { ",\n  " };
+    out.write_all(lead.as_bytes())
+        .and_then(|()| out.write_all(text.as_bytes()))
+        .map_err(|err| CliError::Reported(format!("cannot write the history: {err}")))
+}
+
+/// A table row, its cells joined by [`super::render::CELL`].
+fn packed_row(r: &DeliveryRow) -> Box<str> {
+    let sep = super::render::CELL.to_string();
+    cells(r)
+        .iter()
+        .map(|c| c.replace(super::render::CELL, " "))
+        .collect::<Vec<_>>()
+        .join(&sep)
+        .into_boxed_str()
+}
+
+fn print_table(rows: &[Box<str>]) {
     if rows.is_empty() {
         say!("no deliveries recorded");
         return;
     }
-    let dash = || "-".to_owned();
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let error = match (&r.error_code, &r.error_msg) {
-                (Some(code), Some(msg)) => format!("{code}: {msg}"),
-                (None, Some(msg)) => msg.clone(),
-                (Some(code), None) => code.clone(),
-                (None, None) => String::new(),
-            };
-            let error = match &r.job_error {
-                Some(job_error) if error.is_empty() => job_error.clone(),
-                _ => error,
-            };
-            vec![
-                r.id.to_string(),
-                shown_stored(&r.due_at, Natural::Utc),
-                r.schedule_id.clone(),
-                r.pool_id.clone(),
-                r.status.clone(),
-                r.attempts.to_string(),
-                r.job_id.clone().unwrap_or_else(dash),
-                r.desktops_summary(),
-                r.audience_summary().unwrap_or_else(dash),
-                r.http_status.map_or_else(dash, |s| s.to_string()),
-                error.replace('\n', " "),
-            ]
-        })
-        .collect();
-    super::render::print_columns(
+    super::render::print_packed(
         &[
-            "ID",
-            "DUE (UTC)",
-            "SCHEDULE",
-            "POOL",
-            "STATUS",
-            "TRY",
-            "JOB_ID",
-            "DESKTOPS",
-            "AUDIENCE",
-            "HTTP",
-            "ERROR",
+            "ID", "DUE", "SCHEDULE", "POOL", "STATUS", "TRY", "JOB_ID", "DESKTOPS", "AUDIENCE",
+            "HTTP", "ERROR",
         ],
-        &cells,
+        rows,
     );
+}
+
+fn cells(r: &DeliveryRow) -> Vec<String> {
+    let dash = || "-".to_owned();
+    let error = match (&r.error_code, &r.error_msg) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (None, Some(msg)) => msg.clone(),
+        (Some(code), None) => code.clone(),
+        (None, None) => String::new(),
+    };
+    let error = match &r.job_error {
+        Some(job_error) if error.is_empty() => job_error.clone(),
+        _ => error,
+    };
+    vec![
+        r.id.to_string(),
+        shown_stored(&r.due_at, Natural::Utc),
+        r.schedule_id.clone(),
+        r.pool_id.clone(),
+        r.status.clone(),
+        r.attempts.to_string(),
+        r.job_id.clone().unwrap_or_else(dash),
+        r.desktops_summary(),
+        r.audience_summary().unwrap_or_else(dash),
+        r.http_status.map_or_else(dash, |s| s.to_string()),
+        error.replace('\n', " "),
+    ]
 }
 
 /// `history prune --older-than D`.

@@ -50,7 +50,13 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Run) {
         restore_default_sigpipe();
     }
-    logging::init(cli.log_format, "info");
+    // A command reading a long history on purpose is not a slow statement worth a warning;
+    // the daemon keeps sqlx's.
+    let level = match cli.command {
+        Command::Run => "info",
+        _ => "info,sqlx::query=error",
+    };
+    logging::init(cli.log_format, level);
     exit_on_panic();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -93,6 +93,20 @@ pub(super) fn print_indented(indent: &str, header: &[&str], rows: &[Vec<String>]
 
 /// The lines of such a table.
 fn table_lines(indent: &str, header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let widths = widths(header, rows.iter().map(|r| r.iter().map(String::as_str)));
+    std::iter::once(line(indent, header.iter().copied(), &widths))
+        .chain(
+            rows.iter()
+                .map(|row| line(indent, row.iter().map(String::as_str), &widths)),
+        )
+        .collect()
+}
+
+/// Each column's width: its widest cell's display width.
+fn widths<'a, R: Iterator<Item = &'a str>>(
+    header: &[&str],
+    rows: impl Iterator<Item = R>,
+) -> Vec<usize> {
     use unicode_width::UnicodeWidthStr;
     let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in rows {
@@ -100,23 +114,39 @@ fn table_lines(indent: &str, header: &[&str], rows: &[Vec<String>]) -> Vec<Strin
             *w = (*w).max(cell.width());
         }
     }
-    let line = |cells: &[String]| {
-        let last = cells.len().saturating_sub(1);
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| match i == last {
-                true => c.clone(),
-                false => format!("{c}{}", " ".repeat(w.saturating_sub(c.width()))),
-            })
-            .collect();
-        format!("{indent}{}", padded.join("  ").trim_end())
-    };
-    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    std::iter::once(line(&head))
-        .chain(rows.iter().map(|row| line(row)))
-        .collect()
+    widths
+}
+
+/// One line: each cell padded to its column's width but the last.
+fn line<'a>(indent: &str, cells: impl Iterator<Item = &'a str>, widths: &[usize]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let cells: Vec<&str> = cells.collect();
+    let last = cells.len().saturating_sub(1);
+    let mut out = String::from(indent);
+    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            out.push_str("  ");
+        }
+        out.push_str(cell);
+        if i != last {
+            out.extend(std::iter::repeat_n(' ', w.saturating_sub(cell.width())));
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// Separates the cells of a packed row (see [`print_packed`]); never inside a cell.
+pub(super) const CELL: char = '\u{1f}';
+
+/// A table of many rows kept compactly, each row its cells joined by [`CELL`] (a cell holding
+/// one is cut there by the caller): `history --limit 200000` holds about its output's size.
+pub(super) fn print_packed(header: &[&str], rows: &[Box<str>]) {
+    let widths = widths(header, rows.iter().map(|r| r.split(CELL)));
+    say!("{}", line("", header.iter().copied(), &widths));
+    for row in rows {
+        say!("{}", line("", row.split(CELL), &widths));
+    }
 }
 
 #[cfg(test)]

@@ -56,6 +56,27 @@ impl Store {
         rows.iter().map(delivery_from_row).collect()
     }
 
+    /// [`Store::history`] one row at a time, handed to `each` as it is read: memory stays
+    /// that of one row whatever the limit. Stops at the first error (`each`'s or the store's).
+    pub async fn history_each<E: From<StoreError>>(
+        &self,
+        filter: &HistoryFilter,
+        mut each: impl FnMut(DeliveryRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        use futures_util::StreamExt;
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {FILTER} ORDER BY due_at DESC, id DESC LIMIT $8"
+        );
+        let query = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
+            .bind(i64::from(filter.limit));
+        let mut rows = query.fetch(&self.pool);
+        while let Some(row) = rows.next().await {
+            let row = row.map_err(StoreError::from)?;
+            each(delivery_from_row(&row)?)?;
+        }
+        Ok(())
+    }
+
     /// How many deliveries `filter` matches, its limit aside (to say that a list was cut).
     pub(crate) async fn history_count(&self, filter: &HistoryFilter) -> Result<i64, StoreError> {
         let sql = format!("SELECT count(*) AS n FROM deliveries WHERE {FILTER}");
