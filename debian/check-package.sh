@@ -81,6 +81,9 @@ install -m 0600 /dev/null /etc/workspace-notifier/sk
 # A second workspace's credentials, as docs/configuration.md ("Several workspaces") has them.
 install -m 0600 /dev/null /etc/workspace-notifier/ak.eu
 install -m 0600 /dev/null /etc/workspace-notifier/sk.eu.cred
+# The IAM token at the suggested path, the database's CA file as "High availability" has it.
+install -m 0600 /dev/null /etc/workspace-notifier/iam_token
+install -m 0644 /dev/null /etc/workspace-notifier/rds-ca.pem
 
 DEBIAN_FRONTEND=noninteractive apt-get purge -y workspace-notifier
 trap - EXIT
