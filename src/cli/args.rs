@@ -26,6 +26,9 @@ pub struct Cli {
     /// Print long output directly, not through $PAGER (which is used only on a terminal).
     #[arg(long, global = true)]
     pub no_pager: bool,
+    /// Why: recorded with the change in the audit trail (and shown with a pause or freeze).
+    #[arg(long, global = true, allow_hyphen_values = true)]
+    pub note: Option<String>,
     /// Show times in UTC.
     #[arg(long, global = true, conflicts_with = "local")]
     pub utc: bool,
@@ -108,6 +111,16 @@ pub enum Command {
         after_help = "Examples:\n  workspace-notifier audience finance-reminder --config config/example.toml\n  workspace-notifier audience nightly-restart --json\n\nLists desktops with ListDesktops (read-only), also in dry run when credentials are there."
     )]
     Audience(audience::AudienceArgs),
+    /// The audit trail: every change (schedules, windows, sends, tokens), who made it, why.
+    #[command(after_help = "Examples:
+  workspace-notifier audit --since today
+  workspace-notifier audit --object patch-night --json
+
+The command line records `unix:USER` (the user sudo was run by, else the login name); the API the token's name. --note on any changing command is recorded with it.")]
+    Audit(super::audit::AuditArgs),
+    /// API tokens for the console: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(super::tokens::TokenCommand),
 }
 
 /// `--desktop` and `--resend-attempts`/`--resend-after`, shared by `schedule add` and

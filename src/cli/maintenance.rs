@@ -199,6 +199,14 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
+    store.close().await;
+    super::audit::record(
+        config,
+        "window.add",
+        window.id.as_str(),
+        window.starts_description(),
+    )
+    .await?;
     say!("added maintenance window {}", window.id);
     print_window(&window, Utc::now(), 1, &Default::default());
     Ok(())
@@ -284,6 +292,15 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
         ),
     }
     store.close().await;
+    let what = match occurrence {
+        Some(start) => format!("occurrence {}", crate::store::format_time(start)),
+        None => "every occurrence".to_owned(),
+    };
+    let notice = match &args.notice {
+        Some(_) => ", with a notice",
+        None => "",
+    };
+    super::audit::record(config, "window.cancel", &args.id, format!("{what}{notice}")).await?;
     if window.maintenance_mode && (running.is_some() || args.all) {
         let switched = immediate::switch_off_now(config, window).await?;
         let desktops: usize = switched.iter().map(|d| d.target.desktop_ids().len()).sum();

@@ -111,6 +111,17 @@ pub(super) async fn postpone(config: &Config, args: PostponeArgs) -> Result<(), 
         )
         .await?;
     store.close().await;
+    super::audit::record(
+        config,
+        "window.postpone",
+        &args.id,
+        format!(
+            "{} → {}",
+            crate::store::format_time(next.start),
+            crate::store::format_time(to)
+        ),
+    )
+    .await?;
     say!(
         "postponed window {}: {} → {} ({closed} claimed warning(s) closed); its warnings are planned again before the new start",
         args.id,
@@ -181,6 +192,13 @@ pub(super) async fn uncancel(config: &Config, id: &str) -> Result<(), CliError> 
             "window {id:?} has no cancellation of an occurrence still ahead"
         ))),
         n => {
+            super::audit::record(
+                config,
+                "window.uncancel",
+                id,
+                format!("{n} cancellation(s) removed"),
+            )
+            .await?;
             say!(
                 "uncancelled window {id} ({n} cancellation(s) removed); its messages go out again"
             );
@@ -208,6 +226,7 @@ pub(super) async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
     store.close().await;
     match removed {
         true => {
+            super::audit::record(config, "window.remove", id, "removed").await?;
             say!("removed window {id}; its delivery history is kept (`history --schedule {id}`)");
             Ok(())
         }

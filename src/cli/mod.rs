@@ -7,6 +7,7 @@ mod term;
 mod agenda;
 mod args;
 mod audience;
+mod audit;
 mod check;
 mod error;
 mod history;
@@ -27,6 +28,7 @@ mod status;
 mod store;
 mod task_runs;
 mod times;
+mod tokens;
 mod transfer;
 mod when;
 
@@ -78,6 +80,7 @@ pub fn main() -> ExitCode {
     };
     let pager = pager::start(cli.no_pager || !pages);
     times::choose(cli.utc, cli.local);
+    audit::set_note(cli.note.clone());
     let result = runtime.block_on(run(cli));
     pager.finish();
     match result {
@@ -138,6 +141,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Resend(args) => resend::run(&cli.config, args).await,
         Command::Status(args) => status::run(&cli.config, args).await,
         Command::Audience(args) => audience::run(&cli.config, args).await,
+        Command::Audit(args) => audit::run(&cli.config, args).await,
+        Command::Token(command) => tokens::run(&cli.config, command).await,
         Command::Agenda(args) => agenda::run(&cli.config, args).await,
         Command::Freeze(args) => pauses::run(&cli.config, args).await,
         Command::Schedule(command) => schedule::run(&cli.config, command).await,

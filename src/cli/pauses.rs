@@ -13,14 +13,11 @@ use crate::store::{FREEZE, Pause};
 #[derive(Debug, clap::Args)]
 pub struct FreezeArgs {
     /// End the freeze.
-    #[arg(long, conflicts_with_all = ["until", "note", "include_windows"])]
+    #[arg(long, conflicts_with_all = ["until", "include_windows"])]
     pub end: bool,
     /// Thaw by itself then: `+4h`, `tomorrow`, `2026-12-20 08:00`, RFC 3339, ...
     #[arg(long, allow_hyphen_values = true, value_parser = super::when::when_arg)]
     pub until: Option<DateTime<Utc>>,
-    /// Why (shown by `status`).
-    #[arg(long, allow_hyphen_values = true)]
-    pub note: Option<String>,
     /// Stop maintenance windows' and Workspace task warnings too.
     #[arg(long)]
     pub include_windows: bool,
@@ -41,6 +38,7 @@ pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliE
         store.close().await;
         return match ended {
             true => {
+                super::audit::record(&config, "freeze.end", FREEZE, "freeze ended").await?;
                 say!("freeze ended; schedules fire again from their next occurrence");
                 Ok(())
             }
@@ -51,13 +49,27 @@ pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliE
         .pause(&Pause {
             schedule_id: FREEZE.to_owned(),
             until: args.until,
-            note: args.note.clone(),
+            note: super::audit::note(),
             include_windows: args.include_windows,
             created_at: now,
             actor: Some(super::actor()),
         })
         .await?;
     store.close().await;
+    let until_text = args.until.map_or("until `freeze --end`".to_owned(), |u| {
+        format!("until {}", crate::store::format_time(u))
+    });
+    let windows = match args.include_windows {
+        true => ", windows and task warnings too",
+        false => "",
+    };
+    super::audit::record(
+        &config,
+        "freeze",
+        FREEZE,
+        format!("every schedule {until_text}{windows}"),
+    )
+    .await?;
     say!(
         "froze every schedule{} {}{}",
         match args.include_windows {
@@ -69,7 +81,7 @@ pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliE
                 "until {}",
                 super::times::zoned(u, super::times::Natural::Machine).to_rfc3339()
             )),
-        args.note.map_or(String::new(), |n| format!(": {n}"))
+        super::audit::note().map_or(String::new(), |n| format!(": {n}"))
     );
     Ok(())
 }
@@ -108,6 +120,11 @@ pub(super) async fn pause(
             actor: Some(super::actor()),
         })
         .await?;
+    store.close().await;
+    let until_text = until.map_or("until resumed".to_owned(), |u| {
+        format!("until {}", crate::store::format_time(u))
+    });
+    super::audit::record(config, "schedule.pause", id, until_text).await?;
     say!(
         "paused {id}{}{}",
         until.map_or(" until resumed".to_owned(), |u| format!(
@@ -124,9 +141,11 @@ pub(super) async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
     let store = crate::engine::wiring::open_store(config).await?;
     let unpaused = store.unpause(id).await?;
     let stored = store.set_schedule_paused(id, false, Utc::now()).await?;
+    store.close().await;
     if !unpaused && !stored {
         return Err(failure(format!("{id:?} is not paused (see `status`)")));
     }
+    super::audit::record(config, "schedule.resume", id, "resumed").await?;
     say!("resumed {id}");
     Ok(())
 }

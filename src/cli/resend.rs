@@ -91,8 +91,9 @@ pub(super) async fn run(config_path: &Path, args: ResendArgs) -> Result<(), CliE
         },
     )
     .await?;
+    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    super::audit::record_send(&config, "resend", &args.id.to_string(), &ids).await?;
     if args.json {
-        let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
         super::json::print(&super::json::deliveries(&config, &ids).await?);
     }
     let mut failures = 0;

@@ -49,9 +49,6 @@ pub enum ScheduleCommand {
         /// Resume by itself then: `+2h`, `tomorrow`, `2026-12-20 08:00`, RFC 3339, ...
         #[arg(long, allow_hyphen_values = true, value_parser = super::when::when_arg)]
         until: Option<chrono::DateTime<chrono::Utc>>,
-        /// Why (shown by `status`).
-        #[arg(long, allow_hyphen_values = true)]
-        note: Option<String>,
     },
     /// Let a paused schedule fire again (from its next occurrence; nothing missed is replayed).
     #[command(after_help = "Example:\n  workspace-notifier schedule resume friday-logoff")]
@@ -139,8 +136,8 @@ pub(super) async fn run(config_path: &Path, command: ScheduleCommand) -> Result<
         ScheduleCommand::Add(args) => add(&config, *args).await,
         ScheduleCommand::List { json } => list(&config, json).await,
         ScheduleCommand::Show { id, json } => show(&config, &id, json).await,
-        ScheduleCommand::Pause { id, until, note } => {
-            super::pauses::pause(&config, &id, until, note).await
+        ScheduleCommand::Pause { id, until } => {
+            super::pauses::pause(&config, &id, until, super::audit::note()).await
         }
         ScheduleCommand::Resume { id } => super::pauses::resume(&config, &id).await,
         ScheduleCommand::Remove { id } => remove(&config, &id).await,
@@ -197,7 +194,15 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
+    store.close().await;
     let next = next_fire(&spec, None, Utc::now());
+    super::audit::record(
+        config,
+        "schedule.add",
+        spec.id.as_str(),
+        format!("{}; {}", spec.describe_trigger(), spec.audience.describe()),
+    )
+    .await?;
     say!(
         "added schedule {}: {}; next fire {}",
         spec.id,
@@ -218,6 +223,8 @@ async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
             "no database schedule {id:?} (see `schedule list`)"
         )));
     }
+    store.close().await;
+    super::audit::record(config, "schedule.remove", id, "removed").await?;
     say!("removed schedule {id}; its delivery history is kept (`history --schedule {id}`)");
     Ok(())
 }

@@ -56,6 +56,7 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
     if let Some(id) = &args.test {
         let sent = super::send_test::send(&config, id, &args.desktops).await?;
         let ids: Vec<i64> = sent.done.iter().map(|d| d.id).collect();
+        super::audit::record_send(&config, "send.test", id, &ids).await?;
         let result = report(&config, &args, &sent.workspace, sent.done).await;
         if args.json {
             super::json::print(&super::json::deliveries(&config, &ids).await?);
@@ -77,11 +78,19 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
     )
     .await?;
     let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    super::audit::record_send(&config, "send", &schedule_id_of(&args), &ids).await?;
     let result = report(&config, &args, &workspace, done).await;
     if args.json {
         super::json::print(&super::json::deliveries(&config, &ids).await?);
     }
     result
+}
+
+/// What a plain `send` records its deliveries under (`manual` unless `--schedule-id`).
+fn schedule_id_of(args: &SendArgs) -> String {
+    args.schedule_id
+        .clone()
+        .unwrap_or_else(|| manual_schedule_id().to_string())
 }
 
 /// `send` with selectors: listed now, resolved, sent to the desktops found, each batch
@@ -114,6 +123,7 @@ async fn send_to_audience(config: &crate::config::Config, args: &SendArgs) -> Re
     })?;
     let done = immediate::deliver_to_audience(config, &spec).await?;
     let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    super::audit::record_send(config, "send", spec.id.as_str(), &ids).await?;
     let mut failed = None;
     for d in &done {
         match &d.outcome {

@@ -103,6 +103,16 @@ pub(super) async fn import(config: &Config, file: &Path, replace: bool) -> Resul
     store.close().await;
     match written {
         Ok(done) => {
+            super::audit::record(
+                config,
+                "schedule.import",
+                &file.display().to_string(),
+                format!(
+                    "{} schedule(s), {} window(s), {} replaced",
+                    done.schedules, done.windows, done.replaced
+                ),
+            )
+            .await?;
             say!(
                 "imported {} schedule(s) and {} window(s){}",
                 done.schedules,

@@ -1,6 +1,7 @@
 //! Pure values, no I/O: identifiers, schedules and their next fire times, maintenance windows,
 //! message templates, the retry decision and instant arithmetic.
 
+pub mod access;
 pub mod audience;
 mod catch_up;
 pub(crate) mod cron;

@@ -11,3 +11,4 @@ pub(crate) mod metrics;
 pub(crate) mod ownership;
 pub(crate) mod secret_file;
 pub(crate) mod systemd;
+pub(crate) mod token;

@@ -169,6 +169,30 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "audit",
+        &[
+            ("id", Int),
+            ("at", Text),
+            ("actor", Text),
+            ("action", Text),
+            ("object", Text),
+            ("summary", Text),
+            ("note", Text),
+        ],
+    ),
+    (
+        "api_tokens",
+        &[
+            ("name", Text),
+            ("hash", Text),
+            ("role", Text),
+            ("created_at", Text),
+            ("expires_at", Text),
+            ("last_used_at", Text),
+            ("revoked_at", Text),
+        ],
+    ),
+    (
         "workspace_tasks",
         &[
             ("workspace", Text),

@@ -4,6 +4,7 @@
 //! know of each other). It knows SQL, nothing about HTTP.
 
 mod attempts;
+mod audit;
 mod cells;
 mod coordination;
 mod copy;
@@ -23,6 +24,7 @@ mod state;
 mod stored_schedules;
 mod stored_windows;
 mod time;
+mod tokens;
 mod transfer;
 mod workspace_tasks;
 
@@ -30,6 +32,7 @@ use sqlx::AnyPool;
 use std::path::Path;
 
 pub(crate) use attempts::AttemptLog;
+pub use audit::AuditEntry;
 pub(crate) use coordination::{Coordination, JoinError, Role, RunningDaemon};
 pub(crate) use copy::CopyError;
 pub use copy::copied_columns;
@@ -51,6 +54,7 @@ pub(crate) use state::ScheduleState;
 pub(crate) use stored_schedules::{ChangeWatcher, StoredSchedule};
 pub(crate) use stored_windows::{StoredSelectors, StoredTargets, StoredWindow};
 pub(crate) use time::format_time;
+pub use tokens::ApiToken;
 pub(crate) use workspace_tasks::{StoredTask, TaskPoll};
 
 #[derive(Debug, thiserror::Error)]

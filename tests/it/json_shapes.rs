@@ -255,9 +255,20 @@ async fn every_json_output_has_its_documented_shape() {
         vec!["maintenance", "show", "patch", "--config", c, "--json"],
     ));
     outputs.push((
+        "token list --json",
+        vec!["token", "list", "--config", c, "--json"],
+    ));
+    outputs.push(("audit --json", vec!["audit", "--config", c, "--json"]));
+    outputs.push((
         "agenda --json",
         vec!["agenda", "--until", "+3d", "--config", c, "--json"],
     ));
+    let token = env
+        .run(&[
+            "token", "create", "--name", "t", "--role", "viewer", "--config", c,
+        ])
+        .await;
+    assert_eq!(token.status.code(), Some(0), "{}", stderr(&token));
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
     for (command, args) in &outputs {

@@ -7,6 +7,7 @@ mod audience_cli;
 mod audience_daemon;
 mod bad_input;
 mod cli;
+mod console;
 mod corrupt;
 mod daemon;
 mod downtime;
