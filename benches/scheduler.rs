@@ -218,6 +218,7 @@ fn start_daemon(
             Control {
                 shutdown,
                 reload: rx,
+                routes: None,
             },
         )
         .await

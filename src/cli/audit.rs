@@ -47,13 +47,36 @@ pub(super) async fn record(
     object: &str,
     summary: impl Into<String>,
 ) -> Result<(), CliError> {
+    let by = Actor {
+        name: super::actor(),
+        note: note(),
+    };
+    record_as(config, &by, action, object, summary).await
+}
+
+/// Who makes a change and why: the command line's `unix:USER` and `--note`, or an API
+/// token's name and the body's `note`.
+#[derive(Debug, Clone)]
+pub(crate) struct Actor {
+    pub name: String,
+    pub note: Option<String>,
+}
+
+/// [`record`] for any actor (the API's).
+pub(crate) async fn record_as(
+    config: &Config,
+    by: &Actor,
+    action: &str,
+    object: &str,
+    summary: impl Into<String>,
+) -> Result<(), CliError> {
     let entry = AuditEntry {
         at: Utc::now(),
-        actor: super::actor(),
+        actor: by.name.clone(),
         action: action.to_owned(),
         object: object.to_owned(),
         summary: summary.into(),
-        note: note(),
+        note: by.note.clone(),
     };
     let store = crate::engine::wiring::open_store(config).await?;
     let result = store.record_audit(&entry).await;

@@ -5,6 +5,7 @@
 #[macro_use]
 mod term;
 mod agenda;
+mod api;
 mod args;
 mod audience;
 mod audit;

@@ -93,38 +93,17 @@ pub(super) async fn pause(
     until: Option<chrono::DateTime<Utc>>,
     note: Option<String>,
 ) -> Result<(), CliError> {
-    let now = Utc::now();
-    if let Some(until) = until.filter(|u| *u <= now) {
+    if let Some(until) = until.filter(|u| *u <= Utc::now()) {
         return Err(invalid(
             "--until",
             format!("{} is not in the future", until.to_rfc3339()),
         ));
     }
-    let store = crate::engine::wiring::open_store(config).await?;
-    let (catalog, _) = super::load_catalog(config, &store).await?;
-    let known = catalog.schedules.iter().any(|s| s.id.as_str() == id)
-        || catalog.windows.iter().any(|w| w.id.as_str() == id)
-        || config.task_warnings.iter().any(|r| r.id.as_str() == id);
-    if !known {
-        return Err(failure(format!(
-            "no schedule, window or task warning rule {id:?} (see `schedule list`)"
-        )));
-    }
-    store
-        .pause(&crate::store::Pause {
-            schedule_id: id.to_owned(),
-            until,
-            note: note.clone(),
-            include_windows: false,
-            created_at: now,
-            actor: Some(super::actor()),
-        })
-        .await?;
-    store.close().await;
-    let until_text = until.map_or("until resumed".to_owned(), |u| {
-        format!("until {}", crate::store::format_time(u))
-    });
-    super::audit::record(config, "schedule.pause", id, until_text).await?;
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: note.clone(),
+    };
+    apply_pause(config, &by, id, until).await?;
     say!(
         "paused {id}{}{}",
         until.map_or(" until resumed".to_owned(), |u| format!(
@@ -136,8 +115,65 @@ pub(super) async fn pause(
     Ok(())
 }
 
+/// The pause itself, recorded in the audit trail as `by`'s: the command line's and the API's.
+pub(crate) async fn apply_pause(
+    config: &Config,
+    by: &super::audit::Actor,
+    id: &str,
+    until: Option<chrono::DateTime<Utc>>,
+) -> Result<(), CliError> {
+    let now = Utc::now();
+    if let Some(until) = until.filter(|u| *u <= now) {
+        return Err(invalid(
+            "until",
+            format!("{} is not in the future", until.to_rfc3339()),
+        ));
+    }
+    let store = crate::engine::wiring::open_store(config).await?;
+    let (catalog, _) = super::load_catalog(config, &store).await?;
+    let known = catalog.schedules.iter().any(|s| s.id.as_str() == id)
+        || catalog.windows.iter().any(|w| w.id.as_str() == id)
+        || config.task_warnings.iter().any(|r| r.id.as_str() == id);
+    if !known {
+        store.close().await;
+        return Err(failure(format!(
+            "no schedule, window or task warning rule {id:?} (see `schedule list`)"
+        )));
+    }
+    store
+        .pause(&crate::store::Pause {
+            schedule_id: id.to_owned(),
+            until,
+            note: by.note.clone(),
+            include_windows: false,
+            created_at: now,
+            actor: Some(by.name.clone()),
+        })
+        .await?;
+    store.close().await;
+    let until_text = until.map_or("until resumed".to_owned(), |u| {
+        format!("until {}", crate::store::format_time(u))
+    });
+    super::audit::record_as(config, by, "schedule.pause", id, until_text).await
+}
+
 /// `schedule resume`: ends a pause, and a database schedule's `--paused`.
 pub(super) async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    apply_resume(config, &by, id).await?;
+    say!("resumed {id}");
+    Ok(())
+}
+
+/// The resume itself (the command line's and the API's).
+pub(crate) async fn apply_resume(
+    config: &Config,
+    by: &super::audit::Actor,
+    id: &str,
+) -> Result<(), CliError> {
     let store = crate::engine::wiring::open_store(config).await?;
     let unpaused = store.unpause(id).await?;
     let stored = store.set_schedule_paused(id, false, Utc::now()).await?;
@@ -145,9 +181,7 @@ pub(super) async fn resume(config: &Config, id: &str) -> Result<(), CliError> {
     if !unpaused && !stored {
         return Err(failure(format!("{id:?} is not paused (see `status`)")));
     }
-    super::audit::record(config, "schedule.resume", id, "resumed").await?;
-    say!("resumed {id}");
-    Ok(())
+    super::audit::record_as(config, by, "schedule.resume", id, "resumed").await
 }
 
 /// "until 2026-12-20 08:00:00 +08:00: CHG-1234 (since …)" or "until resumed".

@@ -36,6 +36,10 @@ pub(super) async fn run(config_path: &Path) -> Result<(), CliError> {
     let control = Control {
         shutdown,
         reload: reload_rx,
+        routes: config
+            .api
+            .enabled
+            .then(|| super::api::router(config_path.to_owned())),
     };
     Ok(daemon::serve(config, Clock::system(), control).await?)
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 pub(crate) use fields::FieldError;
 pub(crate) use fields::{Errors, instant};
 pub(crate) use file::read_bounded;
-pub use policy_rules::{HistoryConfig, JobsConfig, TargetsConfig};
+pub use policy_rules::{ApiConfig, HistoryConfig, JobsConfig, TargetsConfig};
 pub(crate) use raw::{RawConfig, RawResend, RawSchedule, RawSelectors, RawWindow, SelectorValues};
 pub(crate) use schedule_rules::{Defaults, validate_schedule};
 pub use task_rules::WorkspaceTasksConfig;
@@ -66,6 +66,8 @@ pub struct Config {
     pub workspace_tasks: WorkspaceTasksConfig,
     /// `[history]`: retention.
     pub history: HistoryConfig,
+    /// `[api]`: the console's API.
+    pub api: ApiConfig,
     /// `[[task_warnings]]`: warnings before Workspace's scheduled tasks run.
     pub task_warnings: Vec<crate::domain::workspace_task::TaskWarningRule>,
     pub schedules: Vec<crate::domain::schedule::SharedSpec>,
@@ -162,6 +164,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         targets: &file.targets,
         workspace_tasks: &file.workspace_tasks,
         history: &file.history,
+        api: &file.api,
     };
     let built = config::Config::builder()
         .add_source(config::Config::try_from(&settings).map_err(load_error)?)
@@ -279,6 +282,7 @@ fn validate_parts<E>(
     let targets = policy_rules::validate_targets(&raw.targets, &mut errors);
     let workspace_tasks = task_rules::validate_polling(&raw.workspace_tasks, &mut errors);
     let history = policy_rules::validate_history(&raw.history, &mut errors);
+    let api = policy_rules::validate_api(&raw.api, listen.flatten(), &mut errors);
     // Schedules are checked against every workspace whose name is valid, even when another of
     // its keys is not: one bad key must not make every schedule's workspace "unknown".
     let named = match &workspaces {
@@ -359,6 +363,7 @@ fn validate_parts<E>(
         targets: targets.expect("checked"),
         workspace_tasks: workspace_tasks.expect("checked"),
         history: history.expect("checked"),
+        api: api.expect("checked"),
         task_warnings,
         schedules,
         windows,

@@ -127,6 +127,53 @@ pub(super) fn validate_targets(t: &raw::RawTargets, errors: &mut Errors) -> Opti
     })
 }
 
+/// `[api]`: whether the console's API is served (on `daemon.listen`), and how long a
+/// console session lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub enabled: bool,
+    pub session_ttl: std::time::Duration,
+}
+
+const SESSION_TTL: fields::Bounds = fields::Bounds {
+    min: std::time::Duration::from_secs(300),
+    max: std::time::Duration::from_secs(7 * 86_400),
+};
+
+/// Off by default. On: it needs `daemon.listen`, and secure by default, a loopback address
+/// (TLS termination is not built in yet, so a non-loopback API is refused, naming the TLS key
+/// that would be needed).
+pub(super) fn validate_api(
+    a: &raw::RawApi,
+    listen: Option<std::net::SocketAddr>,
+    errors: &mut Errors,
+) -> Option<ApiConfig> {
+    let session_ttl = errors.take(
+        "api.session_ttl",
+        fields::bounded_duration(a.session_ttl.as_deref().unwrap_or("12h"), SESSION_TTL),
+    );
+    if a.enabled {
+        match listen {
+            None => errors.push(
+                "api.enabled",
+                "the API is served on daemon.listen, which is not set (e.g. \"127.0.0.1:9464\")"
+                    .to_owned(),
+            ),
+            Some(addr) if !addr.ip().is_loopback() => errors.push(
+                "api.tls_cert_file",
+                format!(
+                    "daemon.listen {addr} is not a loopback address: the API must not be served there without TLS, and this version does not terminate TLS itself; listen on 127.0.0.1 and put a TLS proxy in front"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    Some(ApiConfig {
+        enabled: a.enabled,
+        session_ttl: session_ttl?,
+    })
+}
+
 /// The shortest and longest `[history] keep`: a day (a typo like "1m" must not empty the
 /// history) to a hundred years.
 const KEEP: fields::Bounds = fields::Bounds {

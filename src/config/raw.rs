@@ -20,6 +20,19 @@ pub(crate) struct RawConfig {
     pub workspace_tasks: RawWorkspaceTasks,
     pub task_warnings: Vec<RawTaskWarning>,
     pub history: RawHistory,
+    pub api: RawApi,
+}
+
+/// `[api]`: the console's HTTP API on the `daemon.listen` listener.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawApi {
+    /// Off by default.
+    pub enabled: bool,
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    /// How long a console session lasts (default 12h).
+    pub session_ttl: Option<String>,
 }
 
 /// `[history]`: how long deliveries are kept.
@@ -322,6 +335,7 @@ pub(super) struct RawSettings<'a> {
     pub targets: &'a RawTargets,
     pub workspace_tasks: &'a RawWorkspaceTasks,
     pub history: &'a RawHistory,
+    pub api: &'a RawApi,
 }
 
 /// The selector keys as owned values, to put into an entry (a stored schedule's or window's).

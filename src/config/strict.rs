@@ -266,7 +266,7 @@ mod tests {
     fn an_unknown_table_after_retry_is_not_reported_under_retry() {
         for (table, name) in [
             ("[[tenants]]\nname = \"eu\"\n", "tenants"),
-            ("[api]\nlisten = \"127.0.0.1:1\"\n", "api"),
+            ("[console]\nlisten = \"127.0.0.1:1\"\n", "console"),
         ] {
             let text = format!("[retry]\nmax_attempts = 3\n\n{table}");
             let err = parse(&text).unwrap_err();

@@ -56,6 +56,8 @@ pub struct Control {
     pub shutdown: Shutdown,
     /// One message per SIGHUP: re-read the config file.
     pub reload: mpsc::Receiver<()>,
+    /// More routes for the listener (the console's API), when `[api]` enables them.
+    pub routes: Option<axum::Router>,
 }
 
 /// Runs the daemon until `control.shutdown.stop`. Migrations, recovery and the first schedule
@@ -67,7 +69,8 @@ pub async fn serve(
 ) -> Result<(), DaemonError> {
     let shutdown = control.shutdown.clone();
     let tracker = TaskTracker::new();
-    let (mut service, scheduler) = start(&mut config, clock, &tracker, &shutdown).await?;
+    let extra = control.routes.take();
+    let (mut service, scheduler) = start(&mut config, clock, (&tracker, &shutdown), extra).await?;
     let starter = scheduler.starter();
     let (updates_tx, updates_rx) = mpsc::channel(4);
     let loop_task = tokio::spawn(scheduler.run(updates_rx));
@@ -167,8 +170,8 @@ fn settings_of(config: &Config) -> Settings {
 async fn start(
     config: &mut Config,
     clock: Clock,
-    tracker: &TaskTracker,
-    shutdown: &Shutdown,
+    (tracker, shutdown): (&TaskTracker, &Shutdown),
+    extra: Option<axum::Router>,
 ) -> Result<(Service, Scheduler), DaemonError> {
     let routes = Arc::new(wiring::preflight(config, &wiring::process_env)?);
     // The daemon goes on without a row it cannot read (logged), rather than stop every schedule.
@@ -194,7 +197,7 @@ async fn start(
                 membership.id(),
             )),
         };
-        listener::serve(addr, answers, shutdown.stop.clone())
+        listener::serve(addr, (answers, extra), shutdown.stop.clone())
             .await
             .map_err(|source| DaemonError::Listen { addr, source })?;
     }

@@ -84,7 +84,7 @@ pub(super) async fn prepare(store: &Store) {
 /// start without the listener it was told to have).
 pub(super) async fn serve(
     addr: SocketAddr,
-    listener: Listener,
+    (listener, extra): (Listener, Option<Router>),
     stop: CancellationToken,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     if !addr.ip().is_loopback() {
@@ -97,6 +97,13 @@ pub(super) async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(Arc::new(listener));
+    let app = match extra {
+        Some(routes) => {
+            tracing::info!(%addr, "serving the console's API under /api/v1");
+            app.merge(routes)
+        }
+        None => app,
+    };
     Ok(tokio::spawn(accept_loop(socket, app, stop)))
 }
 

@@ -22,12 +22,17 @@ pub(crate) const TASKS_UNREADABLE: &str = "workspace_notifier_workspace_tasks_un
 pub(crate) const TASK_POLL_FAILURES: &str = "workspace_notifier_workspace_task_poll_failures_total";
 pub(crate) const TASK_WARNINGS: &str = "workspace_notifier_task_warnings_total";
 pub(crate) const DATABASE_UP: &str = "workspace_notifier_database_up";
+pub(crate) const API_AUTH_FAILURES: &str = "workspace_notifier_api_auth_failures_total";
 pub(crate) const RELOAD_OK: &str = "workspace_notifier_config_last_reload_successful";
 pub(crate) const RELOAD_AT: &str =
     "workspace_notifier_config_last_reload_success_timestamp_seconds";
 
 /// Every metric with its `# HELP` text: what an operator reads next to the number.
 const HELP: &[(&str, &str)] = &[
+    (
+        API_AUTH_FAILURES,
+        "API requests refused, by reason: missing (no bearer token), invalid (unknown, expired or revoked), forbidden (a role too weak).",
+    ),
     (
         DELIVERIES,
         "Deliveries that ended, by schedule (or window, or task warning rule), workspace and status (sent, failed, missed, coalesced, dry_run, cancelled); sent, failed and missed exist at 0 from the start.",
@@ -126,6 +131,11 @@ pub(crate) fn describe_all() {
             metrics::describe_gauge!(name, help);
         }
     }
+}
+
+/// An API request was refused: `missing`, `invalid` or `forbidden`.
+pub(crate) fn api_auth_failed(reason: &'static str) {
+    metrics::counter!(API_AUTH_FAILURES, "reason" => reason).increment(1);
 }
 
 /// The configuration was loaded (`ok`) or a reload was refused.

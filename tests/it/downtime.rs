@@ -20,6 +20,7 @@ async fn run_daemon(config: &std::path::Path, clock: Clock, run_for: std::time::
         Control {
             shutdown,
             reload: reload_rx,
+            routes: None,
         },
     ));
     tokio::time::sleep(run_for).await;

@@ -2,6 +2,7 @@
 //! 127.0.0.1 that verifies every signature, and a fresh SQLite file per test.
 
 mod agenda;
+mod api;
 mod audience;
 mod audience_cli;
 mod audience_daemon;

@@ -92,6 +92,11 @@ resolve_ahead (2m), max_age (10m), max_audience (2000).
 .B [history]
 keep (none: everything is kept; at least 1d): deliveries older than that are pruned daily.
 .TP
+.B [api]
+enabled (false): the console's API under /api/v1 on daemon.listen, which it needs; a
+loopback address only (TLS is not terminated yet: put a TLS proxy in front); tokens from
+`workspace-notifier token create`. session_ttl (12h; 5m to 7d).
+.TP
 .B [workspace_tasks]
 poll_interval (5m; 5s to 1h): how often Workspace's scheduled tasks are read.
 .TP

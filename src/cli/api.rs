@@ -1,0 +1,397 @@
+//! The console's HTTP API (`[api] enabled = true`), on the daemon's listener under `/api/v1`:
+//! JSON in and out, `Authorization: Bearer TOKEN`, each route under a role (viewer reads,
+//! operator changes, admin manages tokens). Responses use the `--json` shapes of the command
+//! line (docs/json.md), and a change goes through the same code as the command's, recorded in
+//! the audit trail with the token's name as the actor. It lives with the command line because
+//! it is another face of the same commands; the daemon only mounts it.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::CliError;
+use super::audit::Actor;
+use crate::domain::access::{Role, token_hash};
+use crate::store::{HistoryFilter, Store};
+
+/// Request bodies larger than this are refused (413).
+const MAX_BODY: usize = 64 * 1024;
+
+/// At most this many rows per list (`limit` is capped to it).
+const MAX_LIMIT: u32 = 1000;
+
+struct Api {
+    /// Read again per request, so a reload of the file is seen.
+    config_path: PathBuf,
+}
+
+/// The routes, for the daemon's listener to mount.
+pub(crate) fn router(config_path: PathBuf) -> Router {
+    Router::new()
+        .route("/api/v1/schedules", get(schedules))
+        .route("/api/v1/schedules/{id}", get(schedule))
+        .route("/api/v1/schedules/{id}/pause", post(pause))
+        .route("/api/v1/schedules/{id}/resume", post(resume))
+        .route("/api/v1/deliveries", get(deliveries))
+        .route("/api/v1/deliveries/{id}", get(delivery))
+        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/tokens", get(tokens))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, None, "no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(Arc::new(Api { config_path }))
+}
+
+/// `{"error": {"key": ..., "message": ...}}` with its status.
+struct ApiError {
+    status: StatusCode,
+    key: Option<String>,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, key: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            key: key.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"key": self.key, "message": self.message}});
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+        }
+        response
+    }
+}
+
+/// The command's error as the API says it: bad input 422 naming the key, "no such" 404, a
+/// conflict 409, anything else 500 (logged; its text may name internals).
+impl From<CliError> for ApiError {
+    fn from(err: CliError) -> Self {
+        match err {
+            CliError::Invalid(fields) => {
+                let first = fields.first();
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    first.map(|f| f.key.as_str()),
+                    first.map_or("invalid input".to_owned(), |f| f.message.clone()),
+                )
+            }
+            CliError::Failed(err) => {
+                let text = format!("{err:#}");
+                match text.starts_with("no ") {
+                    true => ApiError::new(StatusCode::NOT_FOUND, None, text),
+                    false => ApiError::new(StatusCode::CONFLICT, None, text),
+                }
+            }
+            other => {
+                tracing::error!(error = %other, "API request failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    "internal error (logged)",
+                )
+            }
+        }
+    }
+}
+
+type Answer = Result<Json<Value>, ApiError>;
+
+impl Api {
+    fn config(&self) -> Result<crate::config::Config, ApiError> {
+        super::load_config(&self.config_path).map_err(ApiError::from)
+    }
+
+    async fn store(&self, config: &crate::config::Config) -> Result<Store, ApiError> {
+        crate::engine::wiring::open_store(config)
+            .await
+            .map_err(|err| ApiError::from(CliError::from(err)))
+    }
+
+    /// The token's name if it is valid and its role covers `needed`: 401 without a usable
+    /// token (missing, unknown, expired, revoked), 403 for a role too weak. Each refusal is
+    /// counted by reason; the token itself is never logged.
+    async fn authorize(&self, headers: &HeaderMap, needed: Role) -> Result<String, ApiError> {
+        let refuse = |status, reason: &'static str, message: &str| {
+            crate::platform::metrics::api_auth_failed(reason);
+            ApiError::new(status, None, message)
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256);
+        let Some(presented) = presented else {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "missing",
+                "an Authorization: Bearer token is required",
+            ));
+        };
+        let config = self.config()?;
+        let store = self.store(&config).await?;
+        let now = Utc::now();
+        let found = store.token_by_hash(&token_hash(presented), now).await;
+        store.close().await;
+        let token = found.map_err(|err| ApiError::from(CliError::from(err)))?;
+        let Some(token) = token.filter(|t| t.usable(now)) else {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "invalid",
+                "the token is unknown, expired or revoked",
+            ));
+        };
+        let role = Role::parse(&token.role).unwrap_or(Role::Viewer);
+        if !role.covers(needed) {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &format!(
+                    "the token's role {} may not do this (it needs {})",
+                    role.as_str(),
+                    needed.as_str()
+                ),
+            ));
+        }
+        Ok(token.name)
+    }
+}
+
+async fn schedules(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
+    api.authorize(&headers, Role::Viewer).await?;
+    let config = api.config()?;
+    let store = api.store(&config).await?;
+    let (catalog, states) = super::load_catalog(&config, &store).await?;
+    store.close().await;
+    let now = Utc::now();
+    let mut list: Vec<Value> = catalog
+        .schedules
+        .iter()
+        .map(|s| {
+            let state = states.get(s.id.as_str());
+            let fires = s.next_fires(
+                state.and_then(|st| st.last_due_at),
+                state.map_or(now, |st| st.anchor_at),
+                now,
+                1,
+            );
+            super::json::schedule(s, &fires, &catalog.pauses)
+        })
+        .collect();
+    list.extend(
+        catalog
+            .windows
+            .iter()
+            .map(|w| super::render::window_json(w, now, 2, &states)),
+    );
+    Ok(Json(Value::Array(list)))
+}
+
+async fn schedule(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let Json(all) = schedules(State(api), headers).await?;
+    all.as_array()
+        .and_then(|list| list.iter().find(|s| s["id"] == id.as_str()).cloned())
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                None,
+                format!("no schedule or window {id:?}"),
+            )
+        })
+}
+
+/// A pause's or resume's body: config-file style keys plus `note`.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ChangeBody {
+    until: Option<String>,
+    note: Option<String>,
+}
+
+/// The body, or 400 naming what is wrong with it (an empty body is an empty object).
+fn body(bytes: &axum::body::Bytes) -> Result<ChangeBody, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ChangeBody::default());
+    }
+    serde_json::from_slice(bytes).map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            format!("the body is not a valid JSON object for this route: {err}"),
+        )
+    })
+}
+
+async fn pause(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Answer {
+    let name = api.authorize(&headers, Role::Operator).await?;
+    let b = body(&bytes)?;
+    let until = match &b.until {
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.to_utc())
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Some("until"),
+                        format!("{text:?} is not an RFC 3339 time"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let config = api.config()?;
+    let by = Actor { name, note: b.note };
+    super::pauses::apply_pause(&config, &by, &id, until).await?;
+    Ok(Json(
+        json!({"id": id, "paused": true, "until": until.map(crate::store::format_time)}),
+    ))
+}
+
+async fn resume(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Answer {
+    let name = api.authorize(&headers, Role::Operator).await?;
+    let b = body(&bytes)?;
+    let config = api.config()?;
+    let by = Actor { name, note: b.note };
+    super::pauses::apply_resume(&config, &by, &id).await?;
+    Ok(Json(json!({"id": id, "paused": false})))
+}
+
+#[derive(serde::Deserialize)]
+struct DeliveryQuery {
+    schedule_id: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    limit: Option<u32>,
+}
+
+fn since_of(text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(t)
+            .map(|t| t.to_utc())
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    Some("since"),
+                    format!("{t:?} is not an RFC 3339 time"),
+                )
+            })
+    })
+    .transpose()
+}
+
+async fn deliveries(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Query(q): Query<DeliveryQuery>,
+) -> Answer {
+    api.authorize(&headers, Role::Viewer).await?;
+    let status = match &q.status {
+        Some(text) => Some(crate::domain::Status::parse(text).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some("status"),
+                format!("unknown status {text:?}"),
+            )
+        })?),
+        None => None,
+    };
+    let filter = HistoryFilter {
+        schedule_id: q.schedule_id,
+        status,
+        limit: q.limit.unwrap_or(50).min(MAX_LIMIT),
+        since: since_of(q.since.as_deref())?,
+        ..HistoryFilter::default()
+    };
+    let config = api.config()?;
+    let store = api.store(&config).await?;
+    let rows = store.history(&filter).await;
+    store.close().await;
+    let rows = rows.map_err(|err| ApiError::from(CliError::from(err)))?;
+    Ok(Json(Value::Array(
+        rows.iter().map(super::json::delivery).collect(),
+    )))
+}
+
+async fn delivery(State(api): State<Arc<Api>>, headers: HeaderMap, Path(id): Path<i64>) -> Answer {
+    api.authorize(&headers, Role::Viewer).await?;
+    let config = api.config()?;
+    let store = api.store(&config).await?;
+    let row = store.delivery(id).await;
+    store.close().await;
+    match row.map_err(|err| ApiError::from(CliError::from(err)))? {
+        Some(row) => Ok(Json(super::json::delivery(&row))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("no delivery {id}"),
+        )),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AuditQuery {
+    since: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn audit(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Answer {
+    api.authorize(&headers, Role::Viewer).await?;
+    let since = since_of(q.since.as_deref())?;
+    let config = api.config()?;
+    let store = api.store(&config).await?;
+    let rows = store
+        .audit(since, None, q.limit.unwrap_or(100).min(MAX_LIMIT))
+        .await;
+    store.close().await;
+    let rows = rows.map_err(|err| ApiError::from(CliError::from(err)))?;
+    Ok(Json(Value::Array(
+        rows.iter().map(super::audit::entry_json).collect(),
+    )))
+}
+
+async fn tokens(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
+    api.authorize(&headers, Role::Admin).await?;
+    let config = api.config()?;
+    let store = api.store(&config).await?;
+    let rows = store.tokens().await;
+    store.close().await;
+    let rows = rows.map_err(|err| ApiError::from(CliError::from(err)))?;
+    Ok(Json(Value::Array(
+        rows.iter().map(super::tokens::token_json).collect(),
+    )))
+}

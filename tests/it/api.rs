@@ -1,0 +1,250 @@
+//! The console's API on the daemon's listener: the role × route matrix (no token, garbage,
+//! expired, revoked, viewer, operator, admin), a schedule paused through the API seen by the
+//! command line and in the audit trail with the token's name and the note, error bodies that
+//! name the key, and the config rules that keep it off a public address without TLS.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct Console {
+    port: u16,
+    client: reqwest::Client,
+}
+
+impl Console {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let mut request = match method {
+            "GET" => self.client.get(url),
+            _ => self.client.post(url),
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let answer = request
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+async fn token(env: &TestEnv, c: &str, name: &str, role: &str) -> String {
+    let out = env
+        .run(&[
+            "token", "create", "--name", name, "--role", role, "--config", c,
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+#[tokio::test]
+async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = listening(
+        &env.write_config(&format!(
+            "[jobs]\nenabled = false\n\n[api]\nenabled = true\n\n{}",
+            schedule_toml("nightly", "cron = \"0 0 3 * * *\"", &[POOL], "")
+        )),
+        port,
+    );
+    let c = config.to_str().unwrap();
+    env.create_database(&config).await;
+    let viewer = token(&env, c, "helpdesk", "viewer").await;
+    let operator = token(&env, c, "shift-lead", "operator").await;
+    let admin = token(&env, c, "root-console", "admin").await;
+    let expired = token(&env, c, "old", "admin").await;
+    let revoked = token(&env, c, "gone", "admin").await;
+    let db = env.db().await;
+    sqlx::query("UPDATE api_tokens SET expires_at = '2020-01-01T00:00:00.000Z' WHERE name = 'old'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let out = env.run(&["token", "revoke", "gone", "--config", c]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let daemon = env.spawn_daemon(&config).await;
+    let console = Console {
+        port,
+        client: reqwest::Client::new(),
+    };
+    // (method, path, body, the role it needs)
+    let routes: Vec<(&str, &str, Option<Value>, usize)> = vec![
+        ("GET", "/api/v1/schedules", None, 0),
+        ("GET", "/api/v1/schedules/nightly", None, 0),
+        ("GET", "/api/v1/deliveries?limit=5", None, 0),
+        ("GET", "/api/v1/deliveries/1", None, 0),
+        ("GET", "/api/v1/audit", None, 0),
+        (
+            "POST",
+            "/api/v1/schedules/nightly/pause",
+            Some(json!({"note": "matrix"})),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/schedules/nightly/resume",
+            Some(json!({})),
+            1,
+        ),
+        ("GET", "/api/v1/tokens", None, 2),
+    ];
+    let garbage = "wn_0000000000000000000000000000000000000000000000000000000000000000";
+    let roles = [viewer.as_str(), operator.as_str(), admin.as_str()];
+    let sent = env.send(&config, "so delivery 1 exists").await;
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    for (method, path, body, needed) in &routes {
+        for bad in [
+            None,
+            Some("nonsense"),
+            Some(garbage),
+            Some(expired.as_str()),
+            Some(revoked.as_str()),
+        ] {
+            let (status, answer) = console.call(method, path, bad, body.clone()).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {bad:?}: {answer}"
+            );
+            assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
+        for (rank, role) in roles.iter().enumerate() {
+            let (status, answer) = console.call(method, path, Some(role), body.clone()).await;
+            match rank >= *needed {
+                // Allowed: answered on its merits (a second resume is a 409, not a refusal).
+                true => assert!(
+                    status.is_success() || status == StatusCode::CONFLICT,
+                    "{method} {path} as rank {rank}: {status} {answer}"
+                ),
+                false => assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} as rank {rank}: {answer}"
+                ),
+            }
+        }
+    }
+    // A pause through the API: seen by the command line, in the audit trail with the token's
+    // name and the note; the token never appears in what the API or the trail say.
+    let (status, answer) = console
+        .call(
+            "POST",
+            "/api/v1/schedules/nightly/pause",
+            Some(&operator),
+            Some(json!({"until": "2099-01-01T00:00:00Z", "note": "CHG-7"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let status_out = stdout(&env.run(&["status", "--config", c]).await);
+    assert!(
+        status_out.contains("paused nightly until") && status_out.contains("CHG-7"),
+        "{status_out}"
+    );
+    let trail = stdout(&env.run(&["audit", "--json", "--config", c]).await);
+    let trail: Vec<Value> = serde_json::from_str(&trail).unwrap();
+    let last = &trail[0];
+    assert_eq!(last["action"], "schedule.pause");
+    assert_eq!(last["actor"], "shift-lead");
+    assert_eq!(last["note"], "CHG-7");
+    for t in roles {
+        assert!(!serde_json::to_string(&trail).unwrap().contains(&t[3..]));
+    }
+    // Errors name the key; unknown ids are 404; a bad body is 400; too large 413.
+    let (status, answer) = console
+        .call(
+            "POST",
+            "/api/v1/schedules/nightly/pause",
+            Some(&operator),
+            Some(json!({"until": "soon"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["key"], "until");
+    let (status, _) = console
+        .call(
+            "POST",
+            "/api/v1/schedules/nope/pause",
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = console
+        .call(
+            "POST",
+            "/api/v1/schedules/nightly/pause",
+            Some(&operator),
+            Some(json!({"colour": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = console
+        .call(
+            "POST",
+            "/api/v1/schedules/nightly/pause",
+            Some(&operator),
+            Some(json!({"note": "x".repeat(100_000)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Refusals are counted by reason.
+    let (_, metrics) = http_get(port, "/metrics").await;
+    assert!(
+        metrics.contains("workspace_notifier_api_auth_failures_total{reason=\"invalid\"}"),
+        "{metrics}"
+    );
+    assert_eq!(daemon.stop(10).await, Some(0));
+}
+
+#[tokio::test]
+async fn the_api_is_off_by_default_and_refused_on_a_public_address() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = listening(&env.write_config("[jobs]\nenabled = false\n"), port);
+    let daemon = env.spawn_daemon(&config).await;
+    let (status, _) = http_get(port, "/api/v1/schedules").await;
+    assert_eq!(status, 404);
+    assert_eq!(daemon.stop(10).await, Some(0));
+    let public = env.write_config("[api]\nenabled = true\n");
+    let text = std::fs::read_to_string(&public).unwrap().replace(
+        "shutdown_grace = \"2s\"",
+        "shutdown_grace = \"2s\"\nlisten = \"0.0.0.0:9464\"",
+    );
+    std::fs::write(&public, text).unwrap();
+    let check = env
+        .run(&["check", "--config", public.to_str().unwrap()])
+        .await;
+    assert_eq!(check.status.code(), Some(78));
+    assert!(
+        stderr(&check).contains("api.tls_cert_file"),
+        "{}",
+        stderr(&check)
+    );
+    let unlistened = env.write_config("[api]\nenabled = true\n");
+    let check = env
+        .run(&["check", "--config", unlistened.to_str().unwrap()])
+        .await;
+    assert_eq!(check.status.code(), Some(78));
+    assert!(stderr(&check).contains("api.enabled"), "{}", stderr(&check));
+}
