@@ -35,6 +35,7 @@ struct Api {
 /// The routes, for the daemon's listener to mount.
 pub(crate) fn router(config_path: PathBuf) -> Router {
     Router::new()
+        .route("/api/v1/status", get(status))
         .route("/api/v1/schedules", get(schedules))
         .route("/api/v1/schedules/{id}", get(schedule))
         .route("/api/v1/schedules/{id}/pause", post(pause))
@@ -123,6 +124,19 @@ impl Api {
             .map_err(|err| ApiError::from(CliError::from(err)))
     }
 
+    /// The store, for one read.
+    async fn open(&self) -> Result<Store, ApiError> {
+        let config = self.config()?;
+        self.store(&config).await
+    }
+}
+
+/// A store result as the API answers it (a failure is a 500, logged).
+fn stored<T>(result: Result<T, crate::store::StoreError>) -> Result<T, ApiError> {
+    result.map_err(|err| ApiError::from(CliError::from(err)))
+}
+
+impl Api {
     /// The token's name if it is valid and its role covers `needed`: 401 without a usable
     /// token (missing, unknown, expired, revoked), 403 for a role too weak. Each refusal is
     /// counted by reason; the token itself is never logged.
@@ -144,12 +158,11 @@ impl Api {
                 "an Authorization: Bearer token is required",
             ));
         };
-        let config = self.config()?;
-        let store = self.store(&config).await?;
+        let store = self.open().await?;
         let now = Utc::now();
         let found = store.token_by_hash(&token_hash(presented), now).await;
         store.close().await;
-        let token = found.map_err(|err| ApiError::from(CliError::from(err)))?;
+        let token = stored(found)?;
         let Some(token) = token.filter(|t| t.usable(now)) else {
             return Err(refuse(
                 StatusCode::UNAUTHORIZED,
@@ -171,6 +184,12 @@ impl Api {
         }
         Ok(token.name)
     }
+}
+
+async fn status(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
+    api.authorize(&headers, Role::Viewer).await?;
+    let config = api.config()?;
+    Ok(Json(super::status::json_of(&config).await?))
 }
 
 async fn schedules(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
@@ -333,11 +352,10 @@ async fn deliveries(
         since: since_of(q.since.as_deref())?,
         ..HistoryFilter::default()
     };
-    let config = api.config()?;
-    let store = api.store(&config).await?;
+    let store = api.open().await?;
     let rows = store.history(&filter).await;
     store.close().await;
-    let rows = rows.map_err(|err| ApiError::from(CliError::from(err)))?;
+    let rows = stored(rows)?;
     Ok(Json(Value::Array(
         rows.iter().map(super::json::delivery).collect(),
     )))
@@ -345,11 +363,10 @@ async fn deliveries(
 
 async fn delivery(State(api): State<Arc<Api>>, headers: HeaderMap, Path(id): Path<i64>) -> Answer {
     api.authorize(&headers, Role::Viewer).await?;
-    let config = api.config()?;
-    let store = api.store(&config).await?;
+    let store = api.open().await?;
     let row = store.delivery(id).await;
     store.close().await;
-    match row.map_err(|err| ApiError::from(CliError::from(err)))? {
+    match stored(row)? {
         Some(row) => Ok(Json(super::json::delivery(&row))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -372,13 +389,12 @@ async fn audit(
 ) -> Answer {
     api.authorize(&headers, Role::Viewer).await?;
     let since = since_of(q.since.as_deref())?;
-    let config = api.config()?;
-    let store = api.store(&config).await?;
+    let store = api.open().await?;
     let rows = store
         .audit(since, None, q.limit.unwrap_or(100).min(MAX_LIMIT))
         .await;
     store.close().await;
-    let rows = rows.map_err(|err| ApiError::from(CliError::from(err)))?;
+    let rows = stored(rows)?;
     Ok(Json(Value::Array(
         rows.iter().map(super::audit::entry_json).collect(),
     )))
@@ -386,11 +402,10 @@ async fn audit(
 
 async fn tokens(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
     api.authorize(&headers, Role::Admin).await?;
-    let config = api.config()?;
-    let store = api.store(&config).await?;
+    let store = api.open().await?;
     let rows = store.tokens().await;
     store.close().await;
-    let rows = rows.map_err(|err| ApiError::from(CliError::from(err)))?;
+    let rows = stored(rows)?;
     Ok(Json(Value::Array(
         rows.iter().map(super::tokens::token_json).collect(),
     )))

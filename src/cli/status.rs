@@ -1,4 +1,5 @@
-//! `status`: like `systemctl list-timers`, one row per schedule and maintenance window with
+//! A little over 400 lines (the view is gathered once for the table, the JSON and the API):
+//! `status`, like `systemctl list-timers`, one row per schedule and maintenance window with
 //! when it fires next, when it last did and how that went; failing ones first, and a summary.
 //! It reads the database, so it works whether or not the daemon runs, and says whether it does. Exit 1 when something
 //! is failing (like `systemctl is-failed`), 0 otherwise.
@@ -42,9 +43,75 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
             .workspace(&Some(name.clone()))
             .map_err(|message| super::invalid("--workspace", message))?;
     }
+    let View {
+        rows,
+        catalog,
+        polls,
+        daemons,
+        now,
+    } = gather(&config, args.workspace.as_deref()).await?;
+    let failing: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.failing)
+        .map(|r| r.id.as_str())
+        .collect();
+    let schedules = rows.iter().filter(|r| r.kind == "schedule").count();
+    let windows = rows
+        .iter()
+        .filter(|r| r.kind == "maintenance_window")
+        .count();
+    let summary = format!(
+        "{schedules} schedule{}, {windows} maintenance window{}; {}",
+        plural(schedules),
+        plural(windows),
+        match failing.len() {
+            0 => "none failing".to_owned(),
+            n => format!("{n} failing: {}", failing.join(", ")),
+        }
+    );
+    let tasks_failing = super::task_runs::failing(&catalog, &polls);
+    if args.json {
+        let tasks = super::task_runs::json(&catalog, &polls, now);
+        let service = super::service::json(&daemons);
+        super::json::print(&json_doc(
+            &rows,
+            now,
+            failing.len(),
+            (tasks, service),
+            &catalog.pauses,
+        ));
+    } else {
+        say!("{}\n", super::service::line(&daemons));
+        print_table(&rows, now, config.workspaces.len() > 1);
+        print_pauses(&catalog.pauses);
+        super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
+        let tasks_note = match tasks_failing {
+            true => "; Workspace's scheduled tasks need a look (see above)",
+            false => "",
+        };
+        say!("\n{summary}{tasks_note}");
+    }
+    // Like `systemctl is-failed`: scripts and monitoring can ask without reading the table.
+    match failing.is_empty() && !tasks_failing {
+        true => Ok(()),
+        false => Err(CliError::Reported("something is failing".to_owned())),
+    }
+}
+
+/// What `status` shows, gathered: the rows (failing first), the catalog, the task polls and
+/// the service's instances.
+struct View {
+    rows: Vec<Row>,
+    catalog: crate::engine::catalog::Catalog,
+    polls: Vec<crate::store::TaskPoll>,
+    daemons: Vec<crate::store::RunningDaemon>,
+    now: DateTime<Utc>,
+}
+
+async fn gather(config: &crate::config::Config, workspace: Option<&str>) -> Result<View, CliError> {
     let store = super::open_existing_store(&config).await?;
-    let (mut catalog, states) = load_catalog(&config, &store).await?;
-    if let Some(name) = &args.workspace {
+    let (mut catalog, states) = load_catalog(config, &store).await?;
+    if let Some(name) = workspace {
         catalog.schedules.retain(|s| s.workspace.as_str() == name);
         catalog.windows.retain(|w| w.workspace.as_str() == name);
         catalog
@@ -119,46 +186,28 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
     }
     // Failing first, then by next fire time (none last), then by id.
     rows.sort_by_key(|r| (!r.failing, r.next.is_none(), r.next, r.id.clone()));
-    let failing: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.failing)
-        .map(|r| r.id.as_str())
-        .collect();
-    let schedules = rows.iter().filter(|r| r.kind == "schedule").count();
-    let windows = rows
-        .iter()
-        .filter(|r| r.kind == "maintenance_window")
-        .count();
-    let summary = format!(
-        "{schedules} schedule{}, {windows} maintenance window{}; {}",
-        plural(schedules),
-        plural(windows),
-        match failing.len() {
-            0 => "none failing".to_owned(),
-            n => format!("{n} failing: {}", failing.join(", ")),
-        }
-    );
-    let tasks_failing = super::task_runs::failing(&catalog, &polls);
-    if args.json {
-        let tasks = super::task_runs::json(&catalog, &polls, now);
-        let service = super::service::json(&daemons);
-        print_json(&rows, now, failing.len(), (tasks, service), &catalog.pauses);
-    } else {
-        say!("{}\n", super::service::line(&daemons));
-        print_table(&rows, now, config.workspaces.len() > 1);
-        print_pauses(&catalog.pauses);
-        super::task_runs::print(&catalog, &polls, now, config.task_warnings.len());
-        let tasks_note = match tasks_failing {
-            true => "; Workspace's scheduled tasks need a look (see above)",
-            false => "",
-        };
-        say!("\n{summary}{tasks_note}");
-    }
-    // Like `systemctl is-failed`: scripts and monitoring can ask without reading the table.
-    match failing.is_empty() && !tasks_failing {
-        true => Ok(()),
-        false => Err(CliError::Reported("something is failing".to_owned())),
-    }
+    Ok(View {
+        rows,
+        catalog,
+        polls,
+        daemons,
+        now,
+    })
+}
+
+/// STATUS, as `status --json` prints it (the API's `GET /status`).
+pub(crate) async fn json_of(config: &crate::config::Config) -> Result<serde_json::Value, CliError> {
+    let v = gather(config, None).await?;
+    let failing = v.rows.iter().filter(|r| r.failing).count();
+    let tasks = super::task_runs::json(&v.catalog, &v.polls, v.now);
+    let service = super::service::json(&v.daemons);
+    Ok(json_doc(
+        &v.rows,
+        v.now,
+        failing,
+        (tasks, service),
+        &v.catalog.pauses,
+    ))
 }
 
 fn row(
@@ -311,13 +360,13 @@ fn print_pauses(pauses: &[crate::store::Pause]) {
     }
 }
 
-fn print_json(
+fn json_doc(
     rows: &[Row],
     now: DateTime<Utc>,
     failing: usize,
     (tasks, service): (serde_json::Value, serde_json::Value),
     pauses: &[crate::store::Pause],
-) {
+) -> serde_json::Value {
     let time = |t: Option<DateTime<Utc>>| t.map(crate::store::format_time);
     let list: Vec<serde_json::Value> = rows
         .iter()
@@ -349,14 +398,10 @@ fn print_json(
             })
         })
         .collect();
-    let doc = serde_json::json!({
+    serde_json::json!({
         "schedules": list, "failing": failing, "workspace_tasks": tasks, "pauses": pauses,
         "service": service,
-    });
-    say!(
-        "{}",
-        serde_json::to_string_pretty(&doc).expect("JSON values serialize")
-    );
+    })
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
     };
     // (method, path, body, the role it needs)
     let routes: Vec<(&str, &str, Option<Value>, usize)> = vec![
+        ("GET", "/api/v1/status", None, 0),
         ("GET", "/api/v1/schedules", None, 0),
         ("GET", "/api/v1/schedules/nightly", None, 0),
         ("GET", "/api/v1/deliveries?limit=5", None, 0),
@@ -156,6 +157,12 @@ async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, status_json) = console
+        .call("GET", "/api/v1/status", Some(&viewer), None)
+        .await;
+    assert_eq!(status_json["pauses"][0]["id"], "nightly", "{status_json}");
+    assert_eq!(status_json["pauses"][0]["actor"], "shift-lead");
+    assert_eq!(status_json["service"]["running"], true);
     let status_out = stdout(&env.run(&["status", "--config", c]).await);
     assert!(
         status_out.contains("paused nightly until") && status_out.contains("CHG-7"),
