@@ -109,7 +109,7 @@ struct View {
 }
 
 async fn gather(config: &crate::config::Config, workspace: Option<&str>) -> Result<View, CliError> {
-    let store = super::open_existing_store(&config).await?;
+    let store = super::open_existing_store(config).await?;
     let (mut catalog, states) = load_catalog(config, &store).await?;
     if let Some(name) = workspace {
         catalog.schedules.retain(|s| s.workspace.as_str() == name);
