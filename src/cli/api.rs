@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -37,13 +37,15 @@ pub(crate) fn router(config_path: PathBuf) -> Router {
     Router::new()
         .route("/api/v1/status", get(status))
         .route("/api/v1/schedules", get(schedules))
-        .route("/api/v1/schedules/{id}", get(schedule))
+        .route("/api/v1/schedules/{id}", get(schedule).delete(remove))
+        .route("/api/v1/maintenance", get(maintenance))
         .route("/api/v1/schedules/{id}/pause", post(pause))
         .route("/api/v1/schedules/{id}/resume", post(resume))
         .route("/api/v1/deliveries", get(deliveries))
         .route("/api/v1/deliveries/{id}", get(delivery))
         .route("/api/v1/audit", get(audit))
-        .route("/api/v1/tokens", get(tokens))
+        .route("/api/v1/tokens", get(tokens).post(create_token))
+        .route("/api/v1/tokens/{name}", delete(revoke_token))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, None, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(Api { config_path }))
@@ -88,7 +90,8 @@ impl From<CliError> for ApiError {
                 let first = fields.first();
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    first.map(|f| f.key.as_str()),
+                    // The command line's `--name` is the body's `name`.
+                    first.map(|f| f.key.trim_start_matches("--")),
                     first.map_or("invalid input".to_owned(), |f| f.message.clone()),
                 )
             }
@@ -398,6 +401,96 @@ async fn audit(
     Ok(Json(Value::Array(
         rows.iter().map(super::audit::entry_json).collect(),
     )))
+}
+
+async fn remove(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Answer {
+    let name = api.authorize(&headers, Role::Operator).await?;
+    let b = body(&bytes)?;
+    let config = api.config()?;
+    let by = Actor { name, note: b.note };
+    super::schedule::apply_remove(&config, &by, &id).await?;
+    Ok(Json(json!({"id": id, "removed": true})))
+}
+
+async fn maintenance(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
+    let Json(all) = schedules(State(api), headers).await?;
+    let windows = all
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter(|s| s["kind"] == "maintenance_window")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(Value::Array(windows)))
+}
+
+/// `POST /tokens`: `{"name", "role", "expires", "note"}` (expires as `token create` takes it).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    role: String,
+    expires: Option<String>,
+    note: Option<String>,
+}
+
+async fn create_token(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Answer {
+    let admin = api.authorize(&headers, Role::Admin).await?;
+    let new: NewToken = serde_json::from_slice(&bytes).map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            format!(
+                "the body is not a token to create ({{\"name\", \"role\", \"expires\"}}): {err}"
+            ),
+        )
+    })?;
+    let config = api.config()?;
+    let by = Actor {
+        name: admin,
+        note: new.note.clone(),
+    };
+    let (token, secret) = super::tokens::apply_create(
+        &config,
+        &by,
+        (
+            &new.name,
+            &new.role,
+            new.expires.as_deref().unwrap_or("90d"),
+        ),
+    )
+    .await?;
+    let mut doc = super::tokens::token_json(&token);
+    doc["token"] = Value::String(secret);
+    Ok(Json(doc))
+}
+
+async fn revoke_token(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Answer {
+    let admin = api.authorize(&headers, Role::Admin).await?;
+    let b = body(&bytes)?;
+    let config = api.config()?;
+    let by = Actor {
+        name: admin,
+        note: b.note,
+    };
+    super::tokens::apply_revoke(&config, &by, &name).await?;
+    Ok(Json(json!({"name": name, "revoked": true})))
 }
 
 async fn tokens(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {

@@ -213,6 +213,22 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
 }
 
 async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    apply_remove(config, &by, id).await?;
+    say!("removed schedule {id}; its delivery history is kept (`history --schedule {id}`)");
+    Ok(())
+}
+
+/// Removes a database schedule (its history stays), recorded as `by`'s: the command line's
+/// and the API's.
+pub(crate) async fn apply_remove(
+    config: &Config,
+    by: &super::audit::Actor,
+    id: &str,
+) -> Result<(), CliError> {
     refuse_file_schedule(config, id)?;
     let store = open(config).await?;
     let parsed = crate::domain::ScheduleId::parse(id)
@@ -224,9 +240,7 @@ async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
         )));
     }
     store.close().await;
-    super::audit::record(config, "schedule.remove", id, "removed").await?;
-    say!("removed schedule {id}; its delivery history is kept (`history --schedule {id}`)");
-    Ok(())
+    super::audit::record_as(config, by, "schedule.remove", id, "removed").await
 }
 
 fn refuse_file_schedule(config: &Config, id: &str) -> Result<(), CliError> {

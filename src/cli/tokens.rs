@@ -53,26 +53,11 @@ pub(super) async fn run(config_path: &Path, command: TokenCommand) -> Result<(),
             role,
             expires,
         } => {
-            let now = Utc::now();
-            let token = new_token_record(&name, &role, &expires, now)?;
-            let secret = crate::platform::token::new_token()
-                .map_err(|err| failure(format!("cannot draw a random token: {err}")))?;
-            let store = crate::engine::wiring::open_store(&config).await?;
-            let added = store.insert_token(&token, &token_hash(&secret)).await?;
-            store.close().await;
-            if !added {
-                return Err(invalid(
-                    "--name",
-                    format!("a token named {name:?} exists (revoked names stay taken)"),
-                ));
-            }
-            super::audit::record(
-                &config,
-                "token.create",
-                &name,
-                format!("role {}, {}", token.role, expiry(&token)),
-            )
-            .await?;
+            let by = super::audit::Actor {
+                name: super::actor(),
+                note: super::audit::note(),
+            };
+            let (token, secret) = apply_create(&config, &by, (&name, &role, &expires)).await?;
             tell!(
                 "created token {name} ({}, {}); it is shown once, here:",
                 token.role,
@@ -89,19 +74,63 @@ pub(super) async fn run(config_path: &Path, command: TokenCommand) -> Result<(),
             Ok(())
         }
         TokenCommand::Revoke { name } => {
-            let store = crate::engine::wiring::open_store(&config).await?;
-            let revoked = store.revoke_token(&name, Utc::now()).await?;
-            store.close().await;
-            if !revoked {
-                return Err(failure(format!(
-                    "no token {name:?} that is not revoked already (see `token list`)"
-                )));
-            }
-            super::audit::record(&config, "token.revoke", &name, "revoked").await?;
+            let by = super::audit::Actor {
+                name: super::actor(),
+                note: super::audit::note(),
+            };
+            apply_revoke(&config, &by, &name).await?;
             say!("revoked token {name}");
             Ok(())
         }
     }
+}
+
+/// Creates a token (`name`, `role`, `expires`), recorded as `by`'s: its record and the token,
+/// which exists nowhere else from now on.
+pub(crate) async fn apply_create(
+    config: &crate::config::Config,
+    by: &super::audit::Actor,
+    (name, role, expires): (&str, &str, &str),
+) -> Result<(ApiToken, String), CliError> {
+    let now = Utc::now();
+    let token = new_token_record(name, role, expires, now)?;
+    let secret = crate::platform::token::new_token()
+        .map_err(|err| failure(format!("cannot draw a random token: {err}")))?;
+    let store = crate::engine::wiring::open_store(config).await?;
+    let added = store.insert_token(&token, &token_hash(&secret)).await;
+    store.close().await;
+    if !added? {
+        return Err(invalid(
+            "--name",
+            format!("a token named {name:?} exists (revoked names stay taken)"),
+        ));
+    }
+    super::audit::record_as(
+        config,
+        by,
+        "token.create",
+        name,
+        format!("role {}, {}", token.role, expiry(&token)),
+    )
+    .await?;
+    Ok((token, secret))
+}
+
+/// Revokes `name` at once, recorded as `by`'s.
+pub(crate) async fn apply_revoke(
+    config: &crate::config::Config,
+    by: &super::audit::Actor,
+    name: &str,
+) -> Result<(), CliError> {
+    let store = crate::engine::wiring::open_store(config).await?;
+    let revoked = store.revoke_token(name, Utc::now()).await;
+    store.close().await;
+    if !revoked? {
+        return Err(failure(format!(
+            "no token {name:?} that is not revoked already (see `token list`)"
+        )));
+    }
+    super::audit::record_as(config, by, "token.revoke", name, "revoked").await
 }
 
 /// The record of a new token, its arguments checked (exit 78 naming the bad one).
