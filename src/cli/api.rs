@@ -134,6 +134,25 @@ impl Api {
     }
 }
 
+impl Api {
+    /// What every change starts with: the token checked for `needed`, the body read, the
+    /// config loaded, and who makes the change (the token's name, the body's note).
+    async fn change(
+        &self,
+        headers: &HeaderMap,
+        needed: Role,
+        bytes: &axum::body::Bytes,
+    ) -> Result<(crate::config::Config, Actor, ChangeBody), ApiError> {
+        let name = self.authorize(headers, needed).await?;
+        let mut b = body(bytes)?;
+        let by = Actor {
+            name,
+            note: b.note.take(),
+        };
+        Ok((self.config()?, by, b))
+    }
+}
+
 /// A store result as the API answers it (a failure is a 500, logged).
 fn stored<T>(result: Result<T, crate::store::StoreError>) -> Result<T, ApiError> {
     result.map_err(|err| ApiError::from(CliError::from(err)))
@@ -271,8 +290,7 @@ async fn pause(
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Answer {
-    let name = api.authorize(&headers, Role::Operator).await?;
-    let b = body(&bytes)?;
+    let (config, by, b) = api.change(&headers, Role::Operator, &bytes).await?;
     let until = match &b.until {
         Some(text) => Some(
             DateTime::parse_from_rfc3339(text)
@@ -287,8 +305,6 @@ async fn pause(
         ),
         None => None,
     };
-    let config = api.config()?;
-    let by = Actor { name, note: b.note };
     super::pauses::apply_pause(&config, &by, &id, until).await?;
     Ok(Json(
         json!({"id": id, "paused": true, "until": until.map(crate::store::format_time)}),
@@ -301,10 +317,7 @@ async fn resume(
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Answer {
-    let name = api.authorize(&headers, Role::Operator).await?;
-    let b = body(&bytes)?;
-    let config = api.config()?;
-    let by = Actor { name, note: b.note };
+    let (config, by, _) = api.change(&headers, Role::Operator, &bytes).await?;
     super::pauses::apply_resume(&config, &by, &id).await?;
     Ok(Json(json!({"id": id, "paused": false})))
 }
@@ -409,10 +422,7 @@ async fn remove(
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Answer {
-    let name = api.authorize(&headers, Role::Operator).await?;
-    let b = body(&bytes)?;
-    let config = api.config()?;
-    let by = Actor { name, note: b.note };
+    let (config, by, _) = api.change(&headers, Role::Operator, &bytes).await?;
     super::schedule::apply_remove(&config, &by, &id).await?;
     Ok(Json(json!({"id": id, "removed": true})))
 }
@@ -482,13 +492,7 @@ async fn revoke_token(
     Path(name): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Answer {
-    let admin = api.authorize(&headers, Role::Admin).await?;
-    let b = body(&bytes)?;
-    let config = api.config()?;
-    let by = Actor {
-        name: admin,
-        note: b.note,
-    };
+    let (config, by, _) = api.change(&headers, Role::Admin, &bytes).await?;
     super::tokens::apply_revoke(&config, &by, &name).await?;
     Ok(Json(json!({"name": name, "revoked": true})))
 }

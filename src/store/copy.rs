@@ -230,13 +230,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
 ];
 
+/// The table whose rows are never deleted (see [`Store::copy_from`]).
+const AUDIT: &str = "audit";
+
 /// Rows per INSERT: 32 columns at most, 16,000 parameters, under both engines' limits.
 const ROWS_PER_INSERT: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
     #[error(
-        "the target already holds data ({0}); nothing was copied. Add --force to replace everything in it"
+        "the target already holds data ({0}); nothing was copied. Add --force to replace everything in it but its audit trail, which is kept"
     )]
     NotEmpty(String),
     #[error(transparent)]
@@ -311,7 +314,9 @@ impl Store {
             return Err(CopyError::NotEmpty(held.join(", ")));
         }
         let mut tx = self.begin().await.map_err(CopyError::Store)?;
-        for (table, _) in TABLES.iter().rev() {
+        // The audit trail is never deleted: `--force` keeps the target's rows, and the
+        // source's are added after them (in their order, with new ids).
+        for (table, _) in TABLES.iter().rev().filter(|(t, _)| *t != AUDIT) {
             let sql = format!("DELETE FROM {table}");
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *tx)
@@ -320,8 +325,17 @@ impl Store {
         }
         let mut copied = Vec::new();
         for (table, columns) in TABLES {
+            let columns: Vec<(&str, Kind)> = columns
+                .iter()
+                .copied()
+                .filter(|(name, _)| *table != AUDIT || *name != "id")
+                .collect();
             let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-            let select = format!("SELECT {} FROM {table}", names.join(", "));
+            let order = match *table == AUDIT {
+                true => " ORDER BY id",
+                false => "",
+            };
+            let select = format!("SELECT {} FROM {table}{order}", names.join(", "));
             let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(&from.pool);
             let mut chunk: Vec<Vec<Value>> = Vec::with_capacity(ROWS_PER_INSERT);
             let mut count = 0;
