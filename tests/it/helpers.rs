@@ -596,15 +596,17 @@ pub(crate) async fn assert_every_occurrence_accounted(
     }
 }
 
-/// How many occurrences a row stands for: a missed row that sums up skipped occurrences
-/// says how many ("3 occurrence(s) since ..."); every other row is one.
+/// How many occurrences a row stands for: a missed or coalesced row that sums up skipped
+/// occurrences says how many ("3 occurrence(s) since ..."); every other row is one.
 fn occurrences_of(row: &DeliveryRecord) -> i64 {
     let note = row.error_msg.as_deref().unwrap_or("");
     match (
         row.status.as_str(),
         note.split_once(" occurrence(s) since "),
     ) {
-        ("missed", Some((count, _))) => count.parse().unwrap_or_else(|_| panic!("{note}")),
+        ("missed" | "coalesced", Some((count, _))) => {
+            count.parse().unwrap_or_else(|_| panic!("{note}"))
+        }
         _ => 1,
     }
 }
