@@ -133,7 +133,11 @@ impl Store {
                 Err(err) => return Err(open_error(err)),
             }
         };
+        let turn = MigrationTurn::take(path)
+            .await
+            .map_err(|err| open_error(sqlx::Error::Io(err)))?;
         let mut store = Self::migrated(pool, Engine::Sqlite, &shown).await?;
+        drop(turn);
         store.file = Some(path.into());
         Ok(store)
     }
@@ -245,5 +249,41 @@ impl Store {
                 }
             }
         }
+    }
+}
+
+/// Held while this process migrates a SQLite file. sqlx reads which migrations are applied
+/// once per run, then applies the others one by one: a process that read the list while
+/// another was half-way could run an early table rebuild again over a newer schema. So the
+/// processes migrating one file take turns, each finding the others' work recorded: an
+/// exclusive `flock` on `<database>.migrating` (next to it, the service's like the database),
+/// released when dropped, or by the kernel if the process dies.
+struct MigrationTurn(#[allow(dead_code)] std::fs::File);
+
+impl MigrationTurn {
+    async fn take(database: &Path) -> std::io::Result<MigrationTurn> {
+        use std::os::fd::AsRawFd;
+        let mut name = database.as_os_str().to_owned();
+        name.push(".migrating");
+        let path = std::path::PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        crate::platform::ownership::match_parent_owner(&path)?;
+        // Another process's turn lasts as long as its migrations (a table rebuild of a large
+        // history: seconds); waited for, bounded.
+        for _ in 0..1200 {
+            // SAFETY: flock on a descriptor this function owns.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(MigrationTurn(file));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(std::io::Error::other(format!(
+            "another process has been migrating this database for a minute ({} is locked)",
+            path.display()
+        )))
     }
 }
