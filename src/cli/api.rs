@@ -28,8 +28,11 @@ const MAX_BODY: usize = 64 * 1024;
 const MAX_LIMIT: u32 = 1000;
 
 struct Api {
-    /// Read again per request, so a reload of the file is seen.
+    /// Read again by the routes that need the schedules, so a reload of the file is seen.
     config_path: PathBuf,
+    /// One store for every request, opened at the first (the daemon has migrated by then):
+    /// checking a token must not re-read the config file or open a pool.
+    store: tokio::sync::OnceCell<Store>,
 }
 
 /// The routes, for the daemon's listener to mount.
@@ -48,7 +51,10 @@ pub(crate) fn router(config_path: PathBuf) -> Router {
         .route("/api/v1/tokens/{name}", delete(revoke_token))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, None, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(Arc::new(Api { config_path }))
+        .with_state(Arc::new(Api {
+            config_path,
+            store: tokio::sync::OnceCell::new(),
+        }))
 }
 
 /// `{"error": {"key": ..., "message": ...}}` with its status.
@@ -121,16 +127,17 @@ impl Api {
         super::load_config(&self.config_path).map_err(ApiError::from)
     }
 
-    async fn store(&self, config: &crate::config::Config) -> Result<Store, ApiError> {
-        crate::engine::wiring::open_store(config)
-            .await
-            .map_err(|err| ApiError::from(CliError::from(err)))
-    }
-
-    /// The store, for one read.
+    /// The API's store (a handle on its one pool; never closed by a request).
     async fn open(&self) -> Result<Store, ApiError> {
-        let config = self.config()?;
-        self.store(&config).await
+        self.store
+            .get_or_try_init(|| async {
+                let config = self.config()?;
+                crate::engine::wiring::open_store(&config)
+                    .await
+                    .map_err(|err| ApiError::from(CliError::from(err)))
+            })
+            .await
+            .cloned()
     }
 }
 
@@ -183,7 +190,6 @@ impl Api {
         let store = self.open().await?;
         let now = Utc::now();
         let found = store.token_by_hash(&token_hash(presented), now).await;
-        store.close().await;
         let token = stored(found)?;
         let Some(token) = token.filter(|t| t.usable(now)) else {
             return Err(refuse(
@@ -217,9 +223,8 @@ async fn status(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
 async fn schedules(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
     api.authorize(&headers, Role::Viewer).await?;
     let config = api.config()?;
-    let store = api.store(&config).await?;
+    let store = api.open().await?;
     let (catalog, states) = super::load_catalog(&config, &store).await?;
-    store.close().await;
     let now = Utc::now();
     let mut list: Vec<Value> = catalog
         .schedules
@@ -370,7 +375,6 @@ async fn deliveries(
     };
     let store = api.open().await?;
     let rows = store.history(&filter).await;
-    store.close().await;
     let rows = stored(rows)?;
     Ok(Json(Value::Array(
         rows.iter().map(super::json::delivery).collect(),
@@ -381,7 +385,6 @@ async fn delivery(State(api): State<Arc<Api>>, headers: HeaderMap, Path(id): Pat
     api.authorize(&headers, Role::Viewer).await?;
     let store = api.open().await?;
     let row = store.delivery(id).await;
-    store.close().await;
     match stored(row)? {
         Some(row) => Ok(Json(super::json::delivery(&row))),
         None => Err(ApiError::new(
@@ -409,7 +412,6 @@ async fn audit(
     let rows = store
         .audit(since, None, q.limit.unwrap_or(100).min(MAX_LIMIT))
         .await;
-    store.close().await;
     let rows = stored(rows)?;
     Ok(Json(Value::Array(
         rows.iter().map(super::audit::entry_json).collect(),
@@ -501,7 +503,6 @@ async fn tokens(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
     api.authorize(&headers, Role::Admin).await?;
     let store = api.open().await?;
     let rows = store.tokens().await;
-    store.close().await;
     let rows = stored(rows)?;
     Ok(Json(Value::Array(
         rows.iter().map(super::tokens::token_json).collect(),
