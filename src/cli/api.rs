@@ -296,20 +296,12 @@ async fn pause(
     bytes: axum::body::Bytes,
 ) -> Answer {
     let (config, by, b) = api.change(&headers, Role::Operator, &bytes).await?;
-    let until = match &b.until {
-        Some(text) => Some(
-            DateTime::parse_from_rfc3339(text)
-                .map(|t| t.to_utc())
-                .map_err(|_| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        Some("until"),
-                        format!("{text:?} is not an RFC 3339 time"),
-                    )
-                })?,
-        ),
-        None => None,
-    };
+    // A value in a well-formed body: 422 naming it.
+    let until = time_of(
+        b.until.as_deref(),
+        "until",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )?;
     super::pauses::apply_pause(&config, &by, &id, until).await?;
     Ok(Json(
         json!({"id": id, "paused": true, "until": until.map(crate::store::format_time)}),
@@ -335,19 +327,23 @@ struct DeliveryQuery {
     limit: Option<u32>,
 }
 
-fn since_of(text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+/// An RFC 3339 time given as `key`, or `status` naming it.
+fn time_of(
+    text: Option<&str>,
+    key: &str,
+    status: StatusCode,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     text.map(|t| {
         DateTime::parse_from_rfc3339(t)
             .map(|t| t.to_utc())
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    Some("since"),
-                    format!("{t:?} is not an RFC 3339 time"),
-                )
-            })
+            .map_err(|_| ApiError::new(status, Some(key), format!("{t:?} is not an RFC 3339 time")))
     })
     .transpose()
+}
+
+/// A query's `since` (a bad query is 400).
+fn since_of(text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    time_of(text, "since", StatusCode::BAD_REQUEST)
 }
 
 async fn deliveries(
