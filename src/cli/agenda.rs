@@ -31,8 +31,8 @@ pub struct AgendaArgs {
 }
 
 /// One message of the agenda.
-struct Item<'a> {
-    due: DateTime<Utc>,
+pub(crate) struct Item<'a> {
+    pub due: DateTime<Utc>,
     spec: &'a ScheduleSpec,
     text: String,
     state: &'static str,
@@ -56,14 +56,43 @@ pub(super) async fn run(config_path: &Path, args: AgendaArgs) -> Result<(), CliE
     let (catalog, states) = load_catalog(&config, &store).await?;
     store.close().await;
     let specs = catalog.specs();
-    let max_elapsed = config.retry.max_elapsed;
+    let window = (since, until, args.workspace.as_deref());
+    let (items, cut) = collect(&specs, &states, window, config.retry.max_elapsed);
+    if args.json {
+        print_json(&items);
+    } else {
+        print_table(&items);
+        say!(
+            "\n{} message(s) from {} to {}{}",
+            items.len(),
+            shown(since, Natural::Machine),
+            shown(until, Natural::Machine),
+            match cut {
+                true => format!("; cut at {MAX_ITEMS}: narrow --since/--until"),
+                false => String::new(),
+            }
+        );
+    }
+    if cut {
+        tell!("warning: the agenda was cut at {MAX_ITEMS} messages; narrow --since/--until");
+    }
+    Ok(())
+}
+
+/// The messages due in `[since, until)` of the schedules `specs` (of `workspace` only, with
+/// one), in time order, at most [`MAX_ITEMS`]; true when cut there.
+pub(crate) fn collect<'a>(
+    specs: &'a [crate::domain::schedule::SharedSpec],
+    states: &std::collections::HashMap<String, crate::store::ScheduleState>,
+    (since, until, workspace): (DateTime<Utc>, DateTime<Utc>, Option<&str>),
+    max_elapsed: std::time::Duration,
+) -> (Vec<Item<'a>>, bool) {
     let mut items: Vec<Item<'_>> = Vec::new();
     let mut cut = false;
-    for spec in specs.iter().filter(|s| {
-        args.workspace
-            .as_deref()
-            .is_none_or(|w| s.workspace.as_str() == w)
-    }) {
+    for spec in specs
+        .iter()
+        .filter(|s| workspace.is_none_or(|w| s.workspace.as_str() == w))
+    {
         let state = states.get(spec.id.as_str());
         let anchor = state.map_or(since, |s| s.anchor_at);
         let from = since - TimeDelta::milliseconds(1);
@@ -95,25 +124,7 @@ pub(super) async fn run(config_path: &Path, args: AgendaArgs) -> Result<(), CliE
     items.sort_by(|a, b| {
         (a.due, a.spec.record_as.as_str()).cmp(&(b.due, b.spec.record_as.as_str()))
     });
-    if args.json {
-        print_json(&items);
-    } else {
-        print_table(&items);
-        say!(
-            "\n{} message(s) from {} to {}{}",
-            items.len(),
-            shown(since, Natural::Machine),
-            shown(until, Natural::Machine),
-            match cut {
-                true => format!("; cut at {MAX_ITEMS}: narrow --since/--until"),
-                false => String::new(),
-            }
-        );
-    }
-    if cut {
-        tell!("warning: the agenda was cut at {MAX_ITEMS} messages; narrow --since/--until");
-    }
-    Ok(())
+    (items, cut)
 }
 
 /// Where it goes: pools, desktops, the audience.
@@ -160,10 +171,13 @@ fn print_table(items: &[Item<'_>]) {
 }
 
 fn print_json(items: &[Item<'_>]) {
-    let list: Vec<serde_json::Value> = items
-        .iter()
-        .map(|i| {
-            serde_json::json!({
+    let list: Vec<serde_json::Value> = items.iter().map(item_json).collect();
+    super::json::print(&serde_json::Value::Array(list));
+}
+
+/// AGENDA_ITEM.
+pub(crate) fn item_json(i: &Item<'_>) -> serde_json::Value {
+    serde_json::json!({
                 "due_at": crate::store::format_time(i.due),
                 "local": i.due.with_timezone(&i.spec.timezone).to_rfc3339(),
                 "schedule_id": i.spec.record_as.as_str(),
@@ -171,9 +185,6 @@ fn print_json(items: &[Item<'_>]) {
                 "what": what(i.spec),
                 "target": target(i.spec),
                 "text": i.text,
-                "state": i.state,
-            })
-        })
-        .collect();
-    super::json::print(&serde_json::Value::Array(list));
+        "state": i.state,
+    })
 }

@@ -96,13 +96,29 @@ pub(super) async fn record_send(
     object: &str,
     ids: &[i64],
 ) -> Result<(), CliError> {
+    let by = Actor {
+        name: super::actor(),
+        note: note(),
+    };
+    record_send_as(config, &by, action, object, ids).await
+}
+
+/// [`record_send`] for any actor.
+pub(crate) async fn record_send_as(
+    config: &Config,
+    by: &Actor,
+    action: &str,
+    object: &str,
+    ids: &[i64],
+) -> Result<(), CliError> {
     let list: Vec<String> = ids.iter().take(20).map(i64::to_string).collect();
     let more = match ids.len() > 20 {
         true => format!(" and {} more", ids.len() - 20),
         false => String::new(),
     };
-    record(
+    record_as(
         config,
+        by,
         action,
         object,
         format!("deliveries {}{more}", list.join(", ")),

@@ -112,7 +112,7 @@ pub(super) fn window(window: &WindowSpec, upcoming: &[Upcoming]) -> Value {
 
 /// DELIVERY: one `deliveries` row, under its column names (`pool_id` holds the target key,
 /// e.g. `desktops:0`, for a delivery to desktops).
-pub(super) fn delivery(r: &DeliveryRow) -> Value {
+pub(crate) fn delivery(r: &DeliveryRow) -> Value {
     json!({
         "id": r.id, "schedule_id": r.schedule_id, "workspace": r.workspace, "pool_id": r.pool_id,
         "parent_id": r.parent_id,
@@ -131,7 +131,7 @@ pub(super) fn delivery(r: &DeliveryRow) -> Value {
 }
 
 /// ATTEMPT: one `attempts` row.
-pub(super) fn attempt(a: &crate::store::AttemptRow) -> Value {
+pub(crate) fn attempt(a: &crate::store::AttemptRow) -> Value {
     json!({
         "attempt": a.attempt, "started_at": stored(&a.started_at),
         "finished_at": stored(&a.finished_at), "http_status": a.http_status,
@@ -140,7 +140,7 @@ pub(super) fn attempt(a: &crate::store::AttemptRow) -> Value {
 }
 
 /// RECIPIENT: one desktop of a followed job.
-pub(super) fn recipient(r: &crate::domain::job::Recipient) -> Value {
+pub(crate) fn recipient(r: &crate::domain::job::Recipient) -> Value {
     json!({
         "desktop_id": r.desktop_id, "user_name": r.user_name, "desktop_name": r.desktop_name,
         "status": r.status, "error_code": r.error_code, "fail_reason": r.fail_reason,
@@ -157,7 +157,7 @@ pub(super) fn print(doc: &Value) {
 }
 
 /// The deliveries `ids` as they are now recorded, as `[DELIVERY]`.
-pub(super) async fn deliveries(
+pub(crate) async fn deliveries(
     config: &crate::config::Config,
     ids: &[i64],
 ) -> Result<Value, crate::store::StoreError> {

@@ -173,13 +173,30 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         maintenance_mode: args.maintenance_mode,
         extra: args.targets.stored(),
     };
-    let raw = catalog::raw_window_of(&stored);
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    let window = apply_add(config, &by, &stored).await?;
+    say!("added maintenance window {}", window.id);
+    print_window(&window, Utc::now(), 1, &Default::default());
+    Ok(())
+}
+
+/// A window stored in the database, validated as a config file's entry would be and
+/// recorded in the audit trail as `by`'s (the command line's and the API's). Errors name the
+/// command line's flags (`--cron`); the API says them as the config file's keys.
+pub(crate) async fn apply_add(
+    config: &Config,
+    by: &super::audit::Actor,
+    stored: &StoredWindow,
+) -> Result<WindowSpec, CliError> {
+    let raw = catalog::raw_window_of(stored);
     let window = validate_flags(|key, errors| {
         validate_window(&raw, key, &config.defaults(), Source::Database, errors)
     })?;
     super::refuse_past("--start", &window.starts, "the window would send nothing")?;
-    let taken = config.declares(&window.id);
-    if taken {
+    if config.declares(&window.id) {
         return Err(invalid(
             "--id",
             format!(
@@ -190,7 +207,9 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         ));
     }
     let store = wiring::open_store(config).await?;
-    if !store.insert_window(&stored, Utc::now()).await? {
+    let inserted = store.insert_window(stored, Utc::now()).await;
+    store.close().await;
+    if !inserted? {
         return Err(invalid(
             "--id",
             format!(
@@ -199,17 +218,15 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    store.close().await;
-    super::audit::record(
+    super::audit::record_as(
         config,
+        by,
         "window.add",
         window.id.as_str(),
         window.starts_description(),
     )
     .await?;
-    say!("added maintenance window {}", window.id);
-    print_window(&window, Utc::now(), 1, &Default::default());
-    Ok(())
+    Ok(window)
 }
 
 async fn list(config: &Config, json: bool) -> Result<(), CliError> {
@@ -246,12 +263,84 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
     if args.json {
         super::term::json_only();
     }
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    let done = apply_cancel(config, &by, &args.id, args.notice.as_deref(), args.all).await?;
+    match done.occurrence {
+        Some(start) => say!(
+            "cancelled window {} starting {} ({} claimed warning(s) closed)",
+            args.id,
+            start.with_timezone(&done.timezone).to_rfc3339(),
+            done.closed
+        ),
+        None => say!(
+            "cancelled every occurrence of window {} ({} claimed warning(s) closed)",
+            args.id,
+            done.closed
+        ),
+    }
+    if let Some(switched) = &done.switched {
+        let desktops: usize = switched.iter().map(|d| d.target.desktop_ids().len()).sum();
+        let failed = switched
+            .iter()
+            .filter(|d| matches!(d.outcome, Outcome::Failed { .. }))
+            .count();
+        say!(
+            "maintenance mode switched off for {desktops} desktop(s) in {} request(s){}",
+            switched.len(),
+            match failed {
+                0 => String::new(),
+                n => format!(" ({n} failed: see `history --schedule {}`)", args.id),
+            }
+        );
+    }
+    let ids: Vec<i64> = done.notices.iter().map(|d| d.id).collect();
+    let result = print_notices(done.notices);
+    if args.json {
+        super::json::print(&serde_json::json!({
+            "id": args.id,
+            "occurrence_start": done.occurrence.map(crate::store::format_time),
+            "closed": done.closed,
+            "notices": super::json::deliveries(config, &ids).await?,
+        }));
+    }
+    result
+}
+
+/// What a cancel did.
+pub(crate) struct Cancelled {
+    /// The occurrence cancelled (None: every occurrence).
+    pub occurrence: Option<chrono::DateTime<Utc>>,
+    pub timezone: chrono_tz::Tz,
+    /// Claimed warnings closed.
+    pub closed: u64,
+    /// The maintenance-mode switch-offs made at once (a running window's).
+    pub switched: Option<Vec<Delivered>>,
+    /// The notices sent.
+    pub notices: Vec<Delivered>,
+}
+
+/// The cancel itself, recorded in the audit trail as `by`'s (the command line's and the
+/// console's): the next occurrence not yet started (a running maintenance-mode one first), or
+/// every occurrence with `all`; then the switch-off and the notice.
+pub(crate) async fn apply_cancel(
+    config: &Config,
+    by: &super::audit::Actor,
+    id: &str,
+    notice: Option<&str>,
+    all: bool,
+) -> Result<Cancelled, CliError> {
+    if let Some(text) = notice.filter(|t| t.trim().is_empty()) {
+        return Err(invalid("--notice", format!("{text:?} is empty")));
+    }
     let store = wiring::open_store(config).await?;
     let (catalog, _) = super::load_catalog(config, &store).await?;
-    let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
+    let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) else {
+        store.close().await;
         return Err(failure(format!(
-            "no maintenance window {:?} (see `maintenance list`)",
-            args.id
+            "no maintenance window {id:?} (see `maintenance list`)"
         )));
     };
     let now = Utc::now();
@@ -263,89 +352,75 @@ async fn cancel(config: &Config, args: CancelArgs) -> Result<(), CliError> {
             .filter(|start| !window.is_cancelled(*start)),
         false => None,
     };
-    let (occurrence, range) = if args.all {
+    let (occurrence, range) = if all {
         (None, None)
     } else if let Some(start) = running {
         let end = start + chrono::TimeDelta::from_std(window.duration).unwrap_or_default();
         (Some(start), Some((start, end)))
     } else {
         let Some(next) = window.next_to_cancel(now) else {
+            store.close().await;
             return Err(failure(format!(
-                "window {:?} has no occurrence left to cancel",
-                args.id
+                "window {id:?} has no occurrence left to cancel"
             )));
         };
         (Some(next.start), Some((next.first_due, next.last_due)))
     };
     let closed = store
-        .cancel_window(&args.id, occurrence, range, args.notice.as_deref(), now)
+        .cancel_window(id, occurrence, range, notice, now)
         .await?;
-    match occurrence {
-        Some(start) => say!(
-            "cancelled window {} starting {} ({closed} claimed warning(s) closed)",
-            args.id,
-            start.with_timezone(&window.timezone).to_rfc3339()
-        ),
-        None => say!(
-            "cancelled every occurrence of window {} ({closed} claimed warning(s) closed)",
-            args.id
-        ),
-    }
     store.close().await;
     let what = match occurrence {
         Some(start) => format!("occurrence {}", crate::store::format_time(start)),
         None => "every occurrence".to_owned(),
     };
-    let notice = match &args.notice {
+    let with = match notice {
         Some(_) => ", with a notice",
         None => "",
     };
-    super::audit::record(config, "window.cancel", &args.id, format!("{what}{notice}")).await?;
-    if window.maintenance_mode && (running.is_some() || args.all) {
-        let switched = immediate::switch_off_now(config, window).await?;
-        let desktops: usize = switched.iter().map(|d| d.target.desktop_ids().len()).sum();
-        let failed = switched
-            .iter()
-            .filter(|d| matches!(d.outcome, Outcome::Failed { .. }))
-            .count();
-        say!(
-            "maintenance mode switched off for {desktops} desktop(s) in {} request(s){}",
-            switched.len(),
-            match failed {
-                0 => String::new(),
-                n => format!(" ({n} failed: see `history --schedule {}`)", window.id),
-            }
-        );
-    }
-    let (result, notices) = match &args.notice {
-        Some(text) => send_notice(config, window, text).await?,
-        None => (Ok(()), Vec::new()),
+    super::audit::record_as(config, by, "window.cancel", id, format!("{what}{with}")).await?;
+    let switched = match window.maintenance_mode && (running.is_some() || all) {
+        true => Some(immediate::switch_off_now(config, window).await?),
+        false => None,
     };
-    if args.json {
-        super::json::print(&serde_json::json!({
-            "id": args.id,
-            "occurrence_start": occurrence.map(crate::store::format_time),
-            "closed": closed,
-            "notices": super::json::deliveries(config, &notices).await?,
-        }));
-    }
-    result
+    let notices = match notice {
+        Some(text) => notice_deliveries(config, window, text).await?,
+        None => Vec::new(),
+    };
+    Ok(Cancelled {
+        occurrence,
+        timezone: window.timezone,
+        closed,
+        switched,
+        notices,
+    })
 }
 
-/// The `--notice`: one delivery per pool now, through the daemon's path.
-/// Returns how the notice went (an error when one failed) and the deliveries it made.
+/// The `--notice`: one delivery per pool now, through the daemon's path, said on the
+/// terminal. Returns how the notice went (an error when one failed) and the deliveries it made.
 pub(super) async fn send_notice(
     config: &Config,
     window: &WindowSpec,
     text: &str,
 ) -> Result<(Result<(), CliError>, Vec<i64>), CliError> {
+    let done = notice_deliveries(config, window, text).await?;
+    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    Ok((print_notices(done), ids))
+}
+
+/// A notice to the window's pools and desktops, sent now.
+async fn notice_deliveries(
+    config: &Config,
+    window: &WindowSpec,
+    text: &str,
+) -> Result<Vec<Delivered>, CliError> {
     let mut targets: Vec<Target> = window.pools.iter().cloned().map(Target::Pool).collect();
     targets.extend(Target::desktop_batches(
         "desktops:",
         &window.desktops,
         config.jobs.desktop_batch,
     ));
-    let done = immediate::deliver_now(
+    Ok(immediate::deliver_now(
         config,
         (window.id.clone(), window.workspace.clone()),
         &targets,
@@ -354,8 +429,11 @@ pub(super) async fn send_notice(
             ..Default::default()
         },
     )
-    .await?;
-    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+    .await?)
+}
+
+/// Each notice's outcome on the terminal; an error when one failed.
+fn print_notices(done: Vec<Delivered>) -> Result<(), CliError> {
     let mut failed = 0;
     for Delivered {
         target,
@@ -380,9 +458,8 @@ pub(super) async fn send_notice(
             other => tell!("notice to {target}: {other:?}"),
         }
     }
-    let result = match failed {
+    match failed {
         0 => Ok(()),
         n => Err(CliError::Reported(format!("{n} notice(s) failed"))),
-    };
-    Ok((result, ids))
+    }
 }

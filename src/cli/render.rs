@@ -67,7 +67,7 @@ pub(super) fn print_window(
 }
 
 /// The same as JSON (WINDOW, see `json.rs`).
-pub(super) fn window_json(
+pub(crate) fn window_json(
     window: &WindowSpec,
     now: DateTime<Utc>,
     occurrences: usize,

@@ -124,6 +124,23 @@ async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
             2,
         ),
         ("DELETE", "/api/v1/tokens/made-by-api", None, 2),
+        ("GET", "/api/v1/agenda", None, 0),
+        (
+            "POST",
+            "/api/v1/maintenance",
+            Some(
+                json!({"id": "matrix-window", "cron": "0 0 4 * * *", "duration": "1h",
+                        "pools": [POOL], "message": "restart at {start}"}),
+            ),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/maintenance/matrix-window/cancel",
+            Some(json!({"note": "matrix"})),
+            1,
+        ),
+        ("POST", "/api/v1/deliveries/1/resend", Some(json!({})), 1),
     ];
     let garbage = "wn_0000000000000000000000000000000000000000000000000000000000000000";
     let roles = [viewer.as_str(), operator.as_str(), admin.as_str()];
@@ -221,6 +238,93 @@ async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
     for t in roles {
         assert!(!serde_json::to_string(&trail).unwrap().contains(&t[3..]));
     }
+    // A window created and cancelled through the API: seen by the command line, audited.
+    let start = (chrono::Utc::now() + chrono::TimeDelta::days(2)).to_rfc3339();
+    let (status, window) = console
+        .call(
+            "POST",
+            "/api/v1/maintenance",
+            Some(&operator),
+            Some(json!({"id": "chg-9", "start": start, "duration": "30m",
+                        "notify_before": ["15m"], "pools": [POOL],
+                        "message": "restart in {time_left}", "note": "CHG-9 approved"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{window}");
+    assert_eq!(window["id"], "chg-9");
+    let (status, answer) = console
+        .call(
+            "POST",
+            "/api/v1/maintenance",
+            Some(&operator),
+            Some(json!({"id": "bad", "start": start, "duration": "forever",
+                        "pools": [POOL], "message": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["key"], "duration", "{answer}");
+    let listed = stdout(
+        &env.run(&["maintenance", "list", "--json", "--config", c])
+            .await,
+    );
+    assert!(listed.contains("\"chg-9\""), "{listed}");
+    let (_, agenda) = console
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/agenda?until={}",
+                (chrono::Utc::now() + chrono::TimeDelta::days(3)).format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert!(
+        agenda
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["schedule_id"] == "chg-9"),
+        "{}",
+        agenda.as_array().map_or(0, Vec::len)
+    );
+    let (status, cancelled) = console
+        .call(
+            "POST",
+            "/api/v1/maintenance/chg-9/cancel",
+            Some(&operator),
+            Some(json!({"notice": "called off", "note": "CHG-9 withdrawn"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(
+        cancelled["notices"].as_array().unwrap().len(),
+        1,
+        "{cancelled}"
+    );
+    assert_eq!(cancelled["notices"][0]["message"], "called off");
+    let trail = stdout(
+        &env.run(&["audit", "--json", "--object", "chg-9", "--config", c])
+            .await,
+    );
+    let trail: Vec<Value> = serde_json::from_str(&trail).unwrap();
+    let actions: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor"].as_str().unwrap(),
+                e["note"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("window.cancel", "shift-lead", "CHG-9 withdrawn"),
+            ("window.add", "shift-lead", "CHG-9 approved"),
+        ]
+    );
     // Errors name the key; unknown ids are 404; a bad body is 400; too large 413.
     let (status, answer) = console
         .call(

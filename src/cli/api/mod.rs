@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod windows;
+
 use super::CliError;
 use super::audit::Actor;
 use crate::domain::access::{Role, token_hash};
@@ -27,7 +29,7 @@ const MAX_BODY: usize = 64 * 1024;
 /// At most this many rows per list (`limit` is capped to it).
 const MAX_LIMIT: u32 = 1000;
 
-struct Api {
+pub(in crate::cli) struct Api {
     /// Read again by the routes that need the schedules, so a reload of the file is seen.
     config_path: PathBuf,
     /// One store for every request, opened at the first (the daemon has migrated by then):
@@ -41,7 +43,7 @@ pub(crate) fn router(config_path: PathBuf) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/schedules", get(schedules))
         .route("/api/v1/schedules/{id}", get(schedule).delete(remove))
-        .route("/api/v1/maintenance", get(maintenance))
+        .route("/api/v1/maintenance", get(maintenance).post(windows::add))
         .route("/api/v1/schedules/{id}/pause", post(pause))
         .route("/api/v1/schedules/{id}/resume", post(resume))
         .route("/api/v1/deliveries", get(deliveries))
@@ -49,6 +51,9 @@ pub(crate) fn router(config_path: PathBuf) -> Router {
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", get(tokens).post(create_token))
         .route("/api/v1/tokens/{name}", delete(revoke_token))
+        .route("/api/v1/maintenance/{id}/cancel", post(windows::cancel))
+        .route("/api/v1/deliveries/{id}/resend", post(windows::resend))
+        .route("/api/v1/agenda", get(windows::agenda))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, None, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(Api {
@@ -58,14 +63,18 @@ pub(crate) fn router(config_path: PathBuf) -> Router {
 }
 
 /// `{"error": {"key": ..., "message": ...}}` with its status.
-struct ApiError {
-    status: StatusCode,
-    key: Option<String>,
-    message: String,
+pub(in crate::cli) struct ApiError {
+    pub status: StatusCode,
+    pub key: Option<String>,
+    pub message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, key: Option<&str>, message: impl Into<String>) -> Self {
+    pub(in crate::cli) fn new(
+        status: StatusCode,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             key: key.map(str::to_owned),
@@ -96,8 +105,10 @@ impl From<CliError> for ApiError {
                 let first = fields.first();
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    // The command line's `--name` is the body's `name`.
-                    first.map(|f| f.key.trim_start_matches("--")),
+                    // The command line's `--notify-before` is the body's `notify_before`.
+                    first
+                        .map(|f| f.key.trim_start_matches("--").replace('-', "_"))
+                        .as_deref(),
                     first.map_or("invalid input".to_owned(), |f| f.message.clone()),
                 )
             }
@@ -123,12 +134,12 @@ impl From<CliError> for ApiError {
 type Answer = Result<Json<Value>, ApiError>;
 
 impl Api {
-    fn config(&self) -> Result<crate::config::Config, ApiError> {
+    pub(in crate::cli) fn config(&self) -> Result<crate::config::Config, ApiError> {
         super::load_config(&self.config_path).map_err(ApiError::from)
     }
 
     /// The API's store (a handle on its one pool; never closed by a request).
-    async fn open(&self) -> Result<Store, ApiError> {
+    pub(in crate::cli) async fn open(&self) -> Result<Store, ApiError> {
         self.store
             .get_or_try_init(|| async {
                 let config = self.config()?;
@@ -151,12 +162,18 @@ impl Api {
         bytes: &axum::body::Bytes,
     ) -> Result<(crate::config::Config, Actor, ChangeBody), ApiError> {
         let name = self.authorize(headers, needed).await?;
-        let mut b = body(bytes)?;
+        let mut b: ChangeBody = body(bytes)?;
         let by = Actor {
             name,
             note: b.note.take(),
         };
         Ok((self.config()?, by, b))
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        ApiError::from(CliError::from(err))
     }
 }
 
@@ -170,14 +187,26 @@ impl Api {
     /// token (missing, unknown, expired, revoked), 403 for a role too weak. Each refusal is
     /// counted by reason; the token itself is never logged.
     async fn authorize(&self, headers: &HeaderMap, needed: Role) -> Result<String, ApiError> {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let (name, _) = self.check_token(presented, needed).await?;
+        Ok(name)
+    }
+
+    /// [`Api::authorize`] for a token however it came (a header, the console's login form):
+    /// its name and role.
+    pub(in crate::cli) async fn check_token(
+        &self,
+        presented: Option<&str>,
+        needed: Role,
+    ) -> Result<(String, Role), ApiError> {
         let refuse = |status, reason: &'static str, message: &str| {
             crate::platform::metrics::api_auth_failed(reason);
             ApiError::new(status, None, message)
         };
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let presented = presented
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256);
         let Some(presented) = presented else {
@@ -187,9 +216,23 @@ impl Api {
                 "an Authorization: Bearer token is required",
             ));
         };
+        self.check_hash(&token_hash(presented), needed).await
+    }
+
+    /// The token whose hash is `hash`, checked for `needed` (the console's sessions keep only
+    /// the hash, and check it again on every request: a revoked token ends its sessions).
+    pub(in crate::cli) async fn check_hash(
+        &self,
+        hash: &str,
+        needed: Role,
+    ) -> Result<(String, Role), ApiError> {
+        let refuse = |status, reason: &'static str, message: &str| {
+            crate::platform::metrics::api_auth_failed(reason);
+            ApiError::new(status, None, message)
+        };
         let store = self.open().await?;
         let now = Utc::now();
-        let found = store.token_by_hash(&token_hash(presented), now).await;
+        let found = store.token_by_hash(hash, now).await;
         let token = stored(found)?;
         let Some(token) = token.filter(|t| t.usable(now)) else {
             return Err(refuse(
@@ -210,7 +253,7 @@ impl Api {
                 ),
             ));
         }
-        Ok(token.name)
+        Ok((token.name, role))
     }
 }
 
@@ -276,9 +319,11 @@ struct ChangeBody {
 }
 
 /// The body, or 400 naming what is wrong with it (an empty body is an empty object).
-fn body(bytes: &axum::body::Bytes) -> Result<ChangeBody, ApiError> {
+fn body<T: serde::de::DeserializeOwned + Default>(
+    bytes: &axum::body::Bytes,
+) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ChangeBody::default());
+        return Ok(T::default());
     }
     serde_json::from_slice(bytes).map_err(|err| {
         ApiError::new(
