@@ -76,6 +76,7 @@ pub(super) async fn run(config_path: &Path, args: HistoryArgs) -> Result<(), Cli
         workspace: args.workspace.clone(),
         until: args.until,
         target: args.target.clone(),
+        offset: 0,
     };
     // Rows are streamed: a JSON element is written as it is read, a table row kept packed
     // (its cells joined), so memory follows the output's size, not the rows'.

@@ -10,6 +10,7 @@ mod args;
 mod audience;
 mod audit;
 mod check;
+mod console;
 mod error;
 mod history;
 mod json;

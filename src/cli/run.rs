@@ -39,7 +39,7 @@ pub(super) async fn run(config_path: &Path) -> Result<(), CliError> {
         routes: config
             .api
             .enabled
-            .then(|| super::api::router(config_path.to_owned())),
+            .then(|| super::api::router(config_path.to_owned(), false, config.api.session_ttl)),
     };
     Ok(daemon::serve(config, Clock::system(), control).await?)
 }

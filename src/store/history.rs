@@ -20,6 +20,8 @@ pub struct HistoryFilter {
     pub until: Option<DateTime<Utc>>,
     /// Only deliveries to this pool or desktop (or with this target key).
     pub target: Option<String>,
+    /// Rows skipped before the first returned (the console's pages).
+    pub offset: u32,
 }
 
 /// The `WHERE` of `history`: `$1`..`$7` as [`bind_filter`] binds them.
@@ -46,11 +48,12 @@ impl Store {
     /// Deliveries, newest due time first.
     pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {FILTER} ORDER BY due_at DESC, id DESC LIMIT $8"
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {FILTER} ORDER BY due_at DESC, id DESC LIMIT $8 OFFSET $9"
         );
         // The column list and the filter are constants; every value is bound.
         let rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
             .bind(i64::from(filter.limit))
+            .bind(i64::from(filter.offset))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(delivery_from_row).collect()
@@ -65,10 +68,11 @@ impl Store {
     ) -> Result<(), E> {
         use futures_util::StreamExt;
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {FILTER} ORDER BY due_at DESC, id DESC LIMIT $8"
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {FILTER} ORDER BY due_at DESC, id DESC LIMIT $8 OFFSET $9"
         );
         let query = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
-            .bind(i64::from(filter.limit));
+            .bind(i64::from(filter.limit))
+            .bind(i64::from(filter.offset));
         let mut rows = query.fetch(&self.pool);
         while let Some(row) = rows.next().await {
             let row = row.map_err(StoreError::from)?;

@@ -37,6 +37,7 @@ mod systemd;
 mod throttle;
 mod times;
 mod transfer;
+mod web;
 mod workspace_tasks;
 mod workspaces;
 

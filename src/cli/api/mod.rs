@@ -37,29 +37,35 @@ pub(in crate::cli) struct Api {
     store: tokio::sync::OnceCell<Store>,
 }
 
-/// The routes, for the daemon's listener to mount.
-pub(crate) fn router(config_path: PathBuf) -> Router {
-    Router::new()
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/schedules", get(schedules))
-        .route("/api/v1/schedules/{id}", get(schedule).delete(remove))
-        .route("/api/v1/maintenance", get(maintenance).post(windows::add))
-        .route("/api/v1/schedules/{id}/pause", post(pause))
-        .route("/api/v1/schedules/{id}/resume", post(resume))
-        .route("/api/v1/deliveries", get(deliveries))
-        .route("/api/v1/deliveries/{id}", get(delivery))
-        .route("/api/v1/audit", get(audit))
-        .route("/api/v1/tokens", get(tokens).post(create_token))
-        .route("/api/v1/tokens/{name}", delete(revoke_token))
-        .route("/api/v1/maintenance/{id}/cancel", post(windows::cancel))
-        .route("/api/v1/deliveries/{id}/resend", post(windows::resend))
-        .route("/api/v1/agenda", get(windows::agenda))
+/// The routes, for the daemon's listener to mount: the API under `/api/v1`, and the web
+/// console under `/ui/` on the same state (`secure`: served under TLS; `ttl`: a console
+/// session's life).
+pub(crate) fn router(config_path: PathBuf, secure: bool, ttl: std::time::Duration) -> Router {
+    let api = Arc::new(Api {
+        config_path,
+        store: tokio::sync::OnceCell::new(),
+    });
+    let routes = Router::new()
+        .route("/status", get(status))
+        .route("/schedules", get(schedules))
+        .route("/schedules/{id}", get(schedule).delete(remove))
+        .route("/maintenance", get(maintenance).post(windows::add))
+        .route("/schedules/{id}/pause", post(pause))
+        .route("/schedules/{id}/resume", post(resume))
+        .route("/deliveries", get(deliveries))
+        .route("/deliveries/{id}", get(delivery))
+        .route("/audit", get(audit))
+        .route("/tokens", get(tokens).post(create_token))
+        .route("/tokens/{name}", delete(revoke_token))
+        .route("/maintenance/{id}/cancel", post(windows::cancel))
+        .route("/deliveries/{id}/resend", post(windows::resend))
+        .route("/agenda", get(windows::agenda))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, None, "no such route") })
+        .with_state(Arc::clone(&api));
+    Router::new()
+        .nest("/api/v1", routes)
+        .merge(super::console::router(api, secure, ttl))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(Arc::new(Api {
-            config_path,
-            store: tokio::sync::OnceCell::new(),
-        }))
 }
 
 /// `{"error": {"key": ..., "message": ...}}` with its status.
@@ -265,31 +271,39 @@ async fn status(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
 
 async fn schedules(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
     api.authorize(&headers, Role::Viewer).await?;
-    let config = api.config()?;
-    let store = api.open().await?;
-    let (catalog, states) = super::load_catalog(&config, &store).await?;
-    let now = Utc::now();
-    let mut list: Vec<Value> = catalog
-        .schedules
-        .iter()
-        .map(|s| {
-            let state = states.get(s.id.as_str());
-            let fires = s.next_fires(
-                state.and_then(|st| st.last_due_at),
-                state.map_or(now, |st| st.anchor_at),
-                now,
-                1,
-            );
-            super::json::schedule(s, &fires, &catalog.pauses)
-        })
-        .collect();
-    list.extend(
-        catalog
-            .windows
+    Ok(Json(Value::Array(api.schedule_list().await?)))
+}
+
+impl Api {
+    /// Every schedule (SCHEDULE) and window (WINDOW) the service runs, as
+    /// `schedule list --json` shows them.
+    pub(in crate::cli) async fn schedule_list(&self) -> Result<Vec<Value>, ApiError> {
+        let config = self.config()?;
+        let store = self.open().await?;
+        let (catalog, states) = super::load_catalog(&config, &store).await?;
+        let now = Utc::now();
+        let mut list: Vec<Value> = catalog
+            .schedules
             .iter()
-            .map(|w| super::render::window_json(w, now, 2, &states)),
-    );
-    Ok(Json(Value::Array(list)))
+            .map(|s| {
+                let state = states.get(s.id.as_str());
+                let fires = s.next_fires(
+                    state.and_then(|st| st.last_due_at),
+                    state.map_or(now, |st| st.anchor_at),
+                    now,
+                    1,
+                );
+                super::json::schedule(s, &fires, &catalog.pauses)
+            })
+            .collect();
+        list.extend(
+            catalog
+                .windows
+                .iter()
+                .map(|w| super::render::window_json(w, now, 2, &states)),
+        );
+        Ok(list)
+    }
 }
 
 async fn schedule(
