@@ -103,21 +103,23 @@ async fn hardened(mut response: Response) -> Response {
 }
 
 /// A page that is not the one asked for: the login form, a refusal, an error.
-pub(super) struct Refusal(Response);
+pub(super) struct Refusal(Box<Response>);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
 impl Refusal {
     fn to_login() -> Self {
-        Refusal(Redirect::to("/ui/login").into_response())
+        Refusal(Box::new(Redirect::to("/ui/login").into_response()))
     }
 
     pub(super) fn page(status: StatusCode, message: &str) -> Self {
-        Refusal((status, pages::problem(status, message)).into_response())
+        Refusal(Box::new(
+            (status, pages::problem(status, message)).into_response(),
+        ))
     }
 }
 
