@@ -7,6 +7,7 @@ mod audience;
 mod audience_cli;
 mod audience_daemon;
 mod bad_input;
+mod browser;
 mod cli;
 mod console;
 mod corrupt;

@@ -251,7 +251,9 @@ pub(super) async fn resend(
             format!("no desktop to re-send to ({summary})")
         }
         crate::cli::resend::Resent::Made(done) => {
-            let ids: Vec<String> = done.iter().map(|d| d.id.to_string()).collect();
+            let mut ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+            ids.sort_unstable();
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
             format!("re-sent as delivery {}", ids.join(", "))
         }
     };

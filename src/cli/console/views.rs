@@ -34,11 +34,24 @@ impl ListQuery {
     }
 }
 
-/// A stored time as people read it: `2026-12-04 03:00:00Z`.
+/// A stored time as people read it: `2026-12-04 03:00:00Z`, `2026-12-04 11:00:00+08:00`.
 fn when(v: &Value) -> String {
-    v.as_str()
-        .map(|t| t.replacen('T', " ", 1).replace(".000Z", "Z"))
-        .unwrap_or_else(|| "-".to_owned())
+    v.as_str().map_or_else(|| "-".to_owned(), readable)
+}
+
+/// An RFC 3339 time without its `T` and fractions of a second.
+fn readable(t: &str) -> String {
+    let t = t.replacen('T', " ", 1);
+    match t.find('.') {
+        Some(dot) => {
+            let rest = &t[dot + 1..];
+            let zone = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or("", |i| &rest[i..]);
+            format!("{}{zone}", &t[..dot])
+        }
+        None => t,
+    }
 }
 
 /// A JSON value as text (strings as they are).
@@ -81,7 +94,7 @@ pub(super) async fn overview(
         .map(|l| l.iter().collect())
         .unwrap_or_default();
     // Failing schedules first, then by the next message.
-    rows.sort_by_key(|r| (!r["failing"].as_bool().unwrap_or(false), text(&r["next"])));
+    rows.sort_by_key(|r| (!is_failing(r), text(&r["next"])));
     let failing = status["failing"].as_u64().unwrap_or(0);
     let body = html! {
         (done(q.done.as_deref()))
@@ -93,13 +106,17 @@ pub(super) async fn overview(
                 strong.state-failed id="failing-count" { (failing) " schedule(s) failing" }
             } @else { span.state-ok { "Nothing failing." } }
         }
+        @if failing > 0 {
+            h2 { "Needs attention" }
+            (status_table(rows.iter().filter(|r| is_failing(r)), "failing-schedules"))
+        }
         h2 { "Next 24 hours" }
         (timeline(&agenda, now, horizon))
         @if agenda.is_empty() { p.muted { "Nothing goes out in the next 24 hours." } }
         @else {
             table id="agenda" {
                 tr { th { "Time" } th { "Schedule" } th { "What" } th { "Target" } th { "Text" } th { "State" } }
-                @for item in agenda.iter().take(500) {
+                @for item in agenda.iter().take(OVERVIEW_ROWS) {
                     tr {
                         td { (when(&item["local"])) }
                         td { (text(&item["schedule_id"])) }
@@ -110,12 +127,35 @@ pub(super) async fn overview(
                     }
                 }
             }
+            @if agenda.len() > OVERVIEW_ROWS {
+                p.muted { "… and " (agenda.len() - OVERVIEW_ROWS) " more (" code { "agenda" } " lists them all)" }
+            }
         }
         h2 { "Schedules (failing first)" }
-        table id="schedules" {
+        (status_table(rows.iter().take(OVERVIEW_ROWS), "schedules"))
+        @if rows.len() > OVERVIEW_ROWS {
+            p { a href="/ui/schedules" { "All " (rows.len()) " schedules and windows" } }
+        }
+        h2 { "Last outcomes" }
+        (delivery_table(&recent))
+    };
+    Ok(frame("Overview", "/ui/", &who, body))
+}
+
+/// Rows the overview lists at most per table.
+const OVERVIEW_ROWS: usize = 50;
+
+fn is_failing(row: &Value) -> bool {
+    row["failing"].as_bool().unwrap_or(false)
+}
+
+/// STATUS_ROW objects as a table: next and last time, the last outcome in desktops.
+fn status_table<'a>(rows: impl Iterator<Item = &'a &'a Value>, id: &str) -> Markup {
+    html! {
+        table id=(id) {
             tr { th { "Schedule" } th { "Kind" } th { "Next" } th { "Last" } th { "Last outcome" } }
-            @for r in &rows {
-                tr class=[r["failing"].as_bool().unwrap_or(false).then_some("failing")] {
+            @for r in rows {
+                tr class=[is_failing(r).then_some("failing")] {
                     td { (text(&r["id"])) }
                     td { (text(&r["kind"])) }
                     td { (when(&r["next"])) }
@@ -129,10 +169,7 @@ pub(super) async fn overview(
                 }
             }
         }
-        h2 { "Last outcomes" }
-        (delivery_table(&recent))
-    };
-    Ok(frame("Overview", "/ui/", &who, body))
+    }
 }
 
 /// The next 24 hours as a bar: a mark per message at its time, an hour tick every 3 hours.
@@ -159,6 +196,15 @@ fn timeline(items: &[Value], from: DateTime<Utc>, to: DateTime<Utc>) -> Markup {
     }
 }
 
+/// A delivery's desktops: `498/500 desktops`, `2/5 desktops (partial)`, or what its job says.
+fn desktops_of(r: &crate::store::DeliveryRow) -> String {
+    match (r.desktops_ok, r.desktops_total, r.job_result.as_deref()) {
+        (Some(ok), Some(total), Some("ok") | None) => format!("{ok}/{total} desktops"),
+        (Some(ok), Some(total), Some(result)) => format!("{ok}/{total} desktops ({result})"),
+        _ => r.desktops_summary(),
+    }
+}
+
 /// Deliveries as a table, each linked to its page.
 fn delivery_table(rows: &[crate::store::DeliveryRow]) -> Markup {
     html! {
@@ -167,11 +213,11 @@ fn delivery_table(rows: &[crate::store::DeliveryRow]) -> Markup {
             @for r in rows {
                 tr {
                     td { a href=(format!("/ui/deliveries/{}", r.id)) { (r.id) } }
-                    td { (r.due_at.replacen('T', " ", 1)) }
+                    td { (readable(&r.due_at)) }
                     td { (r.schedule_id) }
                     td { (r.pool_id) }
                     td class=(format!("state-{}", r.status)) { (r.status) }
-                    td { (r.desktops_summary()) " desktops" }
+                    td { (desktops_of(r)) }
                     td.msg { (r.message) }
                 }
             }
@@ -386,10 +432,10 @@ pub(super) async fn delivery(
             @if let Some(parent) = row.parent_id {
                 tr { th { "Re-sends" } td { a href=(format!("/ui/deliveries/{parent}")) { "delivery " (parent) } } }
             }
-            tr { th { "Due" } td { (row.due_at.replacen('T', " ", 1)) } }
+            tr { th { "Due" } td { (readable(&row.due_at)) } }
             tr { th { "Status" } td class=(format!("state-{}", row.status)) id="status" { (row.status) } }
             tr { th { "Job" } td { (row.job_id.as_deref().unwrap_or("-")) } }
-            tr { th { "Desktops" } td id="desktops" { (row.desktops_summary()) " desktops" } }
+            tr { th { "Desktops" } td id="desktops" { (desktops_of(&row)) } }
             @if let Some(error) = &row.job_error { tr { th { "Job note" } td { (error) } } }
             @if let Some(msg) = &row.error_msg { tr { th { "Error" } td { (row.error_code.as_deref().unwrap_or("")) " " (msg) } } }
             tr { th { "Message" } td.msg id="message" { (row.message) } }
@@ -415,7 +461,7 @@ pub(super) async fn delivery(
             @for a in &attempts {
                 tr {
                     td { (a.attempt) }
-                    td { (a.started_at.replacen('T', " ", 1)) }
+                    td { (readable(&a.started_at)) }
                     td { (a.http_status.map_or("-".to_owned(), |s| s.to_string())) }
                     td { (a.error_code.as_deref().unwrap_or("")) " " (a.error_msg.as_deref().unwrap_or("")) }
                 }
@@ -465,7 +511,7 @@ pub(super) async fn audit(
             tr { th { "Time" } th { "Actor" } th { "Action" } th { "Object" } th { "Summary" } th { "Note" } }
             @for e in &rows {
                 tr {
-                    td { (crate::store::format_time(e.at).replacen('T', " ", 1)) }
+                    td { (readable(&crate::store::format_time(e.at))) }
                     td { (e.actor) }
                     td { (e.action) }
                     td { a href=(link("/ui/audit", &[("object", &e.object)])) { (e.object) } }
