@@ -219,6 +219,7 @@ fn start_daemon(
                 shutdown,
                 reload: rx,
                 routes: None,
+                tls: None,
             },
         )
         .await

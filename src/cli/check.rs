@@ -50,6 +50,7 @@ async fn check(config_path: &Path, args: CheckArgs) -> Result<(), CliError> {
     // same message; nothing is sent. A missing database directory is only a warning: the
     // packaged unit's StateDirectory= creates it at the service's first start.
     crate::engine::wiring::build_routes(&config, &crate::engine::wiring::process_env)?;
+    super::tls_of(&config)?;
     let warnings: Vec<String> = crate::engine::wiring::database_directory_problem(&config)
         .map(|problem| {
             format!(

@@ -274,6 +274,22 @@ pub(crate) async fn load_catalog(
     Ok((catalog, store.schedule_states().await?))
 }
 
+/// The listener's TLS configuration when `[api]` names the files: a file that cannot be read
+/// or does not make one is a config error (78) naming its key.
+pub(crate) fn tls_of(
+    config: &config::Config,
+) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, CliError> {
+    config
+        .api
+        .tls
+        .as_ref()
+        .map(|files| {
+            crate::platform::tls::server_config(&files.cert, &files.key)
+                .map_err(|err| invalid(err.key, err.message))
+        })
+        .transpose()
+}
+
 /// Loads the config named on the command line.
 pub(crate) fn load_config(path: &std::path::Path) -> Result<config::Config, CliError> {
     Ok(config::load(path)?)

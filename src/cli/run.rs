@@ -11,6 +11,7 @@ use crate::platform::clock::Clock;
 
 pub(super) async fn run(config_path: &Path) -> Result<(), CliError> {
     let config = load_config(config_path)?;
+    let tls = super::tls_of(&config)?;
     let shutdown = Shutdown::default();
     let (reload_tx, reload_rx) = mpsc::channel(4);
     let (mut term, mut int, mut hup) = (
@@ -36,10 +37,14 @@ pub(super) async fn run(config_path: &Path) -> Result<(), CliError> {
     let control = Control {
         shutdown,
         reload: reload_rx,
-        routes: config
-            .api
-            .enabled
-            .then(|| super::api::router(config_path.to_owned(), false, config.api.session_ttl)),
+        routes: config.api.enabled.then(|| {
+            super::api::router(
+                config_path.to_owned(),
+                tls.is_some(),
+                config.api.session_ttl,
+            )
+        }),
+        tls,
     };
     Ok(daemon::serve(config, Clock::system(), control).await?)
 }

@@ -127,12 +127,22 @@ pub(super) fn validate_targets(t: &raw::RawTargets, errors: &mut Errors) -> Opti
     })
 }
 
-/// `[api]`: whether the console's API is served (on `daemon.listen`), and how long a
-/// console session lasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `[api]`: whether the console's API is served (on `daemon.listen`), how long a console
+/// session lasts, and the listener's TLS files.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
     pub enabled: bool,
     pub session_ttl: std::time::Duration,
+    /// With both files the whole listener speaks HTTPS (loaded and checked by `check` and at
+    /// start; a bad file exits 78 naming its key).
+    pub tls: Option<TlsFiles>,
+}
+
+/// `[api] tls_cert_file` (a PEM chain, leaf first) and `tls_key_file` (its PEM private key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 const SESSION_TTL: fields::Bounds = fields::Bounds {
@@ -140,9 +150,13 @@ const SESSION_TTL: fields::Bounds = fields::Bounds {
     max: std::time::Duration::from_secs(7 * 86_400),
 };
 
-/// Off by default. On: it needs `daemon.listen`, and secure by default, a loopback address
-/// (TLS termination is not built in yet, so a non-loopback API is refused, naming the TLS key
-/// that would be needed).
+/// A path key's value, if set and not blank.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|p| !p.is_empty())
+}
+
+/// Off by default. On: it needs `daemon.listen`, and secure by default: on an address that is
+/// not loopback it needs TLS (both files), or it is refused naming `api.tls_cert_file`.
 pub(super) fn validate_api(
     a: &raw::RawApi,
     listen: Option<std::net::SocketAddr>,
@@ -152,6 +166,35 @@ pub(super) fn validate_api(
         "api.session_ttl",
         fields::bounded_duration(a.session_ttl.as_deref().unwrap_or("12h"), SESSION_TTL),
     );
+    let tls = match (given(&a.tls_cert_file), given(&a.tls_key_file)) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+        }),
+        (Some(_), None) => {
+            errors.push(
+                "api.tls_key_file",
+                "is required with api.tls_cert_file (the certificate's private key, PEM)"
+                    .to_owned(),
+            );
+            None
+        }
+        (None, Some(_)) => {
+            errors.push(
+                "api.tls_cert_file",
+                "is required with api.tls_key_file (the certificate chain, PEM)".to_owned(),
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    if tls.is_some() && listen.is_none() {
+        errors.push(
+            "api.tls_cert_file",
+            "TLS is for the listener on daemon.listen, which is not set".to_owned(),
+        );
+    }
+    let tls_given = given(&a.tls_cert_file).is_some() || given(&a.tls_key_file).is_some();
     if a.enabled {
         match listen {
             None => errors.push(
@@ -159,10 +202,10 @@ pub(super) fn validate_api(
                 "the API is served on daemon.listen, which is not set (e.g. \"127.0.0.1:9464\")"
                     .to_owned(),
             ),
-            Some(addr) if !addr.ip().is_loopback() => errors.push(
+            Some(addr) if !addr.ip().is_loopback() && !tls_given => errors.push(
                 "api.tls_cert_file",
                 format!(
-                    "daemon.listen {addr} is not a loopback address: the API must not be served there without TLS, and this version does not terminate TLS itself; listen on 127.0.0.1 and put a TLS proxy in front"
+                    "daemon.listen {addr} is not a loopback address: the API is served there only over TLS; set api.tls_cert_file and api.tls_key_file (PEM), or listen on 127.0.0.1"
                 ),
             ),
             Some(_) => {}
@@ -171,6 +214,7 @@ pub(super) fn validate_api(
     Some(ApiConfig {
         enabled: a.enabled,
         session_ttl: session_ttl?,
+        tls,
     })
 }
 

@@ -58,6 +58,8 @@ pub struct Control {
     pub reload: mpsc::Receiver<()>,
     /// More routes for the listener (the console's API), when `[api]` enables them.
     pub routes: Option<axum::Router>,
+    /// The listener speaks HTTPS with this (from `[api] tls_cert_file`, `tls_key_file`).
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// Runs the daemon until `control.shutdown.stop`. Migrations, recovery and the first schedule
@@ -69,7 +71,7 @@ pub async fn serve(
 ) -> Result<(), DaemonError> {
     let shutdown = control.shutdown.clone();
     let tracker = TaskTracker::new();
-    let extra = control.routes.take();
+    let extra = (control.routes.take(), control.tls.take());
     let (mut service, scheduler) = start(&mut config, clock, (&tracker, &shutdown), extra).await?;
     let starter = scheduler.starter();
     let (updates_tx, updates_rx) = mpsc::channel(4);
@@ -171,7 +173,7 @@ async fn start(
     config: &mut Config,
     clock: Clock,
     (tracker, shutdown): (&TaskTracker, &Shutdown),
-    extra: Option<axum::Router>,
+    extra: (Option<axum::Router>, Option<Arc<rustls::ServerConfig>>),
 ) -> Result<(Service, Scheduler), DaemonError> {
     let routes = Arc::new(wiring::preflight(config, &wiring::process_env)?);
     // The daemon goes on without a row it cannot read (logged), rather than stop every schedule.

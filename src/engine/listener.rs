@@ -1,7 +1,9 @@
 //! The optional HTTP listener (`daemon.listen`): `/metrics` in Prometheus' text format,
 //! `/healthz` (200 while the scheduler loop turns and the database answers, 503 with the reason
-//! otherwise) and `/readyz` (200 once startup recovery is done). There is no authentication:
-//! a non-loopback address is allowed but warned about.
+//! otherwise) and `/readyz` (200 once startup recovery is done), and the console's routes when
+//! `[api]` enables them. With `[api] tls_cert_file`/`tls_key_file` the whole listener speaks
+//! HTTPS. /metrics and the health checks have no authentication: a non-loopback address is
+//! allowed but warned about.
 
 use axum::Router;
 use axum::extract::State;
@@ -84,14 +86,21 @@ pub(super) async fn prepare(store: &Store) {
 /// start without the listener it was told to have).
 pub(super) async fn serve(
     addr: SocketAddr,
-    (listener, extra): (Listener, Option<Router>),
+    (listener, (extra, tls)): (
+        Listener,
+        (Option<Router>, Option<Arc<rustls::ServerConfig>>),
+    ),
     stop: CancellationToken,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "daemon.listen is not a loopback address: /metrics and /healthz have no authentication");
     }
     let socket = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
+    let scheme = match tls {
+        Some(_) => "https",
+        None => "http",
+    };
+    tracing::info!(%addr, scheme, "serving /metrics, /healthz, /readyz");
     let app = Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
@@ -99,17 +108,22 @@ pub(super) async fn serve(
         .with_state(Arc::new(listener));
     let app = match extra {
         Some(routes) => {
-            tracing::info!(%addr, "serving the console's API under /api/v1");
+            tracing::info!(%addr, "serving the console: the API under /api/v1, pages under /ui/");
             app.merge(routes)
         }
         None => app,
     };
-    Ok(tokio::spawn(accept_loop(socket, app, stop)))
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+    Ok(tokio::spawn(accept_loop(socket, (app, tls), stop)))
 }
 
 /// Accepts connections until `stop`, at most [`MAX_CONNECTIONS`] at once, each bounded by
-/// [`HEADER_READ`] and [`CONNECTION_LIFETIME`].
-async fn accept_loop(socket: tokio::net::TcpListener, app: Router, stop: CancellationToken) {
+/// [`HEADER_READ`] (the TLS handshake too) and [`CONNECTION_LIFETIME`].
+async fn accept_loop(
+    socket: tokio::net::TcpListener,
+    (app, tls): (Router, Option<tokio_rustls::TlsAcceptor>),
+    stop: CancellationToken,
+) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let connections = tokio_util::task::TaskTracker::new();
     loop {
@@ -130,28 +144,43 @@ async fn accept_loop(socket: tokio::net::TcpListener, app: Router, stop: Cancell
             tracing::debug!("the listener is at {MAX_CONNECTIONS} connections; closing a new one");
             continue;
         };
-        let (service, stop) = (
-            hyper_util::service::TowerToHyperService::new(app.clone()),
-            stop.clone(),
-        );
+        let (app, stop, tls) = (app.clone(), stop.clone(), tls.clone());
         connections.spawn(async move {
             let _slot = slot;
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
-                () = stop.cancelled() => {}
+            match tls {
+                None => serve_connection(stream, app, stop).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, app, stop).await,
+                        Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
             }
-            connection.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
         });
     }
     connections.close();
     connections.wait().await;
+}
+
+/// One connection, plain or TLS, until it ends, its lifetime is up or the listener stops.
+async fn serve_connection<S>(stream: S, app: Router, stop: CancellationToken)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+        () = stop.cancelled() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
 }
 
 async fn metrics_text(State(l): State<Arc<Listener>>) -> impl IntoResponse {

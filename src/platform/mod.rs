@@ -11,4 +11,5 @@ pub(crate) mod metrics;
 pub(crate) mod ownership;
 pub(crate) mod secret_file;
 pub(crate) mod systemd;
+pub(crate) mod tls;
 pub(crate) mod token;

@@ -21,6 +21,7 @@ async fn run_daemon(config: &std::path::Path, clock: Clock, run_for: std::time::
             shutdown,
             reload: reload_rx,
             routes: None,
+            tls: None,
         },
     ));
     tokio::time::sleep(run_for).await;

@@ -244,3 +244,120 @@ async fn the_console_logs_in_refuses_forms_without_csrf_and_escapes_what_it_show
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(daemon.stop(10).await, Some(0));
 }
+
+/// A self-signed certificate for `localhost` and 127.0.0.1: (cert.pem, key.pem) written in
+/// the test's directory, and the certificate's PEM.
+fn self_signed(env: &TestEnv) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let (cert, key) = (env.path("cert.pem"), env.path("key.pem"));
+    let pem = made.cert.pem();
+    std::fs::write(&cert, &pem).unwrap();
+    write_secret(&key, &made.signing_key.serialize_pem());
+    (cert, key, pem)
+}
+
+#[tokio::test]
+async fn on_a_public_address_the_listener_speaks_tls_and_cookies_are_secure() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let (cert, key, pem) = self_signed(&env);
+    let base = env.write_config(&format!(
+        "[jobs]\nenabled = false\n\n[api]\nenabled = true\ntls_cert_file = {:?}\ntls_key_file = {:?}\n",
+        cert.display().to_string(),
+        key.display().to_string()
+    ));
+    let public = env.path("public.toml");
+    std::fs::write(
+        &public,
+        std::fs::read_to_string(&base).unwrap().replace(
+            "shutdown_grace = \"2s\"",
+            &format!("shutdown_grace = \"2s\"\nlisten = \"0.0.0.0:{port}\""),
+        ),
+    )
+    .unwrap();
+    let c = public.to_str().unwrap();
+    let check = env.run(&["check", "--config", c]).await;
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    env.create_database(&public).await;
+    let out = env
+        .run(&[
+            "token", "create", "--name", "ops", "--role", "viewer", "--config", c,
+        ])
+        .await;
+    let token = stdout(&out).trim().to_owned();
+    let daemon = env.spawn_daemon(&public).await;
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let ready = wait_for(10, || async {
+        client
+            .get(format!("https://localhost:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    assert!(ready, "{}", daemon.logs());
+    // The API and the console over HTTPS; the session cookie is Secure.
+    let answer = client
+        .get(format!("https://localhost:{port}/api/v1/status"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let login = client
+        .post(format!("https://localhost:{port}/ui/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("token", &token)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let set = login.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+    // Plain HTTP on the same port gets no answer.
+    let (status, _) = http_get(port, "/readyz").await;
+    assert_eq!(status, 0);
+    assert_eq!(daemon.stop(10).await, Some(0));
+
+    // A key that does not go with the certificate, a file that is not PEM, one of the two
+    // files alone: `check` exits 78 naming the key.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    write_secret(&key, &other.signing_key.serialize_pem());
+    let check = env.run(&["check", "--config", c]).await;
+    assert_eq!(check.status.code(), Some(78));
+    assert!(
+        stderr(&check).contains("api.tls_key_file"),
+        "{}",
+        stderr(&check)
+    );
+    assert!(!stderr(&check).contains("PRIVATE KEY"));
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let check = env.run(&["check", "--config", c]).await;
+    assert_eq!(check.status.code(), Some(78));
+    assert!(
+        stderr(&check).contains("api.tls_cert_file"),
+        "{}",
+        stderr(&check)
+    );
+    let text = std::fs::read_to_string(&public).unwrap();
+    let alone: String = text
+        .lines()
+        .filter(|l| !l.starts_with("tls_key_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&public, alone).unwrap();
+    let check = env.run(&["check", "--config", c]).await;
+    assert_eq!(check.status.code(), Some(78));
+    assert!(
+        stderr(&check).contains("api.tls_key_file"),
+        "{}",
+        stderr(&check)
+    );
+}
