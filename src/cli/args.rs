@@ -156,8 +156,10 @@ impl TargetArgs {
     }
 }
 
-/// Desktops chosen by what they carry, resolved from Workspace before each send.
-#[derive(Debug, Clone, clap::Args, Default)]
+/// Desktops chosen by what they carry, resolved from Workspace before each send. (Also the
+/// selector keys of an API body, under the config file's names.)
+#[derive(Debug, Clone, clap::Args, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct SelectorArgs {
     /// Desktops carrying this tag, KEY=VALUE; repeat: desktops carrying all of them.
     #[arg(long = "tag")]

@@ -89,21 +89,7 @@ pub(crate) async fn record_as(
 }
 
 /// A send of `action` (`send`, `send.test`, `resend`) under `object` that made the
-/// deliveries `ids`.
-pub(super) async fn record_send(
-    config: &Config,
-    action: &str,
-    object: &str,
-    ids: &[i64],
-) -> Result<(), CliError> {
-    let by = Actor {
-        name: super::actor(),
-        note: note(),
-    };
-    record_send_as(config, &by, action, object, ids).await
-}
-
-/// [`record_send`] for any actor.
+/// deliveries `ids`, by `by`.
 pub(crate) async fn record_send_as(
     config: &Config,
     by: &Actor,

@@ -396,20 +396,8 @@ pub(crate) async fn apply_cancel(
     })
 }
 
-/// The `--notice`: one delivery per pool now, through the daemon's path, said on the
-/// terminal. Returns how the notice went (an error when one failed) and the deliveries it made.
-pub(super) async fn send_notice(
-    config: &Config,
-    window: &WindowSpec,
-    text: &str,
-) -> Result<(Result<(), CliError>, Vec<i64>), CliError> {
-    let done = notice_deliveries(config, window, text).await?;
-    let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
-    Ok((print_notices(done), ids))
-}
-
 /// A notice to the window's pools and desktops, sent now.
-async fn notice_deliveries(
+pub(super) async fn notice_deliveries(
     config: &Config,
     window: &WindowSpec,
     text: &str,
@@ -433,7 +421,7 @@ async fn notice_deliveries(
 }
 
 /// Each notice's outcome on the terminal; an error when one failed.
-fn print_notices(done: Vec<Delivered>) -> Result<(), CliError> {
+pub(super) fn print_notices(done: Vec<Delivered>) -> Result<(), CliError> {
     let mut failed = 0;
     for Delivered {
         target,

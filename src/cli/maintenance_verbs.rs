@@ -30,14 +30,69 @@ pub struct PostponeArgs {
     pub json: bool,
 }
 
-/// Moves the next occurrence that has not started (its warnings may be under way) to a later
-/// start: the warnings are planned again before the new start by the daemon's own trigger
-/// arithmetic, the old occurrence's claimed warnings are closed, and the notice goes out now.
 pub(super) async fn postpone(config: &Config, args: PostponeArgs) -> Result<(), CliError> {
     if args.json {
         super::term::json_only();
     }
-    let notice = match &args.notice {
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    let to = match (args.to, args.by) {
+        (Some(to), _) => Later::To(to),
+        (None, Some(by)) => Later::By(by),
+        (None, None) => unreachable!("clap requires --to or --by"),
+    };
+    let done = apply_postpone(config, &by, &args.id, to, args.notice.as_deref()).await?;
+    let local = |t: DateTime<Utc>| t.with_timezone(&done.timezone).to_rfc3339();
+    say!(
+        "postponed window {}: {} → {} ({} claimed warning(s) closed); its warnings are planned again before the new start",
+        args.id,
+        local(done.start),
+        local(done.to),
+        done.closed
+    );
+    let ids: Vec<i64> = done.notices.iter().map(|d| d.id).collect();
+    let result = super::maintenance::print_notices(done.notices);
+    if args.json {
+        super::json::print(&serde_json::json!({
+            "id": args.id,
+            "occurrence_start": crate::store::format_time(done.start),
+            "new_start": crate::store::format_time(done.to),
+            "closed": done.closed,
+            "notices": super::json::deliveries(config, &ids).await?,
+        }));
+    }
+    result
+}
+
+/// How much later: to a new start, or by a span.
+pub(crate) enum Later {
+    To(DateTime<Utc>),
+    By(Duration),
+}
+
+/// What a postpone did.
+pub(crate) struct Postponed {
+    pub start: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub timezone: chrono_tz::Tz,
+    pub closed: u64,
+    pub notices: Vec<crate::engine::immediate::Delivered>,
+}
+
+/// Moves the next occurrence that has not started (its warnings may be under way) to a later
+/// start: the warnings are planned again before the new start by the daemon's own trigger
+/// arithmetic, the old occurrence's claimed warnings are closed, and the notice goes out now.
+/// Recorded in the audit trail as `by`'s (the command line's and the API's).
+pub(crate) async fn apply_postpone(
+    config: &Config,
+    by: &super::audit::Actor,
+    id: &str,
+    later: Later,
+    notice_text: Option<&str>,
+) -> Result<Postponed, CliError> {
+    let notice = match notice_text {
         Some(text) => Some(
             Template::parse(text)
                 .ok()
@@ -51,70 +106,75 @@ pub(super) async fn postpone(config: &Config, args: PostponeArgs) -> Result<(), 
         ),
         None => None,
     };
-    let key = if args.to.is_some() { "--to" } else { "--by" };
+    let key = match later {
+        Later::To(_) => "--to",
+        Later::By(_) => "--by",
+    };
     let store = crate::engine::wiring::open_store(config).await?;
     let (catalog, _) = super::load_catalog(config, &store).await?;
-    let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == args.id) else {
+    let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) else {
+        store.close().await;
         return Err(failure(format!(
-            "no maintenance window {:?} (see `maintenance list`)",
-            args.id
+            "no maintenance window {id:?} (see `maintenance list`)"
         )));
     };
     let now = Utc::now();
     let local = |t: DateTime<Utc>| t.with_timezone(&window.timezone).to_rfc3339();
     let Some(next) = window.next_to_cancel(now) else {
+        store.close().await;
         return Err(failure(format!(
-            "window {:?} has no occurrence left to postpone",
-            args.id
+            "window {id:?} has no occurrence left to postpone"
         )));
     };
     if window.is_cancelled(next.start) {
+        store.close().await;
         return Err(failure(format!(
-            "the next occurrence of window {:?} ({}) is cancelled; `maintenance uncancel` it first",
-            args.id,
+            "the next occurrence of window {id:?} ({}) is cancelled; `maintenance uncancel` it first",
             local(next.start)
         )));
     }
-    let to = match (args.to, args.by) {
-        (Some(to), _) => to,
-        (None, Some(by)) => plus(next.start, by),
-        (None, None) => unreachable!("clap requires --to or --by"),
+    let to = match later {
+        Later::To(to) => to,
+        Later::By(span) => plus(next.start, span),
     }
     .trunc_subsecs(0);
-    if to <= next.start {
-        return Err(invalid(
-            key,
-            format!(
-                "{} is not after the occurrence's start {}: postpone moves it later",
-                local(to),
-                local(next.start)
-            ),
-        ));
-    }
-    if let Some(following) = window.next_start_after(next.start).filter(|f| to >= *f) {
-        return Err(invalid(
-            key,
-            format!(
-                "{} reaches the following occurrence at {}; cancel this one instead",
-                local(to),
-                local(following)
-            ),
-        ));
+    let refused = if to <= next.start {
+        Some(format!(
+            "{} is not after the occurrence's start {}: postpone moves it later",
+            local(to),
+            local(next.start)
+        ))
+    } else {
+        window
+            .next_start_after(next.start)
+            .filter(|f| to >= *f)
+            .map(|following| {
+                format!(
+                    "{} reaches the following occurrence at {}; cancel this one instead",
+                    local(to),
+                    local(following)
+                )
+            })
+    };
+    if let Some(message) = refused {
+        store.close().await;
+        return Err(invalid(key, message));
     }
     let closed = store
         .postpone_window(
-            &args.id,
+            id,
             (next.start, to),
             (next.first_due, next.last_due),
-            args.notice.as_deref(),
+            notice_text,
             now,
         )
         .await?;
     store.close().await;
-    super::audit::record(
+    super::audit::record_as(
         config,
+        by,
         "window.postpone",
-        &args.id,
+        id,
         format!(
             "{} → {}",
             crate::store::format_time(next.start),
@@ -122,29 +182,20 @@ pub(super) async fn postpone(config: &Config, args: PostponeArgs) -> Result<(), 
         ),
     )
     .await?;
-    say!(
-        "postponed window {}: {} → {} ({closed} claimed warning(s) closed); its warnings are planned again before the new start",
-        args.id,
-        local(next.start),
-        local(to)
-    );
-    let (result, notices) = match &notice {
+    let notices = match &notice {
         Some(template) => {
             let text = window.render_other(template, to);
-            super::maintenance::send_notice(config, window, &text).await?
+            super::maintenance::notice_deliveries(config, window, &text).await?
         }
-        None => (Ok(()), Vec::new()),
+        None => Vec::new(),
     };
-    if args.json {
-        super::json::print(&serde_json::json!({
-            "id": args.id,
-            "occurrence_start": crate::store::format_time(next.start),
-            "new_start": crate::store::format_time(to),
-            "closed": closed,
-            "notices": super::json::deliveries(config, &notices).await?,
-        }));
-    }
-    result
+    Ok(Postponed {
+        start: next.start,
+        to,
+        timezone: window.timezone,
+        closed,
+        notices,
+    })
 }
 
 pub(super) async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
@@ -178,9 +229,26 @@ pub(super) async fn show(config: &Config, id: &str, json: bool) -> Result<(), Cl
 }
 
 pub(super) async fn uncancel(config: &Config, id: &str) -> Result<(), CliError> {
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    let n = apply_uncancel(config, &by, id).await?;
+    say!("uncancelled window {id} ({n} cancellation(s) removed); its messages go out again");
+    Ok(())
+}
+
+/// Removes the window's cancellations of occurrences still ahead (how many), recorded in the
+/// audit trail as `by`'s.
+pub(crate) async fn apply_uncancel(
+    config: &Config,
+    by: &super::audit::Actor,
+    id: &str,
+) -> Result<u64, CliError> {
     let store = crate::engine::wiring::open_store(config).await?;
     let (catalog, _) = super::load_catalog(config, &store).await?;
     if !catalog.windows.iter().any(|w| w.id.as_str() == id) {
+        store.close().await;
         return Err(failure(format!(
             "no maintenance window {id:?} (see `maintenance list`)"
         )));
@@ -192,17 +260,9 @@ pub(super) async fn uncancel(config: &Config, id: &str) -> Result<(), CliError> 
             "window {id:?} has no cancellation of an occurrence still ahead"
         ))),
         n => {
-            super::audit::record(
-                config,
-                "window.uncancel",
-                id,
-                format!("{n} cancellation(s) removed"),
-            )
-            .await?;
-            say!(
-                "uncancelled window {id} ({n} cancellation(s) removed); its messages go out again"
-            );
-            Ok(())
+            let summary = format!("{n} cancellation(s) removed");
+            super::audit::record_as(config, by, "window.uncancel", id, summary).await?;
+            Ok(n)
         }
     }
 }

@@ -25,51 +25,16 @@ pub struct FreezeArgs {
 
 pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let now = Utc::now();
-    if let Some(until) = args.until.filter(|u| *u <= now) {
-        return Err(invalid(
-            "--until",
-            format!("{} is not in the future", until.to_rfc3339()),
-        ));
-    }
-    let store = crate::engine::wiring::open_store(&config).await?;
-    if args.end {
-        let ended = store.unpause(FREEZE).await?;
-        store.close().await;
-        return match ended {
-            true => {
-                super::audit::record(&config, "freeze.end", FREEZE, "freeze ended").await?;
-                say!("freeze ended; schedules fire again from their next occurrence");
-                Ok(())
-            }
-            false => Err(failure("there is no freeze to end")),
-        };
-    }
-    store
-        .pause(&Pause {
-            schedule_id: FREEZE.to_owned(),
-            until: args.until,
-            note: super::audit::note(),
-            include_windows: args.include_windows,
-            created_at: now,
-            actor: Some(super::actor()),
-        })
-        .await?;
-    store.close().await;
-    let until_text = args.until.map_or("until `freeze --end`".to_owned(), |u| {
-        format!("until {}", crate::store::format_time(u))
-    });
-    let windows = match args.include_windows {
-        true => ", windows and task warnings too",
-        false => "",
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
     };
-    super::audit::record(
-        &config,
-        "freeze",
-        FREEZE,
-        format!("every schedule {until_text}{windows}"),
-    )
-    .await?;
+    if args.end {
+        apply_thaw(&config, &by).await?;
+        say!("freeze ended; schedules fire again from their next occurrence");
+        return Ok(());
+    }
+    apply_freeze(&config, &by, args.until, args.include_windows).await?;
     say!(
         "froze every schedule{} {}{}",
         match args.include_windows {
@@ -81,9 +46,58 @@ pub(super) async fn run(config_path: &Path, args: FreezeArgs) -> Result<(), CliE
                 "until {}",
                 super::times::zoned(u, super::times::Natural::Machine).to_rfc3339()
             )),
-        super::audit::note().map_or(String::new(), |n| format!(": {n}"))
+        by.note.map_or(String::new(), |n| format!(": {n}"))
     );
     Ok(())
+}
+
+/// A freeze of every schedule (windows and task warnings too with `include_windows`), until
+/// `until` or its end, recorded in the audit trail as `by`'s (the command line's and the API's).
+pub(crate) async fn apply_freeze(
+    config: &Config,
+    by: &super::audit::Actor,
+    until: Option<DateTime<Utc>>,
+    include_windows: bool,
+) -> Result<(), CliError> {
+    let now = Utc::now();
+    if let Some(until) = until.filter(|u| *u <= now) {
+        return Err(invalid(
+            "--until",
+            format!("{} is not in the future", until.to_rfc3339()),
+        ));
+    }
+    let store = crate::engine::wiring::open_store(config).await?;
+    store
+        .pause(&Pause {
+            schedule_id: FREEZE.to_owned(),
+            until,
+            note: by.note.clone(),
+            include_windows,
+            created_at: now,
+            actor: Some(by.name.clone()),
+        })
+        .await?;
+    store.close().await;
+    let until_text = until.map_or("until `freeze --end`".to_owned(), |u| {
+        format!("until {}", crate::store::format_time(u))
+    });
+    let windows = match include_windows {
+        true => ", windows and task warnings too",
+        false => "",
+    };
+    let summary = format!("every schedule {until_text}{windows}");
+    super::audit::record_as(config, by, "freeze", FREEZE, summary).await
+}
+
+/// Ends the freeze, recorded in the audit trail as `by`'s.
+pub(crate) async fn apply_thaw(config: &Config, by: &super::audit::Actor) -> Result<(), CliError> {
+    let store = crate::engine::wiring::open_store(config).await?;
+    let ended = store.unpause(FREEZE).await?;
+    store.close().await;
+    match ended {
+        true => super::audit::record_as(config, by, "freeze.end", FREEZE, "freeze ended").await,
+        false => Err(failure("there is no freeze to end")),
+    }
 }
 
 /// `schedule pause`: any schedule, window or task warning rule the service runs.

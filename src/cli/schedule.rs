@@ -169,7 +169,30 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         catch_up: args.catch_up,
         extra: args.targets.stored(),
     };
-    let raw = catalog::raw_of(&stored);
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    let spec = apply_add(config, &by, &stored).await?;
+    let next = next_fire(&spec, None, Utc::now());
+    say!(
+        "added schedule {}: {}; next fire {}",
+        spec.id,
+        spec.describe_trigger(),
+        show_time(next, &spec)
+    );
+    Ok(())
+}
+
+/// A schedule stored in the database, validated as a config file's entry would be and
+/// recorded in the audit trail as `by`'s (the command line's and the API's). Errors name the
+/// command line's flags (`--cron`); the API says them as the config file's keys.
+pub(crate) async fn apply_add(
+    config: &Config,
+    by: &super::audit::Actor,
+    stored: &StoredSchedule,
+) -> Result<ScheduleSpec, CliError> {
+    let raw = catalog::raw_of(stored);
     let spec = validate_flags(|key, errors| {
         validate_schedule(&raw, key, &config.defaults(), Source::Database, errors)
     })?;
@@ -185,7 +208,9 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
         ));
     }
     let store = open(config).await?;
-    if !store.insert_schedule(&stored, Utc::now()).await? {
+    let inserted = store.insert_schedule(stored, Utc::now()).await;
+    store.close().await;
+    if !inserted? {
         return Err(invalid(
             "--id",
             format!(
@@ -194,22 +219,15 @@ async fn add(config: &Config, args: AddArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    store.close().await;
-    let next = next_fire(&spec, None, Utc::now());
-    super::audit::record(
+    super::audit::record_as(
         config,
+        by,
         "schedule.add",
         spec.id.as_str(),
         format!("{}; {}", spec.describe_trigger(), spec.audience.describe()),
     )
     .await?;
-    say!(
-        "added schedule {}: {}; next fire {}",
-        spec.id,
-        spec.describe_trigger(),
-        show_time(next, &spec)
-    );
-    Ok(())
+    Ok(spec)
 }
 
 async fn remove(config: &Config, id: &str) -> Result<(), CliError> {

@@ -53,22 +53,67 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
         super::term::json_only();
     }
     let config = load_config(config_path)?;
-    if let Some(id) = &args.test {
-        let sent = super::send_test::send(&config, id, &args.desktops).await?;
-        let ids: Vec<i64> = sent.done.iter().map(|d| d.id).collect();
-        super::audit::record_send(&config, "send.test", id, &ids).await?;
-        let result = report(&config, &args, &sent.workspace, sent.done).await;
-        if args.json {
-            super::json::print(&super::json::deliveries(&config, &ids).await?);
+    let by = super::audit::Actor {
+        name: super::actor(),
+        note: super::audit::note(),
+    };
+    let (result, ids) = match apply_send(&config, &by, &args).await? {
+        Sent::One { workspace, done } => {
+            let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+            (report(&config, &args, &workspace, done).await, ids)
         }
-        return result;
+        Sent::Audience(done) => {
+            let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+            (report_audience(&done), ids)
+        }
+    };
+    if args.json {
+        super::json::print(&super::json::deliveries(&config, &ids).await?);
+    }
+    result
+}
+
+/// What a send made: the delivery (or desktop batches) of a plain or test send, or the
+/// deliveries to an audience resolved now.
+pub(crate) enum Sent {
+    One {
+        workspace: WorkspaceName,
+        done: Vec<immediate::Delivered>,
+    },
+    Audience(Vec<immediate::Delivered>),
+}
+
+impl Sent {
+    pub(crate) fn ids(&self) -> Vec<i64> {
+        match self {
+            Sent::One { done, .. } | Sent::Audience(done) => done.iter().map(|d| d.id).collect(),
+        }
+    }
+}
+
+/// The send itself, recorded in the audit trail as `by`'s (the command line's and the
+/// API's): `--test` (the next message of a schedule to the desktops given), selectors (an
+/// audience listed now), or pools and desktops.
+pub(crate) async fn apply_send(
+    config: &crate::config::Config,
+    by: &super::audit::Actor,
+    args: &SendArgs,
+) -> Result<Sent, CliError> {
+    if let Some(id) = &args.test {
+        let sent = super::send_test::send(config, id, &args.desktops).await?;
+        let ids: Vec<i64> = sent.done.iter().map(|d| d.id).collect();
+        super::audit::record_send_as(config, by, "send.test", id, &ids).await?;
+        return Ok(Sent::One {
+            workspace: sent.workspace,
+            done: sent.done,
+        });
     }
     if args.selectors.is_set() {
-        return send_to_audience(&config, &args).await;
+        return send_to_audience(config, by, args).await.map(Sent::Audience);
     }
-    let (targets, schedule_id, workspace) = validate(&args, &config)?;
+    let (targets, schedule_id, workspace) = validate(args, config)?;
     let done = immediate::deliver_now(
-        &config,
+        config,
         (schedule_id, workspace.clone()),
         &targets,
         immediate::Outgoing {
@@ -78,12 +123,8 @@ pub(super) async fn run(config_path: &Path, args: SendArgs) -> Result<(), CliErr
     )
     .await?;
     let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
-    super::audit::record_send(&config, "send", &schedule_id_of(&args), &ids).await?;
-    let result = report(&config, &args, &workspace, done).await;
-    if args.json {
-        super::json::print(&super::json::deliveries(&config, &ids).await?);
-    }
-    result
+    super::audit::record_send_as(config, by, "send", &schedule_id_of(args), &ids).await?;
+    Ok(Sent::One { workspace, done })
 }
 
 /// What a plain `send` records its deliveries under (`manual` unless `--schedule-id`).
@@ -93,9 +134,12 @@ fn schedule_id_of(args: &SendArgs) -> String {
         .unwrap_or_else(|| manual_schedule_id().to_string())
 }
 
-/// `send` with selectors: listed now, resolved, sent to the desktops found, each batch
-/// reported.
-async fn send_to_audience(config: &crate::config::Config, args: &SendArgs) -> Result<(), CliError> {
+/// `send` with selectors: listed now, resolved, sent to the desktops found.
+async fn send_to_audience(
+    config: &crate::config::Config,
+    by: &super::audit::Actor,
+    args: &SendArgs,
+) -> Result<Vec<immediate::Delivered>, CliError> {
     let raw = crate::config::RawSchedule {
         id: args
             .schedule_id
@@ -123,9 +167,14 @@ async fn send_to_audience(config: &crate::config::Config, args: &SendArgs) -> Re
     })?;
     let done = immediate::deliver_to_audience(config, &spec).await?;
     let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
-    super::audit::record_send(config, "send", spec.id.as_str(), &ids).await?;
+    super::audit::record_send_as(config, by, "send", spec.id.as_str(), &ids).await?;
+    Ok(done)
+}
+
+/// Each delivery of an audience send, in words; an error when one failed.
+fn report_audience(done: &[immediate::Delivered]) -> Result<(), CliError> {
     let mut failed = None;
-    for d in &done {
+    for d in done {
         match &d.outcome {
             Outcome::Sent { job_id } => say!(
                 "{}: {} (delivery {})",
@@ -156,9 +205,6 @@ async fn send_to_audience(config: &crate::config::Config, args: &SendArgs) -> Re
             }
             Outcome::AlreadyDone => {}
         }
-    }
-    if args.json {
-        super::json::print(&super::json::deliveries(config, &ids).await?);
     }
     match failed {
         Some(reason) => Err(CliError::Reported(reason)),

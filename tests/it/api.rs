@@ -141,6 +141,40 @@ async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
             1,
         ),
         ("POST", "/api/v1/deliveries/1/resend", Some(json!({})), 1),
+        (
+            "POST",
+            "/api/v1/schedules",
+            Some(
+                json!({"id": "matrix-schedule", "cron": "0 0 5 * * *", "pools": [POOL],
+                        "message": "hello"}),
+            ),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/send",
+            Some(json!({"pool": POOL, "message": "matrix send"})),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/maintenance/matrix-window/postpone",
+            Some(json!({"by": "10m"})),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/maintenance/matrix-window/uncancel",
+            Some(json!({})),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/freeze",
+            Some(json!({"until": "2099-01-01T00:00:00Z"})),
+            1,
+        ),
+        ("POST", "/api/v1/freeze", Some(json!({"end": true})), 1),
     ];
     let garbage = "wn_0000000000000000000000000000000000000000000000000000000000000000";
     let roles = [viewer.as_str(), operator.as_str(), admin.as_str()];
@@ -402,4 +436,133 @@ async fn the_api_is_off_by_default_and_refused_on_a_public_address() {
         .await;
     assert_eq!(check.status.code(), Some(78));
     assert!(stderr(&check).contains("api.enabled"), "{}", stderr(&check));
+}
+
+#[tokio::test]
+async fn the_command_lines_verbs_through_the_api_are_the_same_changes() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let config = listening(
+        &env.write_config("[jobs]\nenabled = false\n\n[api]\nenabled = true\n"),
+        port,
+    );
+    let c = config.to_str().unwrap();
+    env.create_database(&config).await;
+    let operator = token(&env, c, "change-bot", "operator").await;
+    let daemon = env.spawn_daemon(&config).await;
+    let console = Console {
+        port,
+        client: reqwest::Client::new(),
+    };
+    let call = |method: &'static str, path: &'static str, body: Value| {
+        let (console, operator) = (&console, &operator);
+        async move { console.call(method, path, Some(operator), Some(body)).await }
+    };
+    // A schedule: created, listed by the command line; a bad one names the key; a typo in a
+    // key is refused, not ignored.
+    let (status, made) = call(
+        "POST",
+        "/api/v1/schedules",
+        json!({"id": "reminder", "cron": "0 30 9 * * MON-FRI", "pools": [POOL],
+               "message": "timesheets", "note": "HR asked"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["kind"], "schedule");
+    let listed = stdout(
+        &env.run(&["schedule", "list", "--json", "--config", c])
+            .await,
+    );
+    assert!(listed.contains("\"reminder\""), "{listed}");
+    let (status, answer) = call(
+        "POST",
+        "/api/v1/schedules",
+        json!({"id": "bad", "cron": "every day", "pools": [POOL], "message": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["key"], "cron", "{answer}");
+    let (status, answer) = call(
+        "POST",
+        "/api/v1/schedules",
+        json!({"id": "typo", "cron": "0 0 9 * * *", "pool": [POOL], "message": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["error"]["key"], "pool", "{answer}");
+    // A send, recorded like the command line's.
+    let (status, sent) = call(
+        "POST",
+        "/api/v1/send",
+        json!({"pool": POOL, "message": "the VPN is back", "note": "INC-4"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent[0]["status"], "sent", "{sent}");
+    assert_eq!(env.fake.received().len(), 1);
+    // A window postponed by an hour, cancelled and uncancelled.
+    let start = (chrono::Utc::now() + chrono::TimeDelta::days(2))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let (status, _) = console
+        .call(
+            "POST",
+            "/api/v1/maintenance",
+            Some(&operator),
+            Some(json!({"id": "db-upgrade", "start": start, "duration": "1h",
+                        "notify_before": ["30m"], "pools": [POOL], "message": "in {time_left}"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, moved) = call(
+        "POST",
+        "/api/v1/maintenance/db-upgrade/postpone",
+        json!({"by": "1h", "notice": "moved to {start}"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["notices"].as_array().unwrap().len(), 1, "{moved}");
+    let (status, answer) = call(
+        "POST",
+        "/api/v1/maintenance/db-upgrade/postpone",
+        json!({"by": "-1h"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["key"], "by");
+    let (status, _) = call("POST", "/api/v1/maintenance/db-upgrade/cancel", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = call("POST", "/api/v1/maintenance/db-upgrade/uncancel", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["uncancelled"], 1);
+    // A freeze and its end.
+    let (status, _) = call("POST", "/api/v1/freeze", json!({"note": "change freeze"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let status_out = stdout(&env.run(&["status", "--config", c]).await);
+    assert!(status_out.contains("change freeze"), "{status_out}");
+    let (status, _) = call("POST", "/api/v1/freeze", json!({"end": true})).await;
+    assert_eq!(status, StatusCode::OK);
+    // Each change is in the audit trail as the token's.
+    let trail = stdout(&env.run(&["audit", "--json", "--config", c]).await);
+    let trail: Vec<Value> = serde_json::from_str(&trail).unwrap();
+    let mut actions: Vec<&str> = trail
+        .iter()
+        .filter(|e| e["actor"] == "change-bot")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        [
+            "schedule.add",
+            "send",
+            "window.add",
+            "window.postpone",
+            "window.cancel",
+            "window.uncancel",
+            "freeze",
+            "freeze.end"
+        ]
+    );
+    assert_eq!(daemon.stop(10).await, Some(0));
 }

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod verbs;
 mod windows;
 
 use super::CliError;
@@ -47,7 +48,7 @@ pub(crate) fn router(config_path: PathBuf, secure: bool, ttl: std::time::Duratio
     });
     let routes = Router::new()
         .route("/status", get(status))
-        .route("/schedules", get(schedules))
+        .route("/schedules", get(schedules).post(verbs::add_schedule))
         .route("/schedules/{id}", get(schedule).delete(remove))
         .route("/maintenance", get(maintenance).post(windows::add))
         .route("/schedules/{id}/pause", post(pause))
@@ -60,6 +61,10 @@ pub(crate) fn router(config_path: PathBuf, secure: bool, ttl: std::time::Duratio
         .route("/maintenance/{id}/cancel", post(windows::cancel))
         .route("/deliveries/{id}/resend", post(windows::resend))
         .route("/agenda", get(windows::agenda))
+        .route("/send", post(verbs::send))
+        .route("/maintenance/{id}/postpone", post(verbs::postpone))
+        .route("/maintenance/{id}/uncancel", post(verbs::uncancel))
+        .route("/freeze", post(verbs::freeze))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, None, "no such route") })
         .with_state(Arc::clone(&api));
     Router::new()
