@@ -30,6 +30,10 @@ mod tasks;
 #[path = "history/mod.rs"]
 mod history;
 
+// The fire-lateness benchmark under the console's API load.
+#[path = "console/mod.rs"]
+mod console;
+
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -93,6 +97,9 @@ fn main() {
     }
     if run("history") {
         history::run();
+    }
+    if run("console") {
+        rt.block_on(console::run(seconds("BENCH_SECONDS", 12)));
     }
 }
 

@@ -93,9 +93,11 @@ resolve_ahead (2m), max_age (10m), max_audience (2000).
 keep (none: everything is kept; at least 1d): deliveries older than that are pruned daily.
 .TP
 .B [api]
-enabled (false): the console's API under /api/v1 on daemon.listen, which it needs; a
-loopback address only (TLS is not terminated yet: put a TLS proxy in front); tokens from
-`workspace-notifier token create`. session_ttl (12h; 5m to 7d).
+enabled (false): the console (the API under /api/v1, web pages under /ui/) on
+daemon.listen, which it needs; tokens from `workspace-notifier token create`. session_ttl
+(12h; 5m to 7d): how long a console login lasts. tls_cert_file, tls_key_file (PEM; both or
+neither): the whole listener speaks HTTPS; required when daemon.listen is not a loopback
+address.
 .TP
 .B [workspace_tasks]
 poll_interval (5m; 5s to 1h): how often Workspace's scheduled tasks are read.
