@@ -34,6 +34,9 @@ mod history;
 #[path = "console/mod.rs"]
 mod console;
 
+#[path = "pages/mod.rs"]
+mod pages;
+
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -97,6 +100,9 @@ fn main() {
     }
     if run("history") {
         history::run();
+    }
+    if run("pages") {
+        pages::run();
     }
     if run("console") {
         rt.block_on(console::run(seconds("BENCH_SECONDS", 12)));

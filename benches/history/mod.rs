@@ -68,7 +68,7 @@ pub(crate) fn run() {
 }
 
 /// `n` sent deliveries, a minute apart, with a message of a realistic length.
-fn fill(db: &std::path::Path, n: u64) {
+pub(crate) fn fill(db: &std::path::Path, n: u64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

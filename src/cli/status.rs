@@ -49,7 +49,12 @@ pub(super) async fn run(config_path: &Path, args: StatusArgs) -> Result<(), CliE
         polls,
         daemons,
         now,
-    } = gather(&config, args.workspace.as_deref()).await?;
+    } = {
+        let store = super::open_existing_store(&config).await?;
+        let view = gather(&config, &store, args.workspace.as_deref()).await;
+        store.close().await;
+        view?
+    };
     let failing: Vec<&str> = rows
         .iter()
         .filter(|r| r.failing)
@@ -108,9 +113,12 @@ struct View {
     now: DateTime<Utc>,
 }
 
-async fn gather(config: &crate::config::Config, workspace: Option<&str>) -> Result<View, CliError> {
-    let store = super::open_existing_store(config).await?;
-    let (mut catalog, states) = load_catalog(config, &store).await?;
+async fn gather(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+    workspace: Option<&str>,
+) -> Result<View, CliError> {
+    let (mut catalog, states) = load_catalog(config, store).await?;
     if let Some(name) = workspace {
         catalog.schedules.retain(|s| s.workspace.as_str() == name);
         catalog.windows.retain(|w| w.workspace.as_str() == name);
@@ -122,7 +130,6 @@ async fn gather(config: &crate::config::Config, workspace: Option<&str>) -> Resu
     let last = store.last_occurrences().await?;
     let polls = store.task_polls().await?;
     let daemons = store.running_daemons().await?;
-    store.close().await;
     let now = Utc::now();
     let mut rows: Vec<Row> = Vec::new();
     for spec in &catalog.schedules {
@@ -195,9 +202,13 @@ async fn gather(config: &crate::config::Config, workspace: Option<&str>) -> Resu
     })
 }
 
-/// STATUS, as `status --json` prints it (the API's `GET /status`).
-pub(crate) async fn json_of(config: &crate::config::Config) -> Result<serde_json::Value, CliError> {
-    let v = gather(config, None).await?;
+/// STATUS, as `status --json` prints it (the API's `GET /status`), from `store` (the API's
+/// one pool).
+pub(crate) async fn json_of(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+) -> Result<serde_json::Value, CliError> {
+    let v = gather(config, store, None).await?;
     let failing = v.rows.iter().filter(|r| r.failing).count();
     let tasks = super::task_runs::json(&v.catalog, &v.polls, v.now);
     let service = super::service::json(&v.daemons);

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod isolated;
 mod verbs;
 mod windows;
 
@@ -36,6 +37,10 @@ pub(in crate::cli) struct Api {
     /// One store for every request, opened at the first (the daemon has migrated by then):
     /// checking a token must not re-read the config file or open a pool.
     store: tokio::sync::OnceCell<Store>,
+    /// The config file as last read, with the modification time and size it had: read again
+    /// only when those change (parsing 1,000 schedules for every request was the API's
+    /// largest cost).
+    loaded: std::sync::Mutex<Option<(std::time::SystemTime, u64, Arc<crate::config::Config>)>>,
 }
 
 /// The routes, for the daemon's listener to mount: the API under `/api/v1`, and the web
@@ -45,6 +50,7 @@ pub(crate) fn router(config_path: PathBuf, secure: bool, ttl: std::time::Duratio
     let api = Arc::new(Api {
         config_path,
         store: tokio::sync::OnceCell::new(),
+        loaded: std::sync::Mutex::new(None),
     });
     let routes = Router::new()
         .route("/status", get(status))
@@ -71,6 +77,7 @@ pub(crate) fn router(config_path: PathBuf, secure: bool, ttl: std::time::Duratio
         .nest("/api/v1", routes)
         .merge(super::console::router(api, secure, ttl))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(isolated::isolated))
 }
 
 /// `{"error": {"key": ..., "message": ...}}` with its status.
@@ -145,8 +152,21 @@ impl From<CliError> for ApiError {
 type Answer = Result<Json<Value>, ApiError>;
 
 impl Api {
-    pub(in crate::cli) fn config(&self) -> Result<crate::config::Config, ApiError> {
-        super::load_config(&self.config_path).map_err(ApiError::from)
+    /// The config as the file says now (a reload of the file is seen at the next request).
+    pub(in crate::cli) fn config(&self) -> Result<Arc<crate::config::Config>, ApiError> {
+        let stamp = std::fs::metadata(&self.config_path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let mut loaded = self.loaded.lock().expect("config cache lock");
+        if let (Some((at, len)), Some((was_at, was_len, config))) = (stamp, loaded.as_ref())
+            && at == *was_at
+            && len == *was_len
+        {
+            return Ok(Arc::clone(config));
+        }
+        let config = Arc::new(super::load_config(&self.config_path).map_err(ApiError::from)?);
+        *loaded = stamp.map(|(at, len)| (at, len, Arc::clone(&config)));
+        Ok(config)
     }
 
     /// The API's store (a handle on its one pool; never closed by a request).
@@ -171,7 +191,7 @@ impl Api {
         headers: &HeaderMap,
         needed: Role,
         bytes: &axum::body::Bytes,
-    ) -> Result<(crate::config::Config, Actor, ChangeBody), ApiError> {
+    ) -> Result<(Arc<crate::config::Config>, Actor, ChangeBody), ApiError> {
         let name = self.authorize(headers, needed).await?;
         let mut b: ChangeBody = body(bytes)?;
         let by = Actor {
@@ -271,7 +291,8 @@ impl Api {
 async fn status(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {
     api.authorize(&headers, Role::Viewer).await?;
     let config = api.config()?;
-    Ok(Json(super::status::json_of(&config).await?))
+    let store = api.open().await?;
+    Ok(Json(super::status::json_of(&config, &store).await?))
 }
 
 async fn schedules(State(api): State<Arc<Api>>, headers: HeaderMap) -> Answer {

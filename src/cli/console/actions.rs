@@ -11,7 +11,6 @@ use maud::Markup;
 use std::sync::Arc;
 
 use super::{Console, Refusal, link, pages};
-use crate::cli::audit::Actor;
 use crate::domain::access::{Role, token_hash};
 
 pub(super) async fn login_form() -> Markup {
@@ -89,8 +88,8 @@ pub(super) async fn pause(
     Path(id): Path<String>,
     Form(form): Form<Change>,
 ) -> Result<Response, Refusal> {
-    let who = c
-        .changer(&headers, Role::Operator, form.csrf.as_deref())
+    let (config, by) = c
+        .acting(&headers, form.csrf.as_deref(), form.note())
         .await?;
     let until = match form.until.trim() {
         "" => None,
@@ -105,11 +104,6 @@ pub(super) async fn pause(
                 })?,
         ),
     };
-    let config = c.api.config()?;
-    let by = Actor {
-        name: who.name,
-        note: form.note(),
-    };
     crate::cli::pauses::apply_pause(&config, &by, &id, until).await?;
     Ok(back("/ui/schedules", &format!("paused {id}")))
 }
@@ -120,14 +114,9 @@ pub(super) async fn resume(
     Path(id): Path<String>,
     Form(form): Form<Change>,
 ) -> Result<Response, Refusal> {
-    let who = c
-        .changer(&headers, Role::Operator, form.csrf.as_deref())
+    let (config, by) = c
+        .acting(&headers, form.csrf.as_deref(), form.note())
         .await?;
-    let config = c.api.config()?;
-    let by = Actor {
-        name: who.name,
-        note: form.note(),
-    };
     crate::cli::pauses::apply_resume(&config, &by, &id).await?;
     Ok(back("/ui/schedules", &format!("resumed {id}")))
 }
@@ -138,14 +127,9 @@ pub(super) async fn cancel_window(
     Path(id): Path<String>,
     Form(form): Form<Change>,
 ) -> Result<Response, Refusal> {
-    let who = c
-        .changer(&headers, Role::Operator, form.csrf.as_deref())
+    let (config, by) = c
+        .acting(&headers, form.csrf.as_deref(), form.note())
         .await?;
-    let config = c.api.config()?;
-    let by = Actor {
-        name: who.name,
-        note: form.note(),
-    };
     let notice = Some(form.notice.trim()).filter(|n| !n.is_empty());
     let done = crate::cli::maintenance::apply_cancel(&config, &by, &id, notice, false).await?;
     let when = done
@@ -198,8 +182,8 @@ pub(super) async fn add_window(
     headers: HeaderMap,
     Form(form): Form<NewWindow>,
 ) -> Result<Response, Refusal> {
-    let who = c
-        .changer(&headers, Role::Operator, form.csrf.as_deref())
+    let (config, by) = c
+        .acting(&headers, form.csrf.as_deref(), given(&form.note))
         .await?;
     let window = crate::store::StoredWindow {
         id: form.id.trim().to_owned(),
@@ -219,11 +203,6 @@ pub(super) async fn add_window(
             ..Default::default()
         },
     };
-    let config = c.api.config()?;
-    let by = Actor {
-        name: who.name,
-        note: given(&form.note),
-    };
     let made = crate::cli::maintenance::apply_add(&config, &by, &window).await?;
     Ok(back(
         "/ui/maintenance",
@@ -237,14 +216,9 @@ pub(super) async fn resend(
     Path(id): Path<i64>,
     Form(form): Form<Change>,
 ) -> Result<Response, Refusal> {
-    let who = c
-        .changer(&headers, Role::Operator, form.csrf.as_deref())
+    let (config, by) = c
+        .acting(&headers, form.csrf.as_deref(), form.note())
         .await?;
-    let config = c.api.config()?;
-    let by = Actor {
-        name: who.name,
-        note: form.note(),
-    };
     let flags = (form.again.is_some(), form.past_deadline.is_some());
     let what = match crate::cli::resend::apply_resend(&config, &by, id, flags).await? {
         crate::cli::resend::Resent::Nothing(summary) => {

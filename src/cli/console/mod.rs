@@ -217,6 +217,25 @@ impl Console {
         Ok(visitor)
     }
 
+    /// What a changing form starts with (an operator's, CSRF checked): the config, and who
+    /// makes the change (the token's name, the form's note).
+    async fn acting(
+        &self,
+        headers: &HeaderMap,
+        csrf: Option<&str>,
+        note: Option<String>,
+    ) -> Result<(std::sync::Arc<crate::config::Config>, super::audit::Actor), Refusal> {
+        let who = self.changer(headers, Role::Operator, csrf).await?;
+        let config = self.api.config()?;
+        Ok((
+            config,
+            super::audit::Actor {
+                name: who.name,
+                note,
+            },
+        ))
+    }
+
     /// A new session for the token `hash`: its cookie.
     fn open_session(&self, hash: String) -> Result<HeaderValue, Refusal> {
         let random = || {

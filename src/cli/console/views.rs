@@ -78,11 +78,11 @@ pub(super) async fn overview(
 ) -> Result<Markup, Refusal> {
     let who = c.visitor(&headers, Role::Viewer).await?;
     let config = c.api.config()?;
-    let status = crate::cli::status::json_of(&config).await?;
+    let store = c.api.open().await?;
+    let status = crate::cli::status::json_of(&config, &store).await?;
     let now = Utc::now();
     let horizon = now + TimeDelta::hours(24);
     let agenda = c.api.agenda((now, horizon, None)).await?;
-    let store = c.api.open().await?;
     let recent = store
         .history(&HistoryFilter {
             limit: 20,
