@@ -141,7 +141,7 @@ async fn measure(port: u16, token: &str, rows: u64) {
             baseline = median;
         }
         println!(
-            "pages: {name}: {median:.1} ms ({:.1}-{:.1}), {} KiB, {:.0}x the baseline",
+            "pages: {name}: {median:.2} ms ({:.2}-{:.2}), {} KiB, {:.0}x the baseline",
             times[0].0,
             times[times.len() - 1].0,
             times[0].1 / 1024,
