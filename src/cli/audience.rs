@@ -54,7 +54,7 @@ pub(super) async fn run(config_path: &Path, args: AudienceArgs) -> Result<(), Cl
             .ok_or_else(|| failure(format!("window {:?} sends no message", args.id)))?,
         (None, Some(spec)) => (**spec).clone(),
         (None, None) => {
-            return Err(failure(format!(
+            return Err(super::not_found(format!(
                 "no schedule or window {:?} (see `status`)",
                 args.id
             )));

@@ -20,6 +20,9 @@ pub enum CliError {
     /// Already reported (as JSON); the input was invalid: exit 78.
     #[error("invalid input (reported above)")]
     ReportedInvalid,
+    /// What the command was to act on does not exist (exit 1; the API's 404).
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0:#}")]
     Failed(#[from] anyhow::Error),
 }
@@ -78,7 +81,7 @@ impl CliError {
             CliError::Config(_) | CliError::Invalid(_) => EXIT_CONFIG,
             CliError::Setup(SetupError::Client(_)) => 1,
             CliError::Setup(_) => EXIT_CONFIG,
-            CliError::Reported(_) | CliError::Failed(_) => 1,
+            CliError::Reported(_) | CliError::Failed(_) | CliError::NotFound(_) => 1,
             CliError::ReportedInvalid => EXIT_CONFIG,
         }
     }
@@ -87,6 +90,12 @@ impl CliError {
 /// A failure (exit 1) explained by `message`.
 pub(crate) fn failure(message: impl std::fmt::Display) -> CliError {
     CliError::Failed(anyhow::anyhow!("{message}"))
+}
+
+/// A missing object (exit 1) explained by `message`: a schedule, window, delivery or token
+/// that does not exist.
+pub(crate) fn not_found(message: impl std::fmt::Display) -> CliError {
+    CliError::NotFound(message.to_string())
 }
 
 /// An invalid-input error (exit 78) for one argument.

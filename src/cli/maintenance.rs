@@ -339,7 +339,7 @@ pub(crate) async fn apply_cancel(
     let (catalog, _) = super::load_catalog(config, &store).await?;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) else {
         store.close().await;
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no maintenance window {id:?} (see `maintenance list`)"
         )));
     };

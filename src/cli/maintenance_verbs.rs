@@ -114,7 +114,7 @@ pub(crate) async fn apply_postpone(
     let (catalog, _) = super::load_catalog(config, &store).await?;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) else {
         store.close().await;
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no maintenance window {id:?} (see `maintenance list`)"
         )));
     };
@@ -206,7 +206,7 @@ pub(super) async fn show(config: &Config, id: &str, json: bool) -> Result<(), Cl
     let (catalog, states) = super::load_catalog(config, &store).await?;
     store.close().await;
     let Some(window) = catalog.windows.iter().find(|w| w.id.as_str() == id) else {
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no maintenance window {id:?} (see `maintenance list`)"
         )));
     };
@@ -249,7 +249,7 @@ pub(crate) async fn apply_uncancel(
     let (catalog, _) = super::load_catalog(config, &store).await?;
     if !catalog.windows.iter().any(|w| w.id.as_str() == id) {
         store.close().await;
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no maintenance window {id:?} (see `maintenance list`)"
         )));
     }
@@ -290,7 +290,7 @@ pub(super) async fn remove(config: &Config, id: &str) -> Result<(), CliError> {
             say!("removed window {id}; its delivery history is kept (`history --schedule {id}`)");
             Ok(())
         }
-        false => Err(failure(format!(
+        false => Err(super::not_found(format!(
             "no database window {id:?} (see `maintenance list`)"
         ))),
     }

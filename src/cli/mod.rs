@@ -40,7 +40,7 @@ use std::process::ExitCode;
 pub use args::Cli;
 pub(crate) use args::{Command, TargetArgs};
 pub(crate) use error::CliError;
-pub(crate) use error::{failure, invalid};
+pub(crate) use error::{failure, invalid, not_found};
 
 use crate::config;
 use crate::platform::logging;

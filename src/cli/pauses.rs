@@ -150,7 +150,7 @@ pub(crate) async fn apply_pause(
         || config.task_warnings.iter().any(|r| r.id.as_str() == id);
     if !known {
         store.close().await;
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no schedule, window or task warning rule {id:?} (see `schedule list`)"
         )));
     }

@@ -96,7 +96,9 @@ pub(crate) async fn apply_resend(
     let store = wiring::open_store(config).await?;
     let Some(row) = store.delivery(id).await? else {
         store.close().await;
-        return Err(failure(format!("no delivery {id} (see `history`)")));
+        return Err(super::not_found(format!(
+            "no delivery {id} (see `history`)"
+        )));
     };
     if row.job_result.is_none() {
         store.close().await;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
-use super::{CliError, failure, invalid, load_config, render, validate_flags};
+use super::{CliError, invalid, load_config, render, validate_flags};
 use crate::config::{Config, validate_schedule};
 use crate::domain::schedule::{ScheduleSpec, Source};
 use crate::engine::catalog;
@@ -253,7 +253,7 @@ pub(crate) async fn apply_remove(
         .map_err(|e| invalid("id", format!("{e}, got {id:?}")))?;
     store.forget_states(&[parsed]).await?;
     if !store.delete_schedule(id).await? {
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no database schedule {id:?} (see `schedule list`)"
         )));
     }
@@ -395,7 +395,9 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
                 &catalog.pauses,
             ),
             (None, None) => {
-                return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
+                return Err(super::not_found(format!(
+                    "no schedule {id:?} (see `schedule list`)"
+                )));
             }
         };
         doc["recent"] = recent(store)
@@ -411,7 +413,9 @@ async fn show(config: &Config, id: &str, json: bool) -> Result<(), CliError> {
         return Ok(());
     }
     let Some(spec) = spec else {
-        return Err(failure(format!("no schedule {id:?} (see `schedule list`)")));
+        return Err(super::not_found(format!(
+            "no schedule {id:?} (see `schedule list`)"
+        )));
     };
     say!("id:            {}", spec.id);
     say!("source:        {}", spec.source.as_str());

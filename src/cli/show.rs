@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::times::{Natural, shown_stored};
-use super::{CliError, failure, load_config};
+use super::{CliError, load_config};
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
@@ -19,7 +19,7 @@ pub(super) async fn run(config_path: &Path, args: ShowArgs) -> Result<(), CliErr
     let config = load_config(config_path)?;
     let store = super::open_existing_store(&config).await?;
     let Some(row) = store.delivery(args.id).await? else {
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no delivery {} (see `history` for ids)",
             args.id
         )));

@@ -126,7 +126,7 @@ pub(crate) async fn apply_revoke(
     let revoked = store.revoke_token(name, Utc::now()).await;
     store.close().await;
     if !revoked? {
-        return Err(failure(format!(
+        return Err(super::not_found(format!(
             "no token {name:?} that is not revoked already (see `token list`)"
         )));
     }

@@ -49,16 +49,6 @@ impl Console {
     }
 }
 
-async fn token(env: &TestEnv, c: &str, name: &str, role: &str) -> String {
-    let out = env
-        .run(&[
-            "token", "create", "--name", name, "--role", role, "--config", c,
-        ])
-        .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    stdout(&out).trim().to_owned()
-}
-
 #[tokio::test]
 async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
     let env = TestEnv::new().await;

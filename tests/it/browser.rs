@@ -248,20 +248,7 @@ async fn the_console_in_a_real_browser() {
     send.push("--wait");
     assert_eq!(env.run(&send).await.status.code(), Some(1));
     env.fake.plan_jobs(JobPlan::default());
-    let out = env
-        .run(&[
-            "token",
-            "create",
-            "--name",
-            "shift-lead",
-            "--role",
-            "operator",
-            "--config",
-            c,
-        ])
-        .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let token = stdout(&out).trim().to_owned();
+    let token = token(&env, c, "shift-lead", "operator").await;
     let daemon = env.spawn_daemon(&config).await;
     let ui = format!("http://127.0.0.1:{port}/ui");
 

@@ -612,6 +612,17 @@ fn occurrences_of(row: &DeliveryRecord) -> i64 {
 }
 
 /// A free port on 127.0.0.1.
+/// A new API token (`token create`) on config `c`: the token printed once.
+pub(crate) async fn token(env: &TestEnv, c: &str, name: &str, role: &str) -> String {
+    let out = env
+        .run(&[
+            "token", "create", "--name", name, "--role", role, "--config", c,
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

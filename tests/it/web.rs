@@ -85,16 +85,6 @@ fn csrf_of(page: &str) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
-async fn token(env: &TestEnv, c: &str, name: &str, role: &str) -> String {
-    let out = env
-        .run(&[
-            "token", "create", "--name", name, "--role", role, "--config", c,
-        ])
-        .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    stdout(&out).trim().to_owned()
-}
-
 #[tokio::test]
 async fn the_console_logs_in_refuses_forms_without_csrf_and_escapes_what_it_shows() {
     let env = TestEnv::new().await;
@@ -281,12 +271,7 @@ async fn on_a_public_address_the_listener_speaks_tls_and_cookies_are_secure() {
     let check = env.run(&["check", "--config", c]).await;
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     env.create_database(&public).await;
-    let out = env
-        .run(&[
-            "token", "create", "--name", "ops", "--role", "viewer", "--config", c,
-        ])
-        .await;
-    let token = stdout(&out).trim().to_owned();
+    let token = token(&env, c, "ops", "viewer").await;
     let daemon = env.spawn_daemon(&public).await;
     let client = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])

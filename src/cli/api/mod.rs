@@ -114,8 +114,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The command's error as the API says it: bad input 422 naming the key, "no such" 404, a
-/// conflict 409, anything else 500 (logged; its text may name internals).
+/// The command's error as the API says it: bad input 422 naming the key, a missing object
+/// 404, a change that does not apply 409, anything else 500 (logged; its text may name
+/// internals).
 impl From<CliError> for ApiError {
     fn from(err: CliError) -> Self {
         match err {
@@ -130,12 +131,10 @@ impl From<CliError> for ApiError {
                     first.map_or("invalid input".to_owned(), |f| f.message.clone()),
                 )
             }
-            CliError::Failed(err) => {
-                let text = format!("{err:#}");
-                match text.starts_with("no ") {
-                    true => ApiError::new(StatusCode::NOT_FOUND, None, text),
-                    false => ApiError::new(StatusCode::CONFLICT, None, text),
-                }
+            CliError::NotFound(text) => ApiError::new(StatusCode::NOT_FOUND, None, text),
+            // A database that fails is not the caller's conflict (a 500 below).
+            CliError::Failed(err) if err.downcast_ref::<crate::store::StoreError>().is_none() => {
+                ApiError::new(StatusCode::CONFLICT, None, format!("{err:#}"))
             }
             other => {
                 tracing::error!(error = %other, "API request failed");
