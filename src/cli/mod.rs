@@ -268,8 +268,10 @@ pub(crate) async fn load_catalog(
         Some(store),
     )
     .await?;
-    for problem in &catalog.problems {
-        tell!("warning: {problem}");
+    if term::warnings_on_stderr() {
+        for problem in &catalog.problems {
+            tell!("warning: {problem}");
+        }
     }
     Ok((catalog, store.schedule_states().await?))
 }

@@ -11,6 +11,7 @@ use crate::platform::clock::Clock;
 
 pub(super) async fn run(config_path: &Path) -> Result<(), CliError> {
     let config = load_config(config_path)?;
+    super::term::serving();
     let tls = super::tls_of(&config)?;
     let shutdown = Shutdown::default();
     let (reload_tx, reload_rx) = mpsc::channel(4);

@@ -19,6 +19,20 @@ pub(crate) fn words_on_stdout() -> bool {
     !JSON_ONLY.load(Ordering::Relaxed)
 }
 
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// For `run`: this process is the daemon, whose log already reports what the config and the
+/// stored schedules get wrong; the console's requests, which share the commands' code, must
+/// not repeat those warnings on stderr for every request.
+pub(crate) fn serving() {
+    SERVING.store(true, Ordering::Relaxed);
+}
+
+/// False in the daemon (see [`serving`]).
+pub(crate) fn warnings_on_stderr() -> bool {
+    !SERVING.load(Ordering::Relaxed)
+}
+
 /// `text` with every control character but newline and tab shown escaped (`\u{1b}`).
 pub(crate) fn safe(text: &str) -> Cow<'_, str> {
     let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';

@@ -53,6 +53,9 @@ fn token_from(c: &Cells<'_>) -> Result<ApiToken, StoreError> {
     })
 }
 
+/// How stale `last_used_at` may get before a use writes it again (seconds).
+const LAST_USED_STEP: i64 = 60;
+
 impl Store {
     /// Adds a token by its hash; false when the name is taken (revoked names stay taken, so
     /// the audit trail's actor names one token).
@@ -114,7 +117,13 @@ impl Store {
                 found = Some(token_from(&c)?);
             }
         }
-        if let Some(token) = &found {
+        // "Last used" to the minute: a busy console must not write a row (SQLite's one writer
+        // lock, shared with the scheduler) for every request.
+        let stale = |t: &ApiToken| {
+            t.last_used_at
+                .is_none_or(|at| now - at >= chrono::TimeDelta::seconds(LAST_USED_STEP))
+        };
+        if let Some(token) = found.as_ref().filter(|t| stale(t)) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE name = $2")
                 .bind(stored_time(now))
                 .bind(&token.name)

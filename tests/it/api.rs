@@ -327,26 +327,12 @@ async fn every_route_answers_by_role_and_a_pause_through_the_api_is_audited() {
         "{cancelled}"
     );
     assert_eq!(cancelled["notices"][0]["message"], "called off");
-    let trail = stdout(
-        &env.run(&["audit", "--json", "--object", "chg-9", "--config", c])
-            .await,
-    );
-    let trail: Vec<Value> = serde_json::from_str(&trail).unwrap();
-    let actions: Vec<(&str, &str, &str)> = trail
-        .iter()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap(),
-                e["actor"].as_str().unwrap(),
-                e["note"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let actions = audit_rows(&env, c, &["--object", "chg-9"]).await;
     assert_eq!(
         actions,
         [
-            ("window.cancel", "shift-lead", "CHG-9 withdrawn"),
-            ("window.add", "shift-lead", "CHG-9 approved"),
+            ["window.cancel", "shift-lead", "CHG-9 withdrawn"],
+            ["window.add", "shift-lead", "CHG-9 approved"],
         ]
     );
     // Errors name the key; unknown ids are 404; a bad body is 400; too large 413.

@@ -623,6 +623,22 @@ pub(crate) async fn token(env: &TestEnv, c: &str, name: &str, role: &str) -> Str
     stdout(&out).trim().to_owned()
 }
 
+/// `audit --json` (with `args` such as `--object ID`) as [action, actor, note], newest first.
+pub(crate) async fn audit_rows(env: &TestEnv, c: &str, args: &[&str]) -> Vec<[String; 3]> {
+    let mut all = vec!["audit", "--json", "--config", c];
+    all.extend_from_slice(args);
+    let out = env.run(&all).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let trail: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    trail
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or("").to_owned();
+            [text("action"), text("actor"), text("note")]
+        })
+        .collect()
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -70,8 +70,14 @@ pub(super) async fn isolated(request: Request, next: Next) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return busy;
     };
-    let answer = runtime().spawn(next.run(request)).await;
-    drop(turn);
+    // The turn goes with the work: a client that hangs up does not free it before the
+    // request's change is done.
+    let answer = runtime()
+        .spawn(async move {
+            let _turn = turn;
+            next.run(request).await
+        })
+        .await;
     answer.unwrap_or_else(|err| {
         tracing::error!(error = %err, "a console request failed");
         (
